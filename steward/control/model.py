@@ -1,0 +1,256 @@
+"""Domain objects of the control plane: what a cluster is, what it should be, and what is happening to it.
+
+These are independent of any wire format; `steward.api.msk` translates them to MSK's JSON shapes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ClusterState(StrEnum):
+    ACTIVE = "ACTIVE"
+    CREATING = "CREATING"
+    DELETING = "DELETING"
+    FAILED = "FAILED"
+    HEALING = "HEALING"
+    MAINTENANCE = "MAINTENANCE"
+    REBOOTING_BROKER = "REBOOTING_BROKER"
+    UPDATING = "UPDATING"
+
+
+class OperationState(StrEnum):
+    PENDING = "PENDING"
+    UPDATE_IN_PROGRESS = "UPDATE_IN_PROGRESS"
+    UPDATE_COMPLETE = "UPDATE_COMPLETE"
+    UPDATE_FAILED = "UPDATE_FAILED"
+
+    @property
+    def finished(self) -> bool:
+        return self in (OperationState.UPDATE_COMPLETE, OperationState.UPDATE_FAILED)
+
+
+class OperationType(StrEnum):
+    CREATE = "CREATE"
+    DELETE = "DELETE"
+
+
+class StepStatus(StrEnum):
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class NodeRole(StrEnum):
+    BROKER = "BROKER"
+    CONTROLLER = "CONTROLLER"
+
+
+class ClientBroker(StrEnum):
+    TLS = "TLS"
+    TLS_PLAINTEXT = "TLS_PLAINTEXT"
+    PLAINTEXT = "PLAINTEXT"
+
+
+class EnhancedMonitoring(StrEnum):
+    DEFAULT = "DEFAULT"
+    PER_BROKER = "PER_BROKER"
+    PER_TOPIC_PER_BROKER = "PER_TOPIC_PER_BROKER"
+    PER_TOPIC_PER_PARTITION = "PER_TOPIC_PER_PARTITION"
+
+
+@dataclass(frozen=True)
+class ConfigurationRef:
+    arn: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class EncryptionInTransit:
+    client_broker: ClientBroker = ClientBroker.PLAINTEXT
+    in_cluster: bool = False
+
+
+@dataclass(frozen=True)
+class ClientAuthentication:
+    unauthenticated: bool = True
+    sasl_scram: bool = False
+    sasl_iam: bool = False
+    tls: bool = False
+    tls_certificate_authority_arns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenMonitoring:
+    jmx_exporter: bool = False
+    node_exporter: bool = False
+
+
+@dataclass(frozen=True)
+class BrokerNodeGroup:
+    instance_type: str
+    zones: tuple[str, ...]
+    """The cluster's `ClientSubnets`: in Steward a client subnet names an availability zone."""
+    volume_size_gb: int = 1000
+    security_groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """Desired state of a provisioned cluster, as the user asked for it."""
+
+    kafka_version: str
+    number_of_broker_nodes: int
+    broker_node_group: BrokerNodeGroup
+    configuration: ConfigurationRef | None = None
+    encryption_in_transit: EncryptionInTransit = EncryptionInTransit()
+    data_volume_kms_key_id: str | None = None
+    client_authentication: ClientAuthentication = ClientAuthentication()
+    enhanced_monitoring: EnhancedMonitoring = EnhancedMonitoring.DEFAULT
+    open_monitoring: OpenMonitoring = OpenMonitoring()
+    logging_info: dict[str, object] | None = None
+    """MSK's `LoggingInfo`, kept as given until broker log delivery is built."""
+    storage_mode: str = "LOCAL"
+
+    def replace(self, **changes: object) -> ClusterSpec:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    code: str
+    message: str
+
+
+@dataclass
+class Cluster:
+    arn: str
+    name: str
+    spec: ClusterSpec
+    state: ClusterState
+    creation_time: datetime
+    current_version: str
+    kafka_cluster_id: str
+    """The KRaft cluster id, written into every node's meta.properties."""
+    tags: dict[str, str] = field(default_factory=dict)
+    state_info: StateInfo | None = None
+    active_operation_arn: str | None = None
+    cluster_type: str = "PROVISIONED"
+
+
+@dataclass
+class Node:
+    """One Kafka process of a cluster: a broker or a KRaft controller, placed on a host in a zone."""
+
+    cluster_arn: str
+    node_id: int
+    role: NodeRole
+    zone: str
+    host: str
+    """The address the node listens on and advertises."""
+    agent: str
+    """Name of the host agent that runs the node."""
+    ports: dict[str, int]
+    """Listener name -> port, e.g. {"CLIENT": 9092} for a broker, {"CONTROLLER": 9093}."""
+    directory_id: str
+    """KRaft directory id of the node's metadata log directory (base64url uuid)."""
+    added_time: datetime
+    kafka_version: str
+    instance_type: str
+
+    @property
+    def arn(self) -> str:
+        # arn:aws:kafka:region:account:broker/<cluster-name>/<cluster-uuid>/<node-id>
+        prefix, _, rest = self.cluster_arn.partition(":cluster/")
+        return f"{prefix}:broker/{rest}/{self.node_id}"
+
+    def endpoint(self, listener: str) -> str:
+        return f"{self.host}:{self.ports[listener]}"
+
+
+@dataclass
+class OperationStep:
+    name: str
+    status: StepStatus = StepStatus.PENDING
+    detail: str = ""
+
+
+@dataclass
+class Operation:
+    """A long change to a cluster, carried out by the reconciler step by step and resumable."""
+
+    arn: str
+    cluster_arn: str
+    type: OperationType
+    state: OperationState
+    steps: list[OperationStep]
+    creation_time: datetime
+    end_time: datetime | None = None
+    source: dict[str, object] | None = None
+    target: dict[str, object] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    progress: dict[str, object] = field(default_factory=dict)
+    """Step-private facts that must survive a restart (e.g. which nodes were already started)."""
+
+    def step(self, name: str) -> OperationStep:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)
+
+    @property
+    def next_step(self) -> OperationStep | None:
+        for step in self.steps:
+            if step.status is not StepStatus.SUCCEEDED:
+                return step
+        return None
+
+
+@dataclass
+class ConfigurationRevision:
+    revision: int
+    creation_time: datetime
+    server_properties: bytes
+    description: str | None = None
+
+
+class ConfigurationState(StrEnum):
+    ACTIVE = "ACTIVE"
+    DELETING = "DELETING"
+    DELETE_FAILED = "DELETE_FAILED"
+
+
+@dataclass
+class Configuration:
+    arn: str
+    name: str
+    description: str
+    kafka_versions: list[str]
+    creation_time: datetime
+    state: ConfigurationState
+    latest_revision: ConfigurationRevision
+
+
+@dataclass(frozen=True)
+class KafkaVersionInfo:
+    version: str
+    status: str
+    """ACTIVE or DEPRECATED, as MSK reports it."""
+    installed: bool
+
+
+@dataclass(frozen=True)
+class BootstrapBrokers:
+    plaintext: str | None = None
+    tls: str | None = None
+    sasl_scram: str | None = None
+    sasl_iam: str | None = None
