@@ -1,4 +1,5 @@
-"""Domain objects of the control plane: what a cluster is, what it should be, and what is happening to it.
+"""Domain objects of the control plane: what a cluster is, what it should be, and what is
+happening to it.
 
 These are independent of any wire format; `steward.api.msk` translates them to MSK's JSON shapes.
 """
@@ -148,7 +149,7 @@ class Cluster:
 
 @dataclass
 class Node:
-    """One Kafka process of a cluster: a broker or a KRaft controller, placed on a host in a zone."""
+    """One Kafka process of a cluster (a broker or a KRaft controller) on a host in a zone."""
 
     cluster_arn: str
     node_id: int

@@ -1,66 +1,245 @@
-"""The control plane's use cases. Every front end (MSK API, console) calls these and nothing else.
+"""The control plane's use cases. Every front end (MSK API, CLI through the API, console) calls
+these and nothing else.
 
 Methods are synchronous and quick: they validate, record desired state and operations in the store,
 and wake the reconciler. The reconciler does the slow work (starting Kafka) in the background.
+Errors are `steward.errors.StewardError` subclasses.
 """
 
 from __future__ import annotations
 
+import base64
+import uuid
+from collections.abc import Callable
+
+from steward.control import operations as ops
+from steward.control.arns import ArnFactory, new_current_version
 from steward.control.model import (
     BootstrapBrokers,
+    ClientBroker,
     Cluster,
     ClusterSpec,
+    ClusterState,
     Configuration,
     ConfigurationRevision,
+    ConfigurationState,
     KafkaVersionInfo,
     Node,
+    NodeRole,
     Operation,
+    OperationType,
+    utcnow,
 )
+from steward.errors import BadRequestException, ConflictException, NotFoundException
+from steward.kafka import distribution
+from steward.kafka.instance_types import INSTANCE_TYPES
+from steward.kafka.node_config import CLIENT
+from steward.kafka.properties import PropertiesError, validate_server_properties
+from steward.settings import Settings
+from steward.store.store import DuplicateError, Store
 
 
 class ClusterService:
-    """Signatures of the use cases. Errors are `steward.errors.StewardError` subclasses."""
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        wake_reconciler: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.arns = ArnFactory(settings.region, settings.account_id)
+        self._wake = wake_reconciler
 
     # --- clusters -------------------------------------------------------------------------------
     def create_cluster(self, name: str, spec: ClusterSpec, tags: dict[str, str]) -> Cluster:
-        """Validate and record a new cluster in CREATING with a CREATE operation.
+        """Validate and record a new cluster in CREATING with a CREATE operation."""
+        self._validate_spec(spec)
+        if self.store.cluster_by_name(name) is not None:
+            raise ConflictException(f"A cluster named {name} already exists.", "clusterName")
+        arn = self.arns.cluster(name)
+        cluster = Cluster(
+            arn=arn,
+            name=name,
+            spec=spec,
+            state=ClusterState.CREATING,
+            creation_time=utcnow(),
+            current_version=new_current_version(),
+            kafka_cluster_id=_kafka_cluster_id(),
+            tags=dict(tags),
+        )
+        operation = ops.new_operation(
+            self.arns.operation(arn), arn, OperationType.CREATE, target=ops.mutable_info(spec)
+        )
+        cluster.active_operation_arn = operation.arn
+        try:
+            self.store.insert_cluster(cluster, operation, tags)
+        except DuplicateError as error:
+            raise ConflictException(
+                f"A cluster named {name} already exists.", "clusterName"
+            ) from error
+        self._wake()
+        return cluster
 
-        BadRequestException(invalid_parameter=...) for bad values, ConflictException for a name
-        already used by a cluster that is not deleted.
-        """
-        raise NotImplementedError
+    def _validate_spec(self, spec: ClusterSpec) -> None:
+        zones = spec.broker_node_group.zones
+        known = [z.name for z in self.settings.zones]
+        param = "brokerNodeGroupInfo.clientSubnets"
+        if not zones:
+            raise BadRequestException("Specify at least one client subnet.", param)
+        if len(set(zones)) != len(zones):
+            raise BadRequestException("Client subnets must be in different zones.", param)
+        for zone in zones:
+            if zone not in known:
+                raise BadRequestException(
+                    f"Client subnet {zone} is not a known availability zone; "
+                    f"known zones: {', '.join(known)}.",
+                    param,
+                )
+        count = spec.number_of_broker_nodes
+        limit = self.settings.max_broker_nodes
+        if not 1 <= count <= limit:
+            raise BadRequestException(
+                f"The number of broker nodes must be between 1 and {limit}.", "numberOfBrokerNodes"
+            )
+        if count % len(zones) != 0:
+            raise BadRequestException(
+                f"The number of broker nodes ({count}) must be a multiple of the number of "
+                f"client subnets ({len(zones)}).",
+                "numberOfBrokerNodes",
+            )
+        if spec.broker_node_group.instance_type not in INSTANCE_TYPES:
+            raise BadRequestException(
+                f"Instance type {spec.broker_node_group.instance_type} is not supported; "
+                f"supported types: {', '.join(INSTANCE_TYPES)}.",
+                "brokerNodeGroupInfo.instanceType",
+            )
+        self._validate_kafka_version(spec.kafka_version, "kafkaVersion")
+        if spec.configuration is not None:
+            config = self.store.get_configuration(spec.configuration.arn)
+            if config is None:
+                raise BadRequestException(
+                    f"Configuration {spec.configuration.arn} does not exist.",
+                    "configurationInfo.arn",
+                )
+            revisions = [r.revision for r in self.store.revisions(config.arn)]
+            if spec.configuration.revision not in revisions:
+                raise BadRequestException(
+                    f"Configuration {config.name} has no revision {spec.configuration.revision}.",
+                    "configurationInfo.revision",
+                )
+            if config.kafka_versions and spec.kafka_version not in config.kafka_versions:
+                raise BadRequestException(
+                    f"Configuration {config.name} is not for Kafka {spec.kafka_version}.",
+                    "configurationInfo.arn",
+                )
+        transit = spec.encryption_in_transit
+        if transit.client_broker is not ClientBroker.PLAINTEXT or transit.in_cluster:
+            raise BadRequestException(
+                "Encryption in transit is not available yet; use clientBroker PLAINTEXT and "
+                "inCluster false.",
+                "encryptionInfo.encryptionInTransit",
+            )
+        auth = spec.client_authentication
+        if auth.sasl_scram or auth.sasl_iam or auth.tls or not auth.unauthenticated:
+            raise BadRequestException(
+                "Client authentication is not available yet; only unauthenticated access is.",
+                "clientAuthentication",
+            )
+
+    def _validate_kafka_version(self, version: str, param: str) -> None:
+        if not any(v.version == version for v in self.list_kafka_versions()):
+            raise BadRequestException(f"Unsupported Kafka version {version}.", param)
 
     def describe_cluster(self, arn: str) -> Cluster:
-        raise NotImplementedError
+        cluster = self.store.get_cluster(arn)
+        if cluster is None:
+            raise NotFoundException(f"Cluster {arn} does not exist.", "clusterArn")
+        cluster.tags = self.store.tags(arn)
+        return cluster
 
     def list_clusters(self, name_prefix: str | None = None) -> list[Cluster]:
         """Clusters ordered by creation time, filtered by name prefix."""
-        raise NotImplementedError
+        clusters = [
+            c
+            for c in self.store.list_clusters()
+            if not name_prefix or c.name.startswith(name_prefix)
+        ]
+        for cluster in clusters:
+            cluster.tags = self.store.tags(cluster.arn)
+        return clusters
 
     def delete_cluster(self, arn: str, current_version: str | None = None) -> Cluster:
         """Start deleting: state DELETING; once every node is stopped and purged it is gone."""
-        raise NotImplementedError
+        cluster = self.describe_cluster(arn)
+        if current_version is not None and current_version != cluster.current_version:
+            raise BadRequestException(
+                "The current version does not match the cluster's version.", "currentVersion"
+            )
+        if cluster.state is ClusterState.DELETING:
+            return cluster
+        for operation in self.store.operations(arn):
+            if not operation.state.finished:
+                ops.fail(operation, "Superseded", "The cluster is being deleted.")
+                self.store.save_operation(operation)
+        delete = ops.new_operation(self.arns.operation(arn), arn, OperationType.DELETE)
+        cluster.state = ClusterState.DELETING
+        cluster.state_info = None
+        cluster.active_operation_arn = delete.arn
+        cluster.current_version = new_current_version()
+        self.store.start_operation(cluster, delete)
+        self._wake()
+        return cluster
 
     def bootstrap_brokers(self, arn: str) -> BootstrapBrokers:
-        raise NotImplementedError
+        self.describe_cluster(arn)
+        brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
+        if not brokers:
+            return BootstrapBrokers()
+        return BootstrapBrokers(plaintext=",".join(b.endpoint(CLIENT) for b in brokers))
 
     def list_nodes(self, arn: str) -> list[Node]:
         """Brokers first (by node id), then controllers."""
-        raise NotImplementedError
+        self.describe_cluster(arn)
+        nodes = self.store.nodes(arn)
+        return sorted(nodes, key=lambda n: (n.role is not NodeRole.BROKER, n.node_id))
 
     # --- operations -----------------------------------------------------------------------------
     def list_operations(self, cluster_arn: str) -> list[Operation]:
         """Newest first."""
-        raise NotImplementedError
+        self.describe_cluster(cluster_arn)
+        return self.store.operations(cluster_arn)
 
     def describe_operation(self, operation_arn: str) -> Operation:
-        raise NotImplementedError
+        operation = self.store.get_operation(operation_arn)
+        if operation is None:
+            raise NotFoundException(
+                f"Cluster operation {operation_arn} does not exist.", "clusterOperationArn"
+            )
+        return operation
 
     # --- Kafka versions -------------------------------------------------------------------------
     def list_kafka_versions(self) -> list[KafkaVersionInfo]:
-        raise NotImplementedError
+        installed = {d.version for d in distribution.installed_distributions()}
+        versions = set(distribution.RELEASED_KAFKA_VERSIONS) | installed
+        return [
+            KafkaVersionInfo(v, distribution.version_status(v), v in installed)
+            for v in sorted(versions, key=distribution.version_key)
+        ]
 
     # --- configurations -------------------------------------------------------------------------
+    def _check_properties(self, server_properties: bytes) -> None:
+        try:
+            validate_server_properties(server_properties.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise BadRequestException(
+                "Server properties must be UTF-8 text.", "serverProperties"
+            ) from error
+        except PropertiesError as error:
+            raise BadRequestException(
+                f"Invalid server properties: {error}", "serverProperties"
+            ) from error
+
     def create_configuration(
         self,
         name: str,
@@ -68,36 +247,94 @@ class ClusterService:
         kafka_versions: list[str],
         server_properties: bytes,
     ) -> Configuration:
-        raise NotImplementedError
+        for version in kafka_versions:
+            self._validate_kafka_version(version, "kafkaVersions")
+        self._check_properties(server_properties)
+        now = utcnow()
+        config = Configuration(
+            arn=self.arns.configuration(name),
+            name=name,
+            description=description or "",
+            kafka_versions=list(kafka_versions),
+            creation_time=now,
+            state=ConfigurationState.ACTIVE,
+            latest_revision=ConfigurationRevision(1, now, server_properties, description),
+        )
+        try:
+            self.store.insert_configuration(config)
+        except DuplicateError as error:
+            raise ConflictException(
+                f"A configuration named {name} already exists.", "name"
+            ) from error
+        return config
+
+    def _configuration(self, arn: str) -> Configuration:
+        config = self.store.get_configuration(arn)
+        if config is None:
+            raise NotFoundException(f"Configuration {arn} does not exist.", "arn")
+        return config
 
     def describe_configuration(self, arn: str) -> Configuration:
-        raise NotImplementedError
+        return self._configuration(arn)
 
     def describe_configuration_revision(
         self, arn: str, revision: int
     ) -> tuple[Configuration, ConfigurationRevision]:
-        raise NotImplementedError
+        config = self._configuration(arn)
+        for candidate in self.store.revisions(arn):
+            if candidate.revision == revision:
+                return config, candidate
+        raise NotFoundException(f"Configuration {arn} has no revision {revision}.", "revision")
 
     def list_configurations(self) -> list[Configuration]:
-        raise NotImplementedError
+        return self.store.list_configurations()
 
     def list_configuration_revisions(self, arn: str) -> list[ConfigurationRevision]:
-        raise NotImplementedError
+        self._configuration(arn)
+        return self.store.revisions(arn)
 
     def update_configuration(
         self, arn: str, description: str | None, server_properties: bytes
     ) -> Configuration:
-        raise NotImplementedError
+        config = self._configuration(arn)
+        self._check_properties(server_properties)
+        revision = ConfigurationRevision(
+            config.latest_revision.revision + 1, utcnow(), server_properties, description
+        )
+        self.store.add_revision(arn, revision)
+        if description is not None:
+            self.store.update_configuration_description(arn, description)
+        return self._configuration(arn)
 
     def delete_configuration(self, arn: str) -> Configuration:
-        raise NotImplementedError
+        config = self._configuration(arn)
+        for cluster in self.store.list_clusters():
+            ref = cluster.spec.configuration
+            if ref is not None and ref.arn == arn:
+                raise BadRequestException(
+                    f"Configuration {config.name} is in use by cluster {cluster.name}.", "arn"
+                )
+        self.store.remove_configuration(arn)
+        config.state = ConfigurationState.DELETING
+        return config
 
     # --- tags -----------------------------------------------------------------------------------
+    def _require_resource(self, arn: str) -> None:
+        if self.store.get_cluster(arn) is None and self.store.get_configuration(arn) is None:
+            raise NotFoundException(f"Resource {arn} does not exist.", "resourceArn")
+
     def tag_resource(self, arn: str, tags: dict[str, str]) -> None:
-        raise NotImplementedError
+        self._require_resource(arn)
+        self.store.put_tags(arn, tags)
 
     def untag_resource(self, arn: str, keys: list[str]) -> None:
-        raise NotImplementedError
+        self._require_resource(arn)
+        self.store.remove_tags(arn, keys)
 
     def list_tags(self, arn: str) -> dict[str, str]:
-        raise NotImplementedError
+        self._require_resource(arn)
+        return self.store.tags(arn)
+
+
+def _kafka_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

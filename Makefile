@@ -1,0 +1,43 @@
+# Two commands on a fresh machine:
+#   make run    installs everything (venv, Python deps, Kafka 4.3.1 from Maven Central) and runs Steward
+#   make test   installs everything and runs the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+KAFKA_VERSION ?= 4.3.1
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install kafka run test test-unit test-integration lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) kafka
+
+kafka: $(STAMP)
+	$(BIN)/steward kafka install $(KAFKA_VERSION)
+
+run: install
+	$(BIN)/steward server
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: install
+	$(BIN)/pytest -q -n 2 --dist loadfile tests/integration
+
+test: install lint
+	$(BIN)/pytest -q -n 2 --dist loadfile tests
+
+bench: install
+	$(BIN)/python bench/create_cluster.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,32 @@
+"""What reconcile steps work with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from steward.control.agents import AgentDirectory
+from steward.settings import Settings
+from steward.store.store import Store
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class ReconcileContext:
+    settings: Settings
+    store: Store
+    agents: AgentDirectory
+    broker_wait_timeout: float = 180.0
+    """How long a create waits for its brokers to serve before it fails."""
+
+    def in_parallel(self, action: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """Run `action` on every item at once (one agent call per node); re-raise the first
+        error."""
+        if len(items) <= 1:
+            return [action(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
+            return list(pool.map(action, items))

@@ -1,0 +1,72 @@
+"""What the control plane asks an agent to run for each node of a cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from steward.agent.spec import NodeSpec
+from steward.control.model import Cluster, Node, NodeRole
+from steward.kafka.instance_types import CONTROLLER_HEAP_MB, INSTANCE_TYPES
+from steward.kafka.node_config import (
+    initial_controllers,
+    render_broker_properties,
+    render_controller_properties,
+)
+from steward.kafka.properties import parse_properties
+from steward.store.store import Store
+
+
+def node_key(cluster: Cluster, node: Node) -> str:
+    """A name for the node that is unique on its host and readable in `ps`."""
+    cluster_id = cluster.arn.rsplit("/", 1)[1][:8]
+    role = "b" if node.role is NodeRole.BROKER else "c"
+    return f"{cluster.name.lower()}-{cluster_id}-{role}{node.node_id}"
+
+
+def user_properties(store: Store, cluster: Cluster) -> dict[str, str]:
+    ref = cluster.spec.configuration
+    if ref is None:
+        return {}
+    for revision in store.revisions(ref.arn):
+        if revision.revision == ref.revision:
+            return parse_properties(revision.server_properties.decode("utf-8"))
+    return {}
+
+
+def build_node_spec(
+    cluster: Cluster,
+    node: Node,
+    nodes: Sequence[Node],
+    configured: dict[str, str],
+    desired: str = "running",
+) -> NodeSpec:
+    controllers = [n for n in nodes if n.role is NodeRole.CONTROLLER]
+    if node.role is NodeRole.CONTROLLER:
+        return NodeSpec(
+            key=node_key(cluster, node),
+            kafka_version=node.kafka_version,
+            role="controller",
+            node_id=node.node_id,
+            cluster_id=cluster.kafka_cluster_id,
+            directory_id=node.directory_id,
+            properties=render_controller_properties(node, controllers),
+            initial_controllers=initial_controllers(controllers),
+            heap_mb=CONTROLLER_HEAP_MB,
+            jvm_options=[],
+            desired=desired,
+        )
+    sizing = INSTANCE_TYPES[node.instance_type]
+    brokers = [n for n in nodes if n.role is NodeRole.BROKER]
+    return NodeSpec(
+        key=node_key(cluster, node),
+        kafka_version=node.kafka_version,
+        role="broker",
+        node_id=node.node_id,
+        cluster_id=cluster.kafka_cluster_id,
+        directory_id=node.directory_id,
+        properties=render_broker_properties(node, controllers, len(brokers), sizing, configured),
+        initial_controllers=None,
+        heap_mb=sizing.heap_mb,
+        jvm_options=[],
+        desired=desired,
+    )

@@ -1,0 +1,46 @@
+"""Broker instance types: MSK's names, sized for processes that share a host.
+
+A type sets the broker's JVM heap and its thread pools. The table is published in
+docs/instance-types.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    name: str
+    heap_mb: int
+    num_network_threads: int
+    num_io_threads: int
+    num_replica_fetchers: int
+    cpu_weight: int
+    """Relative CPU share (cgroup cpu.weight) when the host enforces it."""
+
+
+INSTANCE_TYPES: dict[str, InstanceType] = {
+    t.name: t
+    for t in (
+        InstanceType("kafka.t3.small", 384, 2, 4, 1, 50),
+        InstanceType("kafka.m5.large", 512, 3, 8, 2, 100),
+        InstanceType("kafka.m7g.large", 512, 3, 8, 2, 100),
+        InstanceType("kafka.m5.xlarge", 1024, 5, 8, 2, 200),
+        InstanceType("kafka.m7g.xlarge", 1024, 5, 8, 2, 200),
+        InstanceType("kafka.m5.2xlarge", 2048, 5, 16, 4, 400),
+        InstanceType("kafka.m7g.2xlarge", 2048, 5, 16, 4, 400),
+        InstanceType("kafka.m5.4xlarge", 4096, 8, 16, 4, 800),
+        InstanceType("kafka.m7g.4xlarge", 4096, 8, 16, 4, 800),
+        InstanceType("kafka.m5.8xlarge", 6144, 8, 32, 8, 1600),
+        InstanceType("kafka.m5.12xlarge", 8192, 12, 32, 8, 2400),
+        InstanceType("kafka.m5.16xlarge", 8192, 16, 48, 8, 3200),
+        InstanceType("kafka.m5.24xlarge", 8192, 16, 64, 8, 4800),
+    )
+}
+
+CONTROLLER_HEAP_MB = 384
+
+
+def instance_type(name: str) -> InstanceType | None:
+    return INSTANCE_TYPES.get(name)

@@ -1,0 +1,116 @@
+"""Render the `server.properties` of a cluster's brokers and KRaft controllers.
+
+Listener layout of every node (the ports follow MSK's conventions):
+- brokers: CLIENT on 9092 (what `GetBootstrapBrokers` returns), REPLICATION on 9091 for
+  inter-broker traffic, both on the broker's own address;
+- controllers: CONTROLLER on 9093. Controllers are dedicated processes (never combined with a
+  broker), one per zone, so brokers can be added, removed and rolled without touching the quorum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from steward.control.model import Node, NodeRole
+from steward.kafka.instance_types import InstanceType
+
+CLIENT_PORT = 9092
+REPLICATION_PORT = 9091
+CONTROLLER_PORT = 9093
+
+CLIENT = "CLIENT"
+REPLICATION = "REPLICATION"
+CONTROLLER = "CONTROLLER"
+
+
+def broker_ports() -> dict[str, int]:
+    return {CLIENT: CLIENT_PORT, REPLICATION: REPLICATION_PORT}
+
+
+def controller_ports() -> dict[str, int]:
+    return {CONTROLLER: CONTROLLER_PORT}
+
+
+def quorum_bootstrap_servers(controllers: Sequence[Node]) -> str:
+    return ",".join(c.endpoint(CONTROLLER) for c in sorted(controllers, key=lambda n: n.node_id))
+
+
+def initial_controllers(controllers: Sequence[Node]) -> str:
+    """The `--initial-controllers` value that formats a dynamic (KIP-853) quorum."""
+    return ",".join(
+        f"{c.node_id}@{c.endpoint(CONTROLLER)}:{c.directory_id}"
+        for c in sorted(controllers, key=lambda n: n.node_id)
+    )
+
+
+def replication_defaults(broker_count: int) -> dict[str, str]:
+    """Durable defaults: RF 3 where there are enough brokers, min ISR 2, no unclean elections,
+    no topics created by accident."""
+    rf = min(3, broker_count)
+    min_isr = min(2, rf) if rf > 1 else 1
+    return {
+        "default.replication.factor": str(rf),
+        "min.insync.replicas": str(min_isr),
+        "offsets.topic.replication.factor": str(rf),
+        "transaction.state.log.replication.factor": str(rf),
+        "transaction.state.log.min.isr": str(min_isr),
+        "share.coordinator.state.topic.replication.factor": str(rf),
+        "share.coordinator.state.topic.min.isr": str(min_isr),
+        "unclean.leader.election.enable": "false",
+        "auto.create.topics.enable": "false",
+        "num.partitions": "1",
+        "auto.leader.rebalance.enable": "true",
+    }
+
+
+def render_controller_properties(node: Node, controllers: Sequence[Node]) -> dict[str, str]:
+    assert node.role is NodeRole.CONTROLLER
+    endpoint = f"{CONTROLLER}://{node.endpoint(CONTROLLER)}"
+    return {
+        "process.roles": "controller",
+        "node.id": str(node.node_id),
+        "listeners": endpoint,
+        "advertised.listeners": endpoint,
+        "controller.listener.names": CONTROLLER,
+        "listener.security.protocol.map": f"{CONTROLLER}:PLAINTEXT",
+        "controller.quorum.bootstrap.servers": quorum_bootstrap_servers(controllers),
+    }
+
+
+def render_broker_properties(
+    node: Node,
+    controllers: Sequence[Node],
+    broker_count: int,
+    sizing: InstanceType,
+    user_properties: dict[str, str],
+) -> dict[str, str]:
+    """A broker's properties: Steward's defaults, then the user's configuration revision on top,
+    then the settings Steward owns (identity, listeners, quorum), which users cannot override."""
+    assert node.role is NodeRole.BROKER
+    properties = replication_defaults(broker_count)
+    properties.update(
+        {
+            "num.network.threads": str(sizing.num_network_threads),
+            "num.io.threads": str(sizing.num_io_threads),
+            "num.replica.fetchers": str(sizing.num_replica_fetchers),
+        }
+    )
+    properties.update(user_properties)
+    client = f"{CLIENT}://{node.endpoint(CLIENT)}"
+    replication = f"{REPLICATION}://{node.endpoint(REPLICATION)}"
+    properties.update(
+        {
+            "process.roles": "broker",
+            "node.id": str(node.node_id),
+            "broker.rack": node.zone,
+            "listeners": f"{client},{replication}",
+            "advertised.listeners": f"{client},{replication}",
+            "listener.security.protocol.map": (
+                f"{CLIENT}:PLAINTEXT,{REPLICATION}:PLAINTEXT,{CONTROLLER}:PLAINTEXT"
+            ),
+            "inter.broker.listener.name": REPLICATION,
+            "controller.listener.names": CONTROLLER,
+            "controller.quorum.bootstrap.servers": quorum_bootstrap_servers(controllers),
+        }
+    )
+    return properties

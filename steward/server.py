@@ -1,0 +1,104 @@
+"""The control plane process: the MSK-compatible API, the store and the reconciler.
+
+Stopping it (or killing it) leaves every Kafka process running under its agent; the next start
+re-reads the store and carries on with whatever operation was in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from steward.api.app import build_app
+from steward.control.agents import AgentDirectory
+from steward.control.context import ReconcileContext
+from steward.control.reconciler import Reconciler
+from steward.control.service import ClusterService
+from steward.settings import Settings
+from steward.store.store import Store
+
+log = logging.getLogger("steward")
+
+
+@dataclass
+class ControlPlane:
+    settings: Settings
+    store: Store
+    service: ClusterService
+    reconciler: Reconciler
+
+    def close(self) -> None:
+        self.reconciler.stop()
+        self.store.close()
+
+
+def build_control_plane(settings: Settings) -> ControlPlane:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.db_url)
+    context = ReconcileContext(settings, store, AgentDirectory(settings))
+    reconciler = Reconciler(context)
+    service = ClusterService(settings, store, wake_reconciler=reconciler.wake)
+    return ControlPlane(settings, store, service, reconciler)
+
+
+def configure_logging(home: Path) -> None:
+    handlers: list[logging.Handler] = [
+        logging.StreamHandler(),
+        logging.FileHandler(home / "steward.log"),
+    ]
+    logging.basicConfig(
+        level=os.environ.get("STEWARD_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+    )
+
+
+@contextmanager
+def _pid_file(home: Path) -> Iterator[None]:
+    path = home / "steward.pid"
+    path.write_text(str(os.getpid()))
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def run(settings: Settings | None = None) -> None:
+    """Run the control plane in the foreground until SIGINT/SIGTERM."""
+    settings = settings or Settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    configure_logging(settings.home)
+    plane = build_control_plane(settings)
+    app = build_app(plane.service)
+    config = uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    with _pid_file(settings.home):
+        plane.reconciler.start()
+        log.info(
+            "Steward API on %s (home %s, zones %s)",
+            settings.api_url,
+            settings.home,
+            ", ".join(z.name for z in settings.zones),
+        )
+        try:
+            server.run()
+        finally:
+            plane.close()
+
+
+if __name__ == "__main__":
+    run()

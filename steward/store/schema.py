@@ -1,0 +1,94 @@
+"""Tables of the control plane's store: the single source of truth, surviving restarts."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("name", String, nullable=False, unique=True),
+    Column("spec", JSON, nullable=False),
+    Column("state", String, nullable=False),
+    Column("state_info", JSON),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    Column("current_version", String, nullable=False),
+    Column("kafka_cluster_id", String, nullable=False),
+    Column("active_operation_arn", String),
+    Column("cluster_type", String, nullable=False),
+)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("cluster_arn", String, primary_key=True),
+    Column("node_id", Integer, primary_key=True),
+    Column("role", String, nullable=False),
+    Column("zone", String, nullable=False),
+    Column("host", String, nullable=False, unique=True),
+    Column("agent", String, nullable=False),
+    Column("ports", JSON, nullable=False),
+    Column("directory_id", String, nullable=False),
+    Column("added_time", DateTime(timezone=True), nullable=False),
+    Column("kafka_version", String, nullable=False),
+    Column("instance_type", String, nullable=False),
+)
+
+operations = Table(
+    "operations",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("cluster_arn", String, nullable=False, index=True),
+    Column("type", String, nullable=False),
+    Column("state", String, nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    Column("end_time", DateTime(timezone=True)),
+    Column("source", JSON),
+    Column("target", JSON),
+    Column("error_code", String),
+    Column("error_message", Text),
+    Column("progress", JSON, nullable=False),
+)
+
+configurations = Table(
+    "configurations",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("name", String, nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("kafka_versions", JSON, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    Column("state", String, nullable=False),
+)
+
+configuration_revisions = Table(
+    "configuration_revisions",
+    metadata,
+    Column("configuration_arn", String, primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    Column("description", Text),
+    Column("server_properties", LargeBinary, nullable=False),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("resource_arn", String, primary_key=True),
+    Column("key", String, primary_key=True),
+    Column("value", String, nullable=False),
+)

@@ -1,0 +1,202 @@
+"""A real Steward for integration tests: its own home, API port and loopback range, and a teardown
+that ends every process it started (control plane, agents, Kafka) by PID."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+_instances = itertools.count()
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0)
+
+
+def next_octet() -> int:
+    """A second octet (127.<octet>.<zone>.<host>) no other Steward of this test run uses."""
+    return 100 + 20 * _worker_index() + next(_instances)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def pids_mentioning(text: str) -> list[int]:
+    """Processes whose command line contains `text` (our temporary home path)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def kill_all(pids: Iterable[int], sig: int = signal.SIGKILL, timeout: float = 15.0) -> None:
+    pids = list(pids)
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + timeout
+    while time.time() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.1)
+
+
+class Steward:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.octet = next_octet()
+        self.api_port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.endpoint = f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "STEWARD_HOME": str(self.home),
+            "STEWARD_API_PORT": str(self.api_port),
+            "STEWARD_ADDRESS_OCTET": str(self.octet),
+            "STEWARD_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = (self.home / "server.out").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "steward.server"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"steward exited: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.endpoint}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"steward did not answer within {timeout} s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.home / "server.out"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """kill -9 the control plane only (agents and Kafka keep running)."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def cleanup(self) -> None:
+        """End the control plane, its agents and every Kafka process under this home."""
+        self.stop()
+        kill_all(pids_mentioning(str(self.home)))
+
+    def kafka_pids(self) -> list[int]:
+        return [p for p in pids_mentioning(str(self.home)) if _is_kafka(p)]
+
+    def client(self) -> Any:
+        return boto3.client(
+            "kafka",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    def wait_for_state(
+        self, arn: str, states: set[str], timeout: float = 120.0
+    ) -> dict[str, Any]:
+        client = self.client()
+        deadline = time.time() + timeout
+        info: dict[str, Any] = {}
+        while time.time() < deadline:
+            info = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
+            if info["State"] in states:
+                return info
+            time.sleep(0.3)
+        raise AssertionError(f"cluster stayed {info.get('State')}, wanted {states}")
+
+    def wait_until_gone(self, arn: str, timeout: float = 60.0) -> None:
+        client = self.client()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                client.describe_cluster_v2(ClusterArn=arn)
+            except client.exceptions.NotFoundException:
+                return
+            time.sleep(0.3)
+        raise AssertionError("cluster was not deleted in time")
+
+
+def _is_kafka(pid: int) -> bool:
+    try:
+        return b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def provisioned(
+    brokers: int = 3,
+    zones: tuple[str, ...] = ("az-a", "az-b", "az-c"),
+    **extra: Any,
+) -> dict[str, Any]:
+    """The `Provisioned` argument of create_cluster_v2 as a boto3 user writes it."""
+    return {
+        "KafkaVersion": "4.3.1",
+        "NumberOfBrokerNodes": brokers,
+        "BrokerNodeGroupInfo": {
+            "InstanceType": "kafka.m5.large",
+            "ClientSubnets": list(zones),
+            "StorageInfo": {"EbsStorageInfo": {"VolumeSize": 10}},
+        },
+        **extra,
+    }
