@@ -63,10 +63,31 @@ def replication_defaults(broker_count: int) -> dict[str, str]:
     }
 
 
-def render_controller_properties(node: Node, controllers: Sequence[Node]) -> dict[str, str]:
+CONTROLLER_SHARED_SETTINGS = (
+    "default.replication.factor",
+    "num.partitions",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+)
+"""Cluster-wide topic defaults that KRaft controllers apply, so they must hold the brokers' values:
+the active controller fills in the partition count and replication factor of a CreateTopics
+request that leaves them out, elects leaders (unclean or not), and with eligible leader replicas
+(KIP-966, on by default in Kafka 4.x) writes its own `min.insync.replicas` into the metadata as the
+cluster default, which overrides every broker's static value."""
+
+
+def render_controller_properties(
+    node: Node,
+    controllers: Sequence[Node],
+    broker_count: int,
+    user_properties: dict[str, str],
+) -> dict[str, str]:
     assert node.role is NodeRole.CONTROLLER
     endpoint = f"{CONTROLLER}://{node.endpoint(CONTROLLER)}"
+    broker_settings = {**replication_defaults(broker_count), **user_properties}
+    shared = {k: broker_settings[k] for k in CONTROLLER_SHARED_SETTINGS if k in broker_settings}
     return {
+        **shared,
         "process.roles": "controller",
         "node.id": str(node.node_id),
         "listeners": endpoint,

@@ -1,0 +1,102 @@
+"""The control plane's side of the agent API: one synchronous call per method.
+
+Each call opens its own connection, so a client needs no closing and can be made per use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from steward.agent.spec import NodeSpec, NodeStatus
+
+
+class AgentUnavailable(Exception):
+    """The agent could not be reached (not running, wrong address, timed out): retry later."""
+
+
+class AgentError(Exception):
+    """The agent answered with an error (bad token, invalid spec, ...): retrying will not help."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(f"agent answered {status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+
+class AgentClient:
+    def __init__(self, base_url: str, token: str, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/v1/health")
+        return result
+
+    def nodes(self) -> list[NodeStatus]:
+        return [NodeStatus.from_dict(item) for item in self._call("GET", "/v1/nodes")]
+
+    def node(self, key: str) -> NodeStatus | None:
+        try:
+            return NodeStatus.from_dict(self._call("GET", f"/v1/nodes/{key}"))
+        except AgentError as error:
+            if error.status_code == 404:
+                return None
+            raise
+
+    def apply(self, spec: NodeSpec) -> NodeStatus:
+        return NodeStatus.from_dict(self._call("PUT", f"/v1/nodes/{spec.key}", spec.to_dict()))
+
+    def stop(self, key: str, timeout: float | None = None) -> NodeStatus:
+        status = self._call("POST", f"/v1/nodes/{key}/stop", stop_timeout=timeout)
+        return NodeStatus.from_dict(status)
+
+    def start(self, key: str) -> NodeStatus:
+        return NodeStatus.from_dict(self._call("POST", f"/v1/nodes/{key}/start"))
+
+    def restart(self, key: str, timeout: float | None = None) -> NodeStatus:
+        status = self._call("POST", f"/v1/nodes/{key}/restart", stop_timeout=timeout)
+        return NodeStatus.from_dict(status)
+
+    def remove(self, key: str, timeout: float | None = None) -> bool:
+        """Stop the node and delete its data; False when the agent did not have it."""
+        return bool(self._call("DELETE", f"/v1/nodes/{key}", stop_timeout=timeout)["removed"])
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        stop_timeout: float | None = None,
+    ) -> Any:
+        query = None
+        timeout = self.timeout
+        if stop_timeout is not None:
+            query = {"timeout": stop_timeout}
+            timeout = max(timeout, stop_timeout + 15.0)  # the kill after it, and some slack
+        try:
+            response = httpx.request(
+                method,
+                self.base_url + path,
+                json=body,
+                params=query,
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=timeout,
+            )
+        except httpx.TransportError as error:
+            reason = str(error) or type(error).__name__
+            raise AgentUnavailable(f"agent at {self.base_url}: {reason}") from error
+        if response.status_code >= 400:
+            raise AgentError(response.status_code, _detail(response))
+        return response.json()
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    detail = data.get("detail") if isinstance(data, dict) else None
+    return str(detail) if detail is not None else response.text[:500]

@@ -1,0 +1,185 @@
+"""Starting and stopping local agents for the embedded default (one per zone on this machine).
+
+An agent is started detached (its own session, output to `<state_dir>/agent.log`), so it outlives
+whoever started it. Stopping an agent never stops its Kafka processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import steward
+from steward.agent import processes
+from steward.agent.main import PID_FILE
+
+LOG_FILE = "agent.log"
+
+
+class AgentStartError(Exception):
+    pass
+
+
+_children: dict[int, subprocess.Popen[bytes]] = {}
+"""Agents this process spawned, kept so that they are reaped (no zombies) once they exit."""
+
+
+def agent_health(host: str, port: int, timeout: float = 1.0) -> dict[str, Any] | None:
+    """What the agent at host:port says about itself, or None when nothing answers."""
+    try:
+        response = httpx.get(f"http://{host}:{port}/v1/health", timeout=timeout)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    data = response.json()
+    return data if isinstance(data, dict) else None
+
+
+def agent_pid(state_dir: Path) -> int | None:
+    """The pid of the live agent process of `state_dir` (from its pid file), if there is one."""
+    _reap_children()
+    try:
+        pid = int((state_dir / PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    cmdline = processes.read_cmdline(pid) or []
+    is_agent = "steward.agent" in cmdline and str(state_dir.resolve()) in cmdline
+    if is_agent and processes.is_same_process(pid, None):
+        return pid
+    return None
+
+
+def agent_command(name: str, host: str, port: int, state_dir: Path, token_file: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "steward.agent",
+        "--name",
+        name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--state-dir",
+        str(state_dir.resolve()),
+        "--token-file",
+        str(token_file.resolve()),
+    ]
+
+
+def ensure_agent(
+    name: str,
+    host: str,
+    port: int,
+    state_dir: Path,
+    token_file: Path,
+    timeout: float = 15.0,
+) -> int:
+    """The pid of the agent `name` at host:port, started first if it does not answer."""
+    health = agent_health(host, port)
+    if health is not None:
+        return _check_identity(health, name, host, port)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    process: subprocess.Popen[bytes] | None = None
+    running = agent_pid(state_dir)
+    if running is None:
+        process = _spawn(agent_command(name, host, port, state_dir, token_file), state_dir)
+    elif _listen_address(running) != (host, port):
+        where = "{}:{}".format(*_listen_address(running))
+        raise AgentStartError(f"the agent of {state_dir} already runs (pid {running}) on {where}")
+    # else it is still starting: wait for it
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = agent_health(host, port, timeout=0.5)
+        if health is not None:
+            return _check_identity(health, name, host, port)
+        if process is not None and process.poll() is not None:
+            raise AgentStartError(
+                f"agent {name} exited with code {process.returncode}:\n{_log_tail(state_dir)}"
+            )
+        time.sleep(0.1)
+    raise AgentStartError(
+        f"agent {name} did not answer at {host}:{port} within {timeout:.0f} s:\n"
+        f"{_log_tail(state_dir)}"
+    )
+
+
+def stop_agent(state_dir: Path, timeout: float = 15.0) -> bool:
+    """Stop the agent of `state_dir` (SIGTERM, then SIGKILL). Its Kafka processes keep running.
+    False when no agent was running."""
+    pid = agent_pid(state_dir)
+    if pid is None:
+        return False
+    stat = processes.read_stat(pid)
+    ticks = stat.start_ticks if stat else None
+    os.kill(pid, signal.SIGTERM)
+    if not _wait_for_exit(pid, ticks, timeout):
+        os.kill(pid, signal.SIGKILL)
+        _wait_for_exit(pid, ticks, 5.0)
+    return True
+
+
+def _spawn(command: list[str], state_dir: Path) -> subprocess.Popen[bytes]:
+    # The agent runs the same Steward code as its starter, installed or not.
+    source_root = str(Path(steward.__file__).resolve().parent.parent)
+    python_path = os.pathsep.join(p for p in (source_root, os.environ.get("PYTHONPATH")) if p)
+    with open(state_dir / LOG_FILE, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=state_dir,
+            env={**os.environ, "PYTHONPATH": python_path},
+            start_new_session=True,
+        )
+    _children[process.pid] = process
+    return process
+
+
+def _check_identity(health: dict[str, Any], name: str, host: str, port: int) -> int:
+    if health.get("name") != name:
+        raise AgentStartError(
+            f"{host}:{port} is taken by agent {health.get('name')!r}, not {name!r}"
+        )
+    return int(health["pid"])
+
+
+def _listen_address(pid: int) -> tuple[str, int]:
+    """Where the agent `pid` listens, from its command line (`--host H --port P`)."""
+    args = processes.read_cmdline(pid) or []
+    options = dict(itertools.pairwise(args))
+    return options.get("--host", "127.0.0.1"), int(options.get("--port", "9781"))
+
+
+def _wait_for_exit(pid: int, start_ticks: int | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap_children()
+        if not processes.is_same_process(pid, start_ticks):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _reap_children() -> None:
+    for pid, process in list(_children.items()):
+        if process.poll() is not None:
+            del _children[pid]
+
+
+def _log_tail(state_dir: Path, lines: int = 20) -> str:
+    try:
+        text = (state_dir / LOG_FILE).read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])

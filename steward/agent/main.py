@@ -1,0 +1,97 @@
+"""`python -m steward.agent`: run the host agent (HTTP API + node supervisor) in the foreground.
+
+Exiting, by SIGTERM or SIGKILL alike, leaves every Kafka process running; the next agent on the
+same state directory re-adopts them. Only one agent runs per state directory (a file lock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import uvicorn
+
+from steward.agent.server import build_app
+from steward.agent.supervisor import NodeSupervisor
+
+log = logging.getLogger("steward.agent")
+
+PID_FILE = "agent.pid"
+LOCK_FILE = "agent.lock"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m steward.agent", description=__doc__)
+    parser.add_argument("--name", required=True, help="the agent's name, e.g. its zone: az-a")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=9781)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--token-file", type=Path, required=True)
+    parser.add_argument("--log-level", default=os.environ.get("STEWARD_LOG_LEVEL", "INFO"))
+    return parser.parse_args(argv)
+
+
+def read_token(path: Path) -> str:
+    token = path.read_text().strip()
+    if not token:
+        raise SystemExit(f"the token file {path} is empty")
+    return token
+
+
+def lock_state_dir(state_dir: Path) -> IO[str]:
+    """Hold an exclusive lock on the state directory for the life of this process (the kernel
+    drops it when the process dies, however it dies)."""
+    handle = open(state_dir / LOCK_FILE, "a")  # noqa: SIM115 - held until the process exits
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"another agent is running on {state_dir}") from None
+    return handle
+
+
+def write_pid_file(state_dir: Path) -> Path:
+    path = state_dir / PID_FILE
+    tmp = path.with_name(f".{PID_FILE}.tmp")
+    tmp.write_text(f"{os.getpid()}\n")
+    tmp.replace(path)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format=f"%(asctime)s %(levelname)s agent[{args.name}] %(name)s: %(message)s",
+    )
+    state_dir: Path = args.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    token = read_token(args.token_file)
+    lock = lock_state_dir(state_dir)
+    pid_file = write_pid_file(state_dir)
+    supervisor = NodeSupervisor(state_dir)
+    supervisor.supervise_in_background()
+
+    def shut_down() -> None:
+        supervisor.shutdown()  # the Kafka processes keep running
+        with contextlib.suppress(OSError):
+            if pid_file.read_text().strip() == str(os.getpid()):
+                pid_file.unlink()
+        lock.close()
+        log.info("agent %s stopped", args.name)
+
+    app = build_app(supervisor, name=args.name, token=token, on_shutdown=shut_down)
+    log.info("agent %s on %s:%d, state in %s", args.name, args.host, args.port, state_dir)
+    # uvicorn handles SIGTERM/SIGINT: it stops serving, runs the app's shutdown, then exits.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The agent's HTTP API, used by the control plane only.
+
+Every route except `GET /v1/health` needs `Authorization: Bearer <token>`. Handlers are plain
+`def` functions: Starlette runs them in its thread pool, so a format or a controlled shutdown
+never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib import metadata
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from steward.agent.spec import InvalidSpec, NodeSpec
+from steward.agent.supervisor import NodeNotFound, NodeSupervisor
+
+StopTimeout = Annotated[float | None, Query(ge=0, le=600)]
+"""Seconds a controlled shutdown may take before the process is killed."""
+
+
+def steward_version() -> str:
+    try:
+        return metadata.version("steward")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_app(
+    supervisor: NodeSupervisor,
+    *,
+    name: str,
+    token: str,
+    on_shutdown: Callable[[], None] | None = None,
+) -> FastAPI:
+    """The agent's app. `on_shutdown` runs when the server stops gracefully (e.g. on SIGTERM)."""
+    if not token:
+        raise ValueError("the agent needs a non-empty token")
+    expected = f"Bearer {token}".encode()
+
+    def require_token(request: Request) -> None:
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            challenge = {"WWW-Authenticate": "Bearer"}
+            raise HTTPException(401, "missing or wrong bearer token", challenge)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    app = FastAPI(title=f"Steward agent {name}", version=steward_version(), lifespan=lifespan)
+
+    @app.exception_handler(NodeNotFound)
+    def not_found(_: Request, error: NodeNotFound) -> JSONResponse:
+        return JSONResponse({"detail": f"no node {error.args[0]!r} on this agent"}, 404)
+
+    @app.exception_handler(InvalidSpec)
+    def invalid(_: Request, error: InvalidSpec) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, 422)
+
+    @app.get("/v1/health")
+    def health() -> dict[str, Any]:
+        return {"name": name, "pid": os.getpid(), "version": steward_version()}
+
+    nodes = APIRouter(prefix="/v1/nodes", dependencies=[Depends(require_token)])
+
+    @nodes.get("")
+    def list_nodes() -> list[dict[str, Any]]:
+        return [status.to_dict() for status in supervisor.statuses()]
+
+    @nodes.get("/{key}")
+    def get_node(key: str) -> dict[str, Any]:
+        status = supervisor.status(key)
+        if status is None:
+            raise NodeNotFound(key)
+        return status.to_dict()
+
+    @nodes.put("/{key}")
+    def put_node(key: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        if body.get("key", key) != key:
+            raise InvalidSpec(f"the body's key {body.get('key')!r} is not the path's {key!r}")
+        spec = NodeSpec.from_dict({**body, "key": key})
+        return supervisor.apply(spec).to_dict()
+
+    @nodes.post("/{key}/stop")
+    def stop_node(key: str, timeout: StopTimeout = None) -> dict[str, Any]:
+        return supervisor.stop(key, timeout).to_dict()
+
+    @nodes.post("/{key}/start")
+    def start_node(key: str) -> dict[str, Any]:
+        return supervisor.start(key).to_dict()
+
+    @nodes.post("/{key}/restart")
+    def restart_node(key: str, timeout: StopTimeout = None) -> dict[str, Any]:
+        return supervisor.restart(key, timeout).to_dict()
+
+    @nodes.delete("/{key}")
+    def delete_node(key: str, timeout: StopTimeout = None) -> dict[str, Any]:
+        return {"key": key, "removed": supervisor.remove(key, timeout)}
+
+    app.include_router(nodes)
+    return app

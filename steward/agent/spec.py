@@ -1,0 +1,174 @@
+"""What the control plane asks an agent to run (`NodeSpec`) and what it reports (`NodeStatus`).
+
+Both travel as JSON between control plane and agent and are stored as JSON in the node's
+directory, so they are plain dataclasses with explicit `to_dict`/`from_dict`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, get_args
+
+NodeRole = Literal["broker", "controller"]
+DesiredState = Literal["running", "stopped"]
+NodeState = Literal["running", "stopped", "starting", "crashed", "formatting", "failed"]
+
+_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+_KAFKA_UUID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_PROPERTY_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+AGENT_OWNED_PROPERTIES: frozenset[str] = frozenset({"log.dirs", "log.dir", "metadata.log.dir"})
+"""Storage locations: the agent places every node's data under its own node directory."""
+
+
+def is_valid_key(key: str) -> bool:
+    return bool(_KEY.match(key))
+
+
+class InvalidSpec(ValueError):
+    """A NodeSpec the agent cannot run as given; the caller has to fix it."""
+
+
+@dataclass
+class NodeSpec:
+    key: str
+    """Unique on the host; [a-z0-9-]; the name of the node's directory."""
+    kafka_version: str
+    role: NodeRole
+    node_id: int
+    cluster_id: str
+    """The KRaft cluster id (base64url of a UUID, 22 characters)."""
+    directory_id: str
+    """The id of the node's only log directory (base64url of a UUID, 22 characters)."""
+    properties: dict[str, str]
+    """The full server.properties except `log.dirs`, which the agent sets."""
+    initial_controllers: str | None = None
+    """Controllers only: `--initial-controllers` of the format, `id@host:port:directoryId,...`."""
+    heap_mb: int = 1024
+    jvm_options: list[str] = field(default_factory=list)
+    desired: DesiredState = "running"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if not isinstance(self.key, str) or not _KEY.match(self.key):
+            raise InvalidSpec(f"key {self.key!r} must match {_KEY.pattern}")
+        if not isinstance(self.kafka_version, str) or not _VERSION.match(self.kafka_version):
+            raise InvalidSpec(f"kafka_version {self.kafka_version!r} is not X.Y.Z")
+        if self.role not in get_args(NodeRole):
+            raise InvalidSpec(f"role {self.role!r} is not one of {get_args(NodeRole)}")
+        if self.desired not in get_args(DesiredState):
+            raise InvalidSpec(f"desired {self.desired!r} is not one of {get_args(DesiredState)}")
+        if not _is_int(self.node_id) or self.node_id < 0:
+            raise InvalidSpec(f"node_id {self.node_id!r} must be a non-negative integer")
+        if not _is_int(self.heap_mb) or self.heap_mb < 64:
+            raise InvalidSpec(f"heap_mb {self.heap_mb!r} must be an integer of at least 64")
+        for name in ("cluster_id", "directory_id"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not _KAFKA_UUID.match(value):
+                raise InvalidSpec(f"{name} {value!r} is not a Kafka UUID (22 base64url chars)")
+        self._validate_properties()
+        if self.initial_controllers is not None and self.role != "controller":
+            raise InvalidSpec("initial_controllers is only for controllers")
+        if not isinstance(self.jvm_options, list) or not all(
+            isinstance(option, str) and option for option in self.jvm_options
+        ):
+            raise InvalidSpec("jvm_options must be a list of non-empty strings")
+
+    def _validate_properties(self) -> None:
+        if not isinstance(self.properties, dict):
+            raise InvalidSpec("properties must be an object of strings")
+        for key, value in self.properties.items():
+            if not isinstance(key, str) or not _PROPERTY_KEY.match(key):
+                raise InvalidSpec(f"property name {key!r} is not valid")
+            if not isinstance(value, str) or "\n" in value or "\r" in value:
+                raise InvalidSpec(f"property {key} must be a single-line string")
+            if key in AGENT_OWNED_PROPERTIES:
+                raise InvalidSpec(f"{key} is set by the agent and must not be in properties")
+        node_id = self.properties.get("node.id")
+        if node_id is not None and node_id != str(self.node_id):
+            raise InvalidSpec(f"properties node.id={node_id} but node_id is {self.node_id}")
+        roles = self.properties.get("process.roles")
+        if roles is not None and roles.replace(" ", "") != self.role:
+            raise InvalidSpec(f"properties process.roles={roles} but role is {self.role}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodeSpec:
+        if not isinstance(data, dict):
+            raise InvalidSpec("a node spec must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidSpec(f"unknown fields: {', '.join(unknown)}")
+        try:
+            spec = cls(**data)
+        except TypeError as error:
+            raise InvalidSpec(str(error)) from error
+        spec.properties = dict(spec.properties)
+        spec.jvm_options = list(spec.jvm_options)
+        return spec
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> NodeSpec:
+        return cls.from_dict(json.loads(text))
+
+    def server_properties(self, data_dir: str) -> dict[str, str]:
+        """The properties the node runs with: the spec's, plus identity and storage."""
+        return {
+            **self.properties,
+            "process.roles": self.role,
+            "node.id": str(self.node_id),
+            "log.dirs": data_dir,
+        }
+
+    @property
+    def spec_hash(self) -> str:
+        """Changes exactly when a running process must be restarted to pick the spec up: not on
+        `desired` (start/stop) nor on `initial_controllers` (used only when formatting)."""
+        launch = self.to_dict()
+        del launch["desired"], launch["initial_controllers"]
+        canonical = json.dumps(launch, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass
+class NodeStatus:
+    key: str
+    state: NodeState
+    pid: int | None = None
+    started_at: float | None = None
+    """Epoch seconds when the current (or last) process started."""
+    restarts: int = 0
+    """How often the agent restarted the node after it exited on its own."""
+    last_exit_code: int | None = None
+    message: str | None = None
+    """Why the node is crashed or failed, e.g. the last lines of its log."""
+    spec_hash: str | None = None
+    """The `NodeSpec.spec_hash` the running process was started with."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodeStatus:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        status = cls(**values)
+        if status.state not in get_args(NodeState):
+            raise ValueError(f"unknown node state {status.state!r}")
+        return status
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
