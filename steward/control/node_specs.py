@@ -41,6 +41,7 @@ def build_node_spec(
     desired: str = "running",
 ) -> NodeSpec:
     controllers = [n for n in nodes if n.role is NodeRole.CONTROLLER]
+    brokers = [n for n in nodes if n.role is NodeRole.BROKER]
     if node.role is NodeRole.CONTROLLER:
         return NodeSpec(
             key=node_key(cluster, node),
@@ -49,14 +50,13 @@ def build_node_spec(
             node_id=node.node_id,
             cluster_id=cluster.kafka_cluster_id,
             directory_id=node.directory_id,
-            properties=render_controller_properties(node, controllers),
+            properties=render_controller_properties(node, controllers, len(brokers), configured),
             initial_controllers=initial_controllers(controllers),
             heap_mb=CONTROLLER_HEAP_MB,
             jvm_options=[],
             desired=desired,
         )
     sizing = INSTANCE_TYPES[node.instance_type]
-    brokers = [n for n in nodes if n.role is NodeRole.BROKER]
     return NodeSpec(
         key=node_key(cluster, node),
         kafka_version=node.kafka_version,

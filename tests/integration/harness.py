@@ -3,6 +3,7 @@ that ends every process it started (control plane, agents, Kafka) by PID."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -62,10 +63,8 @@ def alive(pid: int) -> bool:
 def kill_all(pids: Iterable[int], sig: int = signal.SIGKILL, timeout: float = 15.0) -> None:
     pids = list(pids)
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
     deadline = time.time() + timeout
     while time.time() < deadline and any(alive(p) for p in pids):
         time.sleep(0.1)
@@ -152,9 +151,7 @@ class Steward:
             aws_secret_access_key="test",
         )
 
-    def wait_for_state(
-        self, arn: str, states: set[str], timeout: float = 120.0
-    ) -> dict[str, Any]:
+    def wait_for_state(self, arn: str, states: set[str], timeout: float = 120.0) -> dict[str, Any]:
         client = self.client()
         deadline = time.time() + timeout
         info: dict[str, Any] = {}

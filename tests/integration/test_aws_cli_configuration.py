@@ -29,8 +29,15 @@ def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
 
 
 def aws(steward: Steward, *args: str) -> dict[str, Any]:
-    command = [str(Path(sys.executable).parent / "aws"), "kafka", *args,
-               "--endpoint-url", steward.endpoint, "--output", "json"]
+    command = [
+        str(Path(sys.executable).parent / "aws"),
+        "kafka",
+        *args,
+        "--endpoint-url",
+        steward.endpoint,
+        "--output",
+        "json",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=steward.env, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout) if result.stdout.strip() else {}
@@ -39,11 +46,20 @@ def aws(steward: Steward, *args: str) -> dict[str, Any]:
 def test_configuration_and_cluster_through_the_aws_cli(steward: Steward, tmp_path: Path) -> None:
     props = tmp_path / "server.properties"
     props.write_text("auto.create.topics.enable=true\nnum.partitions=2\n")
-    config = aws(steward, "create-configuration", "--name", "dev-config",
-                 "--kafka-versions", "4.3.1", "--server-properties", f"fileb://{props}")
+    config = aws(
+        steward,
+        "create-configuration",
+        "--name",
+        "dev-config",
+        "--kafka-versions",
+        "4.3.1",
+        "--server-properties",
+        f"fileb://{props}",
+    )
     assert config["LatestRevision"]["Revision"] == 1
-    revision = aws(steward, "describe-configuration-revision", "--arn", config["Arn"],
-                   "--revision", "1")
+    revision = aws(
+        steward, "describe-configuration-revision", "--arn", config["Arn"], "--revision", "1"
+    )
     assert "num.partitions=2" in revision["ServerProperties"] or revision["ServerProperties"]
 
     versions = aws(steward, "list-kafka-versions")["KafkaVersions"]
@@ -55,8 +71,14 @@ def test_configuration_and_cluster_through_the_aws_cli(steward: Steward, tmp_pat
         "BrokerNodeGroupInfo": {"InstanceType": "kafka.t3.small", "ClientSubnets": ["az-b"]},
         "ConfigurationInfo": {"Arn": config["Arn"], "Revision": 1},
     }
-    created = aws(steward, "create-cluster-v2", "--cluster-name", "dev",
-                  "--provisioned", json.dumps(provisioned))
+    created = aws(
+        steward,
+        "create-cluster-v2",
+        "--cluster-name",
+        "dev",
+        "--provisioned",
+        json.dumps(provisioned),
+    )
     arn = created["ClusterArn"]
     deadline = time.time() + 120
     state = created["State"]
@@ -67,18 +89,16 @@ def test_configuration_and_cluster_through_the_aws_cli(steward: Steward, tmp_pat
     described = aws(steward, "describe-cluster", "--cluster-arn", arn)["ClusterInfo"]
     assert described["CurrentBrokerSoftwareInfo"]["ConfigurationArn"] == config["Arn"]
 
-    bootstrap = aws(steward, "get-bootstrap-brokers", "--cluster-arn", arn)[
-        "BootstrapBrokerString"
-    ]
+    bootstrap = aws(steward, "get-bootstrap-brokers", "--cluster-arn", arn)["BootstrapBrokerString"]
     assert bootstrap.count(",") == 0  # one broker
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
     delivered: list[Any] = []
     producer.produce("auto-created", b"hello", on_delivery=lambda e, m: delivered.append(e))
     producer.flush(30)
     assert delivered == [None]
-    topic = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics[
-        "auto-created"
-    ]
+    topic = (
+        AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics["auto-created"]
+    )
     assert len(topic.partitions) == 2  # num.partitions from the configuration
     # A single-broker cluster can only hold one replica of each partition.
     assert all(len(p.replicas) == 1 for p in topic.partitions.values())

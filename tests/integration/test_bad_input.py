@@ -14,7 +14,9 @@ from tests.integration.harness import Steward, provisioned
 
 pytestmark = pytest.mark.integration
 
-UNKNOWN_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/ghost/0b0d1b4e-1c2a-4f7e-9a55-1e3f7a2c9d11-1"
+UNKNOWN_ARN = (
+    "arn:aws:kafka:us-east-1:000000000000:cluster/ghost/0b0d1b4e-1c2a-4f7e-9a55-1e3f7a2c9d11-1"
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +36,13 @@ def error_of(call: Any, **kwargs: Any) -> tuple[str, str, str | None]:
 
 def test_unknown_cluster_is_not_found(steward: Steward) -> None:
     client = steward.client()
-    for call in (client.describe_cluster, client.describe_cluster_v2, client.get_bootstrap_brokers,
-                 client.list_nodes, client.delete_cluster):
+    for call in (
+        client.describe_cluster,
+        client.describe_cluster_v2,
+        client.get_bootstrap_brokers,
+        client.list_nodes,
+        client.delete_cluster,
+    ):
         code, message, _ = error_of(call, ClusterArn=UNKNOWN_ARN)
         assert code == "NotFoundException"
         assert UNKNOWN_ARN in message
@@ -65,10 +72,12 @@ def test_invalid_create_is_a_bad_request_naming_the_parameter(
 def test_unknown_zone_is_a_bad_request(steward: Steward) -> None:
     client = steward.client()
     code, message, invalid = error_of(
-        client.create_cluster_v2, ClusterName="bad", Provisioned=provisioned(zones=("az-q",) * 1,
-                                                                             brokers=1)
+        client.create_cluster_v2,
+        ClusterName="bad",
+        Provisioned=provisioned(zones=("az-q",), brokers=1),
     )
     assert code == "BadRequestException"
+    assert invalid == "brokerNodeGroupInfo.clientSubnets"
     assert "az-q" in message
 
 
@@ -106,6 +115,7 @@ def test_duplicate_name_conflicts_and_a_failed_create_is_cleaned_up(steward: Ste
         client.create_cluster_v2, ClusterName="doomed", Provisioned=provisioned()
     )
     assert code == "ConflictException"
+    assert invalid == "clusterName"
 
     info = steward.wait_for_state(arn, {"FAILED", "ACTIVE"}, timeout=180)
     assert info["State"] == "FAILED"

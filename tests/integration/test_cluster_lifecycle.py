@@ -95,9 +95,11 @@ def test_listing_filters_and_paginates(steward: Steward, cluster: dict[str, Any]
         "orders"
     )
     assert client.list_clusters(ClusterNameFilter="nope")["ClusterInfoList"] == []
-    pages = list(client.get_paginator("list_nodes").paginate(
-        ClusterArn=cluster["ClusterArn"], PaginationConfig={"PageSize": 2}
-    ))
+    pages = list(
+        client.get_paginator("list_nodes").paginate(
+            ClusterArn=cluster["ClusterArn"], PaginationConfig={"PageSize": 2}
+        )
+    )
     assert sum(len(p["NodeInfoList"]) for p in pages) == 6
     assert len(pages) == 3
 
@@ -106,11 +108,12 @@ def test_brokers_run_with_rack_and_durable_defaults(bootstrap: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     metadata = admin.list_topics(timeout=10)
     assert sorted(metadata.brokers) == [1, 2, 3]
-    resources = [ConfigResource(ConfigResource.Type.BROKER, str(b)) for b in (1, 2, 3)]
     racks = {}
-    for resource, future in admin.describe_configs(resources).items():
-        configs = future.result()
-        racks[resource.name] = configs["broker.rack"].value
+    for broker in (1, 2, 3):
+        # librdkafka describes one broker's configuration per call.
+        resource = ConfigResource(ConfigResource.Type.BROKER, str(broker))
+        configs = admin.describe_configs([resource])[resource].result()
+        racks[broker] = configs["broker.rack"].value
         assert configs["min.insync.replicas"].value == "2"
         assert configs["default.replication.factor"].value == "3"
         assert configs["unclean.leader.election.enable"].value == "false"
@@ -125,6 +128,10 @@ def test_topics_default_to_three_replicas_across_zones(bootstrap: str) -> None:
     partitions = admin.list_topics(topic, timeout=10).topics[topic].partitions
     for partition in partitions.values():
         assert sorted(partition.replicas) == [1, 2, 3]
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    configs = admin.describe_configs([resource])[resource].result()
+    assert configs["min.insync.replicas"].value == "2"
+    assert configs["unclean.leader.election.enable"].value == "false"
 
 
 def test_no_topic_is_created_by_accident(bootstrap: str) -> None:
@@ -145,9 +152,7 @@ def _create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
 def test_confluent_kafka_produces_with_acks_all_and_consumes(bootstrap: str) -> None:
     topic = f"payments-{uuid.uuid4().hex[:6]}"
     _create_topic(bootstrap, topic)
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True}
-    )
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
     acked: list[bytes] = []
 
     def on_delivery(err: Any, msg: Any) -> None:
@@ -156,16 +161,19 @@ def test_confluent_kafka_produces_with_acks_all_and_consumes(bootstrap: str) -> 
         acked.append(msg.value())
 
     for i in range(200):
-        producer.produce(topic, f"payment-{i}".encode(), key=str(i % 7).encode(),
-                         on_delivery=on_delivery)
+        producer.produce(
+            topic, f"payment-{i}".encode(), key=str(i % 7).encode(), on_delivery=on_delivery
+        )
     assert producer.flush(30) == 0
     assert len(acked) == 200
 
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": f"g-{topic}",
-        "auto.offset.reset": "earliest",
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"g-{topic}",
+            "auto.offset.reset": "earliest",
+        }
+    )
     consumer.subscribe([topic])
     seen: list[bytes] = []
     deadline = time.time() + 60
@@ -204,14 +212,39 @@ def test_kafkas_own_tools_work_against_the_cluster(bootstrap: str, steward: Stew
     dist = require_distribution("4.3.1")
     topic = f"java-{uuid.uuid4().hex[:6]}"
     subprocess.run(
-        ["java", "-cp", dist.classpath, "org.apache.kafka.tools.TopicCommand",
-         "--bootstrap-server", bootstrap, "--create", "--topic", topic, "--partitions", "2"],
-        check=True, capture_output=True, timeout=60,
+        [
+            "java",
+            "-cp",
+            dist.classpath,
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            bootstrap,
+            "--create",
+            "--topic",
+            topic,
+            "--partitions",
+            "2",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     described = subprocess.run(
-        ["java", "-cp", dist.classpath, "org.apache.kafka.tools.TopicCommand",
-         "--bootstrap-server", bootstrap, "--describe", "--topic", topic],
-        check=True, capture_output=True, text=True, timeout=60,
+        [
+            "java",
+            "-cp",
+            dist.classpath,
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            bootstrap,
+            "--describe",
+            "--topic",
+            topic,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout
     assert "ReplicationFactor: 3" in described
     assert "min.insync.replicas=2" in described or "PartitionCount: 2" in described
@@ -224,15 +257,27 @@ def test_aws_cli_reads_the_cluster(steward: Steward, cluster: dict[str, Any]) ->
 
     aws = str(Path(sys.executable).parent / "aws")
     base = [aws, "kafka", "--endpoint-url", steward.endpoint, "--output", "json"]
-    listed = json.loads(subprocess.run(
-        [*base, "list-clusters-v2"], check=True, capture_output=True, text=True,
-        env=steward.env, timeout=60,
-    ).stdout)
+    listed = json.loads(
+        subprocess.run(
+            [*base, "list-clusters-v2"],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=steward.env,
+            timeout=60,
+        ).stdout
+    )
     assert [c["ClusterName"] for c in listed["ClusterInfoList"]] == ["orders"]
-    brokers = json.loads(subprocess.run(
-        [*base, "get-bootstrap-brokers", "--cluster-arn", cluster["ClusterArn"]],
-        check=True, capture_output=True, text=True, env=steward.env, timeout=60,
-    ).stdout)
+    brokers = json.loads(
+        subprocess.run(
+            [*base, "get-bootstrap-brokers", "--cluster-arn", cluster["ClusterArn"]],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=steward.env,
+            timeout=60,
+        ).stdout
+    )
     assert brokers["BootstrapBrokerString"].count(":9092") == 3
 
 

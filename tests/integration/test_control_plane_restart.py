@@ -78,14 +78,16 @@ def test_brokers_keep_serving_without_the_control_plane(
     admin.create_topics([NewTopic(topic, num_partitions=3)])[topic].result(30)
     pids_before = sorted(steward.kafka_pids())
 
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all",
-                         "enable.idempotence": True})
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
     acked: list[bytes] = []
 
     def produce(batch: str) -> None:
         for i in range(100):
-            producer.produce(topic, f"{batch}-{i}".encode(),
-                             on_delivery=lambda err, msg: err is None and acked.append(msg.value()))
+            producer.produce(
+                topic,
+                f"{batch}-{i}".encode(),
+                on_delivery=lambda err, msg: err is None and acked.append(msg.value()),
+            )
         assert producer.flush(30) == 0
 
     produce("before")
@@ -99,8 +101,9 @@ def test_brokers_keep_serving_without_the_control_plane(
     time.sleep(2)  # give a re-adoption a chance to (wrongly) restart something
     assert sorted(steward.kafka_pids()) == pids_before
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{topic}",
-                         "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"g-{topic}", "auto.offset.reset": "earliest"}
+    )
     consumer.subscribe([topic])
     seen: list[bytes] = []
     deadline = time.time() + 60

@@ -1,0 +1,145 @@
+"""MSK request shapes read into domain objects (the create-cluster body, v1 and v2)."""
+
+from __future__ import annotations
+
+from steward.api.msk.fields import Fields
+from steward.control.model import (
+    BrokerNodeGroup,
+    ClientAuthentication,
+    ClientBroker,
+    ClusterSpec,
+    ConfigurationRef,
+    EncryptionInTransit,
+    EnhancedMonitoring,
+    OpenMonitoring,
+)
+from steward.errors import BadRequestException
+
+DEFAULT_VOLUME_SIZE_GB = 1000
+"""MSK's default EBS volume per broker when `storageInfo` is left out."""
+
+STORAGE_MODES = ("LOCAL", "TIERED")
+
+
+def cluster_spec(body: Fields) -> ClusterSpec:
+    """A provisioned cluster's desired state from MSK's `CreateCluster` body, or the `provisioned`
+    member of `CreateClusterV2` (which has the same members)."""
+    kafka_version = body.required_string("kafkaVersion", min_length=1, max_length=128)
+    brokers = body.required_integer("numberOfBrokerNodes")
+    group = body.object("brokerNodeGroupInfo", required=True)
+    assert group is not None
+    storage_mode = body.string("storageMode", choices=STORAGE_MODES) or "LOCAL"
+    if storage_mode != "LOCAL":
+        raise BadRequestException(
+            "Tiered storage is not available; use storageMode LOCAL.", body.name("storageMode")
+        )
+    monitoring = body.string("enhancedMonitoring", choices=tuple(EnhancedMonitoring))
+    logging_info = body.raw_object("loggingInfo")
+    return ClusterSpec(
+        kafka_version=kafka_version,
+        number_of_broker_nodes=brokers,
+        broker_node_group=broker_node_group(group),
+        configuration=configuration_ref(body.object("configurationInfo")),
+        encryption_in_transit=encryption_in_transit(body.object("encryptionInfo")),
+        data_volume_kms_key_id=data_volume_key(body.object("encryptionInfo")),
+        client_authentication=client_authentication(body.object("clientAuthentication")),
+        enhanced_monitoring=EnhancedMonitoring(monitoring or EnhancedMonitoring.DEFAULT),
+        open_monitoring=open_monitoring(body.object("openMonitoring")),
+        logging_info=logging_info,
+        storage_mode=storage_mode,
+    )
+
+
+def broker_node_group(group: Fields) -> BrokerNodeGroup:
+    instance_type = group.required_string("instanceType", min_length=5, max_length=64)
+    zones = group.strings("clientSubnets", required=True)
+    assert zones is not None
+    group.string("brokerAZDistribution", choices=("DEFAULT",))
+    volume = DEFAULT_VOLUME_SIZE_GB
+    storage = group.object("storageInfo")
+    ebs = storage.object("ebsStorageInfo") if storage is not None else None
+    if ebs is not None:
+        volume = ebs.integer("volumeSize", minimum=1, maximum=16384) or volume
+    connectivity = group.object("connectivityInfo")
+    public = connectivity.object("publicAccess") if connectivity is not None else None
+    if public is not None and public.string("type") not in (None, "DISABLED"):
+        raise BadRequestException(
+            "Public access is not available; use publicAccess type DISABLED.",
+            public.name("type"),
+        )
+    return BrokerNodeGroup(
+        instance_type=instance_type,
+        zones=tuple(zones),
+        volume_size_gb=volume,
+        security_groups=tuple(group.strings("securityGroups") or ()),
+    )
+
+
+def configuration_ref(info: Fields | None) -> ConfigurationRef | None:
+    if info is None:
+        return None
+    arn = info.required_string("arn", min_length=1)
+    revision = info.required_integer("revision", minimum=1)
+    return ConfigurationRef(arn, revision)
+
+
+def encryption_in_transit(info: Fields | None) -> EncryptionInTransit:
+    transit = info.object("encryptionInTransit") if info is not None else None
+    if transit is None:
+        return EncryptionInTransit()
+    client_broker = transit.string("clientBroker", choices=tuple(ClientBroker))
+    in_cluster = transit.boolean("inCluster")
+    return EncryptionInTransit(
+        client_broker=ClientBroker(client_broker or ClientBroker.PLAINTEXT),
+        in_cluster=bool(in_cluster),
+    )
+
+
+def data_volume_key(info: Fields | None) -> str | None:
+    at_rest = info.object("encryptionAtRest") if info is not None else None
+    if at_rest is None:
+        return None
+    return at_rest.required_string("dataVolumeKMSKeyId", min_length=1)
+
+
+def _enabled(parent: Fields | None, member: str) -> bool | None:
+    flag = parent.object(member) if parent is not None else None
+    return flag.boolean("enabled") if flag is not None else None
+
+
+def client_authentication(info: Fields | None) -> ClientAuthentication:
+    if info is None:
+        return ClientAuthentication()
+    sasl = info.object("sasl")
+    scram = bool(_enabled(sasl, "scram"))
+    iam = bool(_enabled(sasl, "iam"))
+    tls_info = info.object("tls")
+    tls = bool(tls_info.boolean("enabled")) if tls_info is not None else False
+    authorities = tls_info.strings("certificateAuthorityArnList") if tls_info else None
+    if authorities and tls_info is not None and not tls_info.has("enabled"):
+        tls = True
+    unauthenticated = _enabled(info, "unauthenticated")
+    if unauthenticated is None:
+        # MSK: naming any other mechanism without `unauthenticated` turns anonymous access off.
+        unauthenticated = not (scram or iam or tls)
+    return ClientAuthentication(
+        unauthenticated=unauthenticated,
+        sasl_scram=scram,
+        sasl_iam=iam,
+        tls=tls,
+        tls_certificate_authority_arns=tuple(authorities or ()),
+    )
+
+
+def open_monitoring(info: Fields | None) -> OpenMonitoring:
+    prometheus = info.object("prometheus", required=True) if info is not None else None
+    if prometheus is None:
+        return OpenMonitoring()
+
+    def exporter(member: str) -> bool:
+        found = prometheus.object(member)
+        return bool(found.boolean("enabledInBroker", required=True)) if found else False
+
+    return OpenMonitoring(
+        jmx_exporter=exporter("jmxExporter"), node_exporter=exporter("nodeExporter")
+    )
