@@ -140,6 +140,13 @@ class ClusterService:
                 "inCluster false.",
                 "encryptionInfo.encryptionInTransit",
             )
+        monitoring = spec.open_monitoring
+        if monitoring.jmx_exporter or monitoring.node_exporter:
+            raise BadRequestException(
+                "Open monitoring with Prometheus is not available yet; leave the JMX and node "
+                "exporters disabled.",
+                "openMonitoring",
+            )
         auth = spec.client_authentication
         if auth.sasl_scram or auth.sasl_iam or auth.tls or not auth.unauthenticated:
             raise BadRequestException(

@@ -6,9 +6,13 @@ import pytest
 
 from steward.control.model import (
     BrokerNodeGroup,
+    ClientAuthentication,
+    ClientBroker,
     ClusterSpec,
     ClusterState,
     ConfigurationRef,
+    EncryptionInTransit,
+    OpenMonitoring,
     OperationState,
     OperationType,
 )
@@ -60,6 +64,12 @@ def test_duplicate_name_conflicts(service: ClusterService) -> None:
         (spec(zones=("az-a", "az-a", "az-c")), "brokerNodeGroupInfo.clientSubnets"),
         (spec(instance_type="kafka.q1.huge"), "brokerNodeGroupInfo.instanceType"),
         (spec(configuration=ConfigurationRef("arn:nope", 1)), "configurationInfo.arn"),
+        (spec(open_monitoring=OpenMonitoring(jmx_exporter=True)), "openMonitoring"),
+        (
+            spec(encryption_in_transit=EncryptionInTransit(ClientBroker.TLS)),
+            "encryptionInfo.encryptionInTransit",
+        ),
+        (spec(client_authentication=ClientAuthentication(sasl_scram=True)), "clientAuthentication"),
     ],
 )
 def test_bad_input_names_the_parameter(
