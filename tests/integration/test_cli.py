@@ -157,6 +157,7 @@ def test_invalid_request_names_the_parameter(steward: Steward) -> None:
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith("Error (BadRequestException): ")
+    assert line.endswith("(parameter: numberOfBrokerNodes)")
     assert "Traceback" not in result.stderr
 
 

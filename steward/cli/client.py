@@ -1,0 +1,153 @@
+"""The boto3 client the CLI talks to Steward with, its errors as one-line messages, and names
+resolved to ARNs."""
+
+from __future__ import annotations
+
+import os
+from typing import IO, Any
+
+import boto3
+import botocore.session
+import click
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from steward.settings import Settings
+
+DUMMY_CREDENTIAL = "steward"
+
+
+class CliError(click.ClickException):
+    """An error shown as exactly one line on stderr (exit code 1), never a traceback."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.format_message(), err=True, file=file)
+
+
+def api_error(code: str, message: str, parameter: str | None = None) -> CliError:
+    text = f"Error ({code}): {message}"
+    if parameter:
+        text += f" (parameter: {parameter})"
+    return CliError(text)
+
+
+def client_error(error: ClientError) -> CliError:
+    response: dict[str, Any] = error.response
+    details = response.get("Error", {})
+    code = details.get("Code") or "Error"
+    message = details.get("Message") or str(error)
+    parameter = response.get("InvalidParameter") or details.get("InvalidParameter")
+    return api_error(code, message, parameter)
+
+
+def unreachable(endpoint_url: str) -> CliError:
+    return CliError(
+        f"Error: Steward is not reachable at {endpoint_url}. Start it with `steward server` "
+        "(or `make run`), or point --endpoint-url / STEWARD_ENDPOINT_URL at a running Steward."
+    )
+
+
+def translate(error: ClientError | BotoCoreError, endpoint_url: str) -> CliError:
+    """What boto3 raised, as the one line the user sees."""
+    if isinstance(error, ClientError):
+        return client_error(error)
+    if isinstance(error, EndpointConnectionError):
+        return unreachable(endpoint_url)
+    if isinstance(error, ConnectionClosedError | ReadTimeoutError):
+        return CliError(f"Error: lost the connection to Steward at {endpoint_url}: {error}")
+    return CliError(f"Error: {error}")
+
+
+def default_endpoint_url() -> str:
+    return os.environ.get("STEWARD_ENDPOINT_URL") or Settings().api_url
+
+
+def default_region() -> str:
+    return os.environ.get("AWS_DEFAULT_REGION") or Settings().region
+
+
+def _botocore_session() -> botocore.session.Session:
+    session = botocore.session.get_session()
+    # Off EC2, asking the instance metadata service for a role only costs seconds; credentials
+    # merely identify the caller to Steward.
+    session.get_component("credential_provider").remove("iam-role")
+    return session
+
+
+def make_client(endpoint_url: str, region: str) -> Any:
+    """A boto3 `kafka` client for Steward; dummy credentials when none are configured."""
+    session = _botocore_session()
+    credentials: dict[str, str] = {}
+    if session.get_credentials() is None:
+        credentials = {
+            "aws_access_key_id": DUMMY_CREDENTIAL,
+            "aws_secret_access_key": DUMMY_CREDENTIAL,
+        }
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 2},
+        connect_timeout=5,
+        read_timeout=60,
+    )
+    return boto3.Session(botocore_session=session).client(
+        "kafka", endpoint_url=endpoint_url, region_name=region, config=config, **credentials
+    )
+
+
+class Api:
+    """The MSK API of one Steward, plus the look-ups the commands share."""
+
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = make_client(self.endpoint_url, self.region)
+        return self._client
+
+    def paginate(self, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paginated list operation."""
+        items: list[dict[str, Any]] = []
+        for page in self.client.get_paginator(operation).paginate(**params):
+            items.extend(page.get(key, []))
+        return items
+
+    def cluster_arn(self, cluster: str) -> str:
+        """CLUSTER as given: an ARN, or the exact name of one cluster."""
+        if cluster.startswith("arn:"):
+            return cluster
+        clusters = self.paginate("list_clusters_v2", "ClusterInfoList", ClusterNameFilter=cluster)
+        return _single(
+            cluster,
+            "cluster",
+            [c["ClusterArn"] for c in clusters if c.get("ClusterName") == cluster],
+        )
+
+    def configuration_arn(self, configuration: str) -> str:
+        """CONFIG as given: an ARN, or the exact name of one configuration."""
+        if configuration.startswith("arn:"):
+            return configuration
+        configurations = self.paginate("list_configurations", "Configurations")
+        return _single(
+            configuration,
+            "configuration",
+            [c["Arn"] for c in configurations if c.get("Name") == configuration],
+        )
+
+
+def _single(name: str, kind: str, arns: list[str]) -> str:
+    if not arns:
+        raise api_error("NotFoundException", f"There is no {kind} named {name!r}.")
+    if len(arns) > 1:
+        raise api_error(
+            "ConflictException", f"{len(arns)} {kind}s are named {name!r}; give the ARN instead."
+        )
+    return arns[0]

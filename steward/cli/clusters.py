@@ -1,0 +1,352 @@
+"""`steward cluster ...`: create, inspect and delete provisioned clusters."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from steward.cli.client import CliError
+from steward.cli.context import CliContext, pass_cli
+from steward.cli.progress import wait_for_cluster
+from steward.kafka.distribution import DEFAULT_KAFKA_VERSION
+
+CLUSTER = click.argument("cluster", metavar="CLUSTER")
+CLUSTER_HELP = "CLUSTER is a cluster ARN or the exact name of a cluster."
+DEFAULT_WAIT_TIMEOUT = 900.0
+
+
+def _tags(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    tags = {}
+    for value in values:
+        key, sep, tag_value = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE")
+        tags[key] = tag_value
+    return tags
+
+
+def _zones(_ctx: click.Context, _param: click.Parameter, value: str) -> list[str]:
+    zones = [zone.strip() for zone in value.split(",") if zone.strip()]
+    if not zones:
+        raise click.BadParameter("name at least one zone")
+    return zones
+
+
+def _provisioned(info: dict[str, Any]) -> dict[str, Any]:
+    return info.get("Provisioned") or {}
+
+
+def _kafka_version(info: dict[str, Any]) -> str | None:
+    software: dict[str, Any] = _provisioned(info).get("CurrentBrokerSoftwareInfo") or {}
+    return software.get("KafkaVersion")
+
+
+def _zones_of(info: dict[str, Any]) -> list[str]:
+    return list((_provisioned(info).get("BrokerNodeGroupInfo") or {}).get("ClientSubnets") or [])
+
+
+def _cluster_fields(info: dict[str, Any]) -> list[tuple[str, Any]]:
+    provisioned = _provisioned(info)
+    group = provisioned.get("BrokerNodeGroupInfo") or {}
+    storage = (group.get("StorageInfo") or {}).get("EbsStorageInfo") or {}
+    software = provisioned.get("CurrentBrokerSoftwareInfo") or {}
+    state_info = info.get("StateInfo") or {}
+    configuration = None
+    if software.get("ConfigurationArn"):
+        configuration = (
+            f"{software['ConfigurationArn']} (revision {software.get('ConfigurationRevision')})"
+        )
+    volume = storage.get("VolumeSize")
+    return [
+        ("Name", info.get("ClusterName")),
+        ("ARN", info.get("ClusterArn")),
+        ("State", info.get("State")),
+        (
+            "State info",
+            f"{state_info.get('Code')}: {state_info.get('Message')}" if state_info else None,
+        ),
+        ("Type", info.get("ClusterType")),
+        ("Kafka version", software.get("KafkaVersion")),
+        ("Brokers", provisioned.get("NumberOfBrokerNodes")),
+        ("Instance type", group.get("InstanceType")),
+        ("Zones", group.get("ClientSubnets")),
+        ("Volume size", f"{volume} GiB" if volume is not None else None),
+        ("Configuration", configuration),
+        ("Created", info.get("CreationTime")),
+        ("Current version", info.get("CurrentVersion")),
+        ("Active operation", info.get("ActiveOperationArn")),
+        ("Tags", ", ".join(f"{k}={v}" for k, v in sorted((info.get("Tags") or {}).items()))),
+    ]
+
+
+@click.group()
+def cluster() -> None:
+    """Create, inspect and delete Kafka clusters."""
+
+
+@cluster.command()
+@click.argument("name")
+@click.option(
+    "--brokers",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Number of broker nodes (a multiple of the number of zones).",
+)
+@click.option(
+    "--zones",
+    default="az-a,az-b,az-c",
+    show_default=True,
+    callback=_zones,
+    help="Comma-separated availability zones (MSK's client subnets).",
+)
+@click.option("--instance-type", default="kafka.m5.large", show_default=True)
+@click.option("--kafka-version", default=DEFAULT_KAFKA_VERSION, show_default=True)
+@click.option(
+    "--volume-size",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Storage per broker, GiB.",
+)
+@click.option("--configuration", help="ARN or name of a configuration to apply.")
+@click.option(
+    "--configuration-revision",
+    type=click.IntRange(min=1),
+    help="Revision of --configuration  [default: its latest]",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    callback=_tags,
+    metavar="KEY=VALUE",
+    help="A tag for the cluster; repeatable.",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until the cluster is ACTIVE (or FAILED).",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=DEFAULT_WAIT_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait.",
+)
+@pass_cli
+def create(
+    cli: CliContext,
+    name: str,
+    brokers: int,
+    zones: list[str],
+    instance_type: str,
+    kafka_version: str,
+    volume_size: int,
+    configuration: str | None,
+    configuration_revision: int | None,
+    tags: dict[str, str],
+    wait: bool,
+    timeout: float,
+) -> None:
+    """Create a provisioned cluster NAME and wait until it is ACTIVE.
+
+    With --output json this prints the final DescribeClusterV2 response (or the CreateClusterV2
+    response with --no-wait); progress goes to stderr.
+    """
+    if configuration_revision is not None and configuration is None:
+        raise click.UsageError("--configuration-revision needs --configuration")
+    api = cli.api
+    provisioned: dict[str, Any] = {
+        "KafkaVersion": kafka_version,
+        "NumberOfBrokerNodes": brokers,
+        "BrokerNodeGroupInfo": {
+            "InstanceType": instance_type,
+            "ClientSubnets": zones,
+            "StorageInfo": {"EbsStorageInfo": {"VolumeSize": volume_size}},
+        },
+    }
+    if configuration is not None:
+        arn = api.configuration_arn(configuration)
+        if configuration_revision is None:
+            described = api.client.describe_configuration(Arn=arn)
+            configuration_revision = int(described["LatestRevision"]["Revision"])
+        provisioned["ConfigurationInfo"] = {"Arn": arn, "Revision": configuration_revision}
+    params: dict[str, Any] = {"ClusterName": name, "Provisioned": provisioned}
+    if tags:
+        params["Tags"] = tags
+    started = time.monotonic()
+    created = api.client.create_cluster_v2(**params)
+    out = cli.output
+    if not wait:
+        if out.is_json:
+            out.json(created)
+        else:
+            out.text(f"Cluster {name} is {created.get('State')}: {created['ClusterArn']}")
+        return
+    info = wait_for_cluster(
+        api, created["ClusterArn"], "ACTIVE", f"cluster {name}", out.err, timeout
+    )
+    assert info is not None
+    if out.is_json:
+        out.json({"ClusterInfo": info})
+    if info["State"] == "FAILED":
+        state_info = info.get("StateInfo") or {}
+        raise CliError(
+            f"Error ({state_info.get('Code', 'CreateFailed')}): cluster {name} FAILED: "
+            f"{state_info.get('Message', 'no reason given')}"
+        )
+    if not out.is_json:
+        bootstrap = api.client.get_bootstrap_brokers(ClusterArn=info["ClusterArn"])
+        out.text(f"Cluster {name} is ACTIVE after {time.monotonic() - started:.0f} s.")
+        brokers = bootstrap.get("BootstrapBrokerString")
+        out.fields([*_cluster_fields(info), ("Bootstrap brokers", brokers)])
+
+
+@cluster.command("list")
+@click.option("--name-prefix", help="Only clusters whose name starts with this.")
+@pass_cli
+def list_clusters(cli: CliContext, name_prefix: str | None) -> None:
+    """List clusters."""
+    params = {"ClusterNameFilter": name_prefix} if name_prefix else {}
+    clusters = cli.api.paginate("list_clusters_v2", "ClusterInfoList", **params)
+    out = cli.output
+    if out.is_json:
+        out.json({"ClusterInfoList": clusters})
+        return
+    out.table(
+        ["NAME", "STATE", "BROKERS", "KAFKA", "ZONES", "CREATED", "ARN"],
+        [
+            (
+                c.get("ClusterName"),
+                c.get("State"),
+                _provisioned(c).get("NumberOfBrokerNodes"),
+                _kafka_version(c),
+                _zones_of(c),
+                c.get("CreationTime"),
+                c.get("ClusterArn"),
+            )
+            for c in clusters
+        ],
+    )
+
+
+@cluster.command(epilog=CLUSTER_HELP)
+@CLUSTER
+@pass_cli
+def describe(cli: CliContext, cluster: str) -> None:
+    """Show one cluster (DescribeClusterV2)."""
+    response = cli.api.client.describe_cluster_v2(ClusterArn=cli.api.cluster_arn(cluster))
+    if cli.output.is_json:
+        cli.output.json(response)
+    else:
+        cli.output.fields(_cluster_fields(response["ClusterInfo"]))
+
+
+@cluster.command(epilog=CLUSTER_HELP)
+@CLUSTER
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="Wait until the cluster is gone."
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=DEFAULT_WAIT_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait.",
+)
+@pass_cli
+def delete(cli: CliContext, cluster: str, wait: bool, timeout: float) -> None:
+    """Delete a cluster: stop its Kafka nodes and remove their data."""
+    api = cli.api
+    arn = api.cluster_arn(cluster)
+    response = api.client.delete_cluster(ClusterArn=arn)
+    out = cli.output
+    if wait:
+        wait_for_cluster(api, arn, "DELETED", f"cluster {cluster}", out.err, timeout)
+    if out.is_json:
+        out.json(response)
+    else:
+        out.text(f"Cluster {cluster} {'deleted' if wait else 'is ' + response.get('State', '')}.")
+
+
+@cluster.command("bootstrap-brokers", epilog=CLUSTER_HELP)
+@CLUSTER
+@pass_cli
+def bootstrap_brokers(cli: CliContext, cluster: str) -> None:
+    """Print the bootstrap broker string clients connect with."""
+    response = cli.api.client.get_bootstrap_brokers(ClusterArn=cli.api.cluster_arn(cluster))
+    if cli.output.is_json:
+        cli.output.json(response)
+        return
+    brokers = response.get("BootstrapBrokerString") or response.get("BootstrapBrokerStringTls")
+    if not brokers:
+        raise CliError("Error: the cluster has no bootstrap brokers (yet).")
+    cli.output.text(brokers)
+
+
+def _node_row(node: dict[str, Any]) -> tuple[Any, ...]:
+    node_id = str(node.get("NodeARN", "")).rsplit("/", 1)[-1] or "-"
+    if "BrokerNodeInfo" in node:
+        broker = node["BrokerNodeInfo"]
+        return (
+            broker.get("BrokerId", node_id),
+            "broker",
+            broker.get("ClientSubnet"),
+            broker.get("Endpoints"),
+            node.get("InstanceType"),
+        )
+    controller = node.get("ControllerNodeInfo") or {}
+    return (node_id, "controller", None, controller.get("Endpoints"), node.get("InstanceType"))
+
+
+def _node_id(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+@cluster.command(epilog=CLUSTER_HELP)
+@CLUSTER
+@pass_cli
+def nodes(cli: CliContext, cluster: str) -> None:
+    """List the brokers and KRaft controllers of a cluster."""
+    infos = cli.api.paginate("list_nodes", "NodeInfoList", ClusterArn=cli.api.cluster_arn(cluster))
+    if cli.output.is_json:
+        cli.output.json({"NodeInfoList": infos})
+        return
+    rows = sorted((_node_row(n) for n in infos), key=lambda r: (r[1] != "broker", _node_id(r[0])))
+    cli.output.table(["ID", "ROLE", "ZONE", "ENDPOINTS", "INSTANCE TYPE"], rows)
+
+
+@cluster.command(epilog=CLUSTER_HELP)
+@CLUSTER
+@pass_cli
+def operations(cli: CliContext, cluster: str) -> None:
+    """List the operations (create, delete, ...) of a cluster."""
+    ops = cli.api.paginate(
+        "list_cluster_operations_v2",
+        "ClusterOperationInfoList",
+        ClusterArn=cli.api.cluster_arn(cluster),
+    )
+    if cli.output.is_json:
+        cli.output.json({"ClusterOperationInfoList": ops})
+        return
+    cli.output.table(
+        ["TYPE", "STATE", "STARTED", "ENDED", "ARN"],
+        [
+            (
+                op.get("OperationType"),
+                op.get("OperationState"),
+                op.get("StartTime"),
+                op.get("EndTime"),
+                op.get("OperationArn"),
+            )
+            for op in ops
+        ],
+    )

@@ -1,0 +1,70 @@
+"""The `steward` command: a front end over Steward's MSK-compatible API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+
+from steward.cli.client import default_endpoint_url, translate
+from steward.cli.clusters import cluster
+from steward.cli.configs import config
+from steward.cli.context import OUTPUT_FORMATS, CliContext, output_option
+from steward.cli.kafka import kafka
+from steward.cli.output import Output
+from steward.cli.server import server
+
+
+class StewardGroup(click.Group):
+    """Shows every boto3 failure of any subcommand as a one-line error."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ClientError, BotoCoreError) as error:
+            obj = ctx.find_object(CliContext)
+            endpoint_url = obj.endpoint_url if obj else default_endpoint_url()
+            raise translate(error, endpoint_url) from error
+
+
+@click.group(
+    name="steward", cls=StewardGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "-o",
+    "--output",
+    type=OUTPUT_FORMATS,
+    default="table",
+    show_default=True,
+    help="Tables for people, or the API's response data as JSON.",
+)
+@click.option(
+    "--endpoint-url",
+    envvar="STEWARD_ENDPOINT_URL",
+    metavar="URL",
+    help="Steward's API  [default: $STEWARD_ENDPOINT_URL or http://127.0.0.1:9780]",
+)
+@click.version_option(package_name="steward")
+@click.pass_context
+def cli(ctx: click.Context, output: str, endpoint_url: str | None) -> None:
+    """Steward: self-hosted, MSK-compatible managed Apache Kafka."""
+    ctx.obj = CliContext(Output(output), endpoint_url or default_endpoint_url())
+
+
+def _accept_output_option(group: click.Group) -> None:
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_output_option(command)
+        else:
+            command.params.append(output_option())
+
+
+for group in (cluster, config, kafka):
+    cli.add_command(group)
+    _accept_output_option(group)
+cli.add_command(server)
+
+
+def main() -> None:
+    cli(prog_name="steward")
