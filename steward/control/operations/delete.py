@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Node, Operation
+from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import node_key
 from steward.errors import PermanentError, TemporaryError
 
@@ -19,13 +19,18 @@ def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) 
 
 
 def stop_nodes(ctx: ReconcileContext, cluster: Cluster) -> None:
+    """Brokers first, then the controllers: a broker's controlled shutdown needs the quorum, and
+    without it the broker only ends when its agent kills it after the stop timeout."""
+
     def remove(node: Node) -> None:
         try:
             ctx.agents.client(node.agent).remove(node_key(cluster, node))
         except AgentUnavailable as error:
             raise TemporaryError(f"agent {node.agent} is unavailable: {error}", 2.0) from error
 
-    ctx.in_parallel(remove, ctx.store.nodes(cluster.arn))
+    nodes = ctx.store.nodes(cluster.arn)
+    for role in (NodeRole.BROKER, NodeRole.CONTROLLER):
+        ctx.in_parallel(remove, [n for n in nodes if n.role is role])
 
 
 def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
