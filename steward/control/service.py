@@ -309,8 +309,6 @@ class ClusterService:
             config.latest_revision.revision + 1, utcnow(), server_properties, description
         )
         self.store.add_revision(arn, revision)
-        if description is not None:
-            self.store.update_configuration_description(arn, description)
         return self._configuration(arn)
 
     def delete_configuration(self, arn: str) -> Configuration:

@@ -379,14 +379,6 @@ class Store:
             ).all()
             return [self._configuration(conn, r) for r in rows]
 
-    def update_configuration_description(self, arn: str, description: str) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                update(schema.configurations)
-                .where(schema.configurations.c.arn == arn)
-                .values(description=description)
-            )
-
     def remove_configuration(self, arn: str) -> None:
         with self.transaction() as conn:
             conn.execute(

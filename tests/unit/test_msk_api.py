@@ -136,7 +136,10 @@ def test_tags_are_added_listed_and_removed(kafka: Any) -> None:
 
 def test_configuration_revisions_keep_their_properties(kafka: Any) -> None:
     config = kafka.create_configuration(
-        Name="revised", KafkaVersions=["4.3.1"], ServerProperties=b"num.partitions=2\n"
+        Name="revised",
+        Description="partitions",
+        KafkaVersions=["4.3.1"],
+        ServerProperties=b"num.partitions=2\n",
     )
     updated = kafka.update_configuration(
         Arn=config["Arn"], ServerProperties=b"num.partitions=4\n", Description="more"
@@ -145,10 +148,14 @@ def test_configuration_revisions_keep_their_properties(kafka: Any) -> None:
     first = kafka.describe_configuration_revision(Arn=config["Arn"], Revision=1)
     assert first["ServerProperties"] == b"num.partitions=2\n"
     revisions = kafka.list_configuration_revisions(Arn=config["Arn"])["Revisions"]
-    assert [r["Revision"] for r in revisions] == [1, 2]
+    assert [(r["Revision"], r["Description"]) for r in revisions] == [
+        (1, "partitions"),
+        (2, "more"),
+    ]
     described = kafka.describe_configuration(Arn=config["Arn"])
     assert described["LatestRevision"]["Revision"] == 2
-    assert described["Description"] == "more"
+    # An update describes its revision; the configuration keeps its own description.
+    assert described["Description"] == "partitions"
     response = error(kafka.describe_configuration_revision, Arn=config["Arn"], Revision=3)
     assert response["Error"]["Code"] == "NotFoundException"
     again = error(

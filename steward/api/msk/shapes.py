@@ -19,7 +19,6 @@ from steward.control.model import (
     NodeRole,
     Operation,
 )
-from steward.kafka.node_config import CONTROLLER
 
 CLUSTER_TYPE = "PROVISIONED"
 
@@ -181,7 +180,7 @@ def node_info(cluster: Cluster, node: Node) -> dict[str, Any]:
             "endpoints": [node.host],
         }
     else:
-        info["controllerNodeInfo"] = {"endpoints": [node.endpoint(CONTROLLER)]}
+        info["controllerNodeInfo"] = {"endpoints": [node.host]}
     return info
 
 
