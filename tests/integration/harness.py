@@ -4,31 +4,58 @@ that ends every process it started (control plane, agents, Kafka) by PID."""
 from __future__ import annotations
 
 import contextlib
-import itertools
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import boto3
 import httpx
 
-_instances = itertools.count()
+AGENT_PORT = 9781
+"""Where every agent of a test Steward listens (Steward's default), on 127.<octet>.<zone>.254."""
+
+_claimed: list[IO[str]] = []
+"""Lock files of the octets this process uses, held open until it exits."""
 
 
-def _worker_index() -> int:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return int(worker.removeprefix("gw") or 0)
+def _addresses_free(octet: int, port: int = AGENT_PORT) -> bool:
+    for zone in (1, 2, 3):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((f"127.{octet}.{zone}.254", port))
+            except OSError:
+                return False
+    return True
 
 
 def next_octet() -> int:
-    """A second octet (127.<octet>.<zone>.<host>) no other Steward of this test run uses."""
-    return 100 + 20 * _worker_index() + next(_instances)
+    """A second octet (127.<octet>.<zone>.<host>) that no other Steward on this machine uses:
+    claimed with a lock file held for the life of this process, so that test runs, xdist workers
+    and benchmarks running at the same time never share an address."""
+    lock_dir = Path(tempfile.gettempdir()) / "steward-test-octets"
+    lock_dir.mkdir(exist_ok=True)
+    for octet in range(100, 250):
+        handle = (lock_dir / f"{octet}.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        if not _addresses_free(octet):
+            handle.close()
+            continue
+        _claimed.append(handle)
+        return octet
+    raise RuntimeError("no free loopback range left for a test Steward")
 
 
 def free_port() -> int:

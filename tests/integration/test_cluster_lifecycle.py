@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from kafka import KafkaConsumer, KafkaProducer
 
@@ -128,10 +128,23 @@ def test_topics_default_to_three_replicas_across_zones(bootstrap: str) -> None:
     partitions = admin.list_topics(topic, timeout=10).topics[topic].partitions
     for partition in partitions.values():
         assert sorted(partition.replicas) == [1, 2, 3]
-    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    configs = admin.describe_configs([resource])[resource].result()
+    configs = _topic_configs(admin, topic)
     assert configs["min.insync.replicas"].value == "2"
     assert configs["unclean.leader.election.enable"].value == "false"
+
+
+def _topic_configs(admin: AdminClient, topic: str, timeout: float = 15) -> dict[str, Any]:
+    """A new topic's configuration, once the broker asked has its metadata."""
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return dict(admin.describe_configs([resource])[resource].result())
+        except KafkaException as error:
+            unknown = error.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+            if not unknown or time.time() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_no_topic_is_created_by_accident(bootstrap: str) -> None:
