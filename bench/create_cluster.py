@@ -104,6 +104,7 @@ def wait_for_brokers(bootstrap: str, count: int, timeout: float = 120) -> None:
 
 def by_hand(work: Path) -> Timing:
     """Format and start the same 6 nodes directly, the way the Kafka docs describe."""
+    work.mkdir(parents=True, exist_ok=True)
     octet = next_octet()
     zones = [Zone(name, f"127.{octet}.{i + 1}") for i, name in enumerate(ZONES)]
     arn = f"arn:aws:kafka:us-east-1:000000000000:cluster/byhand/{uuid.uuid4()}-1"
