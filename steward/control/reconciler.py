@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from types import ModuleType
 
 from steward.control.context import ReconcileContext
 from steward.control.model import (
@@ -18,20 +17,14 @@ from steward.control.model import (
     ClusterState,
     Operation,
     OperationState,
-    OperationType,
     StepStatus,
     utcnow,
 )
 from steward.control.node_specs import build_node_spec, node_key, user_properties
-from steward.control.operations import create, delete, fail
+from steward.control.operations import HANDLERS, fail
 from steward.errors import PermanentError, TemporaryError
 
 log = logging.getLogger(__name__)
-
-HANDLERS: dict[OperationType, ModuleType] = {
-    OperationType.CREATE: create,
-    OperationType.DELETE: delete,
-}
 
 
 class Reconciler:

@@ -68,7 +68,7 @@ class ClusterService:
             kafka_cluster_id=_kafka_cluster_id(),
             tags=dict(tags),
         )
-        operation = ops.new_operation(
+        operation = ops.start_operation(
             self.arns.operation(arn), arn, OperationType.CREATE, target=ops.mutable_info(spec)
         )
         cluster.active_operation_arn = operation.arn
@@ -189,7 +189,7 @@ class ClusterService:
             if not operation.state.finished:
                 ops.fail(operation, "Superseded", "The cluster is being deleted.")
                 self.store.save_operation(operation)
-        delete = ops.new_operation(self.arns.operation(arn), arn, OperationType.DELETE)
+        delete = ops.start_operation(self.arns.operation(arn), arn, OperationType.DELETE)
         cluster.state = ClusterState.DELETING
         cluster.state_info = None
         cluster.active_operation_arn = delete.arn

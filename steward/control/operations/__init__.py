@@ -1,83 +1,34 @@
 """Cluster operations: long changes made of named, idempotent, resumable steps.
 
 Each operation type has a module with `STEPS` (the step names, in order, as users see them in
-`DescribeClusterOperation`) and `run_step(context, cluster, operation, step)`. A step either
-returns (done), raises `TemporaryError` (run it again later) or `PermanentError` (the operation
-fails). Steps must be safe to run again after a crash at any point.
+`DescribeClusterOperation`), `run_step(context, cluster, operation, step)` and
+`on_failure(context, cluster, operation)`. A step either returns (done), raises `TemporaryError`
+(run it again later) or `PermanentError` (the operation fails). Steps must be safe to run again
+after a crash at any point.
 """
 
 from __future__ import annotations
 
-from steward.control.model import (
-    ClusterSpec,
-    Operation,
-    OperationState,
-    OperationStep,
-    OperationType,
-    StepStatus,
-    utcnow,
-)
+from types import ModuleType
 
-CREATE_STEPS = (
-    "INSTALL_KAFKA",
-    "PLACE_NODES",
-    "START_CONTROLLERS",
-    "START_BROKERS",
-    "WAIT_FOR_BROKERS",
-    "FINALIZE",
-)
-DELETE_STEPS = ("STOP_NODES", "REMOVE_CLUSTER")
+from steward.control.model import Operation, OperationType
+from steward.control.operations import create, delete
+from steward.control.operations.common import fail, mutable_info, new_operation
 
-STEPS: dict[OperationType, tuple[str, ...]] = {
-    OperationType.CREATE: CREATE_STEPS,
-    OperationType.DELETE: DELETE_STEPS,
+HANDLERS: dict[OperationType, ModuleType] = {
+    OperationType.CREATE: create,
+    OperationType.DELETE: delete,
 }
 
+__all__ = ["HANDLERS", "fail", "mutable_info", "start_operation"]
 
-def new_operation(
+
+def start_operation(
     arn: str,
     cluster_arn: str,
     kind: OperationType,
     source: dict[str, object] | None = None,
     target: dict[str, object] | None = None,
 ) -> Operation:
-    return Operation(
-        arn=arn,
-        cluster_arn=cluster_arn,
-        type=kind,
-        state=OperationState.PENDING,
-        steps=[OperationStep(name) for name in STEPS[kind]],
-        creation_time=utcnow(),
-        source=source,
-        target=target,
-    )
-
-
-def fail(operation: Operation, code: str, message: str) -> None:
-    operation.state = OperationState.UPDATE_FAILED
-    operation.error_code = code
-    operation.error_message = message
-    operation.end_time = utcnow()
-    for step in operation.steps:
-        if step.status is StepStatus.IN_PROGRESS:
-            step.status = StepStatus.FAILED
-
-
-def mutable_info(spec: ClusterSpec) -> dict[str, object]:
-    """The MSK `MutableClusterInfo` describing a spec, as operations report source and target."""
-    info: dict[str, object] = {
-        "numberOfBrokerNodes": spec.number_of_broker_nodes,
-        "kafkaVersion": spec.kafka_version,
-        "instanceType": spec.broker_node_group.instance_type,
-        "brokerEBSVolumeInfo": [
-            {"kafkaBrokerNodeId": "ALL", "volumeSizeGB": spec.broker_node_group.volume_size_gb}
-        ],
-        "enhancedMonitoring": spec.enhanced_monitoring.value,
-        "storageMode": spec.storage_mode,
-    }
-    if spec.configuration is not None:
-        info["configurationInfo"] = {
-            "arn": spec.configuration.arn,
-            "revision": spec.configuration.revision,
-        }
-    return info
+    """A new PENDING operation of `kind` with its module's steps."""
+    return new_operation(arn, cluster_arn, kind, HANDLERS[kind].STEPS, source, target)

@@ -15,6 +15,15 @@ from steward.kafka import distribution
 from steward.kafka.admin import serving_brokers
 from steward.kafka.node_config import CLIENT
 
+STEPS = (
+    "INSTALL_KAFKA",
+    "PLACE_NODES",
+    "START_CONTROLLERS",
+    "START_BROKERS",
+    "WAIT_FOR_BROKERS",
+    "FINALIZE",
+)
+
 
 def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
     if step == "INSTALL_KAFKA":

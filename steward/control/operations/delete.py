@@ -8,6 +8,8 @@ from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import node_key
 from steward.errors import PermanentError, TemporaryError
 
+STEPS = ("STOP_NODES", "REMOVE_CLUSTER")
+
 
 def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
     if step == "STOP_NODES":
