@@ -58,6 +58,12 @@ class Settings:
     max_broker_nodes: int = field(
         default_factory=lambda: int(os.environ.get("STEWARD_MAX_BROKER_NODES", "15"))
     )
+    reassignment_throttle: int = field(
+        default_factory=lambda: int(
+            os.environ.get("STEWARD_REASSIGNMENT_THROTTLE", str(50 * 1024 * 1024))
+        )
+    )
+    """Bytes per second each broker may spend on moving replicas when a cluster is rescaled."""
     database_url: str | None = field(default_factory=lambda: os.environ.get("STEWARD_DATABASE_URL"))
 
     @property

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from steward.control.agents import AgentDirectory
+from steward.control.cluster_view import ClusterView, KafkaClusterView
+from steward.control.model import Cluster, NodeRole
+from steward.kafka.node_config import CLIENT
 from steward.settings import Settings
 from steward.store.store import Store
 
@@ -22,6 +25,15 @@ class ReconcileContext:
     agents: AgentDirectory
     broker_wait_timeout: float = 180.0
     """How long a create waits for its brokers to serve before it fails."""
+
+    def bootstrap(self, cluster: Cluster) -> str:
+        """The cluster's client bootstrap string (every broker's CLIENT listener)."""
+        brokers = [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
+        return ",".join(b.endpoint(CLIENT) for b in brokers)
+
+    def cluster_view(self, cluster: Cluster) -> ClusterView:
+        """Kafka's own view of the cluster, as rolling restarts consult it."""
+        return KafkaClusterView(self.bootstrap(cluster))
 
     def in_parallel(self, action: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """Run `action` on every item at once (one agent call per node); re-raise the first

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from steward.agent.spec import NodeSpec
-from steward.control.model import Cluster, Node, NodeRole
+from steward.control.model import Cluster, ConfigurationRef, Node, NodeRole
 from steward.kafka.instance_types import CONTROLLER_HEAP_MB, INSTANCE_TYPES
 from steward.kafka.node_config import (
     initial_controllers,
@@ -24,7 +24,11 @@ def node_key(cluster: Cluster, node: Node) -> str:
 
 
 def user_properties(store: Store, cluster: Cluster) -> dict[str, str]:
-    ref = cluster.spec.configuration
+    """The properties of the configuration revision the cluster runs with."""
+    return revision_properties(store, cluster.spec.configuration)
+
+
+def revision_properties(store: Store, ref: ConfigurationRef | None) -> dict[str, str]:
     if ref is None:
         return {}
     for revision in store.revisions(ref.arn):

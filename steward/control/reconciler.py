@@ -149,7 +149,7 @@ class Reconciler:
         """Make sure every node of a settled cluster is known to its agent. Agents re-adopt running
         Kafka processes themselves; a node an agent has lost (its host was wiped) is given back."""
         for cluster in self.ctx.store.list_clusters():
-            if cluster.state not in (ClusterState.ACTIVE, ClusterState.UPDATING):
+            if cluster.state in (ClusterState.CREATING, ClusterState.DELETING, ClusterState.FAILED):
                 continue
             nodes = self.ctx.store.nodes(cluster.arn)
             configured = user_properties(self.ctx.store, cluster)

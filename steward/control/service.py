@@ -30,6 +30,7 @@ from steward.control.model import (
     OperationType,
     utcnow,
 )
+from steward.control.updates import ClusterUpdates
 from steward.errors import BadRequestException, ConflictException, NotFoundException
 from steward.kafka import distribution
 from steward.kafka.instance_types import INSTANCE_TYPES
@@ -50,6 +51,14 @@ class ClusterService:
         self.store = store
         self.arns = ArnFactory(settings.region, settings.account_id)
         self._wake = wake_reconciler
+        self.updates = ClusterUpdates(
+            store,
+            self.arns,
+            describe=self.describe_cluster,
+            check_spec=self._validate_spec,
+            known_versions=lambda: [v.version for v in self.list_kafka_versions()],
+            wake=wake_reconciler,
+        )
 
     # --- clusters -------------------------------------------------------------------------------
     def create_cluster(self, name: str, spec: ClusterSpec, tags: dict[str, str]) -> Cluster:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from confluent_kafka.admin import AdminClient
+from kafka import KafkaAdminClient
 
 _quiet = logging.getLogger("steward.kafka.librdkafka")
 _quiet.setLevel(logging.CRITICAL)
@@ -25,3 +28,26 @@ def serving_brokers(bootstrap: str, timeout: float = 3.0) -> set[int]:
     """Ids of the brokers the cluster reports as alive (registered and unfenced)."""
     metadata = admin_client(bootstrap).list_topics(timeout=timeout)
     return set(metadata.brokers)
+
+
+# kafka-python logs every refused connection; its failures reach Steward as exceptions instead.
+logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+
+@contextmanager
+def kafka_python_admin(bootstrap: str, timeout: float = 10.0) -> Iterator[KafkaAdminClient]:
+    """kafka-python's admin client, for what confluent-kafka lacks (reassignments, log dirs,
+    quorum, features). It connects when created (a KafkaTimeoutError when no broker answers within
+    `timeout`) and is closed when the block ends."""
+    timeout_ms = int(timeout * 1000)
+    client = KafkaAdminClient(
+        bootstrap_servers=bootstrap.split(","),
+        client_id="steward",
+        request_timeout_ms=timeout_ms,
+        bootstrap_timeout_ms=timeout_ms,
+        reconnect_backoff_max_ms=1000,
+    )
+    try:
+        yield client
+    finally:
+        client.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -216,6 +216,27 @@ class Store:
             conn.execute(insert(schema.operations).values(**_operation_values(operation)))
             self.save_cluster(cluster, conn)
 
+    def begin_update(self, cluster: Cluster, operation: Operation, expected_version: str) -> bool:
+        """Record an update operation and the cluster's new state, only if the stored cluster is
+        still ACTIVE at `expected_version` with no operation running (False otherwise, saving
+        nothing): two racing updates cannot both start."""
+        clusters = schema.clusters.c
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(schema.clusters)
+                .where(
+                    (clusters.arn == cluster.arn)
+                    & (clusters.current_version == expected_version)
+                    & (clusters.state == ClusterState.ACTIVE.value)
+                    & clusters.active_operation_arn.is_(None)
+                )
+                .values(**_cluster_values(cluster))
+            )
+            if result.rowcount == 0:
+                return False
+            conn.execute(insert(schema.operations).values(**_operation_values(operation)))
+        return True
+
     def remove_cluster(self, arn: str) -> None:
         """Forget a deleted cluster and everything that belongs to it."""
         with self.transaction() as conn:
@@ -246,6 +267,16 @@ class Store:
                 conn.execute(insert(schema.nodes), [_node_values(n) for n in nodes])
         except IntegrityError as error:
             raise DuplicateError("node address already in use") from error
+
+    def update_nodes(self, cluster_arn: str, node_ids: Iterable[int], **values: str) -> None:
+        """Set `values` (e.g. instance_type, kafka_version) on some of a cluster's nodes."""
+        nodes = schema.nodes.c
+        with self.transaction() as conn:
+            conn.execute(
+                update(schema.nodes)
+                .where((nodes.cluster_arn == cluster_arn) & nodes.node_id.in_(list(node_ids)))
+                .values(**values)
+            )
 
     def remove_node(self, cluster_arn: str, node_id: int) -> None:
         with self.transaction() as conn:

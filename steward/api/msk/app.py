@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from steward.api.msk import clusters, configurations, resources
+from steward.api.msk import clusters, configurations, resources, updates
 from steward.api.msk.errors import error_response
 from steward.api.msk.fields import Fields, Query, parse_json_object
 from steward.api.msk.routing import MskRequest, Router
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def msk_router() -> Router:
     router = Router()
-    for module in (clusters, configurations, resources):
+    for module in (clusters, configurations, resources, updates):
         router.include(module.router)
     return router
 

@@ -130,6 +130,15 @@ class Fields:
         fields = self.object(member)
         return None if fields is None else dict(fields._data)
 
+    def objects(self, member: str, *, required: bool = False) -> list[Fields] | None:
+        """A member that is a list of objects; errors name `<member>[i].<inner>`."""
+        value = self._get(member, required)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self._bad(member, "a list of objects")
+        return [Fields(item, f"{self.name(member)}[{i}].") for i, item in enumerate(value)]
+
     def strings(
         self, member: str, *, required: bool = False, min_items: int = 0
     ) -> list[str] | None:

@@ -9,15 +9,45 @@ after a crash at any point.
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import Protocol
 
-from steward.control.model import Operation, OperationType
-from steward.control.operations import create, delete
+from steward.control.context import ReconcileContext
+from steward.control.model import Cluster, Operation, OperationType
+from steward.control.operations import (
+    broker_type,
+    configuration,
+    create,
+    delete,
+    kafka_version,
+    reboot,
+    storage,
+)
+from steward.control.operations.broker_count import ScaleIn, ScaleOut
 from steward.control.operations.common import fail, mutable_info, new_operation
 
-HANDLERS: dict[OperationType, ModuleType] = {
+
+class OperationHandler(Protocol):
+    """What an operation module provides (see above)."""
+
+    STEPS: tuple[str, ...]
+
+    def run_step(
+        self, ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str
+    ) -> None: ...
+
+    def on_failure(self, ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None: ...
+
+
+HANDLERS: dict[OperationType, OperationHandler] = {
     OperationType.CREATE: create,
     OperationType.DELETE: delete,
+    OperationType.REBOOT_NODE: reboot,
+    OperationType.UPDATE_BROKER_TYPE: broker_type,
+    OperationType.UPDATE_CLUSTER_CONFIGURATION: configuration,
+    OperationType.UPDATE_CLUSTER_KAFKA_VERSION: kafka_version,
+    OperationType.UPDATE_BROKER_STORAGE: storage,
+    OperationType.INCREASE_BROKER_COUNT: ScaleOut(),
+    OperationType.DECREASE_BROKER_COUNT: ScaleIn(),
 }
 
 __all__ = ["HANDLERS", "fail", "mutable_info", "start_operation"]

@@ -13,7 +13,6 @@ from steward.control.placement import FIRST_CONTROLLER_ID, PlacementError, Place
 from steward.errors import PermanentError, TemporaryError
 from steward.kafka import distribution
 from steward.kafka.admin import serving_brokers
-from steward.kafka.node_config import CLIENT
 
 STEPS = (
     "INSTALL_KAFKA",
@@ -44,7 +43,10 @@ def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) 
 
 
 def install_kafka(cluster: Cluster) -> None:
-    version = cluster.spec.kafka_version
+    install_kafka_version(cluster.spec.kafka_version)
+
+
+def install_kafka_version(version: str) -> None:
     try:
         distribution.install_distribution(version)
     except distribution.DistributionError as error:
@@ -99,15 +101,21 @@ def failed_nodes(ctx: ReconcileContext, cluster: Cluster, nodes: list[Node]) -> 
     return messages
 
 
+def serving_broker_ids(ctx: ReconcileContext, cluster: Cluster) -> set[int]:
+    """Ids of the cluster's brokers that are registered, unfenced and answering (none when the
+    cluster cannot be reached)."""
+    try:
+        return serving_brokers(ctx.bootstrap(cluster), timeout=2.0)
+    except Exception:
+        return set()
+
+
 def wait_for_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
     nodes = ctx.store.nodes(cluster.arn)
     brokers = [n for n in nodes if n.role is NodeRole.BROKER]
     expected = {b.node_id for b in brokers}
     started = float(op.progress.setdefault("brokers_wait_started", time.time()))  # type: ignore[arg-type]
-    try:
-        serving = serving_brokers(",".join(b.endpoint(CLIENT) for b in brokers), timeout=2.0)
-    except Exception:
-        serving = set()
+    serving = serving_broker_ids(ctx, cluster)
     if expected <= serving:
         return
     failures = failed_nodes(ctx, cluster, nodes)

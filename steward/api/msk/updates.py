@@ -1,0 +1,127 @@
+"""Routes that change a running cluster. Each answers at once with the operation that carries the
+change out (`{clusterArn, clusterOperationArn}`); `DescribeClusterOperation` follows it."""
+
+from __future__ import annotations
+
+from steward.api.msk.fields import Fields
+from steward.api.msk.requests import STORAGE_MODES, configuration_ref
+from steward.api.msk.routing import Body, MskRequest, Router
+from steward.control.model import Operation
+from steward.control.service import ClusterService
+from steward.control.updates import MAX_VOLUME_SIZE_GB
+from steward.errors import BadRequestException
+
+router = Router()
+
+
+def _started(operation: Operation) -> Body:
+    return {"clusterArn": operation.cluster_arn, "clusterOperationArn": operation.arn}
+
+
+def _current_version(request: MskRequest) -> str:
+    return request.body.required_string("currentVersion", min_length=1)
+
+
+@router.add("UpdateBrokerCount", "PUT", "/v1/clusters/{clusterArn}/nodes/count")
+def update_broker_count(service: ClusterService, request: MskRequest) -> Body:
+    target = request.body.required_integer("targetNumberOfBrokerNodes", minimum=1)
+    return _started(
+        service.updates.update_broker_count(
+            request.param("clusterArn"), _current_version(request), target
+        )
+    )
+
+
+@router.add("UpdateBrokerStorage", "PUT", "/v1/clusters/{clusterArn}/nodes/storage")
+def update_broker_storage(service: ClusterService, request: MskRequest) -> Body:
+    current_version = _current_version(request)
+    infos = request.body.objects("targetBrokerEBSVolumeInfo", required=True) or []
+    volumes = []
+    for info in infos:
+        node = info.required_string("kafkaBrokerNodeId", min_length=1)
+        size = info.integer("volumeSizeGB", minimum=1, maximum=MAX_VOLUME_SIZE_GB)
+        _refuse_provisioned_throughput(info.object("provisionedThroughput"))
+        if size is None:
+            raise BadRequestException(
+                "Give volumeSizeGB: the size every broker's storage grows to.",
+                info.name("volumeSizeGB"),
+            )
+        volumes.append((node, size))
+    return _started(
+        service.updates.update_broker_storage(request.param("clusterArn"), current_version, volumes)
+    )
+
+
+@router.add("UpdateStorage", "PUT", "/v1/clusters/{clusterArn}/storage")
+def update_storage(service: ClusterService, request: MskRequest) -> Body:
+    body = request.body
+    current_version = _current_version(request)
+    if body.string("storageMode", choices=STORAGE_MODES) not in (None, "LOCAL"):
+        raise BadRequestException(
+            "Tiered storage is not available; use storageMode LOCAL.", "storageMode"
+        )
+    _refuse_provisioned_throughput(body.object("provisionedThroughput"))
+    size = body.integer("volumeSizeGB", minimum=1, maximum=MAX_VOLUME_SIZE_GB)
+    if size is None:
+        raise BadRequestException("Give volumeSizeGB: the new storage per broker.", "volumeSizeGB")
+    return _started(
+        service.updates.update_storage(request.param("clusterArn"), current_version, size)
+    )
+
+
+def _refuse_provisioned_throughput(throughput: Fields | None) -> None:
+    if throughput is not None and throughput.boolean("enabled"):
+        raise BadRequestException(
+            "Provisioned storage throughput is not available.", throughput.name("enabled")
+        )
+
+
+@router.add("UpdateBrokerType", "PUT", "/v1/clusters/{clusterArn}/nodes/type")
+def update_broker_type(service: ClusterService, request: MskRequest) -> Body:
+    current_version = _current_version(request)
+    instance_type = request.body.required_string("targetInstanceType", min_length=5, max_length=64)
+    return _started(
+        service.updates.update_broker_type(
+            request.param("clusterArn"), current_version, instance_type
+        )
+    )
+
+
+@router.add("UpdateClusterConfiguration", "PUT", "/v1/clusters/{clusterArn}/configuration")
+def update_cluster_configuration(service: ClusterService, request: MskRequest) -> Body:
+    current_version = _current_version(request)
+    configuration = configuration_ref(request.body.object("configurationInfo", required=True))
+    assert configuration is not None
+    return _started(
+        service.updates.update_cluster_configuration(
+            request.param("clusterArn"), current_version, configuration
+        )
+    )
+
+
+@router.add("UpdateClusterKafkaVersion", "PUT", "/v1/clusters/{clusterArn}/version")
+def update_cluster_kafka_version(service: ClusterService, request: MskRequest) -> Body:
+    current_version = _current_version(request)
+    target = request.body.required_string("targetKafkaVersion", min_length=1, max_length=128)
+    configuration = configuration_ref(request.body.object("configurationInfo"))
+    return _started(
+        service.updates.update_cluster_kafka_version(
+            request.param("clusterArn"), current_version, target, configuration
+        )
+    )
+
+
+@router.add("RebootBroker", "PUT", "/v1/clusters/{clusterArn}/reboot-broker")
+def reboot_broker(service: ClusterService, request: MskRequest) -> Body:
+    broker_ids = request.body.strings("brokerIds", required=True) or []
+    return _started(service.updates.reboot_broker(request.param("clusterArn"), broker_ids))
+
+
+@router.add("GetCompatibleKafkaVersions", "GET", "/v1/compatible-kafka-versions")
+def get_compatible_kafka_versions(service: ClusterService, request: MskRequest) -> Body:
+    found = service.updates.compatible_kafka_versions(request.query.get("clusterArn") or None)
+    return {
+        "compatibleKafkaVersions": [
+            {"sourceVersion": c.source, "targetVersions": c.targets} for c in found
+        ]
+    }

@@ -1,0 +1,294 @@
+"""INCREASE_BROKER_COUNT and DECREASE_BROKER_COUNT: scale a cluster's brokers out or in while it
+serves.
+
+Out: place the new brokers round-robin over the cluster's zones, start them, then move replicas
+onto them with Kafka's partition reassignment (throttled), as few as balance needs, and hand
+leadership back to the preferred replicas.
+In: move every replica off the leaving brokers first (same planner, same throttle), then stop
+them, delete their data and unregister them from the cluster's metadata.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from steward.agent.client import AgentUnavailable
+from steward.control.balance import BalanceError, plan_reassignment
+from steward.control.context import ReconcileContext
+from steward.control.model import Cluster, Node, NodeRole, Operation
+from steward.control.node_specs import build_node_spec, node_key, user_properties
+from steward.control.operations.common import finish_update, keep_serving, target_spec
+from steward.control.operations.create import serving_broker_ids
+from steward.control.placement import PlacementError, Placer
+from steward.errors import PermanentError, TemporaryError
+from steward.kafka import membership, reassignment
+from steward.kafka.node_config import CLIENT
+
+OUT_STEPS = (
+    "PLACE_NEW_BROKERS",
+    "START_NEW_BROKERS",
+    "WAIT_FOR_NEW_BROKERS",
+    "REASSIGN_PARTITIONS",
+    "WAIT_FOR_REASSIGNMENT",
+    "ELECT_PREFERRED_LEADERS",
+    "FINALIZE",
+)
+IN_STEPS = (
+    "CHECK_CAPACITY",
+    "REASSIGN_PARTITIONS",
+    "WAIT_FOR_REASSIGNMENT",
+    "ELECT_PREFERRED_LEADERS",
+    "STOP_LEAVING_BROKERS",
+    "UNREGISTER_BROKERS",
+    "FINALIZE",
+)
+
+REASSIGNMENT_TIMEOUT = 3600.0
+"""How long moving replicas may take before the operation gives up (and cancels nothing: the
+moves Kafka made stay valid)."""
+
+
+class ScaleOut:
+    STEPS = OUT_STEPS
+
+    @staticmethod
+    def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
+        run_step(ctx, cluster, op, step)
+
+    @staticmethod
+    def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+        keep_serving(cluster)
+
+
+class ScaleIn(ScaleOut):
+    STEPS = IN_STEPS
+
+
+def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
+    if step == "PLACE_NEW_BROKERS":
+        place_new_brokers(ctx, cluster, op)
+    elif step == "START_NEW_BROKERS":
+        start_new_brokers(ctx, cluster, op)
+    elif step == "WAIT_FOR_NEW_BROKERS":
+        wait_for_new_brokers(ctx, cluster, op)
+    elif step == "CHECK_CAPACITY":
+        choose_leaving_brokers(ctx, cluster, op)
+    elif step == "REASSIGN_PARTITIONS":
+        reassign_partitions(ctx, cluster, op)
+    elif step == "WAIT_FOR_REASSIGNMENT":
+        wait_for_reassignment(ctx, cluster, op)
+    elif step == "ELECT_PREFERRED_LEADERS":
+        elect_preferred_leaders(ctx, cluster)
+    elif step == "STOP_LEAVING_BROKERS":
+        stop_leaving_brokers(ctx, cluster, op)
+    elif step == "UNREGISTER_BROKERS":
+        unregister_leaving_brokers(ctx, cluster, op)
+    elif step == "FINALIZE":
+        finish_update(cluster, op)
+    else:
+        raise PermanentError(f"unknown step {step}")
+
+
+def _brokers(ctx: ReconcileContext, cluster: Cluster) -> list[Node]:
+    return [n for n in ctx.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
+
+
+def _ids(op: Operation, key: str) -> list[int]:
+    return [int(i) for i in op.progress.get(key, [])]  # type: ignore[union-attr]
+
+
+def _record_count_change(op: Operation, created: list[int], deleted: list[int]) -> None:
+    target = dict(op.target or {})
+    target["brokerCountUpdateInfo"] = {
+        "createdBrokerIds": [float(i) for i in created],
+        "deletedBrokerIds": [float(i) for i in deleted],
+    }
+    op.target = target
+
+
+# --- scale out ----------------------------------------------------------------------------------
+def place_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    if "new_brokers" in op.progress:
+        return
+    spec = target_spec(op)
+    current = _brokers(ctx, cluster)
+    count = spec.number_of_broker_nodes - len(current)
+    first_id = max((b.node_id for b in current), default=0) + 1
+    placer = Placer(ctx.settings.zones, ctx.store.used_hosts())
+    try:
+        nodes = placer.place(
+            cluster.arn,
+            spec.broker_node_group.zones,
+            broker_ids=range(first_id, first_id + count),
+            controller_ids=[],
+            kafka_version=spec.kafka_version,
+            instance_type=spec.broker_node_group.instance_type,
+            first_index=len(current),
+        )
+    except PlacementError as error:
+        raise PermanentError(str(error), "InsufficientCapacity") from error
+    # Progress first, nodes second: a crash in between places the same ids again, never twice.
+    op.progress["new_brokers"] = [n.node_id for n in nodes]
+    _record_count_change(op, [n.node_id for n in nodes], [])
+    ctx.store.save_operation(op)
+    ctx.store.add_nodes(nodes)
+
+
+def start_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    nodes = ctx.store.nodes(cluster.arn)
+    configured = user_properties(ctx.store, cluster)
+    new = set(_ids(op, "new_brokers"))
+
+    def start(node: Node) -> None:
+        try:
+            ctx.agents.client(node.agent).apply(build_node_spec(cluster, node, nodes, configured))
+        except AgentUnavailable as error:
+            raise TemporaryError(f"agent {node.agent} is unavailable: {error}", 2.0) from error
+
+    ctx.in_parallel(start, [n for n in nodes if n.node_id in new])
+
+
+def wait_for_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    expected = set(_ids(op, "new_brokers"))
+    serving = serving_broker_ids(ctx, cluster)
+    if expected <= serving:
+        return
+    started = float(op.progress.setdefault("new_brokers_wait_started", time.time()))  # type: ignore[arg-type]
+    if time.time() - started > ctx.broker_wait_timeout:
+        raise PermanentError(
+            f"new brokers {sorted(expected - serving)} did not come up within "
+            f"{ctx.broker_wait_timeout:.0f} s",
+            "NodeStartTimeout",
+        )
+    raise TemporaryError(f"{len(expected & serving)} of {len(expected)} new brokers serving", 0.5)
+
+
+# --- scale in -----------------------------------------------------------------------------------
+def choose_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    """The brokers to remove: the newest of each zone, the same number from every zone, so the
+    cluster stays spread evenly. Refused when the rest cannot hold every topic's replicas."""
+    spec = target_spec(op)
+    current = _brokers(ctx, cluster)
+    zones = spec.broker_node_group.zones
+    per_zone = (len(current) - spec.number_of_broker_nodes) // len(zones)
+    leaving: list[int] = []
+    for zone in zones:
+        in_zone = sorted((b.node_id for b in current if b.zone == zone), reverse=True)
+        leaving += in_zone[:per_zone]
+    staying = {b.node_id: b.zone for b in current if b.node_id not in leaving}
+    assignment = _assignment(ctx, cluster)
+    widest = max((len(r) for r in assignment.values()), default=0)
+    if widest > len(staying):
+        raise PermanentError(
+            f"{len(staying)} brokers cannot hold topics with replication factor {widest}; "
+            "lower those topics' replication factor first, or keep more brokers.",
+            "InsufficientBrokers",
+        )
+    op.progress["leaving_brokers"] = sorted(leaving)
+    _record_count_change(op, [], sorted(leaving))
+
+
+def stop_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    leaving = set(_ids(op, "leaving_brokers"))
+
+    def remove(node: Node) -> None:
+        try:
+            ctx.agents.client(node.agent).remove(node_key(cluster, node))
+        except AgentUnavailable as error:
+            raise TemporaryError(f"agent {node.agent} is unavailable: {error}", 2.0) from error
+
+    ctx.in_parallel(remove, [b for b in _brokers(ctx, cluster) if b.node_id in leaving])
+
+
+def unregister_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    leaving = _ids(op, "leaving_brokers")
+    staying = [b for b in _brokers(ctx, cluster) if b.node_id not in leaving]
+    bootstrap = ",".join(b.endpoint(CLIENT) for b in staying)
+    for broker_id in leaving:
+        try:
+            membership.unregister_broker(bootstrap, broker_id, cluster.spec.kafka_version)
+        except membership.MembershipError as error:
+            raise TemporaryError(f"unregistering broker {broker_id}: {error}", 2.0) from error
+        ctx.store.remove_node(cluster.arn, broker_id)
+
+
+# --- moving replicas (both directions) ----------------------------------------------------------
+def _assignment(ctx: ReconcileContext, cluster: Cluster) -> dict[tuple[str, int], list[int]]:
+    try:
+        return reassignment.current_assignment(ctx.bootstrap(cluster))
+    except reassignment.ReassignmentError as error:
+        raise TemporaryError(f"reading the partition assignment: {error}", 2.0) from error
+
+
+def reassign_partitions(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    """Plan once (the plan is kept in the operation), then ask Kafka for every move of the plan
+    that is neither done nor under way. Safe to repeat."""
+    bootstrap = ctx.bootstrap(cluster)
+    leaving = set(_ids(op, "leaving_brokers"))
+    if "reassignment" not in op.progress:
+        staying = {b.node_id: b.zone for b in _brokers(ctx, cluster) if b.node_id not in leaving}
+        try:
+            plan = plan_reassignment(_assignment(ctx, cluster), staying)
+        except BalanceError as error:
+            raise PermanentError(str(error), "InsufficientBrokers") from error
+        op.progress["reassignment"] = _encode(plan.target)
+        op.progress["replica_moves"] = plan.moves
+        ctx.store.save_operation(op)
+    target = _decode(op.progress["reassignment"])
+    if not target:
+        return
+    try:
+        current = reassignment.current_assignment(bootstrap)
+        moving = reassignment.reassignments_in_progress(bootstrap)
+        todo = {tp: r for tp, r in target.items() if current.get(tp) != r and tp not in moving}
+        involved = sorted({b for r in target.values() for b in r} | leaving)
+        reassignment.set_replication_throttle(
+            bootstrap, involved, ctx.settings.reassignment_throttle
+        )
+        if todo:
+            reassignment.start_reassignment(bootstrap, todo)
+    except reassignment.ReassignmentError as error:
+        raise TemporaryError(f"starting the reassignment: {error}", 2.0) from error
+
+
+def wait_for_reassignment(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    bootstrap = ctx.bootstrap(cluster)
+    target = _decode(op.progress.get("reassignment", []))
+    started = float(op.progress.setdefault("reassignment_started", time.time()))  # type: ignore[arg-type]
+    try:
+        moving = reassignment.reassignments_in_progress(bootstrap)
+        current = reassignment.current_assignment(bootstrap)
+    except reassignment.ReassignmentError as error:
+        raise TemporaryError(f"reading the reassignment: {error}", 2.0) from error
+    left = [tp for tp, replicas in target.items() if tp in moving or current.get(tp) != replicas]
+    if left:
+        if time.time() - started > REASSIGNMENT_TIMEOUT:
+            raise PermanentError(
+                f"{len(left)} partitions were still moving after {REASSIGNMENT_TIMEOUT:.0f} s",
+                "ReassignmentTimeout",
+            )
+        raise TemporaryError(f"{len(target) - len(left)} of {len(target)} partitions moved", 1.0)
+    leaving = set(_ids(op, "leaving_brokers"))
+    involved = sorted({b for r in target.values() for b in r} | leaving)
+    try:
+        reassignment.clear_replication_throttle(bootstrap, involved, sorted({t for t, _ in target}))
+    except reassignment.ReassignmentError as error:
+        raise TemporaryError(f"clearing the replication throttle: {error}", 2.0) from error
+
+
+def elect_preferred_leaders(ctx: ReconcileContext, cluster: Cluster) -> None:
+    try:
+        reassignment.elect_preferred_leaders(ctx.bootstrap(cluster))
+    except reassignment.ReassignmentError as error:
+        raise TemporaryError(f"electing preferred leaders: {error}", 2.0) from error
+
+
+def _encode(target: dict[tuple[str, int], list[int]]) -> list[list[Any]]:
+    return [[topic, partition, list(replicas)] for (topic, partition), replicas in target.items()]
+
+
+def _decode(data: object) -> dict[tuple[str, int], list[int]]:
+    if not isinstance(data, list):
+        return {}
+    return {(str(t), int(p)): [int(b) for b in r] for t, p, r in data}

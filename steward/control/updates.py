@@ -1,0 +1,288 @@
+"""The update use cases: each checks the request against the cluster as it is, then records the
+desired change as a cluster operation that the reconciler carries out.
+
+A cluster takes one change at a time: an update needs the cluster ACTIVE, with no operation
+running, at the `currentVersion` the caller read (optimistic concurrency, as MSK does). The
+operation's `progress["target_spec"]` holds the spec the cluster will have when it completes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from steward.control import operations as ops
+from steward.control.arns import ArnFactory, new_current_version
+from steward.control.model import (
+    Cluster,
+    ClusterSpec,
+    ClusterState,
+    ConfigurationRef,
+    Node,
+    NodeRole,
+    Operation,
+    OperationType,
+)
+from steward.errors import BadRequestException, ConflictException
+from steward.kafka import distribution, reassignment
+from steward.kafka.errors import KafkaAdminError
+from steward.kafka.instance_types import INSTANCE_TYPES
+from steward.kafka.node_config import CLIENT
+from steward.store.codec import spec_to_json
+from steward.store.store import Store
+
+MAX_VOLUME_SIZE_GB = 16384
+"""MSK's largest EBS volume per broker."""
+
+ALL_BROKERS = "ALL"
+
+
+@dataclass(frozen=True)
+class CompatibleVersions:
+    source: str
+    targets: list[str]
+
+
+def compatible_targets(source: str, available: Sequence[str]) -> list[str]:
+    """Versions a cluster on `source` can move to: any newer release (Kafka upgrades in place,
+    finishing with the metadata.version upgrade), or an older patch release of the same minor
+    line (same metadata.version, so Kafka allows it). Older minor lines are refused: once the
+    metadata.version is raised, Kafka cannot go back."""
+    key = distribution.version_key(source)
+    return sorted(
+        (
+            v
+            for v in available
+            if v != source
+            and (distribution.version_key(v) > key or distribution.version_key(v)[:2] == key[:2])
+        ),
+        key=distribution.version_key,
+    )
+
+
+class ClusterUpdates:
+    def __init__(
+        self,
+        store: Store,
+        arns: ArnFactory,
+        describe: Callable[[str], Cluster],
+        check_spec: Callable[[ClusterSpec], None],
+        known_versions: Callable[[], list[str]],
+        wake: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.arns = arns
+        self._describe = describe
+        self._check_spec = check_spec
+        self._known_versions = known_versions
+        self._wake = wake
+
+    # --- the use cases --------------------------------------------------------------------------
+    def update_broker_count(self, arn: str, current_version: str, target: int) -> Operation:
+        cluster = self._updatable(arn, current_version)
+        current = cluster.spec.number_of_broker_nodes
+        param = "targetNumberOfBrokerNodes"
+        if target == current:
+            raise BadRequestException(f"The cluster already has {current} broker nodes.", param)
+        spec = cluster.spec.replace(number_of_broker_nodes=target)
+        self._check_spec_as(spec, param)
+        widest = self._widest_replication(cluster) if target < current else None
+        if widest is not None and widest > target:
+            raise BadRequestException(
+                f"{target} brokers cannot hold the cluster's topics with replication factor "
+                f"{widest}; lower their replication factor first, or keep more brokers.",
+                param,
+            )
+        kind = (
+            OperationType.INCREASE_BROKER_COUNT
+            if target > current
+            else OperationType.DECREASE_BROKER_COUNT
+        )
+        return self._begin(cluster, current_version, kind, spec)
+
+    def update_broker_storage(
+        self, arn: str, current_version: str, volumes: Sequence[tuple[str, int]]
+    ) -> Operation:
+        """`volumes`: (kafkaBrokerNodeId, volumeSizeGB) pairs. Every broker shares one volume size
+        in Steward, so the request must name ALL (or every broker with the same size)."""
+        cluster = self._updatable(arn, current_version)
+        param = "targetBrokerEBSVolumeInfo"
+        if not volumes:
+            raise BadRequestException("Specify the target volume size.", param)
+        sizes = {size for _, size in volumes}
+        broker_ids = {str(n.node_id) for n in self._brokers(cluster)}
+        named = {node for node, _ in volumes}
+        if len(sizes) != 1 or (named != {ALL_BROKERS} and named != broker_ids):
+            raise BadRequestException(
+                "Every broker of a cluster has the same storage: give kafkaBrokerNodeId ALL, "
+                "or every broker with the same volumeSizeGB.",
+                param,
+            )
+        return self._grow_storage(cluster, current_version, sizes.pop(), param)
+
+    def update_storage(self, arn: str, current_version: str, volume_size_gb: int) -> Operation:
+        cluster = self._updatable(arn, current_version)
+        return self._grow_storage(cluster, current_version, volume_size_gb, "volumeSizeGB")
+
+    def update_broker_type(self, arn: str, current_version: str, instance_type: str) -> Operation:
+        cluster = self._updatable(arn, current_version)
+        param = "targetInstanceType"
+        if instance_type not in INSTANCE_TYPES:
+            raise BadRequestException(
+                f"Instance type {instance_type} is not supported; supported types: "
+                f"{', '.join(INSTANCE_TYPES)}.",
+                param,
+            )
+        if instance_type == cluster.spec.broker_node_group.instance_type:
+            raise BadRequestException(f"The brokers already are {instance_type}.", param)
+        group = replace(cluster.spec.broker_node_group, instance_type=instance_type)
+        spec = cluster.spec.replace(broker_node_group=group)
+        return self._begin(cluster, current_version, OperationType.UPDATE_BROKER_TYPE, spec)
+
+    def update_cluster_configuration(
+        self, arn: str, current_version: str, configuration: ConfigurationRef
+    ) -> Operation:
+        cluster = self._updatable(arn, current_version)
+        spec = cluster.spec.replace(configuration=configuration)
+        self._check_spec(spec)
+        return self._begin(
+            cluster, current_version, OperationType.UPDATE_CLUSTER_CONFIGURATION, spec
+        )
+
+    def update_cluster_kafka_version(
+        self,
+        arn: str,
+        current_version: str,
+        target_version: str,
+        configuration: ConfigurationRef | None = None,
+    ) -> Operation:
+        cluster = self._updatable(arn, current_version)
+        param = "targetKafkaVersion"
+        source = cluster.spec.kafka_version
+        if target_version == source:
+            raise BadRequestException(f"The cluster already runs Kafka {source}.", param)
+        allowed = compatible_targets(source, self._known_versions())
+        if target_version not in allowed:
+            raise BadRequestException(
+                f"Kafka {source} cannot be updated to {target_version}; compatible versions: "
+                f"{', '.join(allowed) or 'none'}.",
+                param,
+            )
+        spec = cluster.spec.replace(
+            kafka_version=target_version,
+            configuration=configuration or cluster.spec.configuration,
+        )
+        self._check_spec(spec)
+        return self._begin(
+            cluster, current_version, OperationType.UPDATE_CLUSTER_KAFKA_VERSION, spec
+        )
+
+    def reboot_broker(self, arn: str, broker_ids: Sequence[str]) -> Operation:
+        cluster = self._describe(arn)
+        param = "brokerIds"
+        if len(broker_ids) != 1:
+            raise BadRequestException("Reboot one broker at a time.", param)
+        known = {str(n.node_id): n.node_id for n in self._brokers(cluster)}
+        broker = known.get(broker_ids[0].removesuffix(".0"))
+        if broker is None:
+            raise BadRequestException(
+                f"The cluster has no broker {broker_ids[0]}; brokers: {', '.join(known)}.", param
+            )
+        return self._begin(
+            cluster,
+            cluster.current_version,
+            OperationType.REBOOT_NODE,
+            cluster.spec,
+            state=ClusterState.REBOOTING_BROKER,
+            progress={"broker_ids": [broker]},
+        )
+
+    def compatible_kafka_versions(self, arn: str | None) -> list[CompatibleVersions]:
+        known = self._known_versions()
+        sources = [self._describe(arn).spec.kafka_version] if arn is not None else known
+        return [CompatibleVersions(s, compatible_targets(s, known)) for s in sources]
+
+    # --- shared ---------------------------------------------------------------------------------
+    def _updatable(self, arn: str, current_version: str) -> Cluster:
+        cluster = self._describe(arn)
+        if current_version != cluster.current_version:
+            raise BadRequestException(
+                "The current version does not match the cluster's version "
+                f"({cluster.current_version}); describe the cluster and try again.",
+                "currentVersion",
+            )
+        return cluster
+
+    def _brokers(self, cluster: Cluster) -> list[Node]:
+        return [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
+
+    def _widest_replication(self, cluster: Cluster) -> int | None:
+        """The largest replication factor of the cluster's topics, or None when Kafka cannot
+        tell right now (the operation checks again before it moves anything)."""
+        bootstrap = ",".join(b.endpoint(CLIENT) for b in self._brokers(cluster))
+        try:
+            assignment = reassignment.current_assignment(bootstrap, timeout=5.0)
+        except KafkaAdminError:
+            return None
+        return max((len(replicas) for replicas in assignment.values()), default=0)
+
+    def _check_spec_as(self, spec: ClusterSpec, param: str) -> None:
+        try:
+            self._check_spec(spec)
+        except BadRequestException as error:
+            if error.invalid_parameter == "numberOfBrokerNodes":
+                raise BadRequestException(error.message, param) from error
+            raise
+
+    def _grow_storage(
+        self, cluster: Cluster, current_version: str, size: int, param: str
+    ) -> Operation:
+        current = cluster.spec.broker_node_group.volume_size_gb
+        if size <= current:
+            raise BadRequestException(
+                f"Storage can only grow: the brokers have {current} GiB; ask for more.", param
+            )
+        if size > MAX_VOLUME_SIZE_GB:
+            raise BadRequestException(
+                f"The volume size must be at most {MAX_VOLUME_SIZE_GB} GiB.", param
+            )
+        group = replace(cluster.spec.broker_node_group, volume_size_gb=size)
+        spec = cluster.spec.replace(broker_node_group=group)
+        return self._begin(cluster, current_version, OperationType.UPDATE_BROKER_STORAGE, spec)
+
+    def _begin(
+        self,
+        cluster: Cluster,
+        current_version: str,
+        kind: OperationType,
+        spec: ClusterSpec,
+        state: ClusterState = ClusterState.UPDATING,
+        progress: dict[str, object] | None = None,
+    ) -> Operation:
+        if cluster.state is not ClusterState.ACTIVE or cluster.active_operation_arn:
+            raise self._busy(cluster)
+        operation = ops.start_operation(
+            self.arns.operation(cluster.arn),
+            cluster.arn,
+            kind,
+            source=ops.mutable_info(cluster.spec),
+            target=ops.mutable_info(spec),
+        )
+        operation.progress = {**(progress or {}), "target_spec": spec_to_json(spec)}
+        cluster.state = state
+        cluster.state_info = None
+        cluster.active_operation_arn = operation.arn
+        cluster.current_version = new_current_version()
+        if not self.store.begin_update(cluster, operation, current_version):
+            raise self._busy(self._describe(cluster.arn))
+        self._wake()
+        return operation
+
+    @staticmethod
+    def _busy(cluster: Cluster) -> ConflictException:
+        doing = f" ({cluster.active_operation_arn})" if cluster.active_operation_arn else ""
+        return ConflictException(
+            f"The cluster is {cluster.state.value}{doing}; it takes one change at a time. "
+            "Wait until it is ACTIVE and try again.",
+            "clusterArn",
+        )
