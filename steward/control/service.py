@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from steward.control import operations as ops
 from steward.control.arns import ArnFactory, new_current_version
@@ -33,11 +34,26 @@ from steward.control.model import (
 from steward.control.updates import ClusterUpdates
 from steward.errors import BadRequestException, ConflictException, NotFoundException
 from steward.kafka import distribution
+from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import CLIENT
 from steward.kafka.properties import PropertiesError, validate_server_properties
+from steward.kafka.reassignment import broker_disk_usage
 from steward.settings import Settings
 from steward.store.store import DuplicateError, Store
+
+
+@dataclass(frozen=True)
+class BrokerStorage:
+    broker_id: int
+    volume_size_gb: int
+    used_bytes: int | None
+
+    @property
+    def used_percent(self) -> float | None:
+        if self.used_bytes is None:
+            return None
+        return 100.0 * self.used_bytes / (self.volume_size_gb * 1024**3)
 
 
 class ClusterService:
@@ -219,6 +235,19 @@ class ClusterService:
         self.describe_cluster(arn)
         nodes = self.store.nodes(arn)
         return sorted(nodes, key=lambda n: (n.role is not NodeRole.BROKER, n.node_id))
+
+    def storage_usage(self, arn: str) -> list[BrokerStorage]:
+        """Each broker's volume and the bytes its log directories take (None for a broker Kafka
+        cannot tell about right now): MSK's KafkaDataLogsDiskUsed, against the volume size."""
+        cluster = self.describe_cluster(arn)
+        brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
+        bootstrap = ",".join(b.endpoint(CLIENT) for b in brokers)
+        try:
+            used = broker_disk_usage(bootstrap, timeout=10.0) if brokers else {}
+        except KafkaAdminError:
+            used = {}
+        size = cluster.spec.broker_node_group.volume_size_gb
+        return [BrokerStorage(b.node_id, size, used.get(b.node_id)) for b in brokers]
 
     # --- operations -----------------------------------------------------------------------------
     def list_operations(self, cluster_arn: str) -> list[Operation]:

@@ -7,7 +7,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -166,3 +168,38 @@ def test_scale_in_below_the_replication_factor_is_refused(
         )
     assert raised.value.response["InvalidParameter"] == "targetNumberOfBrokerNodes"
     assert client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["State"] == "ACTIVE"
+
+
+def test_storage_grows_without_restarts_and_usage_is_reported(
+    steward: Steward, cluster: dict[str, Any]
+) -> None:
+    client = steward.client()
+    arn = cluster["arn"]
+    pids = sorted(steward.kafka_pids())
+    version = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+    started = client.update_broker_storage(
+        ClusterArn=arn,
+        CurrentVersion=version,
+        TargetBrokerEBSVolumeInfo=[{"KafkaBrokerNodeId": "ALL", "VolumeSizeGB": 20}],
+    )
+    op = wait_for_operation(steward, started["ClusterOperationArn"])
+    assert op["OperationType"] == "UPDATE_BROKER_STORAGE"
+    assert op["OperationState"] == "UPDATE_COMPLETE", op.get("ErrorInfo")
+    assert op["TargetClusterInfo"]["BrokerEBSVolumeInfo"][0]["VolumeSizeGB"] == 20
+    info = client.describe_cluster(ClusterArn=arn)["ClusterInfo"]
+    assert info["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"] == 20
+    assert sorted(steward.kafka_pids()) == pids
+
+    encoded = quote(arn, safe="")
+    usage = httpx.get(f"{steward.endpoint}/steward/v1/clusters/{encoded}/storage").json()
+    brokers = {b["brokerId"]: b for b in usage["brokers"]}
+    assert sorted(brokers) == [1, 2, 3]
+    for broker in brokers.values():
+        assert broker["volumeSizeGB"] == 20
+        assert broker["usedBytes"] > 3_000_000  # every broker holds a replica of "history"
+        expected = 100 * broker["usedBytes"] / (20 * 1024**3)
+        assert broker["kafkaDataLogsDiskUsed"] == pytest.approx(expected, abs=1e-3)
+
+    version = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+    with pytest.raises(client.exceptions.BadRequestException):
+        client.update_storage(ClusterArn=arn, CurrentVersion=version, VolumeSizeGB=10)
