@@ -189,6 +189,25 @@ class Steward:
             time.sleep(0.3)
         raise AssertionError(f"cluster stayed {info.get('State')}, wanted {states}")
 
+    def current_version(self, arn: str) -> str:
+        """The cluster's CurrentVersion, which every update request must name."""
+        return str(
+            self.client().describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+        )
+
+    def wait_for_operation(self, operation_arn: str, timeout: float = 600.0) -> dict[str, Any]:
+        """The operation (DescribeClusterOperation's ClusterOperationInfo) once it has ended."""
+        client = self.client()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            info = client.describe_cluster_operation(ClusterOperationArn=operation_arn)[
+                "ClusterOperationInfo"
+            ]
+            if info["OperationState"] in ("UPDATE_COMPLETE", "UPDATE_FAILED"):
+                return dict(info)
+            time.sleep(0.5)
+        raise AssertionError(f"operation {operation_arn} did not end within {timeout} s")
+
     def wait_until_gone(self, arn: str, timeout: float = 60.0) -> None:
         client = self.client()
         deadline = time.time() + timeout

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,6 @@ from confluent_kafka.admin import AdminClient
 from tests.integration.harness import Steward
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
-    instance = Steward(tmp_path_factory.mktemp("steward"))
-    instance.start()
-    yield instance
-    instance.cleanup()
 
 
 def aws(steward: Steward, *args: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ its reason, and DeleteCluster cleans it up."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,14 +16,6 @@ pytestmark = pytest.mark.integration
 UNKNOWN_ARN = (
     "arn:aws:kafka:us-east-1:000000000000:cluster/ghost/0b0d1b4e-1c2a-4f7e-9a55-1e3f7a2c9d11-1"
 )
-
-
-@pytest.fixture(scope="module")
-def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
-    instance = Steward(tmp_path_factory.mktemp("steward"))
-    instance.start()
-    yield instance
-    instance.cleanup()
 
 
 def error_of(call: Any, **kwargs: Any) -> tuple[str, str, str | None]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,6 @@ from kafka import KafkaConsumer, KafkaProducer
 from tests.integration.harness import Steward, provisioned
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
-    instance = Steward(tmp_path_factory.mktemp("steward"))
-    instance.start()
-    yield instance
-    instance.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,14 +14,6 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from tests.integration.harness import Steward, provisioned
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
-    instance = Steward(tmp_path_factory.mktemp("steward"))
-    instance.start()
-    yield instance
-    instance.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -44,14 +44,6 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
-    instance = Steward(tmp_path_factory.mktemp("steward"))
-    instance.start()
-    yield instance
-    instance.cleanup()
-
-
-@pytest.fixture(scope="module")
 def cluster(steward: Steward) -> dict[str, Any]:
     client = steward.client()
     arn = client.create_cluster_v2(ClusterName="Ledger", Provisioned=provisioned(zones=ZONES))[

@@ -3,10 +3,6 @@ consume, finishing with the metadata.version upgrade; going back is refused."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from steward.kafka.features import finalized_metadata_version, release_features
@@ -16,14 +12,6 @@ from tests.integration.workload import Workload
 pytestmark = pytest.mark.integration
 
 SOURCE, TARGET = "4.2.1", "4.3.1"
-
-
-@pytest.fixture(scope="module")
-def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
-    instance = Steward(tmp_path_factory.mktemp("steward"))
-    instance.start()
-    yield instance
-    instance.cleanup()
 
 
 def test_a_rolling_upgrade_keeps_every_message(steward: Steward) -> None:
@@ -44,15 +32,7 @@ def test_a_rolling_upgrade_keeps_every_message(steward: Steward) -> None:
     started = client.update_cluster_kafka_version(
         ClusterArn=arn, CurrentVersion=info["CurrentVersion"], TargetKafkaVersion=TARGET
     )
-    deadline = time.time() + 600
-    op: dict[str, Any] = {}
-    while time.time() < deadline:
-        op = client.describe_cluster_operation(ClusterOperationArn=started["ClusterOperationArn"])[
-            "ClusterOperationInfo"
-        ]
-        if op["OperationState"] in ("UPDATE_COMPLETE", "UPDATE_FAILED"):
-            break
-        time.sleep(1)
+    op = steward.wait_for_operation(started["ClusterOperationArn"])
     result = workload.stop()
     assert op["OperationType"] == "UPDATE_CLUSTER_KAFKA_VERSION"
     assert op["OperationState"] == "UPDATE_COMPLETE", op.get("ErrorInfo")

@@ -6,7 +6,6 @@ broker type change. After each, every acknowledged message was consumed exactly 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
-    instance = Steward(tmp_path_factory.mktemp("steward"))
-    instance.start()
-    yield instance
-    instance.cleanup()
-
-
-@pytest.fixture(scope="module")
 def cluster(steward: Steward) -> dict[str, Any]:
     client = steward.client()
     arn = client.create_cluster_v2(ClusterName="rolling", Provisioned=provisioned())["ClusterArn"]
@@ -37,23 +28,11 @@ def cluster(steward: Steward) -> dict[str, Any]:
     return info
 
 
-def run_operation(steward: Steward, arn: str, start: Any, timeout: float = 300) -> dict[str, Any]:
-    """Start an update with `start(current_version)`, wait for its operation to end, and return
-    the operation as DescribeClusterOperationV2 shows it."""
-    client = steward.client()
-    version = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
-    started = start(version)
+def run_operation(steward: Steward, arn: str, start: Any) -> dict[str, Any]:
+    """Start an update with `start(current_version)` and wait until its operation ends."""
+    started = start(steward.current_version(arn))
     assert started["ClusterArn"] == arn
-    op_arn = started["ClusterOperationArn"]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        op = client.describe_cluster_operation_v2(ClusterOperationArn=op_arn)[
-            "ClusterOperationInfo"
-        ]
-        if op["OperationState"] in ("UPDATE_COMPLETE", "UPDATE_FAILED"):
-            return dict(op)
-        time.sleep(0.5)
-    raise AssertionError(f"operation {op_arn} did not finish within {timeout} s")
+    return steward.wait_for_operation(started["ClusterOperationArn"], timeout=300)
 
 
 def broker_pids(steward: Steward) -> dict[str, int]:
@@ -183,7 +162,7 @@ def test_a_second_update_conflicts_while_one_runs(
 ) -> None:
     client = steward.client()
     arn = cluster["ClusterArn"]
-    version = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+    version = steward.current_version(arn)
     started = client.reboot_broker(ClusterArn=arn, BrokerIds=["1"])
     info = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
     assert info["State"] == "REBOOTING_BROKER"

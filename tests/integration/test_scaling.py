@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -20,14 +19,6 @@ from tests.integration.harness import Steward, provisioned
 from tests.integration.workload import Workload
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
-    instance = Steward(tmp_path_factory.mktemp("steward"))
-    instance.start()
-    yield instance
-    instance.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +52,6 @@ def brokers_by_zone(steward: Steward, arn: str) -> dict[int, str]:
     }
 
 
-def wait_for_operation(steward: Steward, op_arn: str, timeout: float = 600) -> dict[str, Any]:
-    client = steward.client()
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        op = client.describe_cluster_operation(ClusterOperationArn=op_arn)["ClusterOperationInfo"]
-        if op["OperationState"] in ("UPDATE_COMPLETE", "UPDATE_FAILED"):
-            return dict(op)
-        time.sleep(0.5)
-    raise AssertionError(f"operation {op_arn} did not finish within {timeout} s")
-
-
 def assert_balanced_across_zones(bootstrap: str, zones: dict[int, str]) -> None:
     assignment = current_assignment(bootstrap)
     replicas = Counter(b for r in assignment.values() for b in r)
@@ -89,7 +69,7 @@ def test_scale_out_survives_a_control_plane_crash(
     client = steward.client()
     arn = cluster["arn"]
     workload = Workload(cluster["bootstrap"]).start()
-    version = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+    version = steward.current_version(arn)
     started = client.update_broker_count(
         ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=6
     )
@@ -107,7 +87,7 @@ def test_scale_out_survives_a_control_plane_crash(
     steward.kill()
     time.sleep(1)
     steward.start()
-    op = wait_for_operation(steward, op_arn)
+    op = steward.wait_for_operation(op_arn)
     result = workload.stop()
     assert op["OperationType"] == "INCREASE_BROKER_COUNT"
     assert op["OperationState"] == "UPDATE_COMPLETE", op.get("ErrorInfo")
@@ -136,11 +116,11 @@ def test_scale_in_moves_everything_off_the_leaving_brokers(
     arn = cluster["arn"]
     bootstrap = client.get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerString"]
     workload = Workload(bootstrap).start()
-    version = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+    version = steward.current_version(arn)
     started = client.update_broker_count(
         ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=3
     )
-    op = wait_for_operation(steward, started["ClusterOperationArn"])
+    op = steward.wait_for_operation(started["ClusterOperationArn"])
     result = workload.stop()
     assert op["OperationType"] == "DECREASE_BROKER_COUNT"
     assert op["OperationState"] == "UPDATE_COMPLETE", op.get("ErrorInfo")
@@ -161,7 +141,7 @@ def test_scale_in_below_the_replication_factor_is_refused(
 ) -> None:
     client = steward.client()
     arn = cluster["arn"]
-    version = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+    version = steward.current_version(arn)
     with pytest.raises(client.exceptions.BadRequestException) as raised:
         client.update_broker_count(
             ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=2
@@ -176,13 +156,13 @@ def test_storage_grows_without_restarts_and_usage_is_reported(
     client = steward.client()
     arn = cluster["arn"]
     pids = sorted(steward.kafka_pids())
-    version = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+    version = steward.current_version(arn)
     started = client.update_broker_storage(
         ClusterArn=arn,
         CurrentVersion=version,
         TargetBrokerEBSVolumeInfo=[{"KafkaBrokerNodeId": "ALL", "VolumeSizeGB": 20}],
     )
-    op = wait_for_operation(steward, started["ClusterOperationArn"])
+    op = steward.wait_for_operation(started["ClusterOperationArn"])
     assert op["OperationType"] == "UPDATE_BROKER_STORAGE"
     assert op["OperationState"] == "UPDATE_COMPLETE", op.get("ErrorInfo")
     assert op["TargetClusterInfo"]["BrokerEBSVolumeInfo"][0]["VolumeSizeGB"] == 20
@@ -200,6 +180,6 @@ def test_storage_grows_without_restarts_and_usage_is_reported(
         expected = 100 * broker["usedBytes"] / (20 * 1024**3)
         assert broker["kafkaDataLogsDiskUsed"] == pytest.approx(expected, abs=1e-3)
 
-    version = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+    version = steward.current_version(arn)
     with pytest.raises(client.exceptions.BadRequestException):
         client.update_storage(ClusterArn=arn, CurrentVersion=version, VolumeSizeGB=10)

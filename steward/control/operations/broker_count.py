@@ -17,9 +17,9 @@ from steward.agent.client import AgentUnavailable
 from steward.control.balance import BalanceError, plan_reassignment
 from steward.control.context import ReconcileContext
 from steward.control.model import Cluster, Node, NodeRole, Operation
-from steward.control.node_specs import build_node_spec, node_key, user_properties
+from steward.control.node_specs import node_key
 from steward.control.operations.common import finish_update, keep_serving, target_spec
-from steward.control.operations.create import serving_broker_ids
+from steward.control.operations.create import serving_broker_ids, start_selected_nodes
 from steward.control.placement import PlacementError, Placer
 from steward.errors import PermanentError, TemporaryError
 from steward.kafka import membership, reassignment
@@ -136,17 +136,8 @@ def place_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) ->
 
 
 def start_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    nodes = ctx.store.nodes(cluster.arn)
-    configured = user_properties(ctx.store, cluster)
     new = set(_ids(op, "new_brokers"))
-
-    def start(node: Node) -> None:
-        try:
-            ctx.agents.client(node.agent).apply(build_node_spec(cluster, node, nodes, configured))
-        except AgentUnavailable as error:
-            raise TemporaryError(f"agent {node.agent} is unavailable: {error}", 2.0) from error
-
-    ctx.in_parallel(start, [n for n in nodes if n.node_id in new])
+    start_selected_nodes(ctx, cluster, lambda node: node.node_id in new)
 
 
 def wait_for_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:

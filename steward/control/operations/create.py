@@ -4,6 +4,7 @@ brokers through their agents, and wait until every broker serves."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
@@ -76,6 +77,14 @@ def place_nodes(ctx: ReconcileContext, cluster: Cluster) -> None:
 
 
 def start_nodes(ctx: ReconcileContext, cluster: Cluster, role: NodeRole) -> None:
+    start_selected_nodes(ctx, cluster, lambda node: node.role is role)
+
+
+def start_selected_nodes(
+    ctx: ReconcileContext, cluster: Cluster, selected: Callable[[Node], bool]
+) -> None:
+    """Give every selected node of the cluster its spec (in parallel); its agent formats its
+    storage the first time and starts it. Idempotent."""
     nodes = ctx.store.nodes(cluster.arn)
     configured = user_properties(ctx.store, cluster)
 
@@ -85,7 +94,7 @@ def start_nodes(ctx: ReconcileContext, cluster: Cluster, role: NodeRole) -> None
         except AgentUnavailable as error:
             raise TemporaryError(f"agent {node.agent} is unavailable: {error}", 2.0) from error
 
-    ctx.in_parallel(apply, [n for n in nodes if n.role is role])
+    ctx.in_parallel(apply, [n for n in nodes if selected(n)])
 
 
 def failed_nodes(ctx: ReconcileContext, cluster: Cluster, nodes: list[Node]) -> list[str]:
