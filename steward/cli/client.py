@@ -142,6 +142,20 @@ class Api:
             [c["Arn"] for c in configurations if c.get("Name") == configuration],
         )
 
+    def configuration_info(self, configuration: str, revision: int | None = None) -> dict[str, Any]:
+        """MSK's ConfigurationInfo for CONFIG as given (an ARN or a name), at `revision`, else at
+        its latest revision."""
+        arn = self.configuration_arn(configuration)
+        if revision is None:
+            described = self.client.describe_configuration(Arn=arn)
+            revision = int(described["LatestRevision"]["Revision"])
+        return {"Arn": arn, "Revision": revision}
+
+    def current_version(self, cluster_arn: str) -> str:
+        """The cluster's CurrentVersion, which every update request must name."""
+        info = self.client.describe_cluster_v2(ClusterArn=cluster_arn)["ClusterInfo"]
+        return str(info["CurrentVersion"])
+
 
 def _single(name: str, kind: str, arns: list[str]) -> str:
     if not arns:

@@ -1,4 +1,5 @@
-"""`steward cluster ...`: create, inspect and delete provisioned clusters."""
+"""`steward cluster ...`: create, inspect and delete provisioned clusters (the commands that change
+one live in steward/cli/updates.py)."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def _cluster_fields(info: dict[str, Any]) -> list[tuple[str, Any]]:
 
 @click.group()
 def cluster() -> None:
-    """Create, inspect and delete Kafka clusters."""
+    """Create, inspect, change and delete Kafka clusters."""
 
 
 @cluster.command()
@@ -171,11 +172,9 @@ def create(
         },
     }
     if configuration is not None:
-        arn = api.configuration_arn(configuration)
-        if configuration_revision is None:
-            described = api.client.describe_configuration(Arn=arn)
-            configuration_revision = int(described["LatestRevision"]["Revision"])
-        provisioned["ConfigurationInfo"] = {"Arn": arn, "Revision": configuration_revision}
+        provisioned["ConfigurationInfo"] = api.configuration_info(
+            configuration, configuration_revision
+        )
     params: dict[str, Any] = {"ClusterName": name, "Provisioned": provisioned}
     if tags:
         params["Tags"] = tags

@@ -14,6 +14,7 @@ from steward.cli.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.cli.kafka import kafka
 from steward.cli.output import Output
 from steward.cli.server import server
+from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
 
 
 class StewardGroup(click.Group):
@@ -60,6 +61,8 @@ def _accept_output_option(group: click.Group) -> None:
             command.params.append(output_option())
 
 
+for command in UPDATE_COMMANDS:
+    cluster.add_command(command)
 for group in (cluster, config, kafka):
     cli.add_command(group)
     _accept_output_option(group)

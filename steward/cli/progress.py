@@ -1,14 +1,17 @@
-"""Waiting for a cluster to become ACTIVE (or to be gone) while showing its operation's steps.
+"""Waiting for a cluster to become ACTIVE (or to be gone), or for a cluster operation to finish,
+while showing the operation's steps.
 
 On a terminal the steps are a live display on stderr; otherwise one plain line is printed each
-time the state or the current step changes ("CREATING: START_BROKERS").
+time the state or the current step changes ("CREATING: START_BROKERS",
+"UPDATE_IN_PROGRESS: ROLL_BROKERS").
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 from rich.console import Console, Group, RenderableType
@@ -22,8 +25,14 @@ from steward.cli.client import Api, CliError
 POLL_INTERVAL = 0.5
 DELETED = "DELETED"
 UNREACHABLE = "UNREACHABLE"
+UPDATE_COMPLETE = "UPDATE_COMPLETE"
+UPDATE_FAILED = "UPDATE_FAILED"
+OPERATION_FINISHED = (UPDATE_COMPLETE, UPDATE_FAILED)
+_GOOD_STATES = ("ACTIVE", DELETED, UPDATE_COMPLETE)
+_BAD_STATES = ("FAILED", UPDATE_FAILED, UNREACHABLE)
 
 Goal = Literal["ACTIVE", "DELETED"]
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -99,14 +108,14 @@ class _View:
     def _state_icon(self) -> RenderableType:
         if not self.done:
             return self.spinner
-        ok = self.snapshot.state in ("ACTIVE", DELETED)
+        ok = self.snapshot.state in _GOOD_STATES
         return Text.from_markup("[green]✓[/]" if ok else "[red]✗[/]")
 
 
 def _state_style(state: str) -> str:
-    if state in ("ACTIVE", DELETED):
+    if state in _GOOD_STATES:
         return "green"
-    if state in ("FAILED", UNREACHABLE):
+    if state in _BAD_STATES:
         return "red"
     return "yellow"
 
@@ -132,57 +141,80 @@ class LiveDisplay:
         self.live.stop()
 
 
+def operation_steps(operation: dict[str, Any]) -> list[tuple[str, str]]:
+    """(StepName, StepStatus) of a ClusterOperationV2."""
+    provisioned = operation.get("Provisioned") or {}
+    return [
+        (step.get("StepName", "?"), (step.get("StepInfo") or {}).get("StepStatus", "PENDING"))
+        for step in provisioned.get("OperationSteps") or []
+    ]
+
+
 def _operation_steps(api: Api, operation_arn: str) -> list[tuple[str, str]] | None:
     try:
         response = api.client.describe_cluster_operation_v2(ClusterOperationArn=operation_arn)
     except ClientError:
         return None
-    provisioned = response.get("ClusterOperationInfo", {}).get("Provisioned") or {}
-    return [
-        (step.get("StepName", "?"), step.get("StepInfo", {}).get("StepStatus", "PENDING"))
-        for step in provisioned.get("OperationSteps") or []
-    ]
+    return operation_steps(response.get("ClusterOperationInfo") or {})
 
 
 def _is_not_found(error: ClientError) -> bool:
     return bool(error.response.get("Error", {}).get("Code") == "NotFoundException")
 
 
-class ClusterWaiter:
-    """Polls one cluster until it reaches `goal`, FAILED, or the timeout."""
+class _Waiter:
+    """Polls until done, showing each snapshot; gives up after a timeout or on Ctrl-C, leaving
+    Steward to carry on."""
 
-    def __init__(self, api: Api, arn: str, display: Display) -> None:
-        self.api = api
-        self.arn = arn
+    subject = "the cluster"
+    hint = "see `steward cluster describe`"
+
+    def __init__(self, display: Display) -> None:
         self.display = display
-        self.operation_arn: str | None = None
         self.snapshot = Snapshot("...")
 
-    def wait(self, goal: Goal, timeout: float) -> dict[str, Any] | None:
-        """The final ClusterInfo (ACTIVE or FAILED), or None once the cluster is gone."""
+    def _until_done(self, poll: Callable[[], tuple[bool, Result]], timeout: float) -> Result:
         deadline = time.monotonic() + timeout
         try:
             while True:
-                info = self._poll(goal)
-                if info is None and self.snapshot.state == DELETED:
-                    return None
-                if info is not None and info["State"] in ("ACTIVE", "FAILED") and goal == "ACTIVE":
-                    return info
+                done, result = poll()
+                if done:
+                    return result
                 if time.monotonic() > deadline:
                     raise CliError(
-                        f"Error: gave up waiting after {timeout:.0f} s; the cluster is "
-                        f"{self.snapshot.state} and Steward carries on "
-                        "(see `steward cluster describe`)."
+                        f"Error: gave up waiting after {timeout:.0f} s; {self.subject} is "
+                        f"{self.snapshot.state} and Steward carries on ({self.hint})."
                     )
                 time.sleep(POLL_INTERVAL)
         except KeyboardInterrupt:
             stopped = CliError(
-                f"Stopped waiting; the cluster is {self.snapshot.state} and Steward carries on."
+                f"Stopped waiting; {self.subject} is {self.snapshot.state} and Steward carries on."
             )
             stopped.exit_code = 130
             raise stopped from None
         finally:
             self.display.close()
+
+
+class ClusterWaiter(_Waiter):
+    """Polls one cluster until it reaches `goal`, FAILED, or the timeout."""
+
+    def __init__(self, api: Api, arn: str, display: Display) -> None:
+        super().__init__(display)
+        self.api = api
+        self.arn = arn
+        self.operation_arn: str | None = None
+
+    def wait(self, goal: Goal, timeout: float) -> dict[str, Any] | None:
+        """The final ClusterInfo (ACTIVE or FAILED), or None once the cluster is gone."""
+
+        def poll() -> tuple[bool, dict[str, Any] | None]:
+            info = self._poll(goal)
+            if info is None:
+                return self.snapshot.state == DELETED, None
+            return goal == "ACTIVE" and info["State"] in ("ACTIVE", "FAILED"), info
+
+        return self._until_done(poll, timeout)
 
     def _poll(self, goal: Goal) -> dict[str, Any] | None:
         try:
@@ -217,5 +249,53 @@ class ClusterWaiter:
 def wait_for_cluster(
     api: Api, arn: str, goal: Goal, label: str, console: Console, timeout: float
 ) -> dict[str, Any] | None:
-    display: Display = LiveDisplay(console, label) if console.is_terminal else LineDisplay(console)
-    return ClusterWaiter(api, arn, display).wait(goal, timeout)
+    return ClusterWaiter(api, arn, _display(console, label)).wait(goal, timeout)
+
+
+class OperationWaiter(_Waiter):
+    """Polls one cluster operation until it is UPDATE_COMPLETE or UPDATE_FAILED, or the
+    timeout."""
+
+    subject = "the operation"
+
+    def __init__(self, api: Api, operation_arn: str, display: Display) -> None:
+        super().__init__(display)
+        self.api = api
+        self.operation_arn = operation_arn
+        self.hint = f"see `steward cluster operation {operation_arn}`"
+
+    def wait(self, timeout: float) -> dict[str, Any]:
+        """The final DescribeClusterOperationV2 response."""
+
+        def poll() -> tuple[bool, dict[str, Any]]:
+            response = self._poll()
+            info = (response or {}).get("ClusterOperationInfo") or {}
+            return info.get("OperationState") in OPERATION_FINISHED, response or {}
+
+        return self._until_done(poll, timeout)
+
+    def _poll(self) -> dict[str, Any] | None:
+        try:
+            response: dict[str, Any] = self.api.client.describe_cluster_operation_v2(
+                ClusterOperationArn=self.operation_arn
+            )
+        except EndpointConnectionError:
+            # The control plane may be restarting; the operation resumes when it is back.
+            self.snapshot = Snapshot(UNREACHABLE, self.snapshot.steps)
+            self.display.update(self.snapshot)
+            return None
+        info = response.get("ClusterOperationInfo") or {}
+        self.snapshot = Snapshot(info.get("OperationState") or "PENDING", operation_steps(info))
+        self.display.update(self.snapshot)
+        return response
+
+
+def _display(console: Console, label: str) -> Display:
+    return LiveDisplay(console, label) if console.is_terminal else LineDisplay(console)
+
+
+def wait_for_operation(
+    api: Api, operation_arn: str, label: str, console: Console, timeout: float
+) -> dict[str, Any]:
+    """The final DescribeClusterOperationV2 response (UPDATE_COMPLETE or UPDATE_FAILED)."""
+    return OperationWaiter(api, operation_arn, _display(console, label)).wait(timeout)

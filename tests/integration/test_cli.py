@@ -1,5 +1,6 @@
 """A user runs the installed `steward` command against a real Steward: a configuration, a
-single-broker cluster that uses it, Kafka clients on its bootstrap brokers, then deletes both."""
+single-broker cluster that uses it, Kafka clients on its bootstrap brokers, a broker reboot and
+a storage update, then deletes both."""
 
 from __future__ import annotations
 
@@ -138,6 +139,36 @@ def test_nodes_shows_the_broker_in_its_zone(
     assert any(len(r) > 1 and r[1] == "controller" for r in rows)
     operations = run(steward, "cluster", "operations", "cli-orders").stdout
     assert "CREATE" in operations and "UPDATE_COMPLETE" in operations
+
+
+def test_reboot_then_grow_storage_following_each_operation(
+    steward: Steward, cluster: subprocess.CompletedProcess[str]
+) -> None:
+    rebooted = run(steward, "cluster", "reboot", "cli-orders", "--broker", "1")
+    progress = rebooted.stderr.splitlines()
+    assert progress[-1] == "UPDATE_COMPLETE"
+    assert "UPDATE_IN_PROGRESS: REBOOT_BROKER" in progress
+    assert rebooted.stdout.startswith("Cluster cli-orders: REBOOT_NODE complete after ")
+
+    grown = run_json(steward, "cluster", "set-storage", "cli-orders", "--volume-size", "20")
+    operation = grown["ClusterOperationInfo"]
+    assert (operation["OperationType"], operation["OperationState"]) == (
+        "UPDATE_BROKER_STORAGE",
+        "UPDATE_COMPLETE",
+    )
+    info = run_json(steward, "cluster", "describe", "cli-orders")["ClusterInfo"]
+    assert info["State"] == "ACTIVE"
+    group = info["Provisioned"]["BrokerNodeGroupInfo"]
+    assert group["StorageInfo"]["EbsStorageInfo"]["VolumeSize"] == 20
+    shown = [
+        line.split()
+        for line in run(
+            steward, "cluster", "operation", operation["OperationArn"]
+        ).stdout.splitlines()
+    ]
+    assert ["State", "UPDATE_COMPLETE"] in shown
+    assert ["GROW_VOLUMES", "SUCCEEDED"] in shown
+    assert ["Volume", "size", "10", "GiB", "20", "GiB"] in shown
 
 
 def test_unknown_cluster_is_one_line_and_exit_1(steward: Steward) -> None:

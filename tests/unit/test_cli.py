@@ -42,6 +42,9 @@ def test_groups_list_their_commands() -> None:
     cluster_help = runner.invoke(cli, ["cluster", "--help"]).output
     for command in ("create", "list", "describe", "delete", "bootstrap-brokers", "nodes"):
         assert command in cluster_help
+    for command in ("scale", "reboot", "set-type", "set-storage", "set-config", "upgrade"):
+        assert command in cluster_help
+    assert "compatible-versions" in cluster_help and "operation " in cluster_help
     config_help = runner.invoke(cli, ["config", "-h"]).output
     for command in ("create", "list", "describe", "revisions", "update", "delete"):
         assert command in config_help
@@ -107,6 +110,31 @@ def test_endpoint_comes_from_the_environment() -> None:
     result = CliRunner().invoke(cli, ["cluster", "list"], env={"STEWARD_ENDPOINT_URL": url})
     assert result.exit_code == 1
     assert f"not reachable at {url}." in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["cluster", "scale", "orders"],
+        ["cluster", "scale", "orders", "--brokers", "0"],
+        ["cluster", "reboot", "orders"],
+        ["cluster", "set-storage", "orders", "--volume-size", "big"],
+        [
+            "cluster",
+            "upgrade",
+            "orders",
+            "--kafka-version",
+            "4.3.1",
+            "--configuration-revision",
+            "2",
+        ],
+    ],
+)
+def test_update_options_are_checked_before_calling_steward(args: list[str]) -> None:
+    url = f"http://127.0.0.1:{unused_port()}"
+    result = CliRunner().invoke(cli, ["--endpoint-url", url, *args])
+    assert result.exit_code == 2, result.output
+    assert "not reachable" not in result.stderr
 
 
 def test_bad_tag_is_a_usage_error() -> None:
