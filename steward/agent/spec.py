@@ -12,6 +12,8 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
 
+from steward.agent.cgroups import MAX_WEIGHT, MIN_WEIGHT
+
 NodeRole = Literal["broker", "controller"]
 DesiredState = Literal["running", "stopped"]
 NodeState = Literal["running", "stopped", "starting", "crashed", "formatting", "failed"]
@@ -51,6 +53,9 @@ class NodeSpec:
     heap_mb: int = 1024
     jvm_options: list[str] = field(default_factory=list)
     desired: DesiredState = "running"
+    cpu_weight: int | None = None
+    """The node's relative share of the host's CPU under contention (100 = the default share),
+    enforced with cgroups where the host allows it (see `steward.agent.cgroups`)."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -68,6 +73,13 @@ class NodeSpec:
             raise InvalidSpec(f"node_id {self.node_id!r} must be a non-negative integer")
         if not _is_int(self.heap_mb) or self.heap_mb < 64:
             raise InvalidSpec(f"heap_mb {self.heap_mb!r} must be an integer of at least 64")
+        if self.cpu_weight is not None and (
+            not _is_int(self.cpu_weight) or not MIN_WEIGHT <= self.cpu_weight <= MAX_WEIGHT
+        ):
+            raise InvalidSpec(
+                f"cpu_weight {self.cpu_weight!r} must be null or an integer "
+                f"from {MIN_WEIGHT} to {MAX_WEIGHT}"
+            )
         for name in ("cluster_id", "directory_id"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _KAFKA_UUID.match(value):
@@ -135,9 +147,13 @@ class NodeSpec:
     @property
     def spec_hash(self) -> str:
         """Changes exactly when a running process must be restarted to pick the spec up: not on
-        `desired` (start/stop) nor on `initial_controllers` (used only when formatting)."""
+        `desired` (start/stop) nor on `initial_controllers` (used only when formatting). A
+        `cpu_weight` of None is left out, so that specs written before the field existed keep
+        their hash (and their running processes)."""
         launch = self.to_dict()
         del launch["desired"], launch["initial_controllers"]
+        if launch["cpu_weight"] is None:
+            del launch["cpu_weight"]
         canonical = json.dumps(launch, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

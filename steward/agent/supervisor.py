@@ -13,6 +13,9 @@ Kafka processes are started in their own session, so they outlive the agent. A n
 every process whose pid file still matches a live process (same start time, same properties
 file on its command line). A supervision thread restarts nodes that exit while they should run,
 backing off after fast crashes and giving up ("failed", with the log tail) after too many.
+
+Where the host allows it, each running node's process is in its own cgroup at the node's CPU
+weight (`steward.agent.cgroups`); the group goes away with the process.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from steward.agent import processes
+from steward.agent.cgroups import CpuGroups
 from steward.agent.command import JavaNotFound, find_java, kafka_server_command
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeState, NodeStatus, is_valid_key
 from steward.kafka.distribution import DistributionError, require_distribution
@@ -186,18 +190,23 @@ class NodeSupervisor:
         policy: SupervisionPolicy | None = None,
         command: CommandFactory = kafka_command,
         formatter: StorageFormatter = format_kafka_storage,
+        cgroup_root: Path | None = None,
     ) -> None:
+        """`cgroup_root`: where to look for the cgroup hierarchy that enforces CPU weights
+        (default: `$STEWARD_CGROUP_ROOT`, else /sys/fs/cgroup)."""
         self.state_dir = state_dir
         self.nodes_dir = state_dir / "nodes"
         self.nodes_dir.mkdir(parents=True, exist_ok=True)
         self.policy = policy or SupervisionPolicy()
         self._command = command
         self._formatter = formatter
+        self.cpu_groups = CpuGroups.for_host(cgroup_root)
         self._lock = threading.Lock()
         self._nodes: dict[str, _Node] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._load()
+        self.cpu_groups.remove_empty_groups()
 
     # --- public API -----------------------------------------------------------------------------
     def apply(self, spec: NodeSpec) -> NodeStatus:
@@ -261,6 +270,7 @@ class NodeSupervisor:
             existed = is_valid_key(key) and root.is_dir()
             if existed:
                 shutil.rmtree(root, ignore_errors=True)
+                self.cpu_groups.release(key)
             return existed
         try:
             self._stop(node, timeout)
@@ -402,12 +412,14 @@ class NodeSupervisor:
         return not alive, None
 
     def _forget_process(self, node: _Node, code: int | None) -> None:
+        """The node's process is gone: drop what described it, its pid file and its cgroup."""
         node.pid = None
         node.popen = None
         node.start_ticks = None
         node.running_hash = None
         node.last_exit_code = code
         node.paths.pid_file.unlink(missing_ok=True)
+        self.cpu_groups.release(node.spec.key)
 
     def _ensure_formatted(self, node: _Node) -> bool:
         spec = node.spec
@@ -446,6 +458,7 @@ class NodeSupervisor:
             node.message = f"cannot start: {error}"
             log.error("%s: %s", spec.key, node.message)
             return
+        self.cpu_groups.place(spec.key, popen.pid, spec.cpu_weight)
         stat = processes.read_stat(popen.pid)
         node.popen = popen
         node.pid = popen.pid
@@ -541,10 +554,13 @@ class NodeSupervisor:
                 node.running_hash = record.spec_hash
                 node.restarts = record.restarts
                 node.state = "starting"
+                # Already in its group, unless the weight or the host changed since its start.
+                self.cpu_groups.place(node.spec.key, record.pid, node.spec.cpu_weight)
                 self._promote_if_listening(node, time.time())
                 log.info("re-adopted %s (pid %d, %s)", node.spec.key, record.pid, node.state)
                 return
             node.paths.pid_file.unlink(missing_ok=True)
+        self.cpu_groups.release(node.spec.key)  # its process died while no agent ran
         if node.spec.desired == "running":
             node.state = "crashed"  # the supervision loop starts it right away
             node.message = "was not running when the agent started"

@@ -15,6 +15,9 @@ from steward.kafka.node_config import (
 from steward.kafka.properties import parse_properties
 from steward.store.store import Store
 
+CONTROLLER_CPU_WEIGHT = 100
+"""Controllers are not sized by the instance type: each has the share of a kafka.m5.large."""
+
 
 def node_key(cluster: Cluster, node: Node) -> str:
     """A name for the node that is unique on its host and readable in `ps`."""
@@ -57,6 +60,7 @@ def build_node_spec(
             properties=render_controller_properties(node, controllers, len(brokers), configured),
             initial_controllers=initial_controllers(controllers),
             heap_mb=CONTROLLER_HEAP_MB,
+            cpu_weight=CONTROLLER_CPU_WEIGHT,
             jvm_options=[],
             desired=desired,
         )
@@ -71,6 +75,7 @@ def build_node_spec(
         properties=render_broker_properties(node, controllers, len(brokers), sizing, configured),
         initial_controllers=None,
         heap_mb=sizing.heap_mb,
+        cpu_weight=sizing.cpu_weight,
         jvm_options=[],
         desired=desired,
     )

@@ -19,6 +19,8 @@ from typing import IO, Any
 import boto3
 import httpx
 
+from steward.agent.cgroups import CpuGroups
+
 AGENT_PORT = 9781
 """Where every agent of a test Steward listens (Steward's default), on 127.<octet>.<zone>.254."""
 
@@ -162,9 +164,11 @@ class Steward:
                 self.process.wait(5)
 
     def cleanup(self) -> None:
-        """End the control plane, its agents and every Kafka process under this home."""
+        """End the control plane, its agents and every Kafka process under this home, and
+        remove the CPU groups the agents made for those processes (now empty)."""
         self.stop()
         kill_all(pids_mentioning(str(self.home)))
+        CpuGroups.for_host().remove_empty_groups()
 
     def kafka_pids(self) -> list[int]:
         return [p for p in pids_mentioning(str(self.home)) if _is_kafka(p)]

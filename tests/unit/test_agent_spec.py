@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeStatus
@@ -31,10 +34,14 @@ def controller_spec(**changes: object) -> NodeSpec:
 
 
 def test_spec_round_trips_through_json() -> None:
-    spec = controller_spec()
-    again = NodeSpec.from_json(spec.to_json())
-    assert again == spec
-    assert again.spec_hash == spec.spec_hash
+    for spec in (
+        controller_spec(),
+        controller_spec(cpu_weight=1),
+        controller_spec(cpu_weight=10000),
+    ):
+        again = NodeSpec.from_json(spec.to_json())
+        assert again == spec
+        assert again.spec_hash == spec.spec_hash
 
 
 def test_status_round_trips_and_ignores_fields_it_does_not_know() -> None:
@@ -50,6 +57,20 @@ def test_hash_changes_with_launch_settings_only() -> None:
     assert controller_spec(kafka_version="4.2.1").spec_hash != spec.spec_hash
     changed = {**spec.properties, "num.io.threads": "16"}
     assert controller_spec(properties=changed).spec_hash != spec.spec_hash
+    assert controller_spec(cpu_weight=100).spec_hash != spec.spec_hash
+    assert controller_spec(cpu_weight=200).spec_hash != controller_spec(cpu_weight=100).spec_hash
+
+
+def test_a_spec_without_a_cpu_weight_keeps_the_hash_it_had_before_the_field_existed() -> None:
+    """Agents compare the hash of what runs with the stored spec's: an agent upgrade must not
+    restart every node."""
+    spec = controller_spec()
+    launch = spec.to_dict()
+    for added_later_or_not_hashed in ("desired", "initial_controllers", "cpu_weight"):
+        del launch[added_later_or_not_hashed]
+    canonical = json.dumps(launch, sort_keys=True, separators=(",", ":"))
+    assert spec.spec_hash == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    assert NodeSpec.from_dict(launch).cpu_weight is None
 
 
 def test_server_properties_add_identity_and_the_agents_log_dir() -> None:
@@ -79,6 +100,10 @@ def test_server_properties_add_identity_and_the_agents_log_dir() -> None:
         ({"properties": {"bad key": "1"}}, "property name"),
         ({"role": "broker"}, "initial_controllers"),
         ({"jvm_options": [""]}, "jvm_options"),
+        ({"cpu_weight": 0}, "cpu_weight"),
+        ({"cpu_weight": 10001}, "cpu_weight"),
+        ({"cpu_weight": True}, "cpu_weight"),
+        ({"cpu_weight": "100"}, "cpu_weight"),
     ],
 )
 def test_invalid_specs_are_refused(changes: dict[str, object], complaint: str) -> None:

@@ -3,23 +3,31 @@
 The stand-in is started exactly like Kafka (own session, output to stdout.log, the node's
 server.properties as its last argument) and reads that file to decide what to do: serve a TCP
 port (`fake.port`), or print a fatal error and exit (`fake.exit`).
+
+Supervisors look for cgroups in a directory of the test's own (none there, unless a test lays out
+a stand-in hierarchy), or in the host's real hierarchy for the tests that ask for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from steward.agent import processes
+from steward.agent.cgroups import CpuGroups
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.agent.supervisor import NodePaths, NodeSupervisor, SupervisionPolicy
 
@@ -52,7 +60,7 @@ def stand_in_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
     return [sys.executable, "-c", STAND_IN, str(paths.properties)]
 
 
-def spec(key: str = "b1", **properties: str) -> NodeSpec:
+def spec(key: str = "b1", *, cpu_weight: int | None = None, **properties: str) -> NodeSpec:
     return NodeSpec(
         key=key,
         kafka_version="4.3.1",
@@ -62,6 +70,7 @@ def spec(key: str = "b1", **properties: str) -> NodeSpec:
         directory_id="rK8_u1GNRGeYM9hzj2zYMQ",
         properties=dict(properties),
         heap_mb=256,
+        cpu_weight=cpu_weight,
     )
 
 
@@ -81,10 +90,13 @@ class Harness:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
+        self.cgroup_root = state_dir.parent / "no-cgroups"
         self.pids: set[int] = set()
 
     def supervisor(self) -> NodeSupervisor:
-        return NodeSupervisor(self.state_dir, policy=POLICY, command=stand_in_command)
+        return NodeSupervisor(
+            self.state_dir, policy=POLICY, command=stand_in_command, cgroup_root=self.cgroup_root
+        )
 
     def remember(self, status: NodeStatus | None) -> NodeStatus:
         assert status is not None
@@ -342,7 +354,9 @@ def test_stop_kills_a_node_that_ignores_sigterm(harness: Harness, tmp_path: Path
         )
         return [sys.executable, "-c", script, str(paths.properties)]
 
-    sup = NodeSupervisor(tmp_path / "stubborn", policy=POLICY, command=stubborn)
+    sup = NodeSupervisor(
+        tmp_path / "stubborn", policy=POLICY, command=stubborn, cgroup_root=harness.cgroup_root
+    )
     status = harness.remember(sup.apply(spec()))
     deadline = time.monotonic() + 10
     while "ignoring SIGTERM" not in sup.paths("b1").stdout.read_text():  # its handler is set
@@ -359,7 +373,9 @@ def test_a_node_that_cannot_be_launched_fails_with_the_reason(tmp_path: Path) ->
     def missing(spec: NodeSpec, paths: NodePaths) -> list[str]:
         return ["/nonexistent/java", str(paths.properties)]
 
-    sup = NodeSupervisor(tmp_path / "agent", policy=POLICY, command=missing)
+    sup = NodeSupervisor(
+        tmp_path / "agent", policy=POLICY, command=missing, cgroup_root=tmp_path / "no-cgroups"
+    )
     status = sup.apply(spec())
     assert status.state == "failed"
     assert status.message is not None and "/nonexistent/java" in status.message
@@ -378,3 +394,151 @@ def test_background_supervision_restarts_without_explicit_ticks(harness: Harness
         assert status.restarts == 1
     finally:
         sup.shutdown()
+
+
+# --- CPU weights ----------------------------------------------------------------------------------
+@dataclass
+class CgroupHost:
+    """Where the supervisor finds cgroups, and a node key that is ours alone there."""
+
+    root: Path
+    key: str
+    real: bool
+
+    def group(self) -> Path:
+        group = CpuGroups.for_host(self.root).group(self.key)
+        assert group is not None
+        return group
+
+    def members(self) -> list[int]:
+        return [int(pid) for pid in (self.group() / "cgroup.procs").read_text().split()]
+
+    def weight(self) -> str:
+        group = self.group()
+        name = "cpu.weight" if (group / "cpu.weight").exists() else "cpu.shares"
+        return (group / name).read_text().strip()
+
+
+@pytest.fixture(params=["v1", "v2", "host"])
+def cgroup_host(
+    request: pytest.FixtureRequest, harness: Harness, tmp_path: Path
+) -> Iterator[CgroupHost]:
+    """A stand-in cgroup v1 or v2 hierarchy, or this host's real one (root only)."""
+    if request.param == "host":
+        if os.geteuid() != 0 or not CpuGroups.for_host(Path("/sys/fs/cgroup")).enforced:
+            pytest.skip("needs root and a writable cgroup cpu controller")
+        host = CgroupHost(Path("/sys/fs/cgroup"), f"b1-{uuid.uuid4().hex[:12]}", real=True)
+    else:
+        root = tmp_path / f"cgroup-{request.param}"
+        root.mkdir()
+        if request.param == "v1":
+            (root / "cpu").mkdir()
+            (root / "cpu" / "cpu.shares").write_text("1024\n")
+        else:
+            (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+        host = CgroupHost(root, "b1", real=False)
+    harness.cgroup_root = host.root
+    yield host
+    if host.real:  # leave the host as it was, whatever the test did
+        harness.cleanup()
+        group = host.group()
+        deadline = time.monotonic() + 5
+        while group.exists() and time.monotonic() < deadline:  # until the killed have left it
+            with contextlib.suppress(FileNotFoundError):
+                if not (group / "cgroup.procs").read_text().strip():
+                    break
+            time.sleep(0.05)
+        for ours in group.parent.glob(f"{host.key}*"):  # the node's group, and a test's own
+            with contextlib.suppress(FileNotFoundError):
+                ours.rmdir()
+        with contextlib.suppress(OSError):
+            group.parent.rmdir()  # only when no other group (an agent's, a test's) is in it
+
+
+def test_a_nodes_process_runs_in_its_cpu_group_which_goes_with_the_node(
+    harness: Harness, cgroup_host: CgroupHost
+) -> None:
+    sup = harness.supervisor()
+    key = cgroup_host.key
+    started = harness.remember(sup.apply(spec(key, cpu_weight=200)))
+    assert cgroup_host.members() == [started.pid]
+    assert cgroup_host.weight() in ("200", "2048")  # cpu.weight (v2) or cpu.shares (v1)
+    if cgroup_host.real:
+        cgroup = Path(f"/proc/{started.pid}/cgroup").read_text()
+        assert f":/steward/{key}\n" in cgroup
+
+    # a process that dies takes its group along; its successor gets one again
+    os.killpg(started.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    restarted = harness.tick_until(sup, key, lambda s: s.pid not in (None, started.pid))
+    assert cgroup_host.members() == [restarted.pid]
+
+    sup.stop(key)
+    assert not cgroup_host.group().exists()
+    again = harness.remember(sup.start(key))
+    assert cgroup_host.members() == [again.pid]
+
+    assert sup.remove(key)
+    assert not alive(again.pid)
+    assert not cgroup_host.group().exists()
+    if not cgroup_host.real:
+        assert not cgroup_host.group().parent.exists()
+
+
+def test_a_re_adopted_process_is_put_back_in_its_group(
+    harness: Harness, cgroup_host: CgroupHost
+) -> None:
+    if cgroup_host.real:
+        pytest.skip("a stand-in hierarchy is enough: the group is made to disappear")
+    sup = harness.supervisor()
+    first = harness.remember(sup.apply(spec(cpu_weight=50)))
+    sup.shutdown()
+    group = cgroup_host.group()
+    for name in ("cgroup.procs", "cpu.weight", "cpu.shares"):
+        (group / name).unlink(missing_ok=True)  # as if the process had started unweighted
+
+    fresh = harness.supervisor()
+    adopted = fresh.status("b1")
+    assert adopted is not None and adopted.pid == first.pid
+    assert cgroup_host.members() == [first.pid]
+    assert cgroup_host.weight() in ("50", "512")
+
+
+def test_a_new_agent_sweeps_the_groups_of_nodes_killed_with_their_agent(
+    harness: Harness, cgroup_host: CgroupHost
+) -> None:
+    """The processes and the agent were all killed, the node directories wiped (a test's
+    teardown): their empty groups go when the next agent starts."""
+    sup = harness.supervisor()
+    status = harness.remember(sup.apply(spec(cgroup_host.key, cpu_weight=100)))
+    sup.shutdown()
+    left_over = cgroup_host.group().with_name(f"{cgroup_host.key}-gone")
+    left_over.mkdir()
+    if not cgroup_host.real:
+        (left_over / "cgroup.procs").write_text("")
+    harness.supervisor()
+    assert not left_over.exists()
+    assert cgroup_host.members() == [status.pid]  # a running node's group stays
+
+
+def test_a_node_whose_group_cannot_be_made_runs_anyway(
+    harness: Harness, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "cgroup-v1"
+    (root / "cpu").mkdir(parents=True)
+    (root / "cpu" / "cpu.shares").write_text("1024\n")
+    (root / "cpu" / "steward").write_text("in the way")
+    harness.cgroup_root = root
+    sup = harness.supervisor()
+    with caplog.at_level(logging.WARNING, logger="steward.agent.cgroups"):
+        status = harness.remember(sup.apply(spec(cpu_weight=100)))
+        assert status.state == "starting" and alive(status.pid)
+        assert harness.tick_until(sup, "b1", lambda s: s.state == "running").pid == status.pid
+        sup.stop("b1")
+    assert "b1 (pid" in caplog.text and "runs without its CPU weight 100" in caplog.text
+
+
+def test_without_cgroups_a_weighted_node_runs_as_before(harness: Harness) -> None:
+    sup = harness.supervisor()  # its cgroup root has no hierarchy
+    assert not sup.cpu_groups.enforced
+    status = harness.remember(sup.apply(spec(cpu_weight=400)))
+    assert harness.tick_until(sup, "b1", lambda s: s.state == "running").pid == status.pid
