@@ -115,7 +115,7 @@ def test_brokers_run_with_rack_and_durable_defaults(bootstrap: str) -> None:
 def test_topics_default_to_three_replicas_across_zones(bootstrap: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     topic = f"defaults-{uuid.uuid4().hex[:6]}"
-    admin.create_topics([NewTopic(topic, num_partitions=3)])[topic].result(30)
+    admin.create_topics([NewTopic(topic, num_partitions=3)])[topic].result(60)
     partitions = admin.list_topics(topic, timeout=10).topics[topic].partitions
     for partition in partitions.values():
         assert sorted(partition.replicas) == [1, 2, 3]
@@ -150,7 +150,7 @@ def test_no_topic_is_created_by_accident(bootstrap: str) -> None:
 
 def _create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=partitions)])[topic].result(30)
+    admin.create_topics([NewTopic(topic, num_partitions=partitions)])[topic].result(60)
 
 
 def test_confluent_kafka_produces_with_acks_all_and_consumes(bootstrap: str) -> None:

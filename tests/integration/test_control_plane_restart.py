@@ -66,7 +66,7 @@ def test_brokers_keep_serving_without_the_control_plane(
     ]
     topic = f"survives-{uuid.uuid4().hex[:6]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=3)])[topic].result(30)
+    admin.create_topics([NewTopic(topic, num_partitions=3)])[topic].result(60)
     pids_before = sorted(steward.kafka_pids())
 
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
