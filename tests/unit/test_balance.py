@@ -24,6 +24,7 @@ from steward.control.balance import (
     count_moves,
     leader_counts,
     plan_reassignment,
+    plan_topic_by_topic,
     replica_counts,
     zone_spread,
 )
@@ -555,3 +556,23 @@ def test_resizing_with_mixed_replication_factors_stays_within_one_move_of_the_lo
     bound = minimum_moves(assignment, brokers)
     assert bound is not None and bound <= plan.moves <= bound + 1
     assert within_one(plan.replica_counts)
+
+
+def test_scaling_out_spreads_every_topic_not_just_the_replica_count() -> None:
+    """A cluster whose data sits in one topic beside many empty partitions: balancing only the
+    cluster's replica count could hand the new brokers the empty partitions. Topic by topic,
+    the data topic lands evenly on all six brokers, with no more moves than needed."""
+    assignment: dict[tuple[str, int], list[int]] = {}
+    for topic, partitions in (("history", 24), ("__consumer_offsets", 50), ("events", 6)):
+        for p in range(partitions):
+            assignment[(topic, p)] = [1 + (p + i) % 3 for i in range(3)]
+    brokers = {1: "az-a", 2: "az-b", 3: "az-c", 4: "az-a", 5: "az-b", 6: "az-c"}
+    plan = plan_topic_by_topic(assignment, brokers)
+    after = apply_plan(assignment, plan)
+    for topic in ("history", "__consumer_offsets", "events"):
+        per_broker = Counter(b for key, r in after.items() if key[0] == topic for b in r)
+        assert max(per_broker.values()) - min(per_broker.values()) <= 1, (topic, per_broker)
+    total = sum(len(r) for r in assignment.values())
+    assert plan.moves == total // 2
+    assert max(plan.replica_counts.values()) - min(plan.replica_counts.values()) <= 1
+    assert all(len({brokers[b] for b in r}) == 3 for r in after.values())

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from steward.agent.client import AgentUnavailable
-from steward.control.balance import BalanceError, plan_reassignment
+from steward.control.balance import BalanceError, plan_topic_by_topic
 from steward.control.context import ReconcileContext
 from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import node_key
@@ -220,7 +220,7 @@ def reassign_partitions(ctx: ReconcileContext, cluster: Cluster, op: Operation) 
     if "reassignment" not in op.progress:
         staying = {b.node_id: b.zone for b in _brokers(ctx, cluster) if b.node_id not in leaving}
         try:
-            plan = plan_reassignment(_assignment(ctx, cluster), staying)
+            plan = plan_topic_by_topic(_assignment(ctx, cluster), staying)
         except BalanceError as error:
             raise PermanentError(str(error), "InsufficientBrokers") from error
         op.progress["reassignment"] = _encode(plan.target)
