@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from kafka import KafkaConsumer, KafkaProducer
 
-from tests.integration.harness import Steward, provisioned
+from tests.integration.harness import Steward, create_topic, provisioned
 
 pytestmark = pytest.mark.integration
 
@@ -149,8 +149,7 @@ def test_no_topic_is_created_by_accident(bootstrap: str) -> None:
 
 
 def _create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=partitions)])[topic].result(60)
+    create_topic(bootstrap, topic, partitions)
 
 
 def test_confluent_kafka_produces_with_acks_all_and_consumes(bootstrap: str) -> None:

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+
+from tests.integration.harness import create_topic
 
 
 @dataclass
@@ -47,10 +49,8 @@ class Workload:
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Workload:
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
-        future = admin.create_topics([NewTopic(self.topic, num_partitions=self.partitions)])
-        future[self.topic].result(60)
-        self._wait_for_topic(admin)
+        create_topic(self.bootstrap, self.topic, self.partitions)
+        self._wait_for_topic(AdminClient({"bootstrap.servers": self.bootstrap}))
         self._threads = [
             threading.Thread(target=self._produce, name="workload-producer", daemon=True),
             threading.Thread(target=self._consume, name="workload-consumer", daemon=True),
