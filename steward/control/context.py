@@ -10,7 +10,7 @@ from typing import TypeVar
 from steward.control.agents import AgentDirectory
 from steward.control.cluster_view import ClusterView, KafkaClusterView
 from steward.control.model import Cluster, NodeRole
-from steward.kafka.node_config import CLIENT
+from steward.kafka.node_config import client_bootstrap
 from steward.settings import Settings
 from steward.store.store import Store
 
@@ -29,7 +29,7 @@ class ReconcileContext:
     def bootstrap(self, cluster: Cluster) -> str:
         """The cluster's client bootstrap string (every broker's CLIENT listener)."""
         brokers = [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
-        return ",".join(b.endpoint(CLIENT) for b in brokers)
+        return client_bootstrap(brokers)
 
     def cluster_view(self, cluster: Cluster) -> ClusterView:
         """Kafka's own view of the cluster, as rolling restarts consult it."""

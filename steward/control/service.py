@@ -36,7 +36,7 @@ from steward.errors import BadRequestException, ConflictException, NotFoundExcep
 from steward.kafka import distribution
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import INSTANCE_TYPES
-from steward.kafka.node_config import CLIENT
+from steward.kafka.node_config import client_bootstrap
 from steward.kafka.properties import PropertiesError, validate_server_properties
 from steward.kafka.reassignment import broker_disk_usage
 from steward.settings import Settings
@@ -228,7 +228,7 @@ class ClusterService:
         brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
         if not brokers:
             return BootstrapBrokers()
-        return BootstrapBrokers(plaintext=",".join(b.endpoint(CLIENT) for b in brokers))
+        return BootstrapBrokers(plaintext=client_bootstrap(brokers))
 
     def list_nodes(self, arn: str) -> list[Node]:
         """Brokers first (by node id), then controllers."""
@@ -241,7 +241,7 @@ class ClusterService:
         cannot tell about right now): MSK's KafkaDataLogsDiskUsed, against the volume size."""
         cluster = self.describe_cluster(arn)
         brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
-        bootstrap = ",".join(b.endpoint(CLIENT) for b in brokers)
+        bootstrap = client_bootstrap(brokers)
         try:
             used = broker_disk_usage(bootstrap, timeout=10.0) if brokers else {}
         except KafkaAdminError:

@@ -27,7 +27,7 @@ from steward.errors import BadRequestException, ConflictException
 from steward.kafka import distribution, reassignment
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import INSTANCE_TYPES
-from steward.kafka.node_config import CLIENT
+from steward.kafka.node_config import client_bootstrap
 from steward.store.codec import spec_to_json
 from steward.store.store import Store
 
@@ -219,7 +219,7 @@ class ClusterUpdates:
     def _widest_replication(self, cluster: Cluster) -> int | None:
         """The largest replication factor of the cluster's topics, or None when Kafka cannot
         tell right now (the operation checks again before it moves anything)."""
-        bootstrap = ",".join(b.endpoint(CLIENT) for b in self._brokers(cluster))
+        bootstrap = client_bootstrap(self._brokers(cluster))
         try:
             assignment = reassignment.current_assignment(bootstrap, timeout=5.0)
         except KafkaAdminError:

@@ -9,7 +9,7 @@ Listener layout of every node (the ports follow MSK's conventions):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from steward.control.model import Node, NodeRole
 from steward.kafka.instance_types import InstanceType
@@ -21,6 +21,11 @@ CONTROLLER_PORT = 9093
 CLIENT = "CLIENT"
 REPLICATION = "REPLICATION"
 CONTROLLER = "CONTROLLER"
+
+
+def client_bootstrap(brokers: Iterable[Node]) -> str:
+    """The bootstrap string clients use: every broker's CLIENT listener, `host:port,...`."""
+    return ",".join(b.endpoint(CLIENT) for b in brokers)
 
 
 def broker_ports() -> dict[str, int]:

@@ -5,8 +5,8 @@ broker type change. After each, every acknowledged message was consumed exactly 
 
 from __future__ import annotations
 
+import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +39,6 @@ def broker_pids(steward: Steward) -> dict[str, int]:
     """Broker node key -> pid, from the agents' pid files."""
     pids = {}
     for pid_file in (steward.home / "agents").glob("*/nodes/*-b*/kafka.pid"):
-        import json
-
         pids[pid_file.parent.name] = json.loads(pid_file.read_text())["pid"]
     return pids
 
@@ -73,7 +71,7 @@ def test_a_reboot_restarts_one_broker_and_loses_nothing(
 
 
 def test_a_dynamic_setting_applies_without_restarts(
-    steward: Steward, cluster: dict[str, Any], tmp_path: Path
+    steward: Steward, cluster: dict[str, Any]
 ) -> None:
     client = steward.client()
     arn = cluster["ClusterArn"]

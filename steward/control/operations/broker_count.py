@@ -23,7 +23,7 @@ from steward.control.operations.create import serving_broker_ids, start_selected
 from steward.control.placement import PlacementError, Placer
 from steward.errors import PermanentError, TemporaryError
 from steward.kafka import membership, reassignment
-from steward.kafka.node_config import CLIENT
+from steward.kafka.node_config import client_bootstrap
 
 OUT_STEPS = (
     "PLACE_NEW_BROKERS",
@@ -195,7 +195,7 @@ def stop_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation)
 def unregister_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
     leaving = _ids(op, "leaving_brokers")
     staying = [b for b in _brokers(ctx, cluster) if b.node_id not in leaving]
-    bootstrap = ",".join(b.endpoint(CLIENT) for b in staying)
+    bootstrap = client_bootstrap(staying)
     for broker_id in leaving:
         try:
             membership.unregister_broker(bootstrap, broker_id, cluster.spec.kafka_version)
