@@ -8,7 +8,6 @@ from steward.agent.spec import NodeSpec
 from steward.control.model import Cluster, ConfigurationRef, Node, NodeRole
 from steward.kafka.instance_types import CONTROLLER_HEAP_MB, INSTANCE_TYPES
 from steward.kafka.node_config import (
-    initial_controllers,
     render_broker_properties,
     render_controller_properties,
 )
@@ -58,7 +57,7 @@ def build_node_spec(
             cluster_id=cluster.kafka_cluster_id,
             directory_id=node.directory_id,
             properties=render_controller_properties(node, controllers, len(brokers), configured),
-            initial_controllers=initial_controllers(controllers),
+            initial_controllers=None,
             heap_mb=CONTROLLER_HEAP_MB,
             cpu_weight=CONTROLLER_CPU_WEIGHT,
             jvm_options=[],

@@ -21,6 +21,9 @@ from steward.kafka.errors import KafkaAdminError, client_errors
 from steward.kafka.tools import newest_installed_version, run_tool
 
 METADATA_VERSION = "metadata.version"
+KRAFT_VERSION = "kraft.version"
+"""Left at 0: Steward runs a static controller quorum (see `node_config.quorum_voters`), and
+raising kraft.version to 1 would turn it into a dynamic one."""
 FEATURE_COMMAND = "org.apache.kafka.tools.FeatureCommand"
 _MAPPING_LINE = re.compile(r"^([a-z][a-z0-9._-]*)=(\d+)\b")
 
@@ -90,7 +93,7 @@ def upgrade_metadata_version(bootstrap: str, kafka_version: str, timeout: float 
 
     Refuses, with FeatureError, when the cluster's metadata.version is above the release's: Kafka
     cannot downgrade metadata. Other features already above the release's level are left as
-    they are."""
+    they are. `kraft.version` is never raised (see KRAFT_VERSION)."""
     deadline = time.monotonic() + timeout
     target = release_features(kafka_version)
     current = finalized_features(bootstrap, min(timeout, 10.0))
@@ -100,7 +103,11 @@ def upgrade_metadata_version(bootstrap: str, kafka_version: str, timeout: float 
             f"refusing to downgrade metadata.version from level {have} to {want} (Kafka "
             f"{release_version(kafka_version)}): Kafka cannot downgrade metadata"
         )
-    raise_to = {name: level for name, level in target.items() if current.get(name, 0) < level}
+    raise_to = {
+        name: level
+        for name, level in target.items()
+        if current.get(name, 0) < level and name != KRAFT_VERSION
+    }
     if not raise_to:
         return False
     with (

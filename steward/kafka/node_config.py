@@ -36,14 +36,20 @@ def controller_ports() -> dict[str, int]:
     return {CONTROLLER: CONTROLLER_PORT}
 
 
-def quorum_bootstrap_servers(controllers: Sequence[Node]) -> str:
-    return ",".join(c.endpoint(CONTROLLER) for c in sorted(controllers, key=lambda n: n.node_id))
+def quorum_voters(controllers: Sequence[Node]) -> str:
+    """`controller.quorum.voters`, `id@host:port,...`: a static quorum (kraft.version 0).
 
-
-def initial_controllers(controllers: Sequence[Node]) -> str:
-    """The `--initial-controllers` value that formats a dynamic (KIP-853) quorum."""
+    Not a dynamic (KIP-853) quorum with `controller.quorum.bootstrap.servers`: there a broker
+    knows the controllers' endpoints only from the voter records of the metadata log it has
+    replicated. Seen with Kafka 4.3.1: a broker that fetched from a controller that was leader for
+    a moment at start-up, then truncated its log when another took over, kept following the new
+    leader but could no longer resolve its endpoint. Its heartbeats went on over the connection
+    they had; but once its forwarding channel lost its connection, every request a broker
+    forwards to the controller (CreateTopics, IncrementalAlterConfigs, reassignments,
+    DescribeQuorum) timed out until the broker restarted. With static voters the endpoints come
+    from this setting and are always known."""
     return ",".join(
-        f"{c.node_id}@{c.endpoint(CONTROLLER)}:{c.directory_id}"
+        f"{c.node_id}@{c.endpoint(CONTROLLER)}"
         for c in sorted(controllers, key=lambda n: n.node_id)
     )
 
@@ -99,7 +105,7 @@ def render_controller_properties(
         "advertised.listeners": endpoint,
         "controller.listener.names": CONTROLLER,
         "listener.security.protocol.map": f"{CONTROLLER}:PLAINTEXT",
-        "controller.quorum.bootstrap.servers": quorum_bootstrap_servers(controllers),
+        "controller.quorum.voters": quorum_voters(controllers),
     }
 
 
@@ -136,7 +142,7 @@ def render_broker_properties(
             ),
             "inter.broker.listener.name": REPLICATION,
             "controller.listener.names": CONTROLLER,
-            "controller.quorum.bootstrap.servers": quorum_bootstrap_servers(controllers),
+            "controller.quorum.voters": quorum_voters(controllers),
         }
     )
     return properties

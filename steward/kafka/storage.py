@@ -5,13 +5,14 @@ Formatting is skipped when it is there with the same cluster and node id, and re
 names another cluster or node: that directory belongs to someone else.
 
 Controllers are formatted by Kafka's own `kafka.tools.StorageTool format`, because a controller's
-directory also carries the bootstrap checkpoint of the metadata log (`__cluster_metadata-0/`, with
-the initial voter set of a dynamic quorum) and `bootstrap.checkpoint` (the feature levels).
-With `--initial-controllers`, StorageTool takes the node's `directory.id` from the node's own entry
-of that list (Kafka 4.3.1: "Formatting dynamic metadata voter directory"); a node that is not in the
-list gets a random id. So the node's own entry must carry the spec's directory id (checked before
-formatting), and a controller outside the initial voter set gets the spec's id written into
-meta.properties after formatting (safe: at that point the id is recorded nowhere else).
+directory also carries the bootstrap checkpoint of the metadata log and `bootstrap.checkpoint` (the
+feature levels). Steward's clusters use a static quorum (`controller.quorum.voters`, see
+`node_config.quorum_voters`), formatted with no quorum flag. The agent can also format a dynamic
+(KIP-853) quorum: with `--initial-controllers`, StorageTool takes the node's `directory.id` from the
+node's own entry of that list (Kafka 4.3.1: "Formatting dynamic metadata voter directory"); a node
+that is not in the list gets a random id. So the node's own entry must carry the spec's directory
+id (checked before formatting), and a controller outside the initial voter set gets the spec's id
+written into meta.properties after formatting (safe: at that point the id is recorded nowhere else).
 
 Brokers are formatted by writing meta.properties directly, without a StorageTool JVM (about 1.3 s
 wall and 2 s CPU saved per broker). Verified with Kafka 4.3.1: a broker whose directory holds only
