@@ -19,6 +19,7 @@ import uvicorn
 from steward.api.app import build_app
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
+from steward.control.health_monitor import HealthMonitor
 from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
 from steward.settings import Settings
@@ -33,8 +34,16 @@ class ControlPlane:
     store: Store
     service: ClusterService
     reconciler: Reconciler
+    monitor: HealthMonitor | None
+
+    def start(self) -> None:
+        self.reconciler.start()
+        if self.monitor is not None:
+            self.monitor.start()
 
     def close(self) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()
         self.reconciler.stop()
         self.store.close()
 
@@ -45,7 +54,8 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     context = ReconcileContext(settings, store, AgentDirectory(settings))
     reconciler = Reconciler(context)
     service = ClusterService(settings, store, wake_reconciler=reconciler.wake)
-    return ControlPlane(settings, store, service, reconciler)
+    monitor = HealthMonitor(context, reconciler.wake) if settings.health_monitor else None
+    return ControlPlane(settings, store, service, reconciler, monitor)
 
 
 def configure_logging(home: Path) -> None:
@@ -87,7 +97,7 @@ def run(settings: Settings | None = None) -> None:
     server = uvicorn.Server(config)
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     with _pid_file(settings.home):
-        plane.reconciler.start()
+        plane.start()
         log.info(
             "Steward API on %s (home %s, zones %s)",
             settings.api_url,

@@ -6,6 +6,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from steward.network.zones import ZoneNetwork, namespaces_supported
+
+ZONE_NETWORK_ENV = "STEWARD_ZONE_NETWORK"
+ZONE_NETWORK_MODES = ("loopback", "netns", "auto")
+
 
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
@@ -23,23 +28,44 @@ def kafka_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Zone:
-    """An availability zone of the embedded default: one host agent on its own loopback range."""
+    """An availability zone of the embedded default: one host agent and its nodes on their own
+    range of addresses, either loopback addresses of the host or a network namespace's."""
 
     name: str
     address_prefix: str
     """First three octets of the zone's addresses, e.g. "127.0.1": nodes get 127.0.1.1, .2, ..."""
+    namespace: str | None = None
+    """The Linux network namespace the zone's agent and nodes run in (`netns` mode, see
+    steward.network.zones), or None: the zone is a loopback range of the host's own network."""
 
     @property
     def agent_address(self) -> str:
         return f"{self.address_prefix}.254"
 
 
+def zone_network_mode() -> str:
+    """How the zones are laid out, from STEWARD_ZONE_NETWORK: "loopback" (the default: loopback
+    ranges 127.<octet>.<zone>), "netns" (a network namespace per zone, 10.<octet>.<zone>), or
+    "auto" (netns where this process may make namespaces, else loopback)."""
+    mode = os.environ.get(ZONE_NETWORK_ENV, "").strip().lower() or "loopback"
+    if mode not in ZONE_NETWORK_MODES:
+        raise ValueError(f"{ZONE_NETWORK_ENV}={mode!r}: expected one of {ZONE_NETWORK_MODES}")
+    if mode == "auto":
+        return "netns" if namespaces_supported() else "loopback"
+    return mode
+
+
 def default_zones() -> tuple[Zone, ...]:
     """Three local zones. STEWARD_ADDRESS_OCTET picks the second octet (127.<octet>.<zone>.<host>)
-    so that several Steward instances on one machine (tests, CI) never share an address."""
+    so that several Steward instances on one machine (tests, CI) never share an address. In netns
+    mode (STEWARD_ZONE_NETWORK) zone i is the namespace steward-<octet>-<name> with the addresses
+    10.<octet>.<i>.<host>."""
     octet = int(os.environ.get("STEWARD_ADDRESS_OCTET", "0"))
-    names = os.environ.get("STEWARD_ZONES", "az-a,az-b,az-c").split(",")
-    return tuple(Zone(name.strip(), f"127.{octet}.{i + 1}") for i, name in enumerate(names))
+    names = [name.strip() for name in os.environ.get("STEWARD_ZONES", "az-a,az-b,az-c").split(",")]
+    if zone_network_mode() == "netns":
+        network = ZoneNetwork(octet, names)
+        return tuple(Zone(z.name, z.prefix, z.namespace) for z in network.zones)
+    return tuple(Zone(name, f"127.{octet}.{i + 1}") for i, name in enumerate(names))
 
 
 @dataclass(frozen=True)
@@ -65,6 +91,14 @@ class Settings:
     )
     """Bytes per second each broker may spend on moving replicas when a cluster is rescaled."""
     database_url: str | None = field(default_factory=lambda: os.environ.get("STEWARD_DATABASE_URL"))
+    health_monitor: bool = field(
+        default_factory=lambda: (
+            os.environ.get("STEWARD_HEALTH_MONITOR", "on").lower()
+            not in ("off", "0", "false", "no")
+        )
+    )
+    """Watch clusters and repair them (HEALING). Off only for tests that break nodes on purpose
+    and want them to stay broken."""
 
     @property
     def db_url(self) -> str:

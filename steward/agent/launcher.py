@@ -1,7 +1,9 @@
 """Starting and stopping local agents for the embedded default (one per zone on this machine).
 
 An agent is started detached (its own session, output to `<state_dir>/agent.log`), so it outlives
-whoever started it. Stopping an agent never stops its Kafka processes.
+whoever started it. Stopping an agent never stops its Kafka processes. The agent of a zone with a
+network namespace is started inside it (`nsenter`, which execs the agent: its pid stays the one
+Popen reports), and its Kafka processes inherit the namespace.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 import steward
 from steward.agent import processes
 from steward.agent.main import PID_FILE
+from steward.network.zones import namespace_command
 
 LOG_FILE = "agent.log"
 
@@ -83,8 +86,10 @@ def ensure_agent(
     state_dir: Path,
     token_file: Path,
     timeout: float = 15.0,
+    namespace: str | None = None,
 ) -> int:
-    """The pid of the agent `name` at host:port, started first if it does not answer."""
+    """The pid of the agent `name` at host:port, started first if it does not answer: inside the
+    network namespace `namespace` when there is one."""
     health = agent_health(host, port)
     if health is not None:
         return _check_identity(health, name, host, port)
@@ -92,7 +97,8 @@ def ensure_agent(
     process: subprocess.Popen[bytes] | None = None
     running = agent_pid(state_dir)
     if running is None:
-        process = _spawn(agent_command(name, host, port, state_dir, token_file), state_dir)
+        command = agent_command(name, host, port, state_dir, token_file)
+        process = _spawn(command, state_dir, namespace)
     elif _listen_address(running) != (host, port):
         where = "{}:{}".format(*_listen_address(running))
         raise AgentStartError(f"the agent of {state_dir} already runs (pid {running}) on {where}")
@@ -128,8 +134,12 @@ def stop_agent(state_dir: Path, timeout: float = 15.0) -> bool:
     return True
 
 
-def _spawn(command: list[str], state_dir: Path) -> subprocess.Popen[bytes]:
+def _spawn(
+    command: list[str], state_dir: Path, namespace: str | None = None
+) -> subprocess.Popen[bytes]:
     # The agent runs the same Steward code as its starter, installed or not.
+    if namespace is not None:
+        command = [*namespace_command(namespace), *command]
     source_root = str(Path(steward.__file__).resolve().parent.parent)
     python_path = os.pathsep.join(p for p in (source_root, os.environ.get("PYTHONPATH")) if p)
     with open(state_dir / LOG_FILE, "ab") as log:

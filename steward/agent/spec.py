@@ -172,6 +172,8 @@ class NodeStatus:
     """Why the node is crashed or failed, e.g. the last lines of its log."""
     spec_hash: str | None = None
     """The `NodeSpec.spec_hash` the running process was started with."""
+    data_missing: bool = False
+    """The process runs but its data directory is gone (the volume was lost or wiped)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

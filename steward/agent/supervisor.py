@@ -42,6 +42,7 @@ from steward.kafka.distribution import DistributionError, require_distribution
 from steward.kafka.log4j import render_log4j2_properties
 from steward.kafka.properties import render_properties
 from steward.kafka.storage import (
+    META_PROPERTIES,
     NodeIdentity,
     StorageError,
     format_broker_storage,
@@ -179,6 +180,7 @@ class _Node:
             last_exit_code=self.last_exit_code,
             message=self.message,
             spec_hash=self.running_hash if self.pid is not None else None,
+            data_missing=self.pid is not None and not (self.paths.data / META_PROPERTIES).exists(),
         )
 
 

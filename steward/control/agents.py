@@ -1,5 +1,6 @@
 """The host agents the control plane drives. In the embedded default there is one per zone on this
-machine, started (detached) by the control plane when it is not already running."""
+machine, started (detached) by the control plane when it is not already running; in netns mode
+(STEWARD_ZONE_NETWORK) inside its zone's network namespace, which is made first when missing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from steward.agent.client import AgentClient
 from steward.agent.launcher import ensure_agent
+from steward.network.zones import ZoneNetwork
 from steward.settings import Settings, Zone
 
 
@@ -33,15 +35,37 @@ class AgentDirectory:
         zone = self._zones[agent]
         return f"http://{zone.agent_address}:{self.settings.agent_port}"
 
-    def client(self, agent: str) -> AgentClient:
-        return AgentClient(self.url(agent), self.token)
+    def client(self, agent: str, timeout: float = 60.0) -> AgentClient:
+        return AgentClient(self.url(agent), self.token, timeout)
+
+    def zone_network(self) -> ZoneNetwork | None:
+        """The network of the zones that have namespaces (netns mode), or None (loopback)."""
+        namespaced = [z for z in self.settings.zones if z.namespace is not None]
+        return ZoneNetwork.from_zones(namespaced) if namespaced else None
 
     def ensure_local_agents(self) -> None:
+        network = self.zone_network()
+        if network is not None:
+            network.ensure()
         for zone in self.settings.zones:
-            ensure_agent(
-                name=zone.name,
-                host=zone.agent_address,
-                port=self.settings.agent_port,
-                state_dir=self.settings.agents_dir / zone.name,
-                token_file=self.settings.home / "agent-token",
-            )
+            self._start_agent(zone)
+
+    def ensure_local_agent(self, agent: str, timeout: float = 15.0) -> int:
+        """Start the agent of zone `agent` on this machine unless it answers already; its pid.
+        AgentStartError when it does not answer within `timeout` seconds."""
+        zone = self._zones[agent]
+        network = self.zone_network()
+        if zone.namespace is not None and network is not None:
+            network.ensure()  # a cut zone stays cut: its agent then does not answer
+        return self._start_agent(zone, timeout)
+
+    def _start_agent(self, zone: Zone, timeout: float = 15.0) -> int:
+        return ensure_agent(
+            name=zone.name,
+            host=zone.agent_address,
+            port=self.settings.agent_port,
+            state_dir=self.settings.agents_dir / zone.name,
+            token_file=self.settings.home / "agent-token",
+            namespace=zone.namespace,
+            timeout=timeout,
+        )

@@ -50,6 +50,8 @@ class OperationType(StrEnum):
     UPDATE_CLUSTER_CONFIGURATION = "UPDATE_CLUSTER_CONFIGURATION"
     UPDATE_CLUSTER_KAFKA_VERSION = "UPDATE_CLUSTER_KAFKA_VERSION"
     REBOOT_NODE = "REBOOT_NODE"
+    HEAL = "HEAL"
+    """Steward's own: a repair the health monitor started (the cluster is HEALING meanwhile)."""
 
 
 class StepStatus(StrEnum):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from steward.control.model import Node, NodeRole, utcnow
 from steward.kafka.node_config import broker_ports, controller_ports
+from steward.network.zones import run_in_namespace
 from steward.settings import Zone
 
 FIRST_CONTROLLER_ID = 1001
@@ -48,6 +49,14 @@ def ports_free(host: str, ports: Sequence[int]) -> bool:
     return True
 
 
+def zone_ports_free(zone: Zone, host: str, ports: Sequence[int]) -> bool:
+    """`ports_free` where the zone's nodes run: inside its network namespace when it has one (its
+    addresses are not local to the control plane's)."""
+    if zone.namespace is None:
+        return ports_free(host, ports)
+    return run_in_namespace(zone.namespace, lambda: ports_free(host, ports))
+
+
 class Placer:
     """Allocates a fresh loopback address per node inside its zone's range (127.x.<zone>.<host>),
     skipping addresses held by other nodes or whose ports something else already uses."""
@@ -57,10 +66,10 @@ class Placer:
         self._used = set(used_hosts)
 
     def _address(self, zone: str, ports: Sequence[int]) -> str:
-        prefix = self._zones[zone].address_prefix
+        where = self._zones[zone]
         for host_number in range(1, MAX_HOSTS_PER_ZONE + 1):
-            host = f"{prefix}.{host_number}"
-            if host not in self._used and ports_free(host, ports):
+            host = f"{where.address_prefix}.{host_number}"
+            if host not in self._used and zone_ports_free(where, host, ports):
                 self._used.add(host)
                 return host
         raise PlacementError(f"zone {zone} has no free address left")

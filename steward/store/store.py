@@ -237,6 +237,25 @@ class Store:
             conn.execute(insert(schema.operations).values(**_operation_values(operation)))
         return True
 
+    def begin_healing(self, cluster: Cluster, operation: Operation) -> bool:
+        """Record a repair and the cluster's HEALING state, only if the stored cluster is still
+        ACTIVE with no operation running (False otherwise, saving nothing)."""
+        clusters = schema.clusters.c
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(schema.clusters)
+                .where(
+                    (clusters.arn == cluster.arn)
+                    & (clusters.state == ClusterState.ACTIVE.value)
+                    & clusters.active_operation_arn.is_(None)
+                )
+                .values(**_cluster_values(cluster))
+            )
+            if result.rowcount == 0:
+                return False
+            conn.execute(insert(schema.operations).values(**_operation_values(operation)))
+        return True
+
     def remove_cluster(self, arn: str) -> None:
         """Forget a deleted cluster and everything that belongs to it."""
         with self.transaction() as conn:

@@ -1,5 +1,8 @@
 """A real Steward for integration tests: its own home, API port and loopback range, and a teardown
-that ends every process it started (control plane, agents, Kafka) by PID."""
+that ends every process it started (control plane, agents, Kafka) by PID.
+
+`Steward(home, zone_network="netns")` runs its zones in network namespaces instead (see
+steward.network.zones), on 10.<octet>.<zone>.<host>; its cleanup then also removes that network."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from steward.agent.cgroups import CpuGroups
+from steward.network.zones import ZoneNetwork, remove_octet
 
 AGENT_PORT = 9781
 """Where every agent of a test Steward listens (Steward's default), on 127.<octet>.<zone>.254."""
@@ -101,9 +105,22 @@ def kill_all(pids: Iterable[int], sig: int = signal.SIGKILL, timeout: float = 15
         time.sleep(0.1)
 
 
+ZONES = ("az-a", "az-b", "az-c")
+"""The zones of a test Steward (Steward's default)."""
+
+
 class Steward:
-    def __init__(self, home: Path) -> None:
+    def __init__(
+        self,
+        home: Path,
+        zone_network: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        """`zone_network` sets STEWARD_ZONE_NETWORK ("loopback", "netns", "auto") for the
+        Steward; None leaves it to the environment. `extra_env` adds settings of its own."""
         self.home = home
+        self.zone_network = zone_network
+        self.extra_env = dict(extra_env or {})
         self.octet = next_octet()
         self.api_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -120,7 +137,13 @@ class Steward:
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_DEFAULT_REGION": "us-east-1",
+            **({"STEWARD_ZONE_NETWORK": self.zone_network} if self.zone_network else {}),
+            **self.extra_env,
         }
+
+    def network(self) -> ZoneNetwork:
+        """The zones' network in netns mode (to cut and restore zones)."""
+        return ZoneNetwork(self.octet, ZONES)
 
     def start(self, timeout: float = 30.0) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -167,10 +190,13 @@ class Steward:
 
     def cleanup(self) -> None:
         """End the control plane, its agents and every Kafka process under this home, and
-        remove the CPU groups the agents made for those processes (now empty)."""
+        remove the CPU groups the agents made for those processes (now empty), and the zones'
+        network namespaces, veths and bridge when it may have had them."""
         self.stop()
         kill_all(pids_mentioning(str(self.home)))
         CpuGroups.for_host().remove_empty_groups()
+        if self.zone_network not in (None, "loopback"):
+            remove_octet(self.octet)
 
     def kafka_pids(self) -> list[int]:
         return [p for p in pids_mentioning(str(self.home)) if _is_kafka(p)]

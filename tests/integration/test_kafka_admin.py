@@ -44,6 +44,17 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
+def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
+    """This module stops a broker on purpose and wants it to stay stopped: no health monitor."""
+    instance = Steward(
+        tmp_path_factory.mktemp("steward"), extra_env={"STEWARD_HEALTH_MONITOR": "off"}
+    )
+    instance.start()
+    yield instance
+    instance.cleanup()
+
+
+@pytest.fixture(scope="module")
 def cluster(steward: Steward) -> dict[str, Any]:
     client = steward.client()
     arn = client.create_cluster_v2(ClusterName="Ledger", Provisioned=provisioned(zones=ZONES))[

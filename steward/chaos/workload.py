@@ -1,0 +1,235 @@
+"""A client workload that runs through a cluster operation or a fault: an idempotent producer
+with acks=all and a consumer, both from confluent-kafka, and the checks a user cares about
+afterwards. Used by the tests, the benchmarks and `steward chaos run`.
+
+The producer writes numbered messages round-robin over the partitions and remembers each
+acknowledged one; the consumer reads them back. `verify()` asserts that every acknowledged message
+was consumed exactly once and in order within its partition, and that the producer saw no error
+it could not retry. The longest gap between two acknowledgements is the stall the client felt.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+@dataclass
+class WorkloadResult:
+    acked: int
+    consumed: int
+    longest_stall: float
+    """Seconds: the longest time between two acknowledgements of one partition."""
+    errors: list[str] = field(default_factory=list)
+    lost: int = 0
+    """Acknowledged messages never consumed."""
+    duplicates: int = 0
+    """Messages consumed more than once."""
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int, attempts: int = 3) -> None:
+    """Create a topic with the cluster's defaults, asking again (with a new client) when a
+    CreateTopics request gets no answer in time. A topic that exists by the time of the retry
+    counts as created."""
+    for attempt in range(1, attempts + 1):
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        future = admin.create_topics([NewTopic(topic, num_partitions=partitions)])[topic]
+        try:
+            future.result(30)
+            return
+        except KafkaException as error:
+            if error.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS and attempt > 1:
+                return
+            raise
+        except TimeoutError:
+            if attempt == attempts:
+                raise
+
+
+class Workload:
+    def __init__(self, bootstrap: str, partitions: int = 6, rate: float = 200.0) -> None:
+        self.bootstrap = bootstrap
+        self.topic = f"workload-{uuid.uuid4().hex[:8]}"
+        self.partitions = partitions
+        self.interval = 1.0 / rate
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.acked: dict[int, list[int]] = defaultdict(list)
+        """partition -> acknowledged sequence numbers, in acknowledgement order"""
+        self.consumed: dict[int, list[int]] = defaultdict(list)
+        self.offsets: dict[int, list[int]] = defaultdict(list)
+        """partition -> the log offset of each consumed message (parallel to `consumed`)"""
+        self.errors: list[str] = []
+        self._ack_times: dict[int, list[float]] = defaultdict(list)
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> Workload:
+        create_topic(self.bootstrap, self.topic, self.partitions)
+        self._wait_for_topic(AdminClient({"bootstrap.servers": self.bootstrap}))
+        self._threads = [
+            threading.Thread(target=self._produce, name="workload-producer", daemon=True),
+            threading.Thread(target=self._consume, name="workload-consumer", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self, drain_timeout: float = 90.0) -> WorkloadResult:
+        """Stop producing, let the consumer read everything that was acknowledged, and report."""
+        self._stop.set()
+        self._threads[0].join(60)
+        deadline = time.time() + drain_timeout
+        while time.time() < deadline and self._consumed_count() < self._acked_count():
+            time.sleep(0.2)
+        self._drained = True
+        self._threads[1].join(30)
+        gaps = [b - a for times in self._ack_times.values() for a, b in itertools.pairwise(times)]
+        with self._lock:
+            lost = sum(
+                len(set(acked) - set(self.consumed.get(p, []))) for p, acked in self.acked.items()
+            )
+            duplicates = sum(len(c) - len(set(c)) for c in self.consumed.values())
+        return WorkloadResult(
+            acked=self._acked_count(),
+            consumed=self._consumed_count(),
+            longest_stall=max(gaps, default=0.0),
+            errors=list(self.errors),
+            lost=lost,
+            duplicates=duplicates,
+        )
+
+    def problems(self, result: WorkloadResult) -> list[str]:
+        """What went wrong for the clients, in words; empty when every acknowledged message was
+        consumed exactly once and in order and the producer saw no error it could not retry."""
+        found = [f"producer: {e}" for e in result.errors[:5]]
+        if result.acked == 0:
+            found.append("nothing was acknowledged")
+        for partition, acked in sorted(self.acked.items()):
+            consumed = self.consumed.get(partition, [])
+            if len(consumed) != len(set(consumed)):
+                found.append(self._describe_duplicates(partition))
+            elif consumed != sorted(consumed):
+                found.append(f"partition {partition} out of order")
+            elif sorted(acked) != consumed:
+                found.append(
+                    f"partition {partition}: {len(acked)} acknowledged, {len(consumed)} consumed"
+                )
+        return found
+
+    def verify(self, result: WorkloadResult) -> None:
+        """Raise AssertionError naming every problem (see `problems`)."""
+        found = self.problems(result)
+        if found:
+            raise AssertionError("; ".join(found))
+
+    def _describe_duplicates(self, partition: int) -> str:
+        """Which messages of `partition` came twice, and whether the log holds them twice (two
+        offsets: written twice) or the consumer was handed the same offset twice."""
+        seen: dict[int, list[int]] = defaultdict(list)
+        for value, offset in zip(self.consumed[partition], self.offsets[partition], strict=True):
+            seen[value].append(offset)
+        twice = {value: offsets for value, offsets in seen.items() if len(offsets) > 1}
+        where = [
+            f"message {value} at offsets {offsets} "
+            + ("(the same offset read again)" if len(set(offsets)) == 1 else "(written twice)")
+            for value, offsets in sorted(twice.items())[:5]
+        ]
+        return f"duplicates in partition {partition}: " + "; ".join(where)
+
+    # --- the clients ----------------------------------------------------------------------------
+    _drained = False
+
+    def _wait_for_topic(self, admin: AdminClient) -> None:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            topic = admin.list_topics(self.topic, timeout=5).topics.get(self.topic)
+            if topic is not None and len(topic.partitions) == self.partitions:
+                return
+            time.sleep(0.2)
+
+    def _produce(self) -> None:
+        producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "delivery.timeout.ms": 120000,
+            }
+        )
+
+        def delivered(err: KafkaError | None, msg: Any) -> None:
+            if err is not None:
+                with self._lock:
+                    self.errors.append(f"{err.name()}: {err.str()}")
+                return
+            with self._lock:
+                self.acked[msg.partition()].append(int(msg.value()))
+                self._ack_times[msg.partition()].append(time.monotonic())
+
+        sequence = 0
+        while not self._stop.is_set():
+            partition = sequence % self.partitions
+            producer.produce(
+                self.topic, str(sequence).encode(), partition=partition, on_delivery=delivered
+            )
+            producer.poll(0)
+            sequence += 1
+            time.sleep(self.interval)
+        remaining = producer.flush(120)
+        if remaining:
+            with self._lock:
+                self.errors.append(f"{remaining} messages never acknowledged")
+
+    def _consume(self) -> None:
+        # Partitions are assigned, not subscribed: no group rebalance can re-deliver a message,
+        # so a duplicate seen here is a duplicate in the log.
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"{self.topic}-reader",
+                "enable.auto.commit": False,
+            }
+        )
+        consumer.assign(
+            [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(self.partitions)]
+        )
+        try:
+            while not (self._stop.is_set() and self._drained):
+                msg = consumer.poll(0.5)
+                if msg is None:
+                    continue
+                if msg.error() is not None:
+                    if not msg.error().retriable() and msg.error().fatal():
+                        with self._lock:
+                            self.errors.append(f"consumer: {msg.error().str()}")
+                    continue
+                with self._lock:
+                    self.consumed[msg.partition()].append(int(msg.value()))
+                    self.offsets[msg.partition()].append(msg.offset())
+        finally:
+            consumer.close()
+
+    def _acked_count(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self.acked.values())
+
+    def _consumed_count(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self.consumed.values())

@@ -1,0 +1,199 @@
+"""What is wrong with a cluster's nodes, from what their agents report and whether they answer.
+
+Pure bookkeeping, no I/O: the health monitor gathers `NodeObservation`s once a second and a
+`Diagnostician` (one per cluster) turns them into `Finding`s, remembering what it needs between
+two passes (when a node was last started, since when it has not answered, since when an agent has
+been silent).
+
+The faults it names:
+- `crashed`: the node's process exited. The agent restarts a crashed node by itself within a second,
+  so the diagnostician also counts a node whose start time changed since the last pass as crashed:
+  nothing else restarts a node of a cluster that is not in an operation.
+- `failed`: the agent gave up restarting it (it crashed again and again right after starting).
+- `stopped`: the node is stopped although the cluster needs it (someone stopped it by hand).
+- `lost`: the agent does not know the node at all (its host was wiped or replaced).
+- `hung`: the process runs but has not answered a request for `hung_after` seconds.
+- `data_lost`: the process runs but its data directory is gone (the agent checks it is there).
+- `agent_unreachable`: the zone's agent has not answered for `agent_lost_after` seconds; its nodes
+  may still run (an agent that stops never stops its Kafka processes) or its zone may be cut off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from steward.agent.spec import NodeStatus
+from steward.control.model import NodeRole
+
+FaultKind = Literal[
+    "crashed", "failed", "stopped", "lost", "hung", "data_lost", "agent_unreachable"
+]
+
+
+@dataclass(frozen=True)
+class NodeObservation:
+    node_id: int
+    role: NodeRole
+    agent: str
+    agent_reachable: bool
+    status: NodeStatus | None
+    """What the agent reports; None when the agent is unreachable or does not know the node."""
+    answers: bool | None = None
+    """Whether the node answered a request; None when it was not asked (no running process)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FaultKind
+    agent: str
+    reason: str
+    node_id: int | None = None
+    """None for a fault of the agent itself."""
+    role: NodeRole | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "agent": self.agent,
+            "reason": self.reason,
+            "node_id": self.node_id,
+            "role": self.role.value if self.role else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Finding:
+        node_id = data.get("node_id")
+        role = data.get("role")
+        return cls(
+            kind=data["kind"],  # type: ignore[arg-type]
+            agent=str(data["agent"]),
+            reason=str(data["reason"]),
+            node_id=int(node_id) if isinstance(node_id, int) else None,
+            role=NodeRole(role) if isinstance(role, str) else None,
+        )
+
+    @property
+    def subject(self) -> str:
+        if self.node_id is None:
+            return f"agent {self.agent}"
+        role = self.role.value.lower() if self.role else "node"
+        return f"{role} {self.node_id}"
+
+
+@dataclass
+class Diagnostician:
+    hung_after: float = 3.0
+    """Seconds a running node may go without answering before it counts as hung."""
+    agent_lost_after: float = 2.0
+    """Seconds an agent may go without answering before it counts as unreachable."""
+    _started_at: dict[int, float | None] = field(default_factory=dict)
+    _silent_since: dict[int, float] = field(default_factory=dict)
+    _agent_silent_since: dict[str, float] = field(default_factory=dict)
+    _restarted: dict[int, Finding] = field(default_factory=dict)
+    """Restarts seen since the last repair began: kept until `repairing` takes them."""
+
+    def assess(
+        self, observations: list[NodeObservation], now: float, excluded: set[int] | None = None
+    ) -> list[Finding]:
+        """The faults of this pass. `excluded` names nodes a running repair already handles:
+        they are observed (so their restarts are not reported later) but not reported."""
+        excluded = excluded or set()
+        findings: list[Finding] = []
+        silent_agents: set[str] = set()
+        for obs in observations:
+            if not obs.agent_reachable:
+                silent_agents.add(obs.agent)
+                continue
+            finding = self._assess_node(obs, now)
+            if finding is not None and obs.node_id not in excluded:
+                findings.append(finding)
+        for agent in sorted({o.agent for o in observations}):
+            if agent not in silent_agents:
+                self._agent_silent_since.pop(agent, None)
+                continue
+            since = self._agent_silent_since.setdefault(agent, now)
+            if now - since >= self.agent_lost_after:
+                findings.append(
+                    Finding(
+                        "agent_unreachable",
+                        agent,
+                        f"the agent of zone {agent} has not answered for {now - since:.1f} s",
+                    )
+                )
+        for node_id in excluded:
+            self._restarted.pop(node_id, None)
+        reported = {f.node_id for f in findings if f.node_id is not None}
+        findings.extend(f for node, f in self._restarted.items() if node not in reported)
+        return sorted(findings, key=_severity)
+
+    def repairing(self, findings: list[Finding]) -> None:
+        """A repair of `findings` has begun: forget the restarts it covers."""
+        for finding in findings:
+            if finding.node_id is not None:
+                self._restarted.pop(finding.node_id, None)
+
+    def _assess_node(self, obs: NodeObservation, now: float) -> Finding | None:
+        status = obs.status
+        if status is None:
+            self._silent_since.pop(obs.node_id, None)
+            return self._finding(obs, "lost", "its agent does not know it")
+        previous = self._started_at.get(obs.node_id)
+        known = obs.node_id in self._started_at
+        self._started_at[obs.node_id] = status.started_at
+        if status.state == "failed":
+            return self._finding(
+                obs, "failed", f"its agent gave up restarting it: {_first(status)}"
+            )
+        if status.state == "crashed":
+            return self._finding(obs, "crashed", f"its process exited: {_first(status)}")
+        if status.state == "stopped":
+            return self._finding(obs, "stopped", "it is stopped although the cluster needs it")
+        if status.data_missing and status.state in ("starting", "running"):
+            return self._finding(obs, "data_lost", "its data directory is gone")
+        if known and previous is not None and status.started_at != previous:
+            self._silent_since.pop(obs.node_id, None)
+            exit_code = status.last_exit_code
+            how = f" (exit code {exit_code})" if exit_code is not None else ""
+            self._restarted[obs.node_id] = self._finding(
+                obs, "crashed", f"its process exited{how} and its agent started it again"
+            )
+            return None
+        if status.state != "running" or obs.answers is None or obs.answers:
+            self._silent_since.pop(obs.node_id, None)
+            return None
+        since = self._silent_since.setdefault(obs.node_id, now)
+        if now - since >= self.hung_after:
+            return self._finding(
+                obs, "hung", f"its process runs but has not answered for {now - since:.1f} s"
+            )
+        return None
+
+    @staticmethod
+    def _finding(obs: NodeObservation, kind: FaultKind, why: str) -> Finding:
+        subject = f"{obs.role.value.lower()} {obs.node_id}"
+        return Finding(kind, obs.agent, f"{subject}: {why}", obs.node_id, obs.role)
+
+
+def _first(status: NodeStatus) -> str:
+    message = (status.message or "").strip().splitlines()
+    code = status.last_exit_code
+    head = message[0] if message else ""
+    if code is not None and f"exit code {code}" not in head:
+        head = f"{head} (exit code {code})".strip()
+    return head or "no reason given"
+
+
+_ORDER: dict[str, int] = {
+    "agent_unreachable": 0,
+    "lost": 1,
+    "failed": 2,
+    "data_lost": 3,
+    "hung": 3,
+    "crashed": 4,
+    "stopped": 5,
+}
+
+
+def _severity(finding: Finding) -> tuple[int, int]:
+    return (_ORDER[finding.kind], finding.node_id or 0)

@@ -1,0 +1,167 @@
+"""Watches every settled cluster and starts a HEAL operation when something is wrong.
+
+Once a second, for each cluster that is ACTIVE or HEALING, the monitor asks each zone's agent about
+the cluster's nodes (one short call per agent) and sends every running node an ApiVersions
+request (`steward.kafka.probe`); a `Diagnostician` per cluster turns that into findings. When an
+ACTIVE cluster with no operation has findings, the monitor starts a HEAL operation for all of
+them at once (`Store.begin_healing`: only if the cluster is still ACTIVE with nothing running, so
+a user's update and a repair never both start), and the reconciler carries it out.
+
+While a cluster is HEALING the monitor keeps watching, so that a second fault during a repair is
+repaired next. Clusters in any other state (CREATING, UPDATING, DELETING, ...) are left to their
+operation, which restarts nodes on purpose; what the monitor remembered of them is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from steward.agent.client import AgentError, AgentUnavailable
+from steward.agent.spec import NodeStatus
+from steward.control.arns import ArnFactory
+from steward.control.context import ReconcileContext
+from steward.control.diagnosis import Diagnostician, Finding, NodeObservation
+from steward.control.model import Cluster, ClusterState, Node, NodeRole, OperationType, StateInfo
+from steward.control.node_specs import node_key
+from steward.control.operations import mutable_info, start_operation
+from steward.control.operations.heal import findings as heal_findings
+from steward.kafka import probe
+from steward.kafka.node_config import CLIENT, CONTROLLER
+
+log = logging.getLogger(__name__)
+
+WATCHED = (ClusterState.ACTIVE, ClusterState.HEALING)
+
+
+class HealthMonitor:
+    def __init__(
+        self,
+        ctx: ReconcileContext,
+        wake_reconciler: Callable[[], None],
+        interval: float = 1.0,
+        probe_timeout: float = 1.0,
+    ) -> None:
+        self.ctx = ctx
+        self.wake_reconciler = wake_reconciler
+        self.interval = interval
+        self.probe_timeout = probe_timeout
+        self._doctors: dict[str, Diagnostician] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health-probe")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="health-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                self.check_all()
+            except Exception:
+                log.exception("health check failed")
+
+    def check_all(self) -> None:
+        clusters = self.ctx.store.list_clusters()
+        watched = {c.arn for c in clusters if c.state in WATCHED}
+        for arn in set(self._doctors) - watched:
+            del self._doctors[arn]
+        for cluster in clusters:
+            if cluster.arn in watched:
+                self.check(cluster)
+
+    def check(self, cluster: Cluster) -> list[Finding]:
+        """Observe `cluster` once; start a repair when it needs one. Returns the findings."""
+        nodes = self.ctx.store.nodes(cluster.arn)
+        observations = self.observe(cluster, nodes)
+        doctor = self._doctors.setdefault(cluster.arn, Diagnostician())
+        excluded = self._under_repair(cluster)
+        found = doctor.assess(observations, time.monotonic(), excluded)
+        idle = cluster.state is ClusterState.ACTIVE and cluster.active_operation_arn is None
+        if found and idle and self._begin_repair(cluster, found):
+            doctor.repairing(found)
+        return found
+
+    # --- observing ------------------------------------------------------------------------------
+    def observe(self, cluster: Cluster, nodes: list[Node]) -> list[NodeObservation]:
+        agents = sorted({n.agent for n in nodes})
+        reports = dict(zip(agents, self._pool.map(self._agent_report, agents), strict=True))
+        observations = []
+        for node in nodes:
+            report = reports[node.agent]
+            status = report.get(node_key(cluster, node)) if report is not None else None
+            observations.append(
+                NodeObservation(node.node_id, node.role, node.agent, report is not None, status)
+            )
+        probed = [i for i, o in enumerate(observations) if _should_probe(o)]
+        answers = self._pool.map(lambda i: self._answers(nodes[i]), probed)
+        for index, answered in zip(probed, answers, strict=True):
+            obs = observations[index]
+            observations[index] = NodeObservation(
+                obs.node_id, obs.role, obs.agent, obs.agent_reachable, obs.status, answered
+            )
+        return observations
+
+    def _agent_report(self, agent: str) -> dict[str, NodeStatus] | None:
+        try:
+            statuses = self.ctx.agents.client(agent, timeout=1.5).nodes()
+        except (AgentUnavailable, AgentError):
+            return None
+        return {s.key: s for s in statuses}
+
+    def _answers(self, node: Node) -> bool:
+        listener = CONTROLLER if node.role is NodeRole.CONTROLLER else CLIENT
+        host, port = node.endpoint(listener).rsplit(":", 1)
+        return probe.answers(host, int(port), self.probe_timeout)
+
+    # --- repairing ------------------------------------------------------------------------------
+    def _under_repair(self, cluster: Cluster) -> set[int]:
+        """Nodes the cluster's running HEAL operation already handles."""
+        if cluster.active_operation_arn is None:
+            return set()
+        op = self.ctx.store.get_operation(cluster.active_operation_arn)
+        if op is None or op.type is not OperationType.HEAL:
+            return set()
+        nodes = self.ctx.store.nodes(cluster.arn)
+        found = heal_findings(op)
+        agents = {f.agent for f in found if f.node_id is None}
+        return {f.node_id for f in found if f.node_id is not None} | {
+            n.node_id for n in nodes if n.agent in agents
+        }
+
+    def _begin_repair(self, cluster: Cluster, found: list[Finding]) -> bool:
+        arns = ArnFactory(self.ctx.settings.region, self.ctx.settings.account_id)
+        arn = arns.operation(cluster.arn)
+        info = mutable_info(cluster.spec)
+        op = start_operation(arn, cluster.arn, OperationType.HEAL, source=info, target=info)
+        op.progress["findings"] = [f.to_json() for f in found]
+        cluster.state = ClusterState.HEALING
+        cluster.active_operation_arn = arn
+        cluster.state_info = StateInfo(_state_code(found), "; ".join(f.reason for f in found))
+        if not self.ctx.store.begin_healing(cluster, op):
+            return False
+        log.warning("healing %s: %s", cluster.name, cluster.state_info.message)
+        self.wake_reconciler()
+        return True
+
+
+def _should_probe(obs: NodeObservation) -> bool:
+    return obs.status is not None and obs.status.state == "running" and obs.status.pid is not None
+
+
+def _state_code(found: list[Finding]) -> str:
+    first = found[0]
+    if first.node_id is None:
+        return "AGENT_UNREACHABLE"
+    role = first.role.value if first.role else "NODE"
+    return f"{role}_{first.kind.upper()}"

@@ -1,0 +1,208 @@
+"""HEAL: repair what the health monitor found, while the cluster is HEALING.
+
+The faults (`steward.control.diagnosis.Finding`) are in `op.progress["findings"]`; the cluster's
+`StateInfo` names them while the repair runs. Steps:
+- REPAIR_NODES: make every faulty node run again. A crashed node is restarted by its agent on its
+  own (this step waits for that; a node the agent gave up on is restarted); a hung node is killed
+  (SIGKILL) and started again; a stopped node is started; a node its agent lost is given back to
+  it; an agent that stopped answering is started again (embedded default) or waited for. A broker
+  whose data directory is gone is formatted anew by its agent with the same node and directory id,
+  and Kafka copies its replicas back from the other zones.
+- WAIT_FOR_NODES: each repaired broker is registered and unfenced, each controller answers.
+- WAIT_FOR_IN_SYNC: each repaired broker is back in the in-sync set of every partition it holds;
+  the controller quorum is caught up.
+- REBALANCE_LEADERS: preferred leader election, so that leadership is spread as before.
+- FINALIZE: the cluster is ACTIVE again.
+Every step can run again after a control-plane crash: a hung node is killed only while it still
+runs the process that hung.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from steward.agent.client import AgentUnavailable
+from steward.agent.launcher import AgentStartError
+from steward.control.context import ReconcileContext
+from steward.control.diagnosis import Finding
+from steward.control.model import Cluster, ClusterState, Node, NodeRole, Operation
+from steward.control.node_specs import build_node_spec, node_key, user_properties
+from steward.errors import PermanentError, TemporaryError
+from steward.kafka import health, probe, reassignment
+from steward.kafka.node_config import CLIENT, CONTROLLER
+
+log = logging.getLogger(__name__)
+
+STEPS = ("REPAIR_NODES", "WAIT_FOR_NODES", "WAIT_FOR_IN_SYNC", "REBALANCE_LEADERS", "FINALIZE")
+WAIT = 0.5
+
+
+def findings(op: Operation) -> list[Finding]:
+    raw = op.progress.get("findings", [])
+    return [Finding.from_json(item) for item in raw if isinstance(item, dict)]  # type: ignore[union-attr]
+
+
+def repaired_nodes(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> list[Node]:
+    """The nodes this repair is about: the faulty ones, and every node of an unreachable agent."""
+    nodes = ctx.store.nodes(cluster.arn)
+    ids = {f.node_id for f in findings(op) if f.node_id is not None}
+    agents = {f.agent for f in findings(op) if f.node_id is None}
+    return [n for n in nodes if n.node_id in ids or n.agent in agents]
+
+
+def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
+    if step == "REPAIR_NODES":
+        _repair(ctx, cluster, op)
+    elif step == "WAIT_FOR_NODES":
+        _wait_for_nodes(ctx, cluster, op)
+    elif step == "WAIT_FOR_IN_SYNC":
+        _wait_for_in_sync(ctx, cluster, op)
+    elif step == "REBALANCE_LEADERS":
+        if any(n.role is NodeRole.BROKER for n in repaired_nodes(ctx, cluster, op)):
+            try:
+                reassignment.elect_preferred_leaders(ctx.bootstrap(cluster))
+            except reassignment.ReassignmentError as error:  # auto leader rebalance also does it
+                log.warning("preferred leader election after a repair failed: %s", error)
+    elif step == "FINALIZE":
+        cluster.state = ClusterState.ACTIVE
+        cluster.state_info = None
+    else:
+        raise PermanentError(f"unknown step {step}")
+
+
+def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    cluster.state = ClusterState.ACTIVE
+    cluster.state_info = None
+
+
+# --- REPAIR_NODES ----------------------------------------------------------------------------
+def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    waiting: list[str] = []
+    for agent in sorted({f.agent for f in findings(op) if f.node_id is None}):
+        if not _agent_answers(ctx, agent):
+            waiting.append(f"agent {agent} to answer")
+    nodes = {n.node_id: n for n in ctx.store.nodes(cluster.arn)}
+    for finding in findings(op):
+        node = nodes.get(finding.node_id) if finding.node_id is not None else None
+        if node is None:
+            continue
+        try:
+            if not _repair_node(ctx, cluster, op, node, finding):
+                waiting.append(f"{finding.subject} to run")
+        except AgentUnavailable as error:
+            waiting.append(f"agent {node.agent} ({error})")
+    for node in repaired_nodes(ctx, cluster, op):
+        if node.node_id in {f.node_id for f in findings(op)}:
+            continue
+        try:
+            if not _running(ctx, cluster, node):
+                waiting.append(f"{node.role.value.lower()} {node.node_id} to run")
+        except AgentUnavailable as error:
+            waiting.append(f"agent {node.agent} ({error})")
+    if waiting:
+        raise TemporaryError("waiting for " + ", ".join(sorted(set(waiting))), WAIT)
+
+
+def _agent_answers(ctx: ReconcileContext, agent: str) -> bool:
+    """Start the zone's agent again when it is one of ours and not running; True once it
+    answers. An agent that runs but cannot be reached (its zone is cut off) is waited for."""
+    try:
+        ctx.agents.client(agent, timeout=2.0).health()
+        return True
+    except AgentUnavailable:
+        pass
+    try:
+        ctx.agents.ensure_local_agent(agent, timeout=5.0)
+    except AgentStartError as error:
+        log.info("agent %s is not back yet: %s", agent, error)
+        return False
+    return True
+
+
+def _repair_node(
+    ctx: ReconcileContext, cluster: Cluster, op: Operation, node: Node, finding: Finding
+) -> bool:
+    """Do what `finding` needs for `node` (once), and tell whether the node runs again."""
+    client = ctx.agents.client(node.agent, timeout=30.0)
+    key = node_key(cluster, node)
+    status = client.node(key)
+    done_key = f"repaired.{node.node_id}"
+    if status is None:
+        nodes = ctx.store.nodes(cluster.arn)
+        client.apply(build_node_spec(cluster, node, nodes, user_properties(ctx.store, cluster)))
+        return False
+    if finding.kind == "data_lost" and not op.progress.get(done_key):
+        # Stopped and started again: the agent formats the empty directory with the node's own
+        # ids (so Kafka sees the same log directory, empty) and Kafka copies the replicas back.
+        log.warning("restarting %s on a fresh data directory", finding.subject)
+        client.restart(key, timeout=5.0)
+        op.progress[done_key] = True
+        ctx.store.save_operation(op)
+        return False
+    if finding.kind == "hung" and not op.progress.get(done_key):
+        hung_pid = op.progress.setdefault(f"hung_pid.{node.node_id}", status.pid)
+        if status.pid is not None and status.pid == hung_pid:
+            log.warning("killing hung %s (pid %s) to start it again", finding.subject, hung_pid)
+            client.restart(key, timeout=0)
+        op.progress[done_key] = True
+        ctx.store.save_operation(op)
+        return False
+    if status.state == "failed" or (status.state == "stopped" and not op.progress.get(done_key)):
+        client.restart(key)
+        op.progress[done_key] = True
+        ctx.store.save_operation(op)
+        return False
+    if status.state == "stopped":
+        client.start(key)
+        return False
+    return status.state in ("starting", "running") and status.pid is not None
+
+
+def _running(ctx: ReconcileContext, cluster: Cluster, node: Node) -> bool:
+    status = ctx.agents.client(node.agent, timeout=5.0).node(node_key(cluster, node))
+    return status is not None and status.state in ("starting", "running")
+
+
+# --- WAIT_FOR_NODES / WAIT_FOR_IN_SYNC -------------------------------------------------------
+def _wait_for_nodes(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    bootstrap = ctx.bootstrap(cluster)
+    waiting = []
+    for node in repaired_nodes(ctx, cluster, op):
+        if node.role is NodeRole.CONTROLLER:
+            host, port = node.endpoint(CONTROLLER).rsplit(":", 1)
+            if not probe.answers(host, int(port), timeout=2.0):
+                waiting.append(f"controller {node.node_id} to answer")
+            continue
+        host, port = node.endpoint(CLIENT).rsplit(":", 1)
+        try:
+            serving = probe.answers(host, int(port), 2.0) and health.broker_serving(
+                bootstrap, node.node_id
+            )
+        except health.HealthError as error:
+            raise TemporaryError(f"waiting for the cluster to answer: {error}", WAIT) from error
+        if not serving:
+            waiting.append(f"broker {node.node_id} to serve")
+    if waiting:
+        raise TemporaryError("waiting for " + ", ".join(waiting), WAIT)
+
+
+def _wait_for_in_sync(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    nodes = repaired_nodes(ctx, cluster, op)
+    brokers = {n.node_id for n in nodes if n.role is NodeRole.BROKER}
+    view = ctx.cluster_view(cluster)
+    if any(n.role is NodeRole.CONTROLLER for n in nodes) and not view.quorum_caught_up():
+        raise TemporaryError("waiting for the controller quorum to catch up", WAIT)
+    if not brokers:
+        return
+    try:
+        states = health.partition_states(ctx.bootstrap(cluster))
+    except health.HealthError as error:
+        raise TemporaryError(f"waiting for the cluster to answer: {error}", WAIT) from error
+    behind = [
+        f"{p.topic}-{p.partition}"
+        for p in states
+        if any(b in p.replicas and b not in p.isr for b in brokers)
+    ]
+    if behind:
+        shown = ", ".join(behind[:5]) + (f" and {len(behind) - 5} more" if len(behind) > 5 else "")
+        raise TemporaryError(f"waiting for the replicas of {shown} to catch up", WAIT)

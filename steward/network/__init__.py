@@ -1,0 +1,1 @@
+"""The network the zones of the embedded default live on (see `steward.network.zones`)."""
