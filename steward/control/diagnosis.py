@@ -83,7 +83,7 @@ class Finding:
 
 @dataclass
 class Diagnostician:
-    hung_after: float = 3.0
+    hung_after: float = 2.5
     """Seconds a running node may go without answering before it counts as hung."""
     agent_lost_after: float = 2.0
     """Seconds an agent may go without answering before it counts as unreachable."""

@@ -65,7 +65,10 @@ class HealthMonitor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
-        while not self._stopping.wait(self.interval):
+        # At a fixed rate: a pass that waits on a silent node does not delay the next one.
+        next_pass = time.monotonic() + self.interval
+        while not self._stopping.wait(max(0.0, next_pass - time.monotonic())):
+            next_pass = max(next_pass + self.interval, time.monotonic())
             try:
                 self.check_all()
             except Exception:

@@ -1,0 +1,163 @@
+"""Faults injected into a cluster of this machine's Steward (the embedded default): the processes,
+directories and network of its nodes, found through the MSK API and the zones' agents.
+
+Each fault acts on one thing and returns at once; a fault that ends by itself later (a hang of N
+seconds, a zone cut for N seconds) ends on a timer thread of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from steward.agent.main import PID_FILE
+from steward.agent.spec import NodeStatus
+from steward.control.agents import AgentDirectory
+from steward.kafka import membership
+from steward.settings import Settings
+
+
+class FaultError(Exception):
+    """The fault cannot be injected (no such node, not running, no namespaces, ...)."""
+
+
+@dataclass(frozen=True)
+class LocalNode:
+    node_id: int
+    role: str
+    """"broker" or "controller"."""
+    zone: str
+    host: str
+    key: str
+    """The agent's name for the node."""
+
+
+class LocalCluster:
+    """A cluster of this machine's Steward, as faults see it."""
+
+    def __init__(self, settings: Settings, arn: str, name: str, nodes: list[LocalNode]) -> None:
+        self.settings = settings
+        self.arn = arn
+        self.name = name
+        self.nodes = nodes
+        self.agents = AgentDirectory(settings)
+
+    @classmethod
+    def from_api(cls, client: Any, settings: Settings, arn: str) -> LocalCluster:
+        """Read the cluster's nodes with a boto3 `kafka` client."""
+        info = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
+        name = info["ClusterName"]
+        prefix = f"{name.lower()}-{arn.rsplit('/', 1)[1][:8]}"
+        zone_of_host = {z.address_prefix: z.name for z in settings.zones}
+        nodes = []
+        pages = client.get_paginator("list_nodes").paginate(ClusterArn=arn)
+        for page in pages:
+            for item in page["NodeInfoList"]:
+                if "BrokerNodeInfo" in item:
+                    broker = item["BrokerNodeInfo"]
+                    node_id, host = int(broker["BrokerId"]), broker["ClientVpcIpAddress"]
+                    role, letter = "broker", "b"
+                else:
+                    host = item["ControllerNodeInfo"]["Endpoints"][0]
+                    node_id = int(item["NodeARN"].rsplit("/", 1)[1])
+                    role, letter = "controller", "c"
+                zone = zone_of_host[host.rsplit(".", 1)[0]]
+                nodes.append(LocalNode(node_id, role, zone, host, f"{prefix}-{letter}{node_id}"))
+        return cls(settings, arn, name, sorted(nodes, key=lambda n: n.node_id))
+
+    def node(self, node_id: int) -> LocalNode:
+        for node in self.nodes:
+            if node.node_id == node_id:
+                return node
+        raise FaultError(f"the cluster has no node {node_id}")
+
+    @property
+    def brokers(self) -> list[LocalNode]:
+        return [n for n in self.nodes if n.role == "broker"]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"{n.host}:9092" for n in self.brokers)
+
+    def status(self, node: LocalNode) -> NodeStatus:
+        status = self.agents.client(node.zone, timeout=5.0).node(node.key)
+        if status is None:
+            raise FaultError(f"agent {node.zone} does not know {node.key}")
+        return status
+
+    def pid(self, node: LocalNode) -> int:
+        pid = self.status(node).pid
+        if pid is None:
+            raise FaultError(f"{node.role} {node.node_id} is not running")
+        return pid
+
+    def data_dir(self, node: LocalNode) -> Path:
+        return self.settings.agents_dir / node.zone / "nodes" / node.key / "data"
+
+    def agent_pid(self, zone: str) -> int:
+        try:
+            return int((self.settings.agents_dir / zone / PID_FILE).read_text().strip())
+        except (OSError, ValueError) as error:
+            raise FaultError(f"no running agent for zone {zone}: {error}") from error
+
+
+# --- the faults ---------------------------------------------------------------------------------
+def kill_node(cluster: LocalCluster, node_id: int) -> str:
+    node = cluster.node(node_id)
+    pid = cluster.pid(node)
+    os.kill(pid, signal.SIGKILL)
+    return f"kill -9 {node.role} {node_id} (pid {pid})"
+
+
+def kill_active_controller(cluster: LocalCluster) -> str:
+    leader = membership.quorum(cluster.bootstrap).leader_id
+    if leader is None:
+        raise FaultError("the quorum has no leader to kill")
+    return kill_node(cluster, leader) + ", the active controller"
+
+
+def hang_node(cluster: LocalCluster, node_id: int, seconds: float) -> str:
+    """SIGSTOP the node's process; SIGCONT it after `seconds` if it is still that process."""
+    node = cluster.node(node_id)
+    pid = cluster.pid(node)
+    os.kill(pid, signal.SIGSTOP)
+
+    def resume() -> None:
+        with contextlib.suppress(ProcessLookupError):  # Steward killed it meanwhile
+            os.kill(pid, signal.SIGCONT)
+
+    timer = threading.Timer(seconds, resume)
+    timer.daemon = True
+    timer.start()
+    return f"SIGSTOP {node.role} {node_id} (pid {pid}) for {seconds:.0f} s"
+
+
+def delete_data(cluster: LocalCluster, node_id: int) -> str:
+    node = cluster.node(node_id)
+    path = cluster.data_dir(node)
+    shutil.rmtree(path)
+    return f"rm -rf the data directory of {node.role} {node_id} ({path})"
+
+
+def kill_agent(cluster: LocalCluster, zone: str) -> str:
+    pid = cluster.agent_pid(zone)
+    os.kill(pid, signal.SIGKILL)
+    return f"kill -9 the agent of zone {zone} (pid {pid})"
+
+
+def cut_zone(cluster: LocalCluster, zone: str, seconds: float) -> str:
+    """Take zone `zone` off the network (netns mode only) and bring it back after `seconds`."""
+    network = cluster.agents.zone_network()
+    if network is None:
+        raise FaultError("zones are not in network namespaces (STEWARD_ZONE_NETWORK=netns)")
+    network.cut(zone)
+    timer = threading.Timer(seconds, network.restore, args=(zone,))
+    timer.daemon = True
+    timer.start()
+    return f"cut zone {zone} off the network for {seconds:.0f} s"
