@@ -17,7 +17,7 @@ from typing import Any
 
 from steward.chaos import faults
 from steward.chaos.workload import Workload
-from steward.kafka import health
+from steward.kafka import admin, health
 
 Inject = Callable[[faults.LocalCluster], list[str]]
 
@@ -76,19 +76,26 @@ def run_scenario(
     heal_timeout: float = 300.0,
     during_repair: Callable[[], None] | None = None,
     partitions: int = 6,
+    expect_repair: bool = True,
 ) -> ScenarioResult:
     """Run scenario `name` against `cluster` with a boto3 `kafka` client of its Steward.
     `during_repair`, when given, is called once the first repair has started (e.g. to kill the
-    control plane in the middle of it)."""
+    control plane in the middle of it). With `expect_repair` False (a Steward whose health
+    monitor is off: the baseline of bench/healing.py), "detected" is when Kafka itself shows the
+    fault (a broker gone from the cluster or a replica out of sync) and "healed" when it no longer
+    does; a fault Kafka never shows within `settle` seconds counts as healed at once."""
     inject = SCENARIOS[name]
     workload = Workload(cluster.bootstrap, partitions=partitions).start()
     try:
         time.sleep(warmup)
         began = time.time()
         injected = inject(cluster)
-        detected_after, healed_after = _wait_for_healing(
-            client, cluster, began, heal_timeout, during_repair
-        )
+        if expect_repair:
+            detected_after, healed_after = _wait_for_healing(
+                client, cluster, began, heal_timeout, during_repair
+            )
+        else:
+            detected_after, healed_after = _wait_for_kafka(cluster, began, heal_timeout)
     finally:
         result = workload.stop()
     return ScenarioResult(
@@ -126,6 +133,34 @@ def _wait_for_healing(
             return detected, time.time() - began
         time.sleep(0.25)
     return detected, None
+
+
+def _wait_for_kafka(
+    cluster: faults.LocalCluster, began: float, timeout: float, settle: float = 30.0
+) -> tuple[float | None, float | None]:
+    detected: float | None = None
+    deadline = began + timeout
+    while time.time() < deadline:
+        degraded = _degraded(cluster)
+        now = time.time() - began
+        if detected is None and degraded:
+            detected = now
+        elif detected is None and now > settle:
+            return None, 0.0
+        elif detected is not None and not degraded:
+            return detected, now
+        time.sleep(0.25)
+    return detected, None
+
+
+def _degraded(cluster: faults.LocalCluster) -> bool:
+    try:
+        states = health.partition_states(cluster.bootstrap, 5.0)
+        serving = admin.serving_brokers(cluster.bootstrap, 5.0)
+    except Exception:
+        return True
+    wanted = {b.node_id for b in cluster.brokers}
+    return bool(health.under_replicated(states)) or not wanted <= serving
 
 
 _FINISHED = ("UPDATE_COMPLETE", "UPDATE_FAILED")

@@ -10,7 +10,11 @@ Steward detects and heals is measured by bench/healing.py, not asserted here.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +124,19 @@ def test_a_repair_survives_a_control_plane_crash(steward: Steward, cluster: Loca
         steward.start()
 
     healed(run(steward, cluster, "kill-broker", during_repair=crash_control_plane))
+
+
+def test_steward_chaos_run_reports_a_healed_fault(steward: Steward, cluster: LocalCluster) -> None:
+    cli = Path(sys.executable).with_name("steward")
+    done = subprocess.run(
+        [str(cli), "--output", "json", "chaos", "run", "kill-agent", "Resilient"],
+        env=steward.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["Scenario"] == "kill-agent"
+    assert report["HealedAfterSeconds"] is not None
+    assert (report["Lost"], report["Duplicates"], report["Problems"]) == (0, 0, [])
