@@ -32,6 +32,7 @@ import os
 import socket
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -260,6 +261,7 @@ class Bench:
         self.steward.wait_for_state(self.arn, {"ACTIVE"})
         bootstrap = self.bootstrap()
         workload = Workload(bootstrap).start()
+        watch = LeaderWatch(bootstrap, workload.topic)
         time.sleep(WARMUP)
         before: dict[Partition, list[int]] = {}
         sizes: dict[Partition, int] = {}
@@ -289,7 +291,14 @@ class Bench:
                 + ", ".join(f"{b}: {mib(u)}" for b, u in sorted(usage.items()))
             )
         time.sleep(WARMUP)
+        watch.stop()
         self._stop(workload, outcome, started)
+        partition, gap_start, gap_end = longest_gap(workload)
+        outcome.notes.append(
+            f"longest stall: partition {partition}, {gap_start - started:.1f}-"
+            f"{gap_end - started:.1f} s; its leader and ISR then: "
+            + watch.around(partition, gap_start, gap_end, started)
+        )
         return outcome
 
     def _await(self, name: str, op_arn: str, started: float, timeout: float) -> Outcome:
@@ -367,6 +376,7 @@ class Bench:
         )
         bootstrap = self.bootstrap()
         workload = Workload(bootstrap).start()
+        watch = LeaderWatch(bootstrap, workload.topic)
         time.sleep(WARMUP)
         outcome = Outcome("naive roll (3 brokers)", "DONE", 0.0)
         started = time.monotonic()
@@ -389,7 +399,14 @@ class Bench:
             + (f"{lagging:.1f} s after the roll" if lagging is not None else "NOT within 120 s")
         )
         time.sleep(WARMUP)
+        watch.stop()
         self._stop(workload, outcome, started)
+        partition, gap_start, gap_end = longest_gap(workload)
+        outcome.notes.append(
+            f"longest stall: partition {partition}, {gap_start - started:.1f}-"
+            f"{gap_end - started:.1f} s; its leader and ISR then: "
+            + watch.around(partition, gap_start, gap_end, started)
+        )
         return outcome
 
     @staticmethod
@@ -420,6 +437,46 @@ class Bench:
                 outcome.notes.extend(audit(self.bootstrap(), workload))
             except Exception as error:  # the finding stands; only its explanation is missing
                 outcome.notes.append(f"could not read the log back: {error}")
+
+
+class LeaderWatch:
+    """Polls the leader and in-sync set of every partition of one topic (4 times a second), to
+    tell what happened to a partition while its producer stalled."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.changes: dict[int, list[tuple[float, int | None, tuple[int, ...]]]] = defaultdict(list)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="leader-watch", daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.25):
+            try:
+                states = partition_states(self.bootstrap, 2.0)
+            except Exception:
+                continue
+            now = time.monotonic()
+            for state in states:
+                if state.topic != self.topic:
+                    continue
+                seen = self.changes[state.partition]
+                if not seen or seen[-1][1:] != (state.leader, state.isr):
+                    seen.append((now, state.leader, state.isr))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def around(self, partition: int, start: float, end: float, origin: float) -> str:
+        """The partition's leader and in-sync set changes from 2 s before `start` to `end`."""
+        shown = [
+            f"{at - origin:.1f} s leader {leader} isr {list(isr)}"
+            for at, leader, isr in self.changes.get(partition, [])
+            if start - 2.0 <= at <= end
+        ]
+        return "; ".join(shown) or "no change seen"
 
 
 def audit(bootstrap: str, workload: Workload) -> list[str]:
@@ -470,6 +527,14 @@ def offsets_by_sequence(bootstrap: str, topic: str, partition: int) -> dict[int,
     return found
 
 
+def longest_gap(workload: Workload) -> tuple[int, float, float]:
+    """The partition of the longest gap between two acknowledgements, and its start and end."""
+    times: dict[int, list[float]] = workload._ack_times
+    gaps = [(b - a, p, a, b) for p, per in times.items() for a, b in itertools.pairwise(per)]
+    _, partition, start, end = max(gaps, default=(0.0, 0, 0.0, 0.0))
+    return partition, start, end
+
+
 def longest_gap_start(workload: Workload) -> float:
     """When (time.monotonic()) the longest gap between two acknowledgements of one partition
     began. The workload keeps the acknowledgement times to itself; they are read here, after it
@@ -491,7 +556,9 @@ def create_cluster(steward: Steward) -> tuple[str, float]:
     return str(arn), time.monotonic() - started
 
 
-def run(steward: Steward, data_bytes: int, outcomes: list[Outcome]) -> None:
+def run(
+    steward: Steward, data_bytes: int, outcomes: list[Outcome], scale_only: bool = False
+) -> None:
     """Run the operations in order, appending each outcome to `outcomes` as it ends; stops early
     when an operation leaves the cluster unable to take the next one."""
     arn, took = create_cluster(steward)
@@ -546,7 +613,7 @@ def run(steward: Steward, data_bytes: int, outcomes: list[Outcome]) -> None:
             ),
         ),
     ]
-    for step in steps:
+    for step in [] if scale_only else steps:
         if not record(step()):
             return
 
@@ -614,6 +681,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="write 16 MiB before the scale-out")
     parser.add_argument("--data-mb", type=int, default=80, help="MiB written before scale-out")
+    parser.add_argument("--scale-only", action="store_true", help="only operations 5 and 6")
     args = parser.parse_args()
     data_bytes = (16 if args.quick else args.data_mb) * 1024 * 1024
     require_distribution(VERSION)
@@ -628,7 +696,7 @@ def main() -> None:
         steward.start()
         outcomes: list[Outcome] = []
         try:
-            run(steward, data_bytes, outcomes)
+            run(steward, data_bytes, outcomes, args.scale_only)
         finally:
             steward.cleanup()
             report(outcomes)

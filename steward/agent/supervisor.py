@@ -92,6 +92,12 @@ class NodePaths:
         return self.logs / "server.log"
 
     @property
+    def formatted_marker(self) -> Path:
+        """Written once the data directory is formatted for the node: from then on a data
+        directory without meta.properties means a lost volume, not someone else's files."""
+        return self.root / "formatted"
+
+    @property
     def pid_file(self) -> Path:
         return self.root / "kafka.pid"
 
@@ -342,7 +348,8 @@ class NodeSupervisor:
         elif node.spec.desired == "running" and node.state == "crashed" and now >= node.retry_at:
             node.restarts += 1
             log.info("restarting %s (restart %d)", node.spec.key, node.restarts)
-            self._start(node)
+            if self._ensure_formatted(node):  # its volume may be gone (the crash's cause)
+                self._start(node)
 
     def _reconcile_soon(self, node: _Node) -> None:
         """Reconcile on a worker thread: stopping a node may take a controlled shutdown's time."""
@@ -427,16 +434,34 @@ class NodeSupervisor:
         spec = node.spec
         try:
             identity = NodeIdentity(spec.cluster_id, spec.node_id, spec.directory_id)
+            self._set_aside_lost_volume(node)
             if is_formatted(node.paths.data, identity):
+                node.paths.formatted_marker.touch()
                 return True
             node.state = "formatting"
             self._formatter(spec, node.paths)
+            node.paths.formatted_marker.touch()
             return True
         except (StorageError, DistributionError, JavaNotFound, OSError) as error:
             node.state = "failed"
             node.message = f"formatting storage failed: {error}"
             log.error("%s: %s", spec.key, node.message)
             return False
+
+    @staticmethod
+    def _set_aside_lost_volume(node: _Node) -> None:
+        """A data directory this agent formatted that has lost its meta.properties lost its
+        volume (wiped, replaced, or deleted under a running Kafka, which may have written a few
+        files into a new one before it stopped). Whatever is left is moved aside, never deleted,
+        so that the node is formatted afresh with its own ids and Kafka copies its replicas back
+        from the other brokers."""
+        data = node.paths.data
+        if not node.paths.formatted_marker.exists() or (data / META_PROPERTIES).exists():
+            return
+        if data.is_dir() and any(data.iterdir()):
+            aside = data.with_name(f"{data.name}.lost-{int(time.time())}")
+            log.warning("%s lost its data volume; moving what is left to %s", node.spec.key, aside)
+            data.rename(aside)
 
     def _start(self, node: _Node) -> None:
         spec, paths = node.spec, node.paths

@@ -21,8 +21,6 @@ from typing import IO, Any
 
 import boto3
 import httpx
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from steward.agent.cgroups import CpuGroups
 from steward.network.zones import ZoneNetwork, remove_octet
@@ -275,23 +273,3 @@ def provisioned(
         },
         **extra,
     }
-
-
-def create_topic(bootstrap: str, topic: str, partitions: int, attempts: int = 3) -> None:
-    """Create a topic with the cluster's defaults, asking again (with a new client) when a
-    CreateTopics request gets no answer in time: on a loaded two-core machine a broker has been
-    seen to leave one unanswered for a minute right after the cluster became ACTIVE. A topic that
-    exists by the time of the retry counts as created."""
-    for attempt in range(1, attempts + 1):
-        admin = AdminClient({"bootstrap.servers": bootstrap})
-        future = admin.create_topics([NewTopic(topic, num_partitions=partitions)])[topic]
-        try:
-            future.result(30)
-            return
-        except KafkaException as error:
-            if error.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS and attempt > 1:
-                return
-            raise
-        except TimeoutError:
-            if attempt == attempts:
-                raise

@@ -16,7 +16,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from kafka import KafkaConsumer, KafkaProducer
 
-from tests.integration.harness import Steward, create_topic, provisioned
+from steward.chaos.workload import create_topic
+from tests.integration.harness import Steward, provisioned
 
 pytestmark = pytest.mark.integration
 

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 
+from steward.chaos.workload import create_topic
 from steward.network.zones import (
     ZoneNetwork,
     leftovers,
@@ -30,7 +31,7 @@ from steward.network.zones import (
     netns_path,
     run_in_namespace,
 )
-from tests.integration.harness import Steward, create_topic, next_octet, provisioned
+from tests.integration.harness import Steward, next_octet, provisioned
 
 pytestmark = pytest.mark.integration
 

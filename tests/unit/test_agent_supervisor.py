@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -200,6 +201,38 @@ def test_a_node_that_exits_is_restarted(harness: Harness) -> None:
     status = harness.tick_until(sup, "b1", lambda s: s.pid not in (None, first.pid))
     assert status.restarts == 1
     assert status.last_exit_code == -signal.SIGKILL
+
+
+def test_a_node_whose_data_volume_is_lost_reports_it_and_restarts_on_a_fresh_one(
+    harness: Harness,
+) -> None:
+    sup = harness.supervisor()
+    first = harness.remember(sup.apply(spec()))
+    data = sup.paths("b1").data
+    (data / "orders-0").mkdir()
+    shutil.rmtree(data)
+    assert harness.remember(sup.status("b1")).data_missing
+    # what a Kafka that noticed writes into a new directory before it stops
+    data.mkdir()
+    (data / "replication-offset-checkpoint.tmp").write_text("0\n")
+    os.killpg(first.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    status = harness.tick_until(sup, "b1", lambda s: s.pid not in (None, first.pid))
+    assert not status.data_missing
+    assert "meta.properties" in os.listdir(data)
+    [aside] = [p for p in data.parent.iterdir() if p.name.startswith("data.lost-")]
+    assert os.listdir(aside) == ["replication-offset-checkpoint.tmp"]
+
+
+def test_someone_elses_files_without_meta_properties_are_still_left_alone(
+    harness: Harness,
+) -> None:
+    sup = harness.supervisor()
+    data = sup.paths("b1").data
+    data.mkdir(parents=True)
+    (data / "precious").write_text("not ours")
+    status = harness.remember(sup.apply(spec()))
+    assert status.state == "failed"
+    assert (data / "precious").exists()
 
 
 def test_fast_crashes_back_off_then_fail_with_the_log_tail(harness: Harness) -> None:
