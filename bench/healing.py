@@ -72,7 +72,10 @@ def run_mode(monitor: bool, scenarios: list[str], netns: bool) -> dict[str, Scen
             results = {}
             for name in scenarios:
                 print(f"[{label}] {name} ...", flush=True)
-                result = run_scenario(client, cluster, name, expect_repair=monitor)
+                try:
+                    result = run_scenario(client, cluster, name, expect_repair=monitor)
+                except Exception as error:  # reported with the rest; the next one still runs
+                    result = ScenarioResult(name, [], None, None, problems=[f"{error!r}"])
                 print(f"[{label}]   {result}", flush=True)
                 results[name] = result
             return results

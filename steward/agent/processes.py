@@ -101,3 +101,15 @@ def signal_process_group(pid: int, sig: signal.Signals) -> None:
             os.killpg(pid, sig)
         else:
             os.kill(pid, sig)
+
+
+def pids_with_argument_containing(text: str) -> list[int]:
+    """Live processes with a command-line argument that contains `text`, lowest pid first."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        cmdline = read_cmdline(int(entry.name))
+        if cmdline and any(text in argument for argument in cmdline):
+            found.append(int(entry.name))
+    return sorted(found)

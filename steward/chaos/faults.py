@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from steward.agent import processes
+from steward.agent.client import AgentUnavailable
 from steward.agent.main import PID_FILE
 from steward.agent.spec import NodeStatus
 from steward.control.agents import AgentDirectory
@@ -92,10 +94,21 @@ class LocalCluster:
         return status
 
     def pid(self, node: LocalNode) -> int:
-        pid = self.status(node).pid
+        """The node's process id, from its agent; when the agent does not answer (it may have
+        been killed), from the process list."""
+        try:
+            pid = self.status(node).pid
+        except AgentUnavailable:
+            pid = self._pid_from_proc(node)
         if pid is None:
             raise FaultError(f"{node.role} {node.node_id} is not running")
         return pid
+
+    def _pid_from_proc(self, node: LocalNode) -> int | None:
+        properties = str(self.settings.agents_dir / node.zone / "nodes" / node.key)
+        for pid in processes.pids_with_argument_containing(properties + "/server.properties"):
+            return pid
+        return None
 
     def data_dir(self, node: LocalNode) -> Path:
         return self.settings.agents_dir / node.zone / "nodes" / node.key / "data"

@@ -86,10 +86,12 @@ class HealthMonitor:
     def check(self, cluster: Cluster) -> list[Finding]:
         """Observe `cluster` once; start a repair when it needs one. Returns the findings."""
         nodes = self.ctx.store.nodes(cluster.arn)
+        # The time the look began: a node that did not answer was already silent then.
+        looked_at = time.monotonic()
         observations = self.observe(cluster, nodes)
         doctor = self._doctors.setdefault(cluster.arn, Diagnostician())
         excluded = self._under_repair(cluster)
-        found = doctor.assess(observations, time.monotonic(), excluded)
+        found = doctor.assess(observations, looked_at, excluded)
         idle = cluster.state is ClusterState.ACTIVE and cluster.active_operation_arn is None
         if found and idle and self._begin_repair(cluster, found):
             doctor.repairing(found)
