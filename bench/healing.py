@@ -96,6 +96,7 @@ def ratio(a: float | None, b: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", default=",".join(ORDER), help="comma-separated names")
+    parser.add_argument("--steward-only", action="store_true", help="skip the agents-only baseline")
     args = parser.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
     unknown = [s for s in scenarios if s not in SCENARIOS]
@@ -107,7 +108,11 @@ def main() -> None:
         scenarios.remove("cut-zone")
     require_distribution("4.3.1")
     steward = run_mode(True, scenarios, netns)
-    baseline = run_mode(False, scenarios, netns)
+    baseline = (
+        {name: ScenarioResult(name, [], None, None) for name in scenarios}
+        if args.steward_only
+        else run_mode(False, scenarios, netns)
+    )
 
     print()
     print(

@@ -85,7 +85,7 @@ class Finding:
 class Diagnostician:
     hung_after: float = 2.5
     """Seconds a running node may go without answering before it counts as hung."""
-    agent_lost_after: float = 2.0
+    agent_lost_after: float = 1.5
     """Seconds an agent may go without answering before it counts as unreachable."""
     _started_at: dict[int, float | None] = field(default_factory=dict)
     _silent_since: dict[int, float] = field(default_factory=dict)

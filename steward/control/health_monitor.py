@@ -119,7 +119,7 @@ class HealthMonitor:
 
     def _agent_report(self, agent: str) -> dict[str, NodeStatus] | None:
         try:
-            statuses = self.ctx.agents.client(agent, timeout=1.5).nodes()
+            statuses = self.ctx.agents.client(agent, timeout=1.0).nodes()
         except (AgentUnavailable, AgentError):
             return None
         return {s.key: s for s in statuses}
