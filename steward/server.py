@@ -53,8 +53,13 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     store = Store(settings.db_url)
     context = ReconcileContext(settings, store, AgentDirectory(settings))
     reconciler = Reconciler(context)
-    service = ClusterService(settings, store, wake_reconciler=reconciler.wake)
     monitor = HealthMonitor(context, reconciler.wake) if settings.health_monitor else None
+    service = ClusterService(
+        settings,
+        store,
+        wake_reconciler=reconciler.wake,
+        health_reports=monitor.report if monitor is not None else None,
+    )
     return ControlPlane(settings, store, service, reconciler, monitor)
 
 

@@ -28,3 +28,14 @@ def get_cluster_storage(service: ClusterService, request: MskRequest) -> Body:
             for b in usage
         ]
     }
+
+
+@router.add("GetClusterHealth", "GET", "/steward/v1/clusters/{clusterArn}/health")
+def get_cluster_health(service: ClusterService, request: MskRequest) -> Body:
+    """What the health monitor last saw: each node, Kafka's own view and the faults found.
+    `status` is UNKNOWN while the monitor has not looked at the cluster."""
+    arn = request.param("clusterArn")
+    report = service.cluster_health(arn)
+    if report is None:
+        return {"clusterArn": arn, "status": "UNKNOWN"}
+    return report.to_json()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import quote
 
 import click
+import httpx
 
 from steward.cli.client import CliError
 from steward.cli.context import CliContext, pass_cli
@@ -286,6 +288,58 @@ def bootstrap_brokers(cli: CliContext, cluster: str) -> None:
     if not brokers:
         raise CliError("Error: the cluster has no bootstrap brokers (yet).")
     cli.output.text(brokers)
+
+
+@cluster.command("health", epilog=CLUSTER_HELP)
+@CLUSTER
+@pass_cli
+def health(cli: CliContext, cluster: str) -> None:
+    """What Steward's health monitor last saw: each node, Kafka's own view, faults found."""
+    arn = cli.api.cluster_arn(cluster)
+    url = f"{cli.api.endpoint_url.rstrip('/')}/steward/v1/clusters/{quote(arn, safe='')}/health"
+    try:
+        response = httpx.get(url, timeout=30.0)
+    except httpx.HTTPError as error:
+        raise CliError(f"Error: cannot reach Steward at {cli.api.endpoint_url}: {error}") from error
+    if response.status_code != 200:
+        raise CliError(f"Error: {response.json().get('message', response.text)}")
+    report = response.json()
+    if cli.output.is_json:
+        cli.output.json(report)
+        return
+    cli.output.text(f"{report['status']}")
+    if report["status"] == "UNKNOWN":
+        return
+    cli.output.table(
+        ["NODE", "ROLE", "ZONE", "STATE", "PID", "RESTARTS", "ANSWERS"],
+        [
+            (
+                n["nodeId"],
+                n["role"].lower(),
+                n["zone"],
+                n["state"] or ("agent unreachable" if not n["agentReachable"] else "unknown"),
+                n["pid"],
+                n["restarts"],
+                {True: "yes", False: "no", None: "-"}[n["answers"]],
+            )
+            for n in report["nodes"]
+        ],
+    )
+    kafka = report.get("kafka") or {}
+    cli.output.text(
+        "live brokers {}; partitions {}: {} under-replicated, {} offline, {} under min ISR; "
+        "quorum leader {}, max lag {}".format(
+            kafka.get("servingBrokers"),
+            kafka.get("partitions"),
+            kafka.get("underReplicatedPartitions"),
+            kafka.get("offlinePartitions"),
+            kafka.get("underMinIsrPartitions"),
+            kafka.get("quorumLeader"),
+            kafka.get("quorumMaxLag"),
+        )
+    )
+    for finding in report.get("findings", []):
+        cli.output.text(f"fault: {finding['reason']}")
 
 
 def _node_row(node: dict[str, Any]) -> tuple[Any, ...]:

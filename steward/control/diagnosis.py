@@ -14,6 +14,9 @@ The faults it names:
 - `lost`: the agent does not know the node at all (its host was wiped or replaced).
 - `hung`: the process runs but has not answered a request for `hung_after` seconds.
 - `data_lost`: the process runs but its data directory is gone (the agent checks it is there).
+- `fenced`: a broker's process runs and answers, but Kafka has not counted it as a live broker
+  (registered and unfenced) for `fenced_after` seconds: it cannot reach the controllers, or its
+  registration is stuck.
 - `agent_unreachable`: the zone's agent has not answered for `agent_lost_after` seconds; its nodes
   may still run (an agent that stops never stops its Kafka processes) or its zone may be cut off.
 """
@@ -27,7 +30,7 @@ from steward.agent.spec import NodeStatus
 from steward.control.model import NodeRole
 
 FaultKind = Literal[
-    "crashed", "failed", "stopped", "lost", "hung", "data_lost", "agent_unreachable"
+    "crashed", "failed", "stopped", "lost", "hung", "data_lost", "fenced", "agent_unreachable"
 ]
 
 
@@ -87,6 +90,10 @@ class Diagnostician:
     """Seconds a running node may go without answering before it counts as hung."""
     agent_lost_after: float = 1.5
     """Seconds an agent may go without answering before it counts as unreachable."""
+    fenced_after: float = 20.0
+    """Seconds an answering broker may stay out of the cluster's live brokers. Longer than a
+    broker's start (it answers before it registers) and than its session timeout (9 s)."""
+    _fenced_since: dict[int, float] = field(default_factory=dict)
     _started_at: dict[int, float | None] = field(default_factory=dict)
     _silent_since: dict[int, float] = field(default_factory=dict)
     _agent_silent_since: dict[str, float] = field(default_factory=dict)
@@ -94,10 +101,15 @@ class Diagnostician:
     """Restarts seen since the last repair began: kept until `repairing` takes them."""
 
     def assess(
-        self, observations: list[NodeObservation], now: float, excluded: set[int] | None = None
+        self,
+        observations: list[NodeObservation],
+        now: float,
+        excluded: set[int] | None = None,
+        serving: frozenset[int] | None = None,
     ) -> list[Finding]:
         """The faults of this pass. `excluded` names nodes a running repair already handles:
-        they are observed (so their restarts are not reported later) but not reported."""
+        they are observed (so their restarts are not reported later) but not reported.
+        `serving`: the brokers Kafka counts as live, when it could tell."""
         excluded = excluded or set()
         findings: list[Finding] = []
         silent_agents: set[str] = set()
@@ -105,7 +117,7 @@ class Diagnostician:
             if not obs.agent_reachable:
                 silent_agents.add(obs.agent)
                 continue
-            finding = self._assess_node(obs, now)
+            finding = self._assess_node(obs, now) or self._assess_membership(obs, now, serving)
             if finding is not None and obs.node_id not in excluded:
                 findings.append(finding)
         for agent in sorted({o.agent for o in observations}):
@@ -169,6 +181,22 @@ class Diagnostician:
             )
         return None
 
+    def _assess_membership(
+        self, obs: NodeObservation, now: float, serving: frozenset[int] | None
+    ) -> Finding | None:
+        answering = obs.status is not None and obs.status.state == "running" and obs.answers
+        if obs.role is not NodeRole.BROKER or serving is None or not answering:
+            self._fenced_since.pop(obs.node_id, None)
+            return None
+        if obs.node_id in serving:
+            self._fenced_since.pop(obs.node_id, None)
+            return None
+        since = self._fenced_since.setdefault(obs.node_id, now)
+        if now - since < self.fenced_after:
+            return None
+        why = f"it answers, but the cluster has not had it as a live broker for {now - since:.0f} s"
+        return self._finding(obs, "fenced", why)
+
     @staticmethod
     def _finding(obs: NodeObservation, kind: FaultKind, why: str) -> Finding:
         subject = f"{obs.role.value.lower()} {obs.node_id}"
@@ -190,6 +218,7 @@ _ORDER: dict[str, int] = {
     "failed": 2,
     "data_lost": 3,
     "hung": 3,
+    "fenced": 3,
     "crashed": 4,
     "stopped": 5,
 }

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from steward.agent.client import AgentError, AgentUnavailable
 from steward.agent.spec import NodeStatus
 from steward.control.arns import ArnFactory
+from steward.control.cluster_health import ClusterHealth, KafkaHealth, read_kafka_health
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Diagnostician, Finding, NodeObservation
 from steward.control.model import Cluster, ClusterState, Node, NodeRole, OperationType, StateInfo
@@ -30,7 +31,7 @@ from steward.control.node_specs import node_key
 from steward.control.operations import mutable_info, start_operation
 from steward.control.operations.heal import findings as heal_findings
 from steward.kafka import probe
-from steward.kafka.node_config import CLIENT, CONTROLLER
+from steward.kafka.node_config import CLIENT, CONTROLLER, client_bootstrap
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,16 @@ class HealthMonitor:
         wake_reconciler: Callable[[], None],
         interval: float = 1.0,
         probe_timeout: float = 1.0,
+        kafka_interval: float = 5.0,
     ) -> None:
         self.ctx = ctx
         self.wake_reconciler = wake_reconciler
         self.interval = interval
         self.probe_timeout = probe_timeout
+        self.kafka_interval = kafka_interval
         self._doctors: dict[str, Diagnostician] = {}
+        self._kafka: dict[str, tuple[float, KafkaHealth]] = {}
+        self._reports: dict[str, ClusterHealth] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health-probe")
@@ -79,6 +84,9 @@ class HealthMonitor:
         watched = {c.arn for c in clusters if c.state in WATCHED}
         for arn in set(self._doctors) - watched:
             del self._doctors[arn]
+        for arn in set(self._reports) - watched:
+            self._reports.pop(arn, None)
+            self._kafka.pop(arn, None)
         for cluster in clusters:
             if cluster.arn in watched:
                 self.check(cluster)
@@ -91,13 +99,32 @@ class HealthMonitor:
         observations = self.observe(cluster, nodes)
         doctor = self._doctors.setdefault(cluster.arn, Diagnostician())
         excluded = self._under_repair(cluster)
-        found = doctor.assess(observations, looked_at, excluded)
+        kafka = self._kafka_health(cluster, nodes)
+        found = doctor.assess(observations, looked_at, excluded, kafka.serving_brokers)
+        report = ClusterHealth(cluster.arn, time.time(), observations, kafka, found)
+        self._reports[cluster.arn] = report
         idle = cluster.state is ClusterState.ACTIVE and cluster.active_operation_arn is None
         if found and idle and self._begin_repair(cluster, found):
             doctor.repairing(found)
         return found
 
+    def report(self, cluster_arn: str) -> ClusterHealth | None:
+        """What the last look at the cluster saw (None before the first, or when the cluster is
+        not watched)."""
+        return self._reports.get(cluster_arn)
+
     # --- observing ------------------------------------------------------------------------------
+    def _kafka_health(self, cluster: Cluster, nodes: list[Node]) -> KafkaHealth:
+        """Kafka's view, asked at most every `kafka_interval` seconds (it takes several
+        requests); the last answer in between."""
+        last = self._kafka.get(cluster.arn)
+        if last is not None and time.monotonic() - last[0] < self.kafka_interval:
+            return last[1]
+        brokers = [n for n in nodes if n.role is NodeRole.BROKER]
+        kafka = read_kafka_health(client_bootstrap(brokers), timeout=2.0)
+        self._kafka[cluster.arn] = (time.monotonic(), kafka)
+        return kafka
+
     def observe(self, cluster: Cluster, nodes: list[Node]) -> list[NodeObservation]:
         agents = sorted({n.agent for n in nodes})
         reports = dict(zip(agents, self._pool.map(self._agent_report, agents), strict=True))

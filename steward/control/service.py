@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from steward.control import operations as ops
 from steward.control.arns import ArnFactory, new_current_version
+from steward.control.cluster_health import ClusterHealth
 from steward.control.model import (
     BootstrapBrokers,
     ClientBroker,
@@ -62,8 +63,10 @@ class ClusterService:
         settings: Settings,
         store: Store,
         wake_reconciler: Callable[[], None] = lambda: None,
+        health_reports: Callable[[str], ClusterHealth | None] | None = None,
     ) -> None:
         self.settings = settings
+        self._health_reports = health_reports
         self.store = store
         self.arns = ArnFactory(settings.region, settings.account_id)
         self._wake = wake_reconciler
@@ -248,6 +251,12 @@ class ClusterService:
             used = {}
         size = cluster.spec.broker_node_group.volume_size_gb
         return [BrokerStorage(b.node_id, size, used.get(b.node_id)) for b in brokers]
+
+    def cluster_health(self, arn: str) -> ClusterHealth | None:
+        """What the health monitor last saw of the cluster; None when it has not looked (it is
+        off, or the cluster is not ACTIVE or HEALING)."""
+        self.describe_cluster(arn)
+        return self._health_reports(arn) if self._health_reports is not None else None
 
     # --- operations -----------------------------------------------------------------------------
     def list_operations(self, cluster_arn: str) -> list[Operation]:

@@ -140,3 +140,26 @@ def test_steward_chaos_run_reports_a_healed_fault(steward: Steward, cluster: Loc
     assert report["Scenario"] == "kill-agent"
     assert report["HealedAfterSeconds"] is not None
     assert (report["Lost"], report["Duplicates"], report["Problems"]) == (0, 0, [])
+
+
+def test_steward_cluster_health_shows_every_node_and_kafkas_view(
+    steward: Steward, cluster: LocalCluster
+) -> None:
+    cli = Path(sys.executable).with_name("steward")
+    done = subprocess.run(
+        [str(cli), "--output", "json", "cluster", "health", "Resilient"],
+        env=steward.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == "HEALTHY", report
+    assert sorted(n["nodeId"] for n in report["nodes"]) == [1, 2, 3, 1001, 1002, 1003]
+    assert all(n["state"] == "running" and n["answers"] for n in report["nodes"])
+    kafka = report["kafka"]
+    assert kafka["servingBrokers"] == [1, 2, 3]
+    assert kafka["underReplicatedPartitions"] == kafka["offlinePartitions"] == 0
+    assert kafka["quorumLeader"] in (1001, 1002, 1003)
+    assert report["findings"] == []

@@ -134,3 +134,17 @@ def test_a_running_node_without_its_data_directory_has_lost_its_data() -> None:
     status = NodeStatus(key="n1", state="running", pid=7, started_at=1.0, data_missing=True)
     [finding] = Diagnostician().assess([NodeObservation(1, BROKER, "az-a", True, status)], 0)
     assert finding.kind == "data_lost"
+
+
+def test_an_answering_broker_out_of_the_live_brokers_for_long_is_fenced() -> None:
+    doctor = Diagnostician(fenced_after=20.0)
+    others = frozenset({2, 3})
+    assert doctor.assess([running(answers=True)], 0.0, serving=others) == []
+    assert doctor.assess([running(answers=True)], 19.0, serving=others) == []
+    [finding] = doctor.assess([running(answers=True)], 20.0, serving=others)
+    assert finding.kind == "fenced"
+    # back among the live brokers: the clock starts again
+    assert doctor.assess([running(answers=True)], 21.0, serving=frozenset({1, 2, 3})) == []
+    assert doctor.assess([running(answers=True)], 22.0, serving=others) == []
+    # Kafka could not tell: no finding either way
+    assert doctor.assess([running(answers=True)], 60.0, serving=None) == []

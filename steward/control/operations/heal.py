@@ -131,6 +131,12 @@ def _repair_node(
         nodes = ctx.store.nodes(cluster.arn)
         client.apply(build_node_spec(cluster, node, nodes, user_properties(ctx.store, cluster)))
         return False
+    if finding.kind == "fenced" and not op.progress.get(done_key):
+        log.warning("restarting %s, which the cluster does not count as live", finding.subject)
+        client.restart(key, timeout=10.0)
+        op.progress[done_key] = True
+        ctx.store.save_operation(op)
+        return False
     if finding.kind == "data_lost" and not op.progress.get(done_key):
         # Stopped and started again: the agent formats the empty directory with the node's own
         # ids (so Kafka sees the same log directory, empty) and Kafka copies the replicas back.
