@@ -220,36 +220,25 @@ class Store:
         """Record an update operation and the cluster's new state, only if the stored cluster is
         still ACTIVE at `expected_version` with no operation running (False otherwise, saving
         nothing): two racing updates cannot both start."""
-        clusters = schema.clusters.c
-        with self.transaction() as conn:
-            result = conn.execute(
-                update(schema.clusters)
-                .where(
-                    (clusters.arn == cluster.arn)
-                    & (clusters.current_version == expected_version)
-                    & (clusters.state == ClusterState.ACTIVE.value)
-                    & clusters.active_operation_arn.is_(None)
-                )
-                .values(**_cluster_values(cluster))
-            )
-            if result.rowcount == 0:
-                return False
-            conn.execute(insert(schema.operations).values(**_operation_values(operation)))
-        return True
+        return self._begin(cluster, operation, expected_version)
 
     def begin_healing(self, cluster: Cluster, operation: Operation) -> bool:
         """Record a repair and the cluster's HEALING state, only if the stored cluster is still
         ACTIVE with no operation running (False otherwise, saving nothing)."""
+        return self._begin(cluster, operation, None)
+
+    def _begin(self, cluster: Cluster, operation: Operation, expected_version: str | None) -> bool:
         clusters = schema.clusters.c
+        idle = (
+            (clusters.arn == cluster.arn)
+            & (clusters.state == ClusterState.ACTIVE.value)
+            & clusters.active_operation_arn.is_(None)
+        )
+        if expected_version is not None:
+            idle = idle & (clusters.current_version == expected_version)
         with self.transaction() as conn:
             result = conn.execute(
-                update(schema.clusters)
-                .where(
-                    (clusters.arn == cluster.arn)
-                    & (clusters.state == ClusterState.ACTIVE.value)
-                    & clusters.active_operation_arn.is_(None)
-                )
-                .values(**_cluster_values(cluster))
+                update(schema.clusters).where(idle).values(**_cluster_values(cluster))
             )
             if result.rowcount == 0:
                 return False

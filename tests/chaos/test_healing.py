@@ -56,6 +56,19 @@ def _settings(steward: Steward) -> Settings:
         return Settings()
 
 
+def steward_cli(steward: Steward, *args: str) -> Any:
+    """Run the `steward` command with `--output json` against this Steward; its JSON."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("steward")), "--output", "json", *args],
+        env=steward.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
 def healed(result: ScenarioResult) -> None:
     assert result.detected_after is not None, f"no repair started: {result}"
     assert result.healed_after is not None, f"not healed: {result}"
@@ -127,16 +140,7 @@ def test_a_repair_survives_a_control_plane_crash(steward: Steward, cluster: Loca
 
 
 def test_steward_chaos_run_reports_a_healed_fault(steward: Steward, cluster: LocalCluster) -> None:
-    cli = Path(sys.executable).with_name("steward")
-    done = subprocess.run(
-        [str(cli), "--output", "json", "chaos", "run", "kill-agent", "Resilient"],
-        env=steward.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(done.stdout)
+    report = steward_cli(steward, "chaos", "run", "kill-agent", "Resilient")
     assert report["Scenario"] == "kill-agent"
     assert report["HealedAfterSeconds"] is not None
     assert (report["Lost"], report["Duplicates"], report["Problems"]) == (0, 0, [])
@@ -145,16 +149,7 @@ def test_steward_chaos_run_reports_a_healed_fault(steward: Steward, cluster: Loc
 def test_steward_cluster_health_shows_every_node_and_kafkas_view(
     steward: Steward, cluster: LocalCluster
 ) -> None:
-    cli = Path(sys.executable).with_name("steward")
-    done = subprocess.run(
-        [str(cli), "--output", "json", "cluster", "health", "Resilient"],
-        env=steward.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(done.stdout)
+    report = steward_cli(steward, "cluster", "health", "Resilient")
     assert report["status"] == "HEALTHY", report
     assert sorted(n["nodeId"] for n in report["nodes"]) == [1, 2, 3, 1001, 1002, 1003]
     assert all(n["state"] == "running" and n["answers"] for n in report["nodes"])

@@ -119,6 +119,18 @@ def _agent_answers(ctx: ReconcileContext, agent: str) -> bool:
     return True
 
 
+RESTART_ONCE: dict[str, tuple[float | None, str]] = {
+    "hung": (0.0, "killing hung %s to start it again"),  # SIGKILL: a stopped process waits
+    "data_lost": (5.0, "restarting %s on a fresh data directory"),
+    "fenced": (10.0, "restarting %s, which the cluster does not count as live"),
+    "failed": (None, "restarting %s, which its agent gave up on"),
+    "stopped": (None, "starting %s again"),
+}
+"""Faults repaired by one restart of the node: (how long its controlled shutdown may take, what
+the log says). A node that lost its data is formatted anew by its agent before it starts, with the
+node's own ids (Kafka sees the same log directory, empty, and copies the replicas back)."""
+
+
 def _repair_node(
     ctx: ReconcileContext, cluster: Cluster, op: Operation, node: Node, finding: Finding
 ) -> bool:
@@ -126,40 +138,26 @@ def _repair_node(
     client = ctx.agents.client(node.agent, timeout=30.0)
     key = node_key(cluster, node)
     status = client.node(key)
-    done_key = f"repaired.{node.node_id}"
     if status is None:
         nodes = ctx.store.nodes(cluster.arn)
         client.apply(build_node_spec(cluster, node, nodes, user_properties(ctx.store, cluster)))
         return False
-    if finding.kind == "fenced" and not op.progress.get(done_key):
-        log.warning("restarting %s, which the cluster does not count as live", finding.subject)
-        client.restart(key, timeout=10.0)
+    done_key = f"repaired.{node.node_id}"
+    restart = RESTART_ONCE.get(finding.kind)
+    if restart is not None and not op.progress.get(done_key):
+        # The process this repair is about, remembered before anything is done to it: after a
+        # crash of the control plane mid-repair, a process started since is left alone.
+        faulty_pid = op.progress.setdefault(f"faulty_pid.{node.node_id}", status.pid)
+        ctx.store.save_operation(op)
+        if status.pid == faulty_pid:
+            timeout, message = restart
+            log.warning(message, finding.subject)
+            client.restart(key, timeout=timeout)
         op.progress[done_key] = True
         ctx.store.save_operation(op)
         return False
-    if finding.kind == "data_lost" and not op.progress.get(done_key):
-        # Stopped and started again: the agent formats the empty directory with the node's own
-        # ids (so Kafka sees the same log directory, empty) and Kafka copies the replicas back.
-        log.warning("restarting %s on a fresh data directory", finding.subject)
-        client.restart(key, timeout=5.0)
-        op.progress[done_key] = True
-        ctx.store.save_operation(op)
-        return False
-    if finding.kind == "hung" and not op.progress.get(done_key):
-        hung_pid = op.progress.setdefault(f"hung_pid.{node.node_id}", status.pid)
-        if status.pid is not None and status.pid == hung_pid:
-            log.warning("killing hung %s (pid %s) to start it again", finding.subject, hung_pid)
-            client.restart(key, timeout=0)
-        op.progress[done_key] = True
-        ctx.store.save_operation(op)
-        return False
-    if status.state == "failed" or (status.state == "stopped" and not op.progress.get(done_key)):
+    if status.state in ("failed", "stopped"):
         client.restart(key)
-        op.progress[done_key] = True
-        ctx.store.save_operation(op)
-        return False
-    if status.state == "stopped":
-        client.start(key)
         return False
     return status.state in ("starting", "running") and status.pid is not None
 
