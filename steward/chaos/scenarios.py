@@ -36,6 +36,8 @@ class ScenarioResult:
     acked: int = 0
     lost: int = 0
     duplicates: int = 0
+    rewritten: int = 0
+    """Duplicates the producer wrote twice (`WorkloadResult.rewritten`)."""
     longest_stall: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -107,6 +109,7 @@ def run_scenario(
         acked=result.acked,
         lost=result.lost,
         duplicates=result.duplicates,
+        rewritten=result.rewritten,
         longest_stall=result.longest_stall,
         problems=workload.problems(result),
     )

@@ -39,7 +39,13 @@ class WorkloadResult:
     lost: int = 0
     """Acknowledged messages never consumed."""
     duplicates: int = 0
-    """Messages consumed more than once."""
+    """Extra copies consumed (a message consumed twice counts once)."""
+    rewritten: int = 0
+    """Of those, copies the log holds at an offset of their own: the producer wrote the message
+    twice. librdkafka's idempotent producer does this now and then when a partition's leader
+    changes (librdkafka issue #4953, open): it retries a batch under a new producer epoch, which
+    the broker cannot tell from new data. Reported, and not counted as a problem of the cluster's;
+    a copy read twice from the same offset is."""
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int, attempts: int = 3) -> None:
@@ -105,6 +111,10 @@ class Workload:
                 len(set(acked) - set(self.consumed.get(p, []))) for p, acked in self.acked.items()
             )
             duplicates = sum(len(c) - len(set(c)) for c in self.consumed.values())
+            rewritten = sum(
+                len(set(zip(c, o, strict=True))) - len(set(c))
+                for c, o in ((self.consumed[p], self.offsets[p]) for p in self.consumed)
+            )
         return WorkloadResult(
             acked=self._acked_count(),
             consumed=self._consumed_count(),
@@ -112,25 +122,40 @@ class Workload:
             errors=list(self.errors),
             lost=lost,
             duplicates=duplicates,
+            rewritten=rewritten,
         )
 
     def problems(self, result: WorkloadResult) -> list[str]:
         """What went wrong for the clients, in words; empty when every acknowledged message was
-        consumed exactly once and in order and the producer saw no error it could not retry."""
+        consumed, in order, never read twice from the same offset, and the producer saw no error
+        it could not retry. A message the producer wrote twice (see `WorkloadResult.rewritten`)
+        is not a problem here; its later copy is left out of the order check."""
         found = [f"producer: {e}" for e in result.errors[:5]]
         if result.acked == 0:
             found.append("nothing was acknowledged")
         for partition, acked in sorted(self.acked.items()):
             consumed = self.consumed.get(partition, [])
-            if len(consumed) != len(set(consumed)):
+            offsets = self.offsets.get(partition, [])
+            reads = list(zip(consumed, offsets, strict=True))
+            if len(reads) != len(set(reads)):
                 found.append(self._describe_duplicates(partition))
-            elif consumed != sorted(consumed):
+                continue
+            first = list(dict.fromkeys(consumed))
+            if first != sorted(first):
                 found.append(f"partition {partition} out of order")
-            elif sorted(acked) != consumed:
+            elif sorted(acked) != first:
                 found.append(
-                    f"partition {partition}: {len(acked)} acknowledged, {len(consumed)} consumed"
+                    f"partition {partition}: {len(acked)} acknowledged, {len(first)} consumed"
                 )
         return found
+
+    def rewrites(self) -> list[str]:
+        """The messages the producer wrote twice, per partition, in words."""
+        return [
+            self._describe_duplicates(p)
+            for p in sorted(self.consumed)
+            if len(self.consumed[p]) != len(set(self.consumed[p]))
+        ]
 
     def verify(self, result: WorkloadResult) -> None:
         """Raise AssertionError naming every problem (see `problems`)."""

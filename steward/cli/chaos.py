@@ -60,6 +60,7 @@ def _show(cli: CliContext, result: ScenarioResult) -> None:
                 "Acknowledged": result.acked,
                 "Lost": result.lost,
                 "Duplicates": result.duplicates,
+                "WrittenTwiceByTheProducer": result.rewritten,
                 "LongestStallSeconds": result.longest_stall,
                 "Problems": result.problems,
             }
@@ -76,7 +77,7 @@ def _show(cli: CliContext, result: ScenarioResult) -> None:
         ("repairs", "; ".join(result.repairs) or "none"),
         ("acknowledged", str(result.acked)),
         ("lost", str(result.lost)),
-        ("duplicates", str(result.duplicates)),
+        ("duplicates", f"{result.duplicates} ({result.rewritten} written twice by the producer)"),
         ("longest stall", seconds(result.longest_stall)),
         ("problems", "; ".join(result.problems) or "none"),
     ]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import errno
 import socket
-import uuid
 from collections.abc import Sequence
 
 from steward.control.model import Node, NodeRole, utcnow
+from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.node_config import broker_ports, controller_ports
 from steward.network.zones import run_in_namespace
 from steward.settings import Zone
@@ -23,7 +22,7 @@ class PlacementError(Exception):
 
 def new_directory_id() -> str:
     """A KRaft directory id: a random uuid, base64url without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return random_kafka_uuid()
 
 
 def controller_count(zone_count: int) -> int:

@@ -8,8 +8,6 @@ Errors are `steward.errors.StewardError` subclasses.
 
 from __future__ import annotations
 
-import base64
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +34,7 @@ from steward.control.updates import ClusterUpdates
 from steward.errors import BadRequestException, ConflictException, NotFoundException
 from steward.kafka import distribution
 from steward.kafka.errors import KafkaAdminError
+from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import client_bootstrap
 from steward.kafka.properties import PropertiesError, validate_server_properties
@@ -389,4 +388,4 @@ class ClusterService:
 
 
 def _kafka_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return random_kafka_uuid()

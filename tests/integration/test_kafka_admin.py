@@ -14,7 +14,6 @@ import contextlib
 import logging
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from steward.control.agents import AgentDirectory
 from steward.kafka import dynamic_config, features, health, membership, reassignment
 from steward.kafka.admin import admin_client
 from steward.kafka.distribution import require_distribution
+from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.log4j import log4j_jvm_options, render_log4j2_properties
 from steward.kafka.properties import render_properties
 from steward.settings import Settings, Zone
@@ -448,7 +448,7 @@ def cluster_at_kafka_4_2_metadata(tmp_path: Path) -> Iterator[str]:
             }
         )
     )
-    cluster_id = membership.kafka_uuid(uuid.uuid4())
+    cluster_id = random_kafka_uuid()
     format_storage = ["format", "-t", cluster_id, "-c", str(properties_file)]
     release_4_2 = ["--release-version", "4.2"]
     subprocess.run(
