@@ -16,6 +16,7 @@ from steward.control.model import (
     OperationState,
     OperationType,
 )
+from steward.control.operations import start_operation
 from steward.control.operations.common import target_spec
 from steward.control.placement import Placer
 from steward.control.service import ClusterService
@@ -89,6 +90,18 @@ def test_a_second_update_conflicts(service: ClusterService, cluster: Cluster) ->
         service.updates.update_broker_count(cluster.arn, current, 6)
     with pytest.raises(ConflictException):
         service.updates.reboot_broker(cluster.arn, ["1"])
+
+
+def test_a_repair_and_an_update_never_both_start(service: ClusterService, cluster: Cluster) -> None:
+    repair = start_operation(service.arns.operation(cluster.arn), cluster.arn, OperationType.HEAL)
+    healing = service.describe_cluster(cluster.arn)
+    healing.state, healing.active_operation_arn = ClusterState.HEALING, repair.arn
+    assert service.store.begin_healing(healing, repair)
+    with pytest.raises(ConflictException, match="HEALING"):
+        service.updates.update_broker_count(cluster.arn, cluster.current_version, 6)
+    # and the other way round: no repair starts while a repair (or an update) runs
+    second = start_operation(service.arns.operation(cluster.arn), cluster.arn, OperationType.HEAL)
+    assert not service.store.begin_healing(healing, second)
 
 
 def test_a_stale_current_version_is_refused(service: ClusterService, cluster: Cluster) -> None:
