@@ -32,10 +32,19 @@ class ProcStat:
     """R, S, D, Z, ... (field 3)."""
     start_ticks: int
     """Start time in clock ticks after boot (field 22)."""
+    cpu_ticks: int = 0
+    """CPU time used so far, user and system, all threads (fields 14 and 15), in clock ticks."""
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.cpu_ticks / CLOCK_TICKS
 
     @property
     def is_zombie(self) -> bool:
         return self.state in ("Z", "X", "x")
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def read_stat(pid: int) -> ProcStat | None:
@@ -45,7 +54,9 @@ def read_stat(pid: int) -> ProcStat | None:
         return None
     # Field 2 (the command name) is in parentheses and may hold spaces or ')'.
     rest = text.rsplit(")", 1)[1].split()
-    return ProcStat(state=rest[0], start_ticks=int(rest[19]))
+    return ProcStat(
+        state=rest[0], start_ticks=int(rest[19]), cpu_ticks=int(rest[11]) + int(rest[12])
+    )
 
 
 def read_cmdline(pid: int) -> list[str] | None:

@@ -174,6 +174,8 @@ class NodeStatus:
     """The `NodeSpec.spec_hash` the running process was started with."""
     data_missing: bool = False
     """The process runs but its data directory is gone (the volume was lost or wiped)."""
+    cpu_seconds: float | None = None
+    """CPU time the running process has used so far (all threads, user and system)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -187,6 +187,7 @@ class _Node:
             message=self.message,
             spec_hash=self.running_hash if self.pid is not None else None,
             data_missing=self.pid is not None and not (self.paths.data / META_PROPERTIES).exists(),
+            cpu_seconds=_cpu_seconds(self.pid),
         )
 
 
@@ -610,6 +611,11 @@ class NodeSupervisor:
             if not node.removed:
                 return node
             node.lock.release()  # removed while we waited; look again
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    stat = processes.read_stat(pid) if pid is not None else None
+    return stat.cpu_seconds if stat is not None else None
 
 
 def _first_listener(listeners: str) -> tuple[str, int] | None:

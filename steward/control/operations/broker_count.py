@@ -29,6 +29,7 @@ OUT_STEPS = (
     "PLACE_NEW_BROKERS",
     "START_NEW_BROKERS",
     "WAIT_FOR_NEW_BROKERS",
+    "WAIT_FOR_BROKERS_TO_SETTLE",
     "REASSIGN_PARTITIONS",
     "WAIT_FOR_REASSIGNMENT",
     "ELECT_PREFERRED_LEADERS",
@@ -36,6 +37,7 @@ OUT_STEPS = (
 )
 IN_STEPS = (
     "CHECK_CAPACITY",
+    "WAIT_FOR_BROKERS_TO_SETTLE",
     "REASSIGN_PARTITIONS",
     "WAIT_FOR_REASSIGNMENT",
     "ELECT_PREFERRED_LEADERS",
@@ -43,6 +45,14 @@ IN_STEPS = (
     "UNREGISTER_BROKERS",
     "FINALIZE",
 )
+
+SETTLED_CPU = 0.5
+"""Cores a broker may keep busy and count as settled: a JVM that has just started compiles
+Kafka's hot code on every core it gets for tens of seconds."""
+SETTLE_SAMPLE = 3.0
+"""Seconds over which a broker's CPU use is measured."""
+SETTLE_TIMEOUT = 90.0
+"""How long moving replicas waits for the brokers to settle before it moves them anyway."""
 
 REASSIGNMENT_TIMEOUT = 3600.0
 """How long moving replicas may take before the operation gives up (and cancels nothing: the
@@ -74,6 +84,8 @@ def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) 
         wait_for_new_brokers(ctx, cluster, op)
     elif step == "CHECK_CAPACITY":
         choose_leaving_brokers(ctx, cluster, op)
+    elif step == "WAIT_FOR_BROKERS_TO_SETTLE":
+        wait_for_brokers_to_settle(ctx, cluster, op)
     elif step == "REASSIGN_PARTITIONS":
         reassign_partitions(ctx, cluster, op)
     elif step == "WAIT_FOR_REASSIGNMENT":
@@ -205,6 +217,46 @@ def unregister_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Oper
 
 
 # --- moving replicas (both directions) ----------------------------------------------------------
+def wait_for_brokers_to_settle(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    """Move no replica while a broker still burns CPU on its start. Measured on this machine
+    (docs/benchmarks.md, run E): replicas moved while three new JVMs were still compiling stalled
+    producers for 5.7-6.5 s; the same moves 25 s later, 1.9-2.2 s. Each broker's CPU time is read
+    from its agent twice, SETTLE_SAMPLE seconds apart; after SETTLE_TIMEOUT the moves start
+    anyway."""
+    started = float(op.progress.setdefault("settle_started", time.time()))  # type: ignore[arg-type]
+    now = time.time()
+    cpu = {str(b): c for b, c in _cpu_seconds(ctx, cluster).items()}
+    sampled_at = op.progress.get("settle_sampled_at")
+    before = op.progress.get("settle_cpu")
+    op.progress["settle_sampled_at"] = now
+    op.progress["settle_cpu"] = cpu
+    ctx.store.save_operation(op)
+    if not isinstance(sampled_at, float) or not isinstance(before, dict) or now <= sampled_at:
+        raise TemporaryError("measuring the brokers' CPU use", SETTLE_SAMPLE)
+    rates = {
+        int(b): (used - float(before[b])) / (now - sampled_at)
+        for b, used in cpu.items()
+        if b in before
+    }
+    hot = {b: rate for b, rate in rates.items() if rate > SETTLED_CPU}
+    if hot and now - started < SETTLE_TIMEOUT:
+        shown = ", ".join(f"broker {b} {rate:.1f} cores" for b, rate in sorted(hot.items()))
+        raise TemporaryError(f"waiting for busy brokers to settle: {shown}", SETTLE_SAMPLE)
+
+
+def _cpu_seconds(ctx: ReconcileContext, cluster: Cluster) -> dict[int, float]:
+    """CPU time each running broker has used so far, as its agent reports it."""
+    found = {}
+    for broker in _brokers(ctx, cluster):
+        try:
+            status = ctx.agents.client(broker.agent, timeout=5.0).node(node_key(cluster, broker))
+        except AgentUnavailable:
+            continue
+        if status is not None and status.cpu_seconds is not None:
+            found[broker.node_id] = status.cpu_seconds
+    return found
+
+
 def _assignment(ctx: ReconcileContext, cluster: Cluster) -> dict[tuple[str, int], list[int]]:
     try:
         return reassignment.current_assignment(ctx.bootstrap(cluster))
