@@ -291,14 +291,7 @@ class Bench:
                 + ", ".join(f"{b}: {mib(u)}" for b, u in sorted(usage.items()))
             )
         time.sleep(WARMUP)
-        watch.stop()
-        self._stop(workload, outcome, started)
-        partition, gap_start, gap_end = longest_gap(workload)
-        outcome.notes.append(
-            f"longest stall: partition {partition}, {gap_start - started:.1f}-"
-            f"{gap_end - started:.1f} s; its leader and ISR then: "
-            + watch.around(partition, gap_start, gap_end, started)
-        )
+        self._stop(workload, watch, outcome, started)
         return outcome
 
     def _await(self, name: str, op_arn: str, started: float, timeout: float) -> Outcome:
@@ -399,14 +392,7 @@ class Bench:
             + (f"{lagging:.1f} s after the roll" if lagging is not None else "NOT within 120 s")
         )
         time.sleep(WARMUP)
-        watch.stop()
-        self._stop(workload, outcome, started)
-        partition, gap_start, gap_end = longest_gap(workload)
-        outcome.notes.append(
-            f"longest stall: partition {partition}, {gap_start - started:.1f}-"
-            f"{gap_end - started:.1f} s; its leader and ISR then: "
-            + watch.around(partition, gap_start, gap_end, started)
-        )
+        self._stop(workload, watch, outcome, started)
         return outcome
 
     @staticmethod
@@ -421,12 +407,21 @@ class Bench:
             time.sleep(POLL)
         return None
 
-    def _stop(self, workload: Workload, outcome: Outcome, started: float) -> None:
+    def _stop(
+        self, workload: Workload, watch: LeaderWatch, outcome: Outcome, started: float
+    ) -> None:
+        watch.stop()
         result = workload.stop()
+        partition, gap_start, gap_end = longest_gap(workload)
+        outcome.notes.append(
+            f"longest stall: partition {partition}, {gap_start - started:.1f}-"
+            f"{gap_end - started:.1f} s; its leader and ISR then: "
+            + watch.around(partition, gap_start, gap_end, started)
+        )
         outcome.stall = result.longest_stall
         outcome.acked = result.acked
         outcome.consumed = result.consumed
-        outcome.stall_at = longest_gap_start(workload) - started
+        outcome.stall_at = gap_start - started
         outcome.load = os.getloadavg()[0]
         try:
             workload.verify(result)
@@ -528,20 +523,13 @@ def offsets_by_sequence(bootstrap: str, topic: str, partition: int) -> dict[int,
 
 
 def longest_gap(workload: Workload) -> tuple[int, float, float]:
-    """The partition of the longest gap between two acknowledgements, and its start and end."""
+    """The partition of the longest gap between two acknowledgements, and its start and end
+    (time.monotonic()). The workload keeps the acknowledgement times to itself; they are read
+    here, after it stopped, only to place its `longest_stall` in time."""
     times: dict[int, list[float]] = workload._ack_times
     gaps = [(b - a, p, a, b) for p, per in times.items() for a, b in itertools.pairwise(per)]
     _, partition, start, end = max(gaps, default=(0.0, 0, 0.0, 0.0))
     return partition, start, end
-
-
-def longest_gap_start(workload: Workload) -> float:
-    """When (time.monotonic()) the longest gap between two acknowledgements of one partition
-    began. The workload keeps the acknowledgement times to itself; they are read here, after it
-    stopped, only to place its `longest_stall` in time."""
-    times: dict[int, list[float]] = workload._ack_times
-    gaps = [(b - a, a) for per in times.values() for a, b in itertools.pairwise(per)]
-    return max(gaps, default=(0.0, 0.0))[1]
 
 
 def create_cluster(steward: Steward) -> tuple[str, float]:

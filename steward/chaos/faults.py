@@ -105,13 +105,17 @@ class LocalCluster:
         return pid
 
     def _pid_from_proc(self, node: LocalNode) -> int | None:
-        properties = str(self.settings.agents_dir / node.zone / "nodes" / node.key)
-        for pid in processes.pids_with_argument_containing(properties + "/server.properties"):
+        properties = str(self.node_dir(node) / "server.properties")
+        for pid in processes.pids_with_argument_containing(properties):
             return pid
         return None
 
+    def node_dir(self, node: LocalNode) -> Path:
+        """Where the node's agent keeps its files (as the agent's `NodePaths.root`)."""
+        return self.settings.agents_dir / node.zone / "nodes" / node.key
+
     def data_dir(self, node: LocalNode) -> Path:
-        return self.settings.agents_dir / node.zone / "nodes" / node.key / "data"
+        return self.node_dir(node) / "data"
 
     def agent_pid(self, zone: str) -> int:
         try:

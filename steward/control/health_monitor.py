@@ -30,6 +30,7 @@ from steward.control.model import Cluster, ClusterState, Node, NodeRole, Operati
 from steward.control.node_specs import node_key
 from steward.control.operations import mutable_info, start_operation
 from steward.control.operations.heal import findings as heal_findings
+from steward.control.operations.heal import repaired_nodes
 from steward.kafka import probe
 from steward.kafka.node_config import CLIENT, CONTROLLER, client_bootstrap
 
@@ -165,11 +166,7 @@ class HealthMonitor:
         if op is None or op.type is not OperationType.HEAL:
             return set()
         nodes = self.ctx.store.nodes(cluster.arn)
-        found = heal_findings(op)
-        agents = {f.agent for f in found if f.node_id is None}
-        return {f.node_id for f in found if f.node_id is not None} | {
-            n.node_id for n in nodes if n.agent in agents
-        }
+        return {n.node_id for n in repaired_nodes(nodes, heal_findings(op))}
 
     def _begin_repair(self, cluster: Cluster, found: list[Finding]) -> bool:
         arns = ArnFactory(self.ctx.settings.region, self.ctx.settings.account_id)

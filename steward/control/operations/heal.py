@@ -42,12 +42,16 @@ def findings(op: Operation) -> list[Finding]:
     return [Finding.from_json(item) for item in raw if isinstance(item, dict)]  # type: ignore[union-attr]
 
 
-def repaired_nodes(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> list[Node]:
-    """The nodes this repair is about: the faulty ones, and every node of an unreachable agent."""
-    nodes = ctx.store.nodes(cluster.arn)
-    ids = {f.node_id for f in findings(op) if f.node_id is not None}
-    agents = {f.agent for f in findings(op) if f.node_id is None}
+def repaired_nodes(nodes: list[Node], found: list[Finding]) -> list[Node]:
+    """The nodes a repair of `found` is about: the faulty ones, and every node of an unreachable
+    agent."""
+    ids = {f.node_id for f in found if f.node_id is not None}
+    agents = {f.agent for f in found if f.node_id is None}
     return [n for n in nodes if n.node_id in ids or n.agent in agents]
+
+
+def _repaired(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> list[Node]:
+    return repaired_nodes(ctx.store.nodes(cluster.arn), findings(op))
 
 
 def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
@@ -58,7 +62,7 @@ def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) 
     elif step == "WAIT_FOR_IN_SYNC":
         _wait_for_in_sync(ctx, cluster, op)
     elif step == "REBALANCE_LEADERS":
-        if any(n.role is NodeRole.BROKER for n in repaired_nodes(ctx, cluster, op)):
+        if any(n.role is NodeRole.BROKER for n in _repaired(ctx, cluster, op)):
             try:
                 reassignment.elect_preferred_leaders(ctx.bootstrap(cluster))
             except reassignment.ReassignmentError as error:  # auto leader rebalance also does it
@@ -78,12 +82,15 @@ def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
 # --- REPAIR_NODES ----------------------------------------------------------------------------
 def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
     waiting: list[str] = []
-    for agent in sorted({f.agent for f in findings(op) if f.node_id is None}):
+    found = findings(op)
+    for agent in sorted({f.agent for f in found if f.node_id is None}):
         if not _agent_answers(ctx, agent):
             waiting.append(f"agent {agent} to answer")
-    nodes = {n.node_id: n for n in ctx.store.nodes(cluster.arn)}
-    for finding in findings(op):
-        node = nodes.get(finding.node_id) if finding.node_id is not None else None
+    nodes = ctx.store.nodes(cluster.arn)
+    by_id = {n.node_id: n for n in nodes}
+    faulty = {f.node_id for f in found if f.node_id is not None}
+    for finding in found:
+        node = by_id.get(finding.node_id) if finding.node_id is not None else None
         if node is None:
             continue
         try:
@@ -91,8 +98,8 @@ def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
                 waiting.append(f"{finding.subject} to run")
         except AgentUnavailable as error:
             waiting.append(f"agent {node.agent} ({error})")
-    for node in repaired_nodes(ctx, cluster, op):
-        if node.node_id in {f.node_id for f in findings(op)}:
+    for node in repaired_nodes(nodes, found):
+        if node.node_id in faulty:
             continue
         try:
             if not _running(ctx, cluster, node):
@@ -171,7 +178,7 @@ def _running(ctx: ReconcileContext, cluster: Cluster, node: Node) -> bool:
 def _wait_for_nodes(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
     bootstrap = ctx.bootstrap(cluster)
     waiting = []
-    for node in repaired_nodes(ctx, cluster, op):
+    for node in _repaired(ctx, cluster, op):
         if node.role is NodeRole.CONTROLLER:
             host, port = node.endpoint(CONTROLLER).rsplit(":", 1)
             if not probe.answers(host, int(port), timeout=2.0):
@@ -191,7 +198,7 @@ def _wait_for_nodes(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> N
 
 
 def _wait_for_in_sync(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    nodes = repaired_nodes(ctx, cluster, op)
+    nodes = _repaired(ctx, cluster, op)
     brokers = {n.node_id for n in nodes if n.role is NodeRole.BROKER}
     view = ctx.cluster_view(cluster)
     if any(n.role is NodeRole.CONTROLLER for n in nodes) and not view.quorum_caught_up():
