@@ -46,9 +46,15 @@ IN_STEPS = (
     "FINALIZE",
 )
 
-SETTLED_CPU = 0.5
-"""Cores a broker may keep busy and count as settled: a JVM that has just started compiles
-Kafka's hot code on every core it gets for tens of seconds."""
+SETTLE_YOUNG = 120.0
+"""Seconds since its process started during which a broker may still be warming up: a JVM that
+has just started compiles Kafka's hot code for tens of seconds. Older brokers count as settled."""
+SETTLE_RATIO = 1.5
+"""A young broker has settled once it uses no more CPU than this many times what the cluster's
+settled brokers use (their median)."""
+SETTLE_FLOOR = 0.05
+"""Cores a young broker may always use and count as settled (also the reference when no broker
+of the cluster is old enough to be one)."""
 SETTLE_SAMPLE = 3.0
 """Seconds over which a broker's CPU use is measured."""
 SETTLE_TIMEOUT = 90.0
@@ -221,11 +227,12 @@ def wait_for_brokers_to_settle(ctx: ReconcileContext, cluster: Cluster, op: Oper
     """Move no replica while a broker still burns CPU on its start. Measured on this machine
     (docs/benchmarks.md, run E): replicas moved while three new JVMs were still compiling stalled
     producers for 5.7-6.5 s; the same moves 25 s later, 1.9-2.2 s. Each broker's CPU time is read
-    from its agent twice, SETTLE_SAMPLE seconds apart; after SETTLE_TIMEOUT the moves start
-    anyway."""
+    from its agent twice, SETTLE_SAMPLE seconds apart, and the young brokers are held against the
+    settled ones (`warming_brokers`); after SETTLE_TIMEOUT the moves start anyway."""
     started = float(op.progress.setdefault("settle_started", time.time()))  # type: ignore[arg-type]
     now = time.time()
-    cpu = {str(b): c for b, c in _cpu_seconds(ctx, cluster).items()}
+    usage = _cpu_usage(ctx, cluster)
+    cpu = {str(b): used for b, (used, _) in usage.items()}
     sampled_at = op.progress.get("settle_sampled_at")
     before = op.progress.get("settle_cpu")
     op.progress["settle_sampled_at"] = now
@@ -238,14 +245,40 @@ def wait_for_brokers_to_settle(ctx: ReconcileContext, cluster: Cluster, op: Oper
         for b, used in cpu.items()
         if b in before
     }
-    hot = {b: rate for b, rate in rates.items() if rate > SETTLED_CPU}
-    if hot and now - started < SETTLE_TIMEOUT:
-        shown = ", ".join(f"broker {b} {rate:.1f} cores" for b, rate in sorted(hot.items()))
-        raise TemporaryError(f"waiting for busy brokers to settle: {shown}", SETTLE_SAMPLE)
+    ages = {b: now - began for b, (_, began) in usage.items() if began is not None}
+    warming = warming_brokers(rates, ages)
+    if warming and now - started < SETTLE_TIMEOUT:
+        shown = ", ".join(f"broker {b} {rate:.2f} cores" for b, rate in sorted(warming.items()))
+        settled = settled_cpu(rates, ages)
+        raise TemporaryError(
+            f"waiting for new brokers to settle: {shown} (settled brokers use {settled:.2f})",
+            SETTLE_SAMPLE,
+        )
 
 
-def _cpu_seconds(ctx: ReconcileContext, cluster: Cluster) -> dict[int, float]:
-    """CPU time each running broker has used so far, as its agent reports it."""
+def settled_cpu(rates: dict[int, float], ages: dict[int, float]) -> float:
+    """What a settled broker of this cluster uses, in cores: the median over the brokers older
+    than SETTLE_YOUNG, or SETTLE_FLOOR when there are none."""
+    old = sorted(rate for b, rate in rates.items() if ages.get(b, 0.0) >= SETTLE_YOUNG)
+    return old[len(old) // 2] if old else SETTLE_FLOOR
+
+
+def warming_brokers(rates: dict[int, float], ages: dict[int, float]) -> dict[int, float]:
+    """The brokers still warming up, with their CPU use: younger than SETTLE_YOUNG and busier
+    than SETTLE_RATIO times a settled broker (and SETTLE_FLOOR). Relative, not absolute: on a
+    machine with fewer cores than JVMs, a compiling JVM never gets a core to itself, yet it still
+    gets several times what a broker that only serves needs."""
+    limit = max(SETTLE_FLOOR, SETTLE_RATIO * settled_cpu(rates, ages))
+    return {
+        b: rate
+        for b, rate in rates.items()
+        if ages.get(b, SETTLE_YOUNG) < SETTLE_YOUNG and rate > limit
+    }
+
+
+def _cpu_usage(ctx: ReconcileContext, cluster: Cluster) -> dict[int, tuple[float, float | None]]:
+    """For each running broker, the CPU time it has used so far and when its process started,
+    as its agent reports them."""
     found = {}
     for broker in _brokers(ctx, cluster):
         try:
@@ -253,7 +286,7 @@ def _cpu_seconds(ctx: ReconcileContext, cluster: Cluster) -> dict[int, float]:
         except AgentUnavailable:
             continue
         if status is not None and status.cpu_seconds is not None:
-            found[broker.node_id] = status.cpu_seconds
+            found[broker.node_id] = (status.cpu_seconds, status.started_at)
     return found
 
 
