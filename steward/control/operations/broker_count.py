@@ -11,6 +11,7 @@ them, delete their data and unregister them from the cluster's metadata.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from steward.agent.client import AgentUnavailable
@@ -24,6 +25,7 @@ from steward.control.placement import PlacementError, Placer
 from steward.errors import PermanentError, TemporaryError
 from steward.kafka import membership, reassignment
 from steward.kafka.node_config import client_bootstrap
+from steward.kafka.reassignment import Partition
 
 OUT_STEPS = (
     "PLACE_NEW_BROKERS",
@@ -60,6 +62,9 @@ SETTLE_SAMPLE = 3.0
 SETTLE_TIMEOUT = 90.0
 """How long moving replicas waits for the brokers to settle before it moves them anyway."""
 
+MOVES_PER_BROKER = 5
+"""Partitions a broker may be gaining or losing a replica of at once (Cruise Control's default
+for concurrent partition movements per broker)."""
 REASSIGNMENT_TIMEOUT = 3600.0
 """How long moving replicas may take before the operation gives up (and cancels nothing: the
 moves Kafka made stay valid)."""
@@ -298,9 +303,8 @@ def _assignment(ctx: ReconcileContext, cluster: Cluster) -> dict[tuple[str, int]
 
 
 def reassign_partitions(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    """Plan once (the plan is kept in the operation), then ask Kafka for every move of the plan
-    that is neither done nor under way. Safe to repeat."""
-    bootstrap = ctx.bootstrap(cluster)
+    """Plan once (the plan is kept in the operation), then start the first moves of the plan
+    (`next_moves`). Safe to repeat."""
     leaving = set(_ids(op, "leaving_brokers"))
     if "reassignment" not in op.progress:
         staying = {b.node_id: b.zone for b in _brokers(ctx, cluster) if b.node_id not in leaving}
@@ -314,43 +318,79 @@ def reassign_partitions(ctx: ReconcileContext, cluster: Cluster, op: Operation) 
     target = _decode(op.progress["reassignment"])
     if not target:
         return
+    bootstrap = ctx.bootstrap(cluster)
     try:
-        current = reassignment.current_assignment(bootstrap)
-        moving = reassignment.reassignments_in_progress(bootstrap)
-        todo = {tp: r for tp, r in target.items() if current.get(tp) != r and tp not in moving}
         involved = sorted({b for r in target.values() for b in r} | leaving)
         reassignment.set_replication_throttle(
             bootstrap, involved, ctx.settings.reassignment_throttle
         )
-        if todo:
-            reassignment.start_reassignment(bootstrap, todo)
+        _start_next_moves(bootstrap, target)
     except reassignment.ReassignmentError as error:
         raise TemporaryError(f"starting the reassignment: {error}", 2.0) from error
 
 
 def wait_for_reassignment(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    """Until every partition is where the plan puts it, starting the plan's next moves as
+    earlier ones end."""
     bootstrap = ctx.bootstrap(cluster)
     target = _decode(op.progress.get("reassignment", []))
     started = float(op.progress.setdefault("reassignment_started", time.time()))  # type: ignore[arg-type]
     try:
-        moving = reassignment.reassignments_in_progress(bootstrap)
-        current = reassignment.current_assignment(bootstrap)
+        left = _start_next_moves(bootstrap, target)
     except reassignment.ReassignmentError as error:
-        raise TemporaryError(f"reading the reassignment: {error}", 2.0) from error
-    left = [tp for tp, replicas in target.items() if tp in moving or current.get(tp) != replicas]
+        raise TemporaryError(f"moving replicas: {error}", 2.0) from error
     if left:
         if time.time() - started > REASSIGNMENT_TIMEOUT:
             raise PermanentError(
-                f"{len(left)} partitions were still moving after {REASSIGNMENT_TIMEOUT:.0f} s",
+                f"{left} partitions were still moving after {REASSIGNMENT_TIMEOUT:.0f} s",
                 "ReassignmentTimeout",
             )
-        raise TemporaryError(f"{len(target) - len(left)} of {len(target)} partitions moved", 1.0)
+        raise TemporaryError(f"{len(target) - left} of {len(target)} partitions moved", 1.0)
     leaving = set(_ids(op, "leaving_brokers"))
     involved = sorted({b for r in target.values() for b in r} | leaving)
     try:
         reassignment.clear_replication_throttle(bootstrap, involved, sorted({t for t, _ in target}))
     except reassignment.ReassignmentError as error:
         raise TemporaryError(f"clearing the replication throttle: {error}", 2.0) from error
+
+
+def _start_next_moves(bootstrap: str, target: dict[Partition, list[int]]) -> int:
+    """Ask Kafka for the plan's next moves (`next_moves`); how many partitions are not yet
+    where the plan puts them."""
+    moving = reassignment.reassignments_in_progress(bootstrap)
+    current = reassignment.current_assignment(bootstrap)
+    for key, move in moving.items():
+        current[key] = list(move.original)
+    todo = {tp: r for tp, r in target.items() if tp not in moving and current.get(tp) != r}
+    in_flight = {tp: list(move.target) for tp, move in moving.items()}
+    batch = next_moves(todo, current, in_flight)
+    if batch:
+        reassignment.start_reassignment(bootstrap, batch)
+    return len(todo) + sum(1 for tp in target if tp in moving)
+
+
+def next_moves(
+    todo: dict[Partition, list[int]],
+    current: dict[Partition, list[int]],
+    in_flight: dict[Partition, list[int]],
+    per_broker: int = MOVES_PER_BROKER,
+) -> dict[Partition, list[int]]:
+    """The moves of `todo` to start now: as many as keep every broker within `per_broker`
+    partitions moving at once, counting those `in_flight`. A broker takes part in a move when it
+    gains or loses a replica; a move that only reorders replicas involves none and always goes.
+    Moving everything at once had brokers fetch for dozens of partitions together while they
+    also served clients: the in-sync replicas of the busy partitions fell behind and `acks=all`
+    producers stalled for seconds."""
+    load: Counter[int] = Counter()
+    for tp, replicas in in_flight.items():
+        load.update(set(replicas) ^ set(current.get(tp, ())))
+    chosen = {}
+    for tp in sorted(todo):
+        involved = set(todo[tp]) ^ set(current.get(tp, ()))
+        if all(load[b] < per_broker for b in involved):
+            chosen[tp] = todo[tp]
+            load.update(involved)
+    return chosen
 
 
 def elect_preferred_leaders(ctx: ReconcileContext, cluster: Cluster) -> None:
