@@ -56,6 +56,9 @@ class NodeSpec:
     cpu_weight: int | None = None
     """The node's relative share of the host's CPU under contention (100 = the default share),
     enforced with cgroups where the host allows it (see `steward.agent.cgroups`)."""
+    volume_gb: int | None = None
+    """Brokers: the size of the node's data volume, where the agent gives nodes volumes of their
+    own (`steward.agent.volumes`). It only grows, and growing restarts nothing."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -80,6 +83,8 @@ class NodeSpec:
                 f"cpu_weight {self.cpu_weight!r} must be null or an integer "
                 f"from {MIN_WEIGHT} to {MAX_WEIGHT}"
             )
+        if self.volume_gb is not None and (not _is_int(self.volume_gb) or self.volume_gb < 1):
+            raise InvalidSpec(f"volume_gb {self.volume_gb!r} must be null or a positive integer")
         for name in ("cluster_id", "directory_id"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _KAFKA_UUID.match(value):
@@ -147,11 +152,12 @@ class NodeSpec:
     @property
     def spec_hash(self) -> str:
         """Changes exactly when a running process must be restarted to pick the spec up: not on
-        `desired` (start/stop) nor on `initial_controllers` (used only when formatting). A
-        `cpu_weight` of None is left out, so that specs written before the field existed keep
-        their hash (and their running processes)."""
+        `desired` (start/stop), `initial_controllers` (used only when formatting) nor
+        `volume_gb` (a volume grows under a running Kafka). A `cpu_weight` of None is left out,
+        so that specs written before the field existed keep their hash (and their running
+        processes)."""
         launch = self.to_dict()
-        del launch["desired"], launch["initial_controllers"]
+        del launch["desired"], launch["initial_controllers"], launch["volume_gb"]
         if launch["cpu_weight"] is None:
             del launch["cpu_weight"]
         canonical = json.dumps(launch, sort_keys=True, separators=(",", ":"))
@@ -176,6 +182,10 @@ class NodeStatus:
     """The process runs but its data directory is gone (the volume was lost or wiped)."""
     cpu_seconds: float | None = None
     """CPU time the running process has used so far (all threads, user and system)."""
+    volume_size_bytes: int | None = None
+    """The size of the node's data volume, when it has one of its own (else None)."""
+    volume_used_bytes: int | None = None
+    """What is used of it (Kafka's data and anything else written there)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,7 +5,8 @@ Each node lives in `<state_dir>/nodes/<key>/`:
     spec.json            the NodeSpec last applied (what the node should be)
     server.properties    rendered from the spec, with log.dirs = data/
     log4j2.properties
-    data/                the node's only log directory
+    data/                the node's only log directory; for a broker with a volume of its own,
+                         the mount point of volume.img (`steward.agent.volumes`)
     logs/                server.log (+ controller.log, state-change.log), stdout.log
     kafka.pid            the running process: pid, start time, spec hash (absent when none runs)
 
@@ -38,6 +39,14 @@ from steward.agent import processes
 from steward.agent.cgroups import CpuGroups
 from steward.agent.command import JavaNotFound, find_java, kafka_server_command
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeState, NodeStatus, is_valid_key
+from steward.agent.volumes import (
+    LoopVolume,
+    VolumeError,
+    VolumeMode,
+    loop_volumes_supported,
+    usage,
+    volume_mode,
+)
 from steward.kafka.distribution import DistributionError, require_distribution
 from steward.kafka.log4j import render_log4j2_properties
 from steward.kafka.properties import render_properties
@@ -100,6 +109,10 @@ class NodePaths:
     @property
     def pid_file(self) -> Path:
         return self.root / "kafka.pid"
+
+    @property
+    def volume_image(self) -> Path:
+        return self.root / "volume.img"
 
 
 @dataclass(frozen=True)
@@ -177,6 +190,7 @@ class _Node:
     reconciling: bool = False
 
     def status(self) -> NodeStatus:
+        volume = usage(self.paths.data) if self.paths.volume_image.exists() else None
         return NodeStatus(
             key=self.spec.key,
             state=self.state,
@@ -188,6 +202,8 @@ class _Node:
             spec_hash=self.running_hash if self.pid is not None else None,
             data_missing=self.pid is not None and not (self.paths.data / META_PROPERTIES).exists(),
             cpu_seconds=_cpu_seconds(self.pid),
+            volume_size_bytes=volume.size_bytes if volume else None,
+            volume_used_bytes=volume.used_bytes if volume else None,
         )
 
 
@@ -200,9 +216,11 @@ class NodeSupervisor:
         command: CommandFactory = kafka_command,
         formatter: StorageFormatter = format_kafka_storage,
         cgroup_root: Path | None = None,
+        volumes: VolumeMode | None = None,
     ) -> None:
         """`cgroup_root`: where to look for the cgroup hierarchy that enforces CPU weights
-        (default: `$STEWARD_CGROUP_ROOT`, else /sys/fs/cgroup)."""
+        (default: `$STEWARD_CGROUP_ROOT`, else /sys/fs/cgroup). `volumes`: whether brokers get
+        data volumes of their own (default: `$STEWARD_BROKER_VOLUMES`, else "directory")."""
         self.state_dir = state_dir
         self.nodes_dir = state_dir / "nodes"
         self.nodes_dir.mkdir(parents=True, exist_ok=True)
@@ -210,6 +228,8 @@ class NodeSupervisor:
         self._command = command
         self._formatter = formatter
         self.cpu_groups = CpuGroups.for_host(cgroup_root)
+        mode = volumes or volume_mode()
+        self.loop_volumes = mode == "loop" or (mode == "auto" and loop_volumes_supported())
         self._lock = threading.Lock()
         self._nodes: dict[str, _Node] = {}
         self._stopping = threading.Event()
@@ -227,6 +247,8 @@ class NodeSupervisor:
             changed = spec.spec_hash != node.spec.spec_hash
             node.spec = spec
             self._write_files(node)
+            if node.pid is not None:
+                self._grow_volume(node)
             if changed or node.state == "failed":
                 node.crash_streak = 0
                 if node.state in ("crashed", "failed"):
@@ -278,11 +300,13 @@ class NodeSupervisor:
             root = self.nodes_dir / key
             existed = is_valid_key(key) and root.is_dir()
             if existed:
+                self._release_volume(NodePaths(root))
                 shutil.rmtree(root, ignore_errors=True)
                 self.cpu_groups.release(key)
             return existed
         try:
             self._stop(node, timeout)
+            self._release_volume(node.paths)
             shutil.rmtree(node.paths.root, ignore_errors=True)
             node.removed = True
             with self._lock:
@@ -435,7 +459,13 @@ class NodeSupervisor:
         spec = node.spec
         try:
             identity = NodeIdentity(spec.cluster_id, spec.node_id, spec.directory_id)
-            self._set_aside_lost_volume(node)
+            volume = self._volume(node)
+            if volume is not None and spec.volume_gb is not None:
+                volume.ensure(spec.volume_gb)  # mounted before anything looks inside
+                self._set_aside_lost_volume(node, volume)
+                volume.ensure(spec.volume_gb)  # a fresh one, when it was lost
+            else:
+                self._set_aside_lost_volume(node, None)
             if is_formatted(node.paths.data, identity):
                 node.paths.formatted_marker.touch()
                 return True
@@ -443,21 +473,51 @@ class NodeSupervisor:
             self._formatter(spec, node.paths)
             node.paths.formatted_marker.touch()
             return True
-        except (StorageError, DistributionError, JavaNotFound, OSError) as error:
+        except (StorageError, VolumeError, DistributionError, JavaNotFound, OSError) as error:
             node.state = "failed"
             node.message = f"formatting storage failed: {error}"
             log.error("%s: %s", spec.key, node.message)
             return False
 
+    def _volume(self, node: _Node) -> LoopVolume | None:
+        """The broker's volume of its own: where this agent gives brokers volumes, or where the
+        node has one already (its data is there, whatever the agent's mode is now)."""
+        paths = node.paths
+        if node.spec.role != "broker" or node.spec.volume_gb is None:
+            return None
+        if not self.loop_volumes and not paths.volume_image.exists():
+            return None
+        return LoopVolume(paths.volume_image, paths.data)
+
+    def _grow_volume(self, node: _Node) -> None:
+        """A running broker's volume grows to its spec's size, under the running Kafka."""
+        volume = self._volume(node)
+        if volume is None or not volume.exists() or node.spec.volume_gb is None:
+            return
+        try:
+            volume.ensure(node.spec.volume_gb)
+        except VolumeError as error:
+            node.message = f"growing its volume failed: {error}"
+            log.error("%s: %s", node.spec.key, node.message)
+
     @staticmethod
-    def _set_aside_lost_volume(node: _Node) -> None:
+    def _release_volume(paths: NodePaths) -> None:
+        if paths.volume_image.exists():
+            LoopVolume(paths.volume_image, paths.data).release()
+
+    @staticmethod
+    def _set_aside_lost_volume(node: _Node, volume: LoopVolume | None) -> None:
         """A data directory this agent formatted that has lost its meta.properties lost its
         volume (wiped, replaced, or deleted under a running Kafka, which may have written a few
         files into a new one before it stopped). Whatever is left is moved aside, never deleted,
         so that the node is formatted afresh with its own ids and Kafka copies its replicas back
-        from the other brokers."""
+        from the other brokers. A volume of its own is set aside whole (its image)."""
         data = node.paths.data
         if not node.paths.formatted_marker.exists() or (data / META_PROPERTIES).exists():
+            return
+        if volume is not None and volume.exists():
+            aside = volume.set_aside()
+            log.warning("%s lost its data; its volume was moved to %s", node.spec.key, aside)
             return
         if data.is_dir() and any(data.iterdir()):
             aside = data.with_name(f"{data.name}.lost-{int(time.time())}")

@@ -17,6 +17,8 @@ The faults it names:
 - `fenced`: a broker's process runs and answers, but Kafka has not counted it as a live broker
   (registered and unfenced) for `fenced_after` seconds: it cannot reach the controllers, or its
   registration is stuck.
+- `disk_full`: a broker's volume of its own is `disk_full_at` percent used or more. Kafka stops a
+  broker whose only log directory cannot be written, so this comes before the crashes it causes.
 - `agent_unreachable`: the zone's agent has not answered for `agent_lost_after` seconds; its nodes
   may still run (an agent that stops never stops its Kafka processes) or its zone may be cut off.
 """
@@ -30,7 +32,15 @@ from steward.agent.spec import NodeStatus
 from steward.control.model import NodeRole
 
 FaultKind = Literal[
-    "crashed", "failed", "stopped", "lost", "hung", "data_lost", "fenced", "agent_unreachable"
+    "crashed",
+    "failed",
+    "stopped",
+    "lost",
+    "hung",
+    "data_lost",
+    "fenced",
+    "disk_full",
+    "agent_unreachable",
 ]
 
 
@@ -93,6 +103,9 @@ class Diagnostician:
     fenced_after: float = 20.0
     """Seconds an answering broker may stay out of the cluster's live brokers. Longer than a
     broker's start (it answers before it registers) and than its session timeout (9 s)."""
+    disk_full_at: float = 90.0
+    """Percent of a broker's volume in use from which it counts as full: the volume is grown
+    before Kafka runs out of room (MSK recommends an alarm at 85%)."""
     _fenced_since: dict[int, float] = field(default_factory=dict)
     _started_at: dict[int, float | None] = field(default_factory=dict)
     _silent_since: dict[int, float] = field(default_factory=dict)
@@ -153,6 +166,11 @@ class Diagnostician:
         previous = self._started_at.get(obs.node_id)
         known = obs.node_id in self._started_at
         self._started_at[obs.node_id] = status.started_at
+        full = _volume_use(status)
+        if full is not None and full[0] >= self.disk_full_at:
+            percent, used, size = full
+            why = f"its volume is {percent:.0f}% full ({used / GIB:.2f} of {size / GIB:.2f} GiB)"
+            return self._finding(obs, "disk_full", why)
         if status.state == "failed":
             return self._finding(
                 obs, "failed", f"its agent gave up restarting it: {_first(status)}"
@@ -203,6 +221,17 @@ class Diagnostician:
         return Finding(kind, obs.agent, f"{subject}: {why}", obs.node_id, obs.role)
 
 
+GIB = 1024**3
+
+
+def _volume_use(status: NodeStatus) -> tuple[float, int, int] | None:
+    """(percent used, bytes used, bytes in all) of the node's own volume, if it has one."""
+    size, used = status.volume_size_bytes, status.volume_used_bytes
+    if not size or used is None:
+        return None
+    return 100.0 * used / size, used, size
+
+
 def _first(status: NodeStatus) -> str:
     message = (status.message or "").strip().splitlines()
     code = status.last_exit_code
@@ -216,6 +245,7 @@ _ORDER: dict[str, int] = {
     "agent_unreachable": 0,
     "lost": 1,
     "failed": 2,
+    "disk_full": 2,
     "data_lost": 3,
     "hung": 3,
     "fenced": 3,

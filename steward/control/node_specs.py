@@ -77,4 +77,5 @@ def build_node_spec(
         cpu_weight=sizing.cpu_weight,
         jvm_options=[],
         desired=desired,
+        volume_gb=cluster.spec.broker_node_group.volume_size_gb,
     )

@@ -61,12 +61,18 @@ def test_hash_changes_with_launch_settings_only() -> None:
     assert controller_spec(cpu_weight=200).spec_hash != controller_spec(cpu_weight=100).spec_hash
 
 
+def test_a_bigger_volume_does_not_restart_a_node() -> None:
+    spec = controller_spec()
+    assert controller_spec(volume_gb=10).spec_hash == spec.spec_hash
+    assert controller_spec(volume_gb=20).spec_hash == spec.spec_hash
+
+
 def test_a_spec_without_a_cpu_weight_keeps_the_hash_it_had_before_the_field_existed() -> None:
     """Agents compare the hash of what runs with the stored spec's: an agent upgrade must not
     restart every node."""
     spec = controller_spec()
     launch = spec.to_dict()
-    for added_later_or_not_hashed in ("desired", "initial_controllers", "cpu_weight"):
+    for added_later_or_not_hashed in ("desired", "initial_controllers", "cpu_weight", "volume_gb"):
         del launch[added_later_or_not_hashed]
     canonical = json.dumps(launch, sort_keys=True, separators=(",", ":"))
     assert spec.spec_hash == hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -148,3 +148,35 @@ def test_an_answering_broker_out_of_the_live_brokers_for_long_is_fenced() -> Non
     assert doctor.assess([running(answers=True)], 22.0, serving=others) == []
     # Kafka could not tell: no finding either way
     assert doctor.assess([running(answers=True)], 60.0, serving=None) == []
+
+
+GIB = 1024**3
+
+
+def with_volume(size: int, used: int) -> NodeObservation:
+    status = NodeStatus(
+        key="n1", state="running", pid=4242, started_at=100.0,
+        volume_size_bytes=size, volume_used_bytes=used,
+    )  # fmt: skip
+    return NodeObservation(1, BROKER, "az-a", True, status, answers=True)
+
+
+def test_a_broker_whose_volume_is_nearly_full_has_a_full_disk() -> None:
+    doctor = Diagnostician(disk_full_at=90.0)
+    assert doctor.assess([with_volume(10 * GIB, 8 * GIB)], 0) == []
+    full = with_volume(10 * GIB, int(9.5 * GIB))
+    [finding] = doctor.assess([full], 1)
+    assert finding.kind == "disk_full"
+    assert "95% full (9.50 of 10.00 GiB)" in finding.reason
+
+
+def test_a_full_disk_is_named_rather_than_the_crashes_it_causes() -> None:
+    stopped_by_kafka = with_state(
+        "failed", message="gave up", volume_size_bytes=GIB, volume_used_bytes=GIB
+    )
+    [finding] = Diagnostician().assess([stopped_by_kafka], 0)
+    assert finding.kind == "disk_full"
+
+
+def test_a_broker_without_a_volume_of_its_own_never_has_a_full_disk() -> None:
+    assert Diagnostician().assess([running(answers=True)], 0) == []

@@ -142,3 +142,13 @@ def test_a_broker_without_its_data_restarts_with_time_for_a_controlled_shutdown(
     with pytest.raises(TemporaryError):
         heal.run_step(ctx, cluster, op, "REPAIR_NODES")
     assert agent.calls == [("restart", (key, 5.0))]
+
+
+def test_storage_grows_so_that_the_fullest_broker_uses_at_most_60_percent() -> None:
+    from steward.control.operations.heal import grown_volume_gb
+
+    gib = 1024**3
+    assert grown_volume_gb(1, gib) == 2  # a full 1 GiB volume
+    assert grown_volume_gb(100, 95 * gib) == 159
+    assert grown_volume_gb(100, 50 * gib) == 110  # never less than 10% more
+    assert grown_volume_gb(16384, 16000 * gib) == 16384  # MSK's largest volume

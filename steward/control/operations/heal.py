@@ -7,7 +7,10 @@ The faults (`steward.control.diagnosis.Finding`) are in `op.progress["findings"]
   (SIGKILL) and started again; a stopped node is started; a node its agent lost is given back to
   it; an agent that stopped answering is started again (embedded default) or waited for. A broker
   whose data directory is gone is formatted anew by its agent with the same node and directory id,
-  and Kafka copies its replicas back from the other zones.
+  and Kafka copies its replicas back from the other zones. A broker whose volume is (nearly)
+  full has the cluster's storage grown first, every broker's volume under its running Kafka
+  (`grown_volume_gb`), as a user would with UpdateBrokerStorage; then it is restarted if it
+  stopped.
 - WAIT_FOR_NODES: each repaired broker is registered and unfenced, each controller answers.
 - WAIT_FOR_IN_SYNC: each repaired broker is back in the in-sync set of every partition it holds;
   the controller quorum is caught up.
@@ -20,13 +23,18 @@ runs the process that hung.
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import replace
 
 from steward.agent.client import AgentUnavailable
 from steward.agent.launcher import AgentStartError
+from steward.control.arns import new_current_version
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Finding
 from steward.control.model import Cluster, ClusterState, Node, NodeRole, Operation
 from steward.control.node_specs import build_node_spec, node_key, user_properties
+from steward.control.operations.storage import grow_volumes
+from steward.control.updates import MAX_VOLUME_SIZE_GB
 from steward.errors import PermanentError, TemporaryError
 from steward.kafka import health, probe, reassignment
 from steward.kafka.node_config import CLIENT, CONTROLLER
@@ -83,6 +91,8 @@ def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
 def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
     waiting: list[str] = []
     found = findings(op)
+    if any(f.kind == "disk_full" for f in found):
+        _grow_storage(ctx, cluster, op)
     for agent in sorted({f.agent for f in found if f.node_id is None}):
         if not _agent_answers(ctx, agent):
             waiting.append(f"agent {agent} to answer")
@@ -108,6 +118,53 @@ def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
             waiting.append(f"agent {node.agent} ({error})")
     if waiting:
         raise TemporaryError("waiting for " + ", ".join(sorted(set(waiting))), WAIT)
+
+
+GROWN_USE = 0.6
+"""The share of the grown volumes that the fullest broker's data then takes, at most."""
+GIB = 1024**3
+
+
+def grown_volume_gb(current_gb: int, used_bytes: int) -> int:
+    """The volume size that a broker using `used_bytes` of `current_gb` needs: its data at most
+    GROWN_USE of it, and at least 10% (1 GiB) more than now, within MSK's largest volume."""
+    needed = math.ceil(used_bytes / GROWN_USE / GIB)
+    return min(MAX_VOLUME_SIZE_GB, max(needed, current_gb + max(1, math.ceil(current_gb / 10))))
+
+
+def _grow_storage(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+    """Grow the cluster's storage once (the new size is kept in the operation), then wait until
+    every broker's volume has grown."""
+    group = cluster.spec.broker_node_group
+    if "volume_grown_to" not in op.progress:
+        used = 0
+        for node in ctx.store.nodes(cluster.arn):
+            if node.role is NodeRole.BROKER:
+                try:
+                    status = ctx.agents.client(node.agent, timeout=5.0).node(
+                        node_key(cluster, node)
+                    )
+                except AgentUnavailable:
+                    continue
+                if status is not None and status.volume_used_bytes is not None:
+                    used = max(used, status.volume_used_bytes)
+        size = grown_volume_gb(group.volume_size_gb, used)
+        if size <= group.volume_size_gb:
+            raise PermanentError(
+                f"the brokers' storage is full at {group.volume_size_gb} GiB, the largest volume",
+                "StorageFull",
+            )
+        log.warning(
+            "growing the storage of %s from %d to %d GiB per broker",
+            cluster.name,
+            group.volume_size_gb,
+            size,
+        )
+        cluster.spec = cluster.spec.replace(broker_node_group=replace(group, volume_size_gb=size))
+        cluster.current_version = new_current_version()
+        op.progress["volume_grown_to"] = size
+        ctx.store.save_operation(op, cluster)
+    grow_volumes(ctx, cluster)
 
 
 def _agent_answers(ctx: ReconcileContext, agent: str) -> bool:

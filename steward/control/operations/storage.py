@@ -1,28 +1,57 @@
-"""UPDATE_BROKER_STORAGE: grow every broker's storage.
+"""UPDATE_BROKER_STORAGE: grow every broker's storage, restarting nothing.
 
-On Steward's hosts a broker's volume is a quota on a disk the host's brokers share: growing it
-restarts nothing and moves no data. What the quota is for is the usage Steward reports against it
-(`KafkaDataLogsDiskUsed`, the share of the volume a broker's log directories take). Storage never
-shrinks, as on MSK; the request layer refuses that.
+Where brokers have volumes of their own (`steward.agent.volumes`), GROW_VOLUMES gives each
+broker's agent the new size, and the agent grows the volume under the running Kafka. Where they
+have plain directories, the size is what Steward reports usage against (`KafkaDataLogsDiskUsed`).
+Storage never shrinks, as on MSK; the request layer refuses that.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Operation
-from steward.control.operations.common import finish_update, keep_serving
-from steward.errors import PermanentError
+from steward.control.model import Cluster, NodeRole, Operation
+from steward.control.node_specs import build_node_spec, node_key, user_properties
+from steward.control.operations.common import finish_update, keep_serving, target_spec
+from steward.errors import PermanentError, TemporaryError
 
 STEPS = ("GROW_VOLUMES", "FINALIZE")
 
 
 def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
     if step == "GROW_VOLUMES":
-        return  # the new size is the target spec's; nothing on the hosts changes
+        grow_volumes(ctx, replace(cluster, spec=target_spec(op)))
+        return
     if step == "FINALIZE":
         finish_update(cluster, op)
         return
     raise PermanentError(f"unknown step {step}")
+
+
+def grow_volumes(ctx: ReconcileContext, cluster: Cluster) -> None:
+    """Give every broker the volume size of `cluster`'s spec; done once each agent reports it
+    (or has no volume to grow). Applying a spec that differs only in its volume size restarts
+    nothing."""
+    nodes = ctx.store.nodes(cluster.arn)
+    configured = user_properties(ctx.store, cluster)
+    wanted = cluster.spec.broker_node_group.volume_size_gb * 1024**3
+    waiting = []
+    for node in (n for n in nodes if n.role is NodeRole.BROKER):
+        try:
+            client = ctx.agents.client(node.agent, timeout=60.0)
+            status = client.node(node_key(cluster, node))
+            if status is None:
+                continue  # not placed yet: its spec will carry the size
+            status = client.apply(build_node_spec(cluster, node, nodes, configured))
+        except AgentUnavailable as error:
+            raise TemporaryError(f"agent {node.agent} is unavailable: {error}", 2.0) from error
+        size = status.volume_size_bytes
+        if size is not None and size < wanted * 0.9:  # a filesystem keeps some for itself
+            waiting.append(f"broker {node.node_id}")
+    if waiting:
+        raise TemporaryError(f"waiting for the volumes of {', '.join(waiting)} to grow", 2.0)
 
 
 def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
