@@ -7,7 +7,7 @@ KAFKA_VERSION ?= 4.3.1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install kafka run test test-unit test-integration lint bench clean
+.PHONY: install kafka system run test test-unit test-integration lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) kafka
+install: $(STAMP) kafka system
+
+# As root on a Debian-like machine: xfsprogs, for brokers' volumes of their own
+# (STEWARD_BROKER_VOLUMES=loop|auto); elsewhere brokers keep plain data directories.
+system:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v mkfs.xfs >/dev/null; then \
+		apt-get install -y -qq xfsprogs >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq xfsprogs >/dev/null; }; \
+	fi
 
 kafka: $(STAMP)
 	$(BIN)/steward kafka install $(KAFKA_VERSION)

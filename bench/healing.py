@@ -2,7 +2,8 @@
 same Kafka supervised by its agents alone (the health monitor off).
 
 Two Stewards run one after the other on this machine, each with a 3-broker, 3-zone cluster of
-Kafka 4.3.1 (zones in network namespaces where the machine allows it), and each goes through every
+Kafka 4.3.1 (zones in network namespaces and brokers on volumes of their own where the machine
+allows it), and each goes through every
 scenario of `steward.chaos.scenarios` in the same order, under an idempotent acks=all producer
 and a consumer (6 partitions, 200 messages/s):
 
@@ -31,6 +32,7 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from steward.agent.volumes import loop_volumes_supported  # noqa: E402
 from steward.chaos.faults import LocalCluster  # noqa: E402
 from steward.chaos.scenarios import SCENARIOS, ScenarioResult, run_scenario  # noqa: E402
 from steward.kafka.distribution import require_distribution  # noqa: E402
@@ -43,19 +45,25 @@ ORDER = (
     "kill-active-controller",
     "hang-broker",
     "delete-broker-data",
+    "fill-broker-disk",
     "kill-agent",
     "cut-zone",
     "two-faults",
 )
 
 
-def run_mode(monitor: bool, scenarios: list[str], netns: bool) -> dict[str, ScenarioResult]:
+def run_mode(
+    monitor: bool, scenarios: list[str], netns: bool, volumes: bool
+) -> dict[str, ScenarioResult]:
     label = "steward" if monitor else "agents only"
     with tempfile.TemporaryDirectory(prefix="steward-bench-healing-") as home:
         steward = Steward(
             Path(home),
             zone_network="netns" if netns else "loopback",
-            extra_env={"STEWARD_HEALTH_MONITOR": "on" if monitor else "off"},
+            extra_env={
+                "STEWARD_HEALTH_MONITOR": "on" if monitor else "off",
+                "STEWARD_BROKER_VOLUMES": "loop" if volumes else "directory",
+            },
         )
         steward.start()
         try:
@@ -106,12 +114,16 @@ def main() -> None:
     if not netns and "cut-zone" in scenarios:
         print("network namespaces are not available: cut-zone left out")
         scenarios.remove("cut-zone")
+    volumes = loop_volumes_supported()
+    if not volumes and "fill-broker-disk" in scenarios:
+        print("brokers cannot have volumes of their own here: fill-broker-disk left out")
+        scenarios.remove("fill-broker-disk")
     require_distribution("4.3.1")
-    steward = run_mode(True, scenarios, netns)
+    steward = run_mode(True, scenarios, netns, volumes)
     baseline = (
         {name: ScenarioResult(name, [], None, None) for name in scenarios}
         if args.steward_only
-        else run_mode(False, scenarios, netns)
+        else run_mode(False, scenarios, netns, volumes)
     )
 
     print()

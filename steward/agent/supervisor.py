@@ -247,8 +247,7 @@ class NodeSupervisor:
             changed = spec.spec_hash != node.spec.spec_hash
             node.spec = spec
             self._write_files(node)
-            if node.pid is not None:
-                self._grow_volume(node)
+            self._grow_volume(node)
             if changed or node.state == "failed":
                 node.crash_streak = 0
                 if node.state in ("crashed", "failed"):
@@ -490,7 +489,8 @@ class NodeSupervisor:
         return LoopVolume(paths.volume_image, paths.data)
 
     def _grow_volume(self, node: _Node) -> None:
-        """A running broker's volume grows to its spec's size, under the running Kafka."""
+        """The broker's volume grows to its spec's size now, under its Kafka if that runs (a
+        broker that stopped because its volume was full starts again on the grown one)."""
         volume = self._volume(node)
         if volume is None or not volume.exists() or node.spec.volume_gb is None:
             return

@@ -172,3 +172,33 @@ def _run(command: list[str], check: bool = True) -> subprocess.CompletedProcess[
     if check and done.returncode != 0:
         raise VolumeError(f"{' '.join(command)}: {(done.stderr or done.stdout).strip()}")
     return done
+
+
+def release_volumes_under(root: Path) -> list[Path]:
+    """Unmount every volume mounted below `root` and detach the loop devices of the images
+    below it (the end of a test's or a benchmark's Steward, whose agents are gone); the mount
+    points released."""
+    root = root.resolve()
+    released = []
+    for mount_point in _mount_points():
+        if mount_point == root or root in mount_point.parents:
+            image = mount_point.parent / "volume.img"
+            LoopVolume(image, mount_point).release()
+            released.append(mount_point)
+    done = _run(["losetup", "-n", "-O", "NAME,BACK-FILE", "-l"], check=False)
+    for line in done.stdout.splitlines():
+        device, _, backing = line.strip().partition(" ")
+        backing = backing.strip().removesuffix(" (deleted)")
+        if backing and root in Path(backing).parents:
+            _run(["losetup", "-d", device], check=False)
+    return released
+
+
+def _mount_points() -> list[Path]:
+    """Every mount point of this mount namespace, deepest first."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    found = [Path(line.split()[4].replace("\\040", " ")) for line in lines if len(line.split()) > 4]
+    return sorted(found, key=lambda p: len(p.parts), reverse=True)

@@ -156,10 +156,51 @@ def hang_node(cluster: LocalCluster, node_id: int, seconds: float) -> str:
 
 
 def delete_data(cluster: LocalCluster, node_id: int) -> str:
+    """rm -rf of the node's data directory; of what it holds, when it is a volume's mount point
+    (which stays)."""
     node = cluster.node(node_id)
     path = cluster.data_dir(node)
-    shutil.rmtree(path)
+    if os.path.ismount(path):
+        for entry in list(path.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    else:
+        shutil.rmtree(path)
     return f"rm -rf the data directory of {node.role} {node_id} ({path})"
+
+
+BALLAST = "chaos-ballast"
+"""The file `fill_disk` takes a volume's room with (a plain file: Kafka leaves it alone)."""
+
+
+def fill_disk(cluster: LocalCluster, node_id: int) -> str:
+    """Take every free byte of the broker's volume with one file (fallocate: no data written),
+    as a runaway producer or a forgotten retention setting would in time."""
+    node = cluster.node(node_id)
+    path = cluster.data_dir(node)
+    if not os.path.ismount(path):
+        raise FaultError(
+            f"{node.role} {node_id} has no volume of its own to fill: start Steward with "
+            "STEWARD_BROKER_VOLUMES=loop (or auto, as root)"
+        )
+    stat = os.statvfs(path)
+    free = stat.f_bavail * stat.f_frsize
+    taken = 0
+    with open(path / BALLAST, "ab") as ballast:
+        chunk = free
+        while chunk >= 1024**2:  # whatever the filesystem's own bookkeeping leaves: in steps
+            try:
+                os.posix_fallocate(ballast.fileno(), taken, chunk)
+                taken += chunk
+            except OSError:
+                chunk //= 2
+    left = os.statvfs(path).f_bavail * os.statvfs(path).f_frsize
+    return (
+        f"filled the volume of {node.role} {node_id} ({taken / 1024**3:.2f} GiB taken, "
+        f"{left / 1024**2:.1f} MiB left)"
+    )
 
 
 def kill_agent(cluster: LocalCluster, zone: str) -> str:

@@ -63,6 +63,7 @@ SCENARIOS: dict[str, Inject] = {
     "kill-active-controller": lambda c: [faults.kill_active_controller(c)],
     "hang-broker": lambda c: [faults.hang_node(c, c.brokers[2].node_id, 60.0)],
     "delete-broker-data": lambda c: [faults.delete_data(c, c.brokers[0].node_id)],
+    "fill-broker-disk": lambda c: [faults.fill_disk(c, c.brokers[1].node_id)],
     "kill-agent": lambda c: [faults.kill_agent(c, c.brokers[1].zone)],
     "cut-zone": lambda c: [faults.cut_zone(c, c.brokers[2].zone, 20.0)],
     "two-faults": _two_faults,

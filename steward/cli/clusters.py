@@ -311,7 +311,7 @@ def health(cli: CliContext, cluster: str) -> None:
     if report["status"] == "UNKNOWN":
         return
     cli.output.table(
-        ["NODE", "ROLE", "ZONE", "STATE", "PID", "RESTARTS", "ANSWERS"],
+        ["NODE", "ROLE", "ZONE", "STATE", "PID", "RESTARTS", "ANSWERS", "VOLUME"],
         [
             (
                 n["nodeId"],
@@ -321,6 +321,7 @@ def health(cli: CliContext, cluster: str) -> None:
                 n["pid"],
                 n["restarts"],
                 {True: "yes", False: "no", None: "-"}[n["answers"]],
+                _volume_use(n.get("volumeSizeBytes"), n.get("volumeUsedBytes")),
             )
             for n in report["nodes"]
         ],
@@ -403,3 +404,10 @@ def operations(cli: CliContext, cluster: str) -> None:
             for op in ops
         ],
     )
+
+
+def _volume_use(size: int | None, used: int | None) -> str:
+    """ "42% of 10.0 GiB" for a node with a volume of its own, "-" for one without."""
+    if not size or used is None:
+        return "-"
+    return f"{100 * used / size:.0f}% of {size / 1024**3:.1f} GiB"

@@ -133,6 +133,8 @@ class ClusterHealth:
                     "pid": o.status.pid if o.status else None,
                     "restarts": o.status.restarts if o.status else None,
                     "answers": o.answers,
+                    "volumeSizeBytes": o.status.volume_size_bytes if o.status else None,
+                    "volumeUsedBytes": o.status.volume_used_bytes if o.status else None,
                 }
                 for o in self.nodes
             ],

@@ -2,7 +2,8 @@
 against one real 3-broker, 3-zone cluster, injects a fault, waits until Steward has healed the
 cluster (ACTIVE, every replica in sync) and checks that the clients lost nothing: every
 acknowledged message consumed exactly once, in order. The zones run in network namespaces of
-their own where the machine allows it, so that a zone can be cut off.
+their own where the machine allows it, so that a zone can be cut off, and brokers have volumes of
+their own (loop-mounted filesystems) where it allows that, so that a disk can fill up.
 
 Scenarios run in the order below against the same cluster; each leaves it healed. How fast
 Steward detects and heals is measured by bench/healing.py, not asserted here.
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from steward.agent.volumes import loop_volumes_supported
 from steward.chaos.faults import LocalCluster
 from steward.chaos.scenarios import ScenarioResult, run_scenario
 from steward.network.zones import namespaces_supported
@@ -28,12 +30,15 @@ from tests.integration.harness import Steward, provisioned
 pytestmark = pytest.mark.integration
 
 NETNS = namespaces_supported()
+VOLUMES = loop_volumes_supported()
 
 
 @pytest.fixture(scope="module")
 def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
     instance = Steward(
-        tmp_path_factory.mktemp("steward"), zone_network="netns" if NETNS else "loopback"
+        tmp_path_factory.mktemp("steward"),
+        zone_network="netns" if NETNS else "loopback",
+        extra_env={"STEWARD_BROKER_VOLUMES": "loop" if VOLUMES else "directory"},
     )
     instance.start()
     yield instance
@@ -111,6 +116,29 @@ def test_a_broker_whose_data_is_gone_is_rebuilt_from_its_peers(
 ) -> None:
     healed(run(steward, cluster, "delete-broker-data"))
     assert (cluster.data_dir(cluster.brokers[0]) / "meta.properties").exists()
+
+
+@pytest.mark.skipif(not VOLUMES, reason="brokers cannot have volumes of their own here")
+def test_a_broker_whose_disk_fills_up_gets_more_storage_and_serves_again(
+    steward: Steward, cluster: LocalCluster
+) -> None:
+    client = steward.client()
+    before = _volume_size(client, cluster.arn)
+    full = cluster.brokers[1]
+    result = run(steward, cluster, "fill-broker-disk")
+    healed(result)
+    after = _volume_size(client, cluster.arn)
+    assert after > before
+    status = cluster.status(full)
+    assert status.volume_size_bytes is not None and status.volume_used_bytes is not None
+    assert status.volume_size_bytes > before * 1024**3  # the filesystem itself grew
+    assert status.volume_used_bytes < 0.9 * status.volume_size_bytes
+    assert status.state == "running"
+
+
+def _volume_size(client: Any, arn: str) -> int:
+    info = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["Provisioned"]
+    return int(info["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"])
 
 
 def test_a_killed_agent_is_started_again_and_its_brokers_keep_serving(

@@ -23,6 +23,7 @@ import boto3
 import httpx
 
 from steward.agent.cgroups import CpuGroups
+from steward.agent.volumes import loop_volumes_supported, release_volumes_under
 from steward.network.zones import ZoneNetwork, remove_octet
 
 AGENT_PORT = 9781
@@ -189,9 +190,12 @@ class Steward:
     def cleanup(self) -> None:
         """End the control plane, its agents and every Kafka process under this home, and
         remove the CPU groups the agents made for those processes (now empty), and the zones'
-        network namespaces, veths and bridge when it may have had them."""
+        network namespaces, veths and bridge when it may have had them, and the brokers'
+        volumes, unmounted."""
         self.stop()
         kill_all(pids_mentioning(str(self.home)))
+        if loop_volumes_supported():
+            release_volumes_under(self.home)
         CpuGroups.for_host().remove_empty_groups()
         if self.zone_network not in (None, "loopback"):
             remove_octet(self.octet)

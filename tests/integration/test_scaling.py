@@ -1,10 +1,12 @@
 """Scaling a cluster's brokers out and back in through the MSK API while clients produce and
-consume, with the control plane killed in the middle of the scale-out."""
+consume, with the control plane killed in the middle of the scale-out, and growing its storage.
+Brokers have volumes of their own here where the machine allows it (root, loop devices)."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -13,12 +15,26 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from steward.agent.volumes import GIB, loop_volumes_supported
 from steward.kafka.membership import registered_brokers
 from steward.kafka.reassignment import current_assignment
 from tests.integration.harness import Steward, provisioned
 from tests.integration.workload import Workload
 
 pytestmark = pytest.mark.integration
+
+VOLUMES = loop_volumes_supported()
+
+
+@pytest.fixture(scope="module")
+def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
+    instance = Steward(
+        tmp_path_factory.mktemp("steward"),
+        extra_env={"STEWARD_BROKER_VOLUMES": "loop" if VOLUMES else "directory"},
+    )
+    instance.start()
+    yield instance
+    instance.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +195,13 @@ def test_storage_grows_without_restarts_and_usage_is_reported(
         assert broker["usedBytes"] > 3_000_000  # every broker holds a replica of "history"
         expected = 100 * broker["usedBytes"] / (20 * 1024**3)
         assert broker["kafkaDataLogsDiskUsed"] == pytest.approx(expected, abs=1e-3)
+
+    if VOLUMES:  # each broker's filesystem grew under its running Kafka
+        health = httpx.get(f"{steward.endpoint}/steward/v1/clusters/{encoded}/health").json()
+        volumes = [n["volumeSizeBytes"] for n in health["nodes"] if n["role"] == "BROKER"]
+        assert len(volumes) == 3 and all(0.95 * 20 * GIB < v <= 20 * GIB for v in volumes)
+        for image in steward.home.glob("agents/*/nodes/*/volume.img"):
+            assert image.stat().st_blocks * 512 < 2 * GIB
 
     version = steward.current_version(arn)
     with pytest.raises(client.exceptions.BadRequestException):

@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from steward.agent.volumes import GIB, LoopVolume, loop_volumes_supported
+from steward.agent.supervisor import NodeSupervisor
+from steward.agent.volumes import GIB, LoopVolume, loop_volumes_supported, release_volumes_under
 
 pytestmark = pytest.mark.skipif(not loop_volumes_supported(), reason="needs root and loop devices")
 
@@ -72,3 +74,33 @@ def test_a_lost_volume_is_set_aside_whole(volume: LoopVolume) -> None:
     assert aside is not None and aside.exists() and not volume.image.exists()
     volume.ensure(1)
     assert list(volume.mount_point.iterdir()) == []
+
+
+def test_a_broker_runs_on_its_volume_which_grows_under_it_and_goes_with_it(
+    tmp_path: Path,
+) -> None:
+    from tests.unit.test_agent_supervisor import POLICY, Harness, spec, stand_in_command
+
+    harness = Harness(tmp_path / "agent")
+    try:
+        agent = NodeSupervisor(
+            harness.state_dir,
+            policy=POLICY,
+            command=stand_in_command,
+            cgroup_root=harness.cgroup_root,
+            volumes="loop",
+        )
+        small = replace(spec(), volume_gb=1)
+        status = harness.remember(agent.apply(small))
+        paths = agent.paths(small.key)
+        assert os.path.ismount(paths.data)
+        assert (paths.data / "meta.properties").exists()  # formatted on the volume
+        assert status.volume_size_bytes is not None and status.volume_size_bytes <= GIB
+        grown = harness.remember(agent.apply(replace(small, volume_gb=2)))
+        assert grown.pid == status.pid  # no restart
+        assert grown.volume_size_bytes is not None and grown.volume_size_bytes > 1.9 * GIB
+        assert agent.remove(small.key)
+        assert not os.path.ismount(paths.data) and not paths.root.exists()
+    finally:
+        harness.cleanup()
+        release_volumes_under(tmp_path)
