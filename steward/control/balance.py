@@ -112,19 +112,27 @@ def plan_reassignment(
     )
 
 
-def plan_topic_by_topic(assignment: Assignment, brokers: Mapping[int, str]) -> Plan:
+def plan_topic_by_topic(
+    assignment: Assignment,
+    brokers: Mapping[int, str],
+    sizes: Mapping[PartitionKey, int] | None = None,
+) -> Plan:
     """Like `plan_reassignment`, but every topic is first balanced on its own, then the cluster
     as a whole. A replica count says nothing of the bytes behind it: balancing only the cluster's
     counts could fill new brokers with empty partitions (`__consumer_offsets`) and leave the data
     where it was. Partitions of one topic are usually alike in size, so a topic spread evenly over
     the brokers spreads its data evenly; the final pass evens out what the topics' remainders
-    left, with few moves."""
+    left, with few moves. Given the partitions' `sizes` in bytes, `even_out_bytes` then picks,
+    among replicas of a topic that could trade places, those that leave the brokers' bytes
+    closest to even."""
     _check_assignment(assignment, brokers)
     merged = {key: list(replicas) for key, replicas in assignment.items()}
     for topic in sorted({topic for topic, _ in assignment}):
         part = {key: replicas for key, replicas in merged.items() if key[0] == topic}
         merged.update(plan_reassignment(part, brokers).target)
     merged.update(plan_reassignment(merged, brokers).target)
+    if sizes:
+        even_out_bytes(assignment, merged, brokers, sizes)
     target = {
         key: replicas for key, replicas in merged.items() if replicas != list(assignment[key])
     }
@@ -134,6 +142,67 @@ def plan_topic_by_topic(assignment: Assignment, brokers: Mapping[int, str]) -> P
         replica_counts=replica_counts(merged, brokers),
         leader_counts=leader_counts(merged, brokers),
     )
+
+
+def even_out_bytes(
+    original: Assignment,
+    layout: dict[PartitionKey, list[int]],
+    brokers: Mapping[int, str],
+    sizes: Mapping[PartitionKey, int],
+    max_swaps: int = 10_000,
+) -> int:
+    """Swap replicas in `layout` (in place) while a swap brings the brokers' bytes closer to
+    even; the number of swaps made. Two replicas trade brokers only when they belong to the same
+    topic, sit on brokers of the same zone, are both preferred leaders or both followers, and the
+    swap adds no move against `original`: so replicas and preferred leaders per broker and per
+    topic, zone spread and the number of moves all stay as the count-based plan left them. Trading
+    a replica that moves for one that stays changes which bytes are copied, not how many
+    replicas."""
+
+    def load_of(broker: int) -> int:
+        return load.get(broker, 0)
+
+    load: Counter[int] = Counter()
+    for key, replicas in layout.items():
+        for broker in replicas:
+            load[broker] += sizes.get(key, 0)
+    by_group: dict[tuple[str, str, bool], list[tuple[PartitionKey, int]]] = {}
+    for key, replicas in layout.items():
+        for position, broker in enumerate(replicas):
+            if broker in brokers:
+                group = (key[0], brokers[broker], position == 0)
+                by_group.setdefault(group, []).append((key, position))
+
+    def moves(key: PartitionKey) -> int:
+        return len(set(layout[key]) - set(original[key]))
+
+    swaps = 0
+    improved = True
+    while improved and swaps < max_swaps:
+        improved = False
+        for members in by_group.values():
+            for i, (p, pi) in enumerate(members):
+                for q, qi in members[i + 1 :]:
+                    x, y = layout[p][pi], layout[q][qi]
+                    if p == q or x == y or y in layout[p] or x in layout[q]:
+                        continue
+                    delta = sizes.get(p, 0) - sizes.get(q, 0)  # bytes x gives y by the swap
+                    if delta == 0:
+                        continue
+                    before = (load_of(x) - load_of(y)) ** 2
+                    after = (load_of(x) - delta - load_of(y) - delta) ** 2
+                    if after >= before:
+                        continue
+                    moved = moves(p) + moves(q)
+                    layout[p][pi], layout[q][qi] = y, x
+                    if moves(p) + moves(q) > moved:
+                        layout[p][pi], layout[q][qi] = x, y
+                        continue
+                    load[x] -= delta
+                    load[y] += delta
+                    swaps += 1
+                    improved = True
+    return swaps
 
 
 def apply_plan(assignment: Assignment, plan: Plan) -> dict[PartitionKey, list[int]]:

@@ -576,3 +576,33 @@ def test_scaling_out_spreads_every_topic_not_just_the_replica_count() -> None:
     assert plan.moves == total // 2
     assert max(plan.replica_counts.values()) - min(plan.replica_counts.values()) <= 1
     assert all(len({brokers[b] for b in r}) == 3 for r in after.values())
+
+
+def test_scaling_out_with_partition_sizes_copies_the_minimum_of_bytes() -> None:
+    """Partitions of one topic differ in size (a sticky partitioner fills some more than
+    others): given the sizes, the plan picks which replicas move so that the six brokers end
+    with the same bytes within a partition's size, and so the new brokers receive half of the
+    data, no more; replica and leader counts, zone spread and moves stay as by count alone."""
+    rng = random.Random(7)
+    assignment: dict[tuple[str, int], list[int]] = {}
+    sizes: dict[tuple[str, int], int] = {}
+    for topic, partitions, size in (("history", 24, 4 << 20), ("__consumer_offsets", 50, 0)):
+        for p in range(partitions):
+            assignment[(topic, p)] = rng.sample([1, 2, 3], 3)
+            sizes[(topic, p)] = int(size * rng.uniform(0.4, 1.6))
+    brokers = {1: "az-a", 2: "az-b", 3: "az-c", 4: "az-a", 5: "az-b", 6: "az-c"}
+    by_count = plan_topic_by_topic(assignment, brokers)
+    plan = plan_topic_by_topic(assignment, brokers, sizes)
+    after = apply_plan(assignment, plan)
+    assert plan.moves == by_count.moves
+    assert plan.replica_counts == by_count.replica_counts
+    assert plan.leader_counts == by_count.leader_counts
+    assert all(len({brokers[b] for b in r}) == 3 for r in after.values())
+    load = Counter({b: 0 for b in brokers})
+    for key, replicas in after.items():
+        for b in replicas:
+            load[b] += sizes[key]
+    assert max(load.values()) - min(load.values()) <= max(sizes.values())
+    total = sum(sizes[key] * len(r) for key, r in assignment.items())
+    copied = sum(sizes[k] * len(set(after[k]) - set(assignment[k])) for k in assignment)
+    assert abs(copied - total / 2) <= 0.02 * total / 2

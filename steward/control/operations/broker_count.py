@@ -10,6 +10,7 @@ them, delete their data and unregister them from the cluster's metadata.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from typing import Any
@@ -26,6 +27,8 @@ from steward.errors import PermanentError, TemporaryError
 from steward.kafka import membership, reassignment
 from steward.kafka.node_config import client_bootstrap
 from steward.kafka.reassignment import Partition
+
+log = logging.getLogger(__name__)
 
 OUT_STEPS = (
     "PLACE_NEW_BROKERS",
@@ -304,12 +307,19 @@ def _assignment(ctx: ReconcileContext, cluster: Cluster) -> dict[tuple[str, int]
 
 def reassign_partitions(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
     """Plan once (the plan is kept in the operation), then start the first moves of the plan
-    (`next_moves`). Safe to repeat."""
+    (`next_moves`). Safe to repeat. The plan balances replicas by count, then by the bytes the
+    partitions hold now (`even_out_bytes`); by count alone when Kafka cannot tell the sizes."""
     leaving = set(_ids(op, "leaving_brokers"))
+    bootstrap = ctx.bootstrap(cluster)
     if "reassignment" not in op.progress:
         staying = {b.node_id: b.zone for b in _brokers(ctx, cluster) if b.node_id not in leaving}
         try:
-            plan = plan_topic_by_topic(_assignment(ctx, cluster), staying)
+            sizes: dict[Partition, int] | None = reassignment.partition_sizes(bootstrap)
+        except reassignment.ReassignmentError as error:
+            log.warning("planning by replica counts only: %s", error)
+            sizes = None
+        try:
+            plan = plan_topic_by_topic(_assignment(ctx, cluster), staying, sizes)
         except BalanceError as error:
             raise PermanentError(str(error), "InsufficientBrokers") from error
         op.progress["reassignment"] = _encode(plan.target)
@@ -318,7 +328,6 @@ def reassign_partitions(ctx: ReconcileContext, cluster: Cluster, op: Operation) 
     target = _decode(op.progress["reassignment"])
     if not target:
         return
-    bootstrap = ctx.bootstrap(cluster)
     try:
         involved = sorted({b for r in target.values() for b in r} | leaving)
         reassignment.set_replication_throttle(
