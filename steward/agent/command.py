@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from steward.agent.spec import NodeSpec
@@ -48,12 +49,14 @@ def kafka_server_command(
     properties_file: Path,
     log4j_file: Path,
     logs_dir: Path,
+    extra_options: Sequence[str] = (),
 ) -> list[str]:
     return [
         java,
         f"-Xms{spec.heap_mb}m",
         f"-Xmx{spec.heap_mb}m",
         *SERVER_JVM_OPTIONS,
+        *extra_options,
         *spec.jvm_options,
         *log4j_jvm_options(str(log4j_file), str(logs_dir)),
         "-cp",

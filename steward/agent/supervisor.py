@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from steward.agent import processes
+from steward.agent import class_archive, processes
 from steward.agent.cgroups import CpuGroups
 from steward.agent.command import JavaNotFound, find_java, kafka_server_command
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeState, NodeStatus, is_valid_key
@@ -58,6 +58,7 @@ from steward.kafka.storage import (
     format_controller_storage,
     is_formatted,
 )
+from steward.settings import kafka_cache_dir
 
 log = logging.getLogger("steward.agent")
 
@@ -142,14 +143,23 @@ StorageFormatter = Callable[[NodeSpec, NodePaths], None]
 
 
 def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
-    """The real command line: Kafka from the spec's distribution, on the node's files."""
+    """The real command line: Kafka from the spec's distribution, on the node's files, with the
+    version's class archive (`steward.agent.class_archive`)."""
+    java = find_java()
+    archives: list[str] = []
+    if class_archive.enabled():
+        archive = class_archive.archive_path(
+            kafka_cache_dir() / "class-archives", spec.kafka_version, java
+        )
+        archives = class_archive.jvm_options(archive, spec.key)
     return kafka_server_command(
         spec,
-        java=find_java(),
+        java=java,
         classpath=require_distribution(spec.kafka_version).classpath,
         properties_file=paths.properties,
         log4j_file=paths.log4j,
         logs_dir=paths.logs,
+        extra_options=archives,
     )
 
 
