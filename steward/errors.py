@@ -50,6 +50,29 @@ class ServiceUnavailableException(StewardError):
     status = 503
 
 
+# --- what MSK's topic operations answer when Kafka refuses ---------------------------------------
+class KafkaRequestException(BadRequestException):
+    """Kafka refused a request for a reason no other error names."""
+
+
+class UnknownTopicOrPartitionException(NotFoundException):
+    """Kafka does not know the topic a change names."""
+
+
+class TopicExistsException(ConflictException):
+    pass
+
+
+class ReassignmentInProgressException(ConflictException):
+    """Kafka is moving the topic's replicas; partitions cannot be added meanwhile."""
+
+
+class ClusterConnectivityException(StewardError):
+    """Kafka did not answer: no broker reachable, or a request timed out."""
+
+    status = 409
+
+
 class TemporaryError(Exception):
     """A reconcile step could not finish yet; the reconciler retries it after `delay` seconds."""
 

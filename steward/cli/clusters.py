@@ -20,14 +20,17 @@ CLUSTER_HELP = "CLUSTER is a cluster ARN or the exact name of a cluster."
 DEFAULT_WAIT_TIMEOUT = 900.0
 
 
-def _tags(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    tags = {}
+def key_values(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    """Repeated KEY=VALUE options as a dict (a callback)."""
+    pairs = {}
     for value in values:
-        key, sep, tag_value = value.partition("=")
+        key, sep, pair_value = value.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{value!r} is not KEY=VALUE")
-        tags[key] = tag_value
-    return tags
+        pairs[key] = pair_value
+    return pairs
 
 
 def _zones(_ctx: click.Context, _param: click.Parameter, value: str) -> list[str]:
@@ -124,7 +127,7 @@ def cluster() -> None:
     "--tag",
     "tags",
     multiple=True,
-    callback=_tags,
+    callback=key_values,
     metavar="KEY=VALUE",
     help="A tag for the cluster; repeatable.",
 )

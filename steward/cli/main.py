@@ -15,6 +15,7 @@ from steward.cli.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.cli.kafka import kafka
 from steward.cli.output import Output
 from steward.cli.server import server
+from steward.cli.topics import topic
 from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
 
 
@@ -64,7 +65,7 @@ def _accept_output_option(group: click.Group) -> None:
 
 for command in UPDATE_COMMANDS:
     cluster.add_command(command)
-for group in (cluster, config, kafka, chaos):
+for group in (cluster, config, topic, kafka, chaos):
     cli.add_command(group)
     _accept_output_option(group)
 cli.add_command(server)

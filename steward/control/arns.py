@@ -27,6 +27,12 @@ class ArnFactory:
         name, cluster_id = cluster_parts(cluster_arn)
         return f"{self.prefix}:cluster-operation/{name}/{cluster_id}/{uuid.uuid4()}"
 
+    def topic(self, cluster_arn: str, topic_name: str) -> str:
+        """`...:topic/<cluster name>/<cluster uuid>/<topic name>`, the uuid as in the cluster's
+        ARN (MSK's IAM policies name topics this way)."""
+        name, cluster_id = cluster_parts(cluster_arn)
+        return f"{self.prefix}:topic/{name}/{cluster_id}/{topic_name}"
+
     def configuration(self, name: str) -> str:
         return f"{self.prefix}:configuration/{name}/{uuid.uuid4()}-1"
 

@@ -266,3 +266,52 @@ class BootstrapBrokers:
     tls: str | None = None
     sasl_scram: str | None = None
     sasl_iam: str | None = None
+
+
+class TopicState(StrEnum):
+    """MSK's `TopicState`."""
+
+    CREATING = "CREATING"
+    UPDATING = "UPDATING"
+    DELETING = "DELETING"
+    ACTIVE = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class TopicPartition:
+    partition: int
+    leader: int | None
+    """None while the partition has no leader."""
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A Kafka topic of a cluster, as Kafka reports it."""
+
+    arn: str
+    name: str
+    partitions: tuple[TopicPartition, ...] = ()
+    """By partition id; empty when Kafka did not report the topic yet (or any more)."""
+    state: TopicState = TopicState.ACTIVE
+    configs: dict[str, str] | None = None
+    """Every config of the topic with its value (its own settings and what it inherits); None
+    when not read."""
+
+    @property
+    def partition_count(self) -> int:
+        return len(self.partitions)
+
+    @property
+    def replication_factor(self) -> int:
+        return max((len(p.replicas) for p in self.partitions), default=0)
+
+    @property
+    def replica_ids(self) -> list[int]:
+        """The brokers holding a replica of any partition."""
+        return sorted({broker for p in self.partitions for broker in p.replicas})
+
+    @property
+    def out_of_sync_replica_count(self) -> int:
+        return sum(len(set(p.replicas) - set(p.isr)) for p in self.partitions)

@@ -30,6 +30,7 @@ from steward.control.model import (
     OperationType,
     utcnow,
 )
+from steward.control.topics import ClusterTopics
 from steward.control.updates import ClusterUpdates
 from steward.errors import BadRequestException, ConflictException, NotFoundException
 from steward.kafka import distribution
@@ -77,6 +78,7 @@ class ClusterService:
             known_versions=lambda: [v.version for v in self.list_kafka_versions()],
             wake=wake_reconciler,
         )
+        self.topics = ClusterTopics(store, self.arns, describe=self.describe_cluster)
 
     # --- clusters -------------------------------------------------------------------------------
     def create_cluster(self, name: str, spec: ClusterSpec, tags: dict[str, str]) -> Cluster:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry
 from kafka import KafkaAdminClient
 
 _quiet = logging.getLogger("steward.kafka.librdkafka")
@@ -22,6 +22,17 @@ def admin_client(bootstrap: str, **extra: str) -> AdminClient:
         **extra,
     }
     return AdminClient(config, logger=_quiet)
+
+
+def incremental_config_ops(entries: Mapping[str, str | None]) -> list[ConfigEntry]:
+    """An IncrementalAlterConfigs request's entries: SET each key with a value, DELETE each key
+    given None (back to the value it inherits)."""
+    return [
+        ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+        if value is not None
+        else ConfigEntry(key, None, incremental_operation=AlterConfigOpType.DELETE)
+        for key, value in entries.items()
+    ]
 
 
 def serving_brokers(bootstrap: str, timeout: float = 3.0) -> set[int]:

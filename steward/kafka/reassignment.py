@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import kafka.errors
 from confluent_kafka import ElectionType, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+from confluent_kafka.admin import ConfigResource
 from kafka import TopicPartition as KafkaPythonTopicPartition
 
-from steward.kafka.admin import admin_client, kafka_python_admin
+from steward.kafka.admin import admin_client, incremental_config_ops, kafka_python_admin
 from steward.kafka.errors import KafkaAdminError, client_errors, describe_client_error
 
 Partition = tuple[str, int]
@@ -333,7 +333,9 @@ def _alter_broker_configs(
     for broker, entries in sorted(changes.items()):
         # librdkafka sends a broker's resource to that broker, one broker per request.
         resource = ConfigResource(
-            ConfigResource.Type.BROKER, str(broker), incremental_configs=_ops(entries)
+            ConfigResource.Type.BROKER,
+            str(broker),
+            incremental_configs=incremental_config_ops(entries),
         )
         with client_errors(ReassignmentError, f"altering the configuration of broker {broker}"):
             futures = client.incremental_alter_configs([resource], request_timeout=timeout)
@@ -349,7 +351,9 @@ def _alter_topic_configs(
     if not changes:
         return
     resources = [
-        ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=_ops(entries))
+        ConfigResource(
+            ConfigResource.Type.TOPIC, topic, incremental_configs=incremental_config_ops(entries)
+        )
         for topic, entries in sorted(changes.items())
     ]
     client = admin_client(bootstrap)  # referenced until the futures are done
@@ -368,12 +372,3 @@ def _alter_topic_configs(
             raise ReassignmentError(
                 f"altering the configuration of topic {resource.name}: timed out"
             ) from error
-
-
-def _ops(entries: Mapping[str, str | None]) -> list[ConfigEntry]:
-    return [
-        ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
-        if value is not None
-        else ConfigEntry(key, None, incremental_operation=AlterConfigOpType.DELETE)
-        for key, value in entries.items()
-    ]

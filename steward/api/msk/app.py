@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from steward.api import native
-from steward.api.msk import clusters, configurations, resources, updates
+from steward.api.msk import clusters, configurations, resources, topics, updates
 from steward.api.msk.errors import error_response
 from steward.api.msk.fields import Fields, Query, parse_json_object
 from steward.api.msk.routing import MskRequest, Router
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def msk_router() -> Router:
     router = Router()
-    for module in (clusters, configurations, resources, updates, native):
+    for module in (clusters, configurations, resources, topics, updates, native):
         router.include(module.router)
     return router
 

@@ -6,6 +6,8 @@ optional.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +20,8 @@ from steward.control.model import (
     Node,
     NodeRole,
     Operation,
+    Topic,
+    TopicPartition,
 )
 
 CLUSTER_TYPE = "PROVISIONED"
@@ -268,4 +272,50 @@ def configuration(config: Configuration) -> dict[str, Any]:
         "latestRevision": revision_info(config.latest_revision),
         "name": config.name,
         "state": config.state.value,
+    }
+
+
+# --- topics -------------------------------------------------------------------------------------
+def topic_configs(configs: dict[str, str]) -> str:
+    """MSK's `configs`: base64 of a JSON object of strings, key by key."""
+    return base64.b64encode(json.dumps(configs, sort_keys=True).encode()).decode()
+
+
+def topic_change(topic: Topic) -> dict[str, Any]:
+    """What CreateTopic, UpdateTopic and DeleteTopic answer."""
+    return {"topicArn": topic.arn, "topicName": topic.name, "status": topic.state.value}
+
+
+def topic_info(topic: Topic) -> dict[str, Any]:
+    """MSK's `TopicInfo` (ListTopics items)."""
+    return {
+        "topicArn": topic.arn,
+        "topicName": topic.name,
+        "replicationFactor": topic.replication_factor,
+        "partitionCount": topic.partition_count,
+        "outOfSyncReplicaCount": topic.out_of_sync_replica_count,
+        "replicaIds": topic.replica_ids,
+    }
+
+
+def topic_description(topic: Topic) -> dict[str, Any]:
+    """DescribeTopic's answer."""
+    return compact(
+        {
+            **topic_change(topic),
+            "replicationFactor": topic.replication_factor,
+            "partitionCount": topic.partition_count,
+            "configs": topic_configs(topic.configs) if topic.configs is not None else None,
+            "replicaIds": topic.replica_ids,
+        }
+    )
+
+
+def topic_partition_info(partition: TopicPartition) -> dict[str, Any]:
+    """MSK's `TopicPartitionInfo`; a partition without a leader has leader -1, as in Kafka."""
+    return {
+        "partition": partition.partition,
+        "leader": partition.leader if partition.leader is not None else -1,
+        "replicas": list(partition.replicas),
+        "isr": list(partition.isr),
     }
