@@ -4,9 +4,6 @@ error shapes for input botocore lets through."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +12,13 @@ from urllib.parse import quote
 import boto3
 import httpx
 import pytest
-import uvicorn
 from botocore.exceptions import ClientError
 
 from steward.api.app import build_app
 from steward.control.service import ClusterService
 from steward.settings import Settings, Zone
 from steward.store.store import Store
+from tests.unit.serving import serving
 
 ZONES = (Zone("az-a", "127.77.1"), Zone("az-b", "127.77.2"), Zone("az-c", "127.77.3"))
 
@@ -31,20 +28,8 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home: Path = tmp_path_factory.mktemp("api")
     settings = Settings(home=home, zones=ZONES)
     service = ClusterService(settings, Store(settings.db_url))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not server.started and time.time() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(build_app(service)) as url:
+        yield url
 
 
 @pytest.fixture

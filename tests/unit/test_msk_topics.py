@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +15,6 @@ from urllib.parse import quote
 import boto3
 import httpx
 import pytest
-import uvicorn
 from botocore.exceptions import ClientError
 from confluent_kafka import KafkaError, KafkaException
 
@@ -39,6 +35,7 @@ from steward.kafka.health import PartitionState
 from steward.kafka.node_config import client_bootstrap
 from steward.settings import Settings, Zone
 from steward.store.store import Store
+from tests.unit.serving import serving
 
 ZONES = (Zone("az-a", "127.78.1"), Zone("az-b", "127.78.2"), Zone("az-c", "127.78.3"))
 DEFAULTS = {"cleanup.policy": "delete", "retention.ms": "604800000", "segment.bytes": "1073741824"}
@@ -204,20 +201,8 @@ def active_cluster(service: ClusterService, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def endpoint(service: ClusterService, fake: FakeKafka) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not server.started and time.time() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(build_app(service)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
