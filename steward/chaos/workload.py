@@ -22,11 +22,12 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
     KafkaError,
-    KafkaException,
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+
+from steward.kafka.topics import create_topic
 
 
 @dataclass
@@ -46,25 +47,6 @@ class WorkloadResult:
     changes (librdkafka issue #4953, open): it retries a batch under a new producer epoch, which
     the broker cannot tell from new data. Reported, and not counted as a problem of the cluster's;
     a copy read twice from the same offset is."""
-
-
-def create_topic(bootstrap: str, topic: str, partitions: int, attempts: int = 3) -> None:
-    """Create a topic with the cluster's defaults, asking again (with a new client) when a
-    CreateTopics request gets no answer in time. A topic that exists by the time of the retry
-    counts as created."""
-    for attempt in range(1, attempts + 1):
-        admin = AdminClient({"bootstrap.servers": bootstrap})
-        future = admin.create_topics([NewTopic(topic, num_partitions=partitions)])[topic]
-        try:
-            future.result(30)
-            return
-        except KafkaException as error:
-            if error.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS and attempt > 1:
-                return
-            raise
-        except TimeoutError:
-            if attempt == attempts:
-                raise
 
 
 class Workload:

@@ -173,14 +173,14 @@ def create_topic(
     bootstrap: str,
     name: str,
     partitions: int,
-    replication_factor: int,
+    replication_factor: int = -1,
     configs: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     attempts: int = 3,
 ) -> None:
     """Create a topic, asking again (with a new client) when a CreateTopics request gets no
     answer in time. A topic that exists by the time of a retry counts as created by the first
-    attempt."""
+    attempt. A replication factor of -1 is the cluster's default."""
     topic = NewTopic(
         name,
         num_partitions=partitions,

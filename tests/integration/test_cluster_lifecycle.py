@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from kafka import KafkaConsumer, KafkaProducer
 
-from steward.chaos.workload import create_topic
+from steward.kafka.topics import create_topic
 from tests.integration.harness import Steward, provisioned
 
 pytestmark = pytest.mark.integration

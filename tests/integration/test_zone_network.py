@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 
-from steward.chaos.workload import create_topic
+from steward.kafka.topics import create_topic
 from steward.network.zones import (
     ZoneNetwork,
     leftovers,
