@@ -33,6 +33,7 @@ from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Finding
 from steward.control.model import Cluster, ClusterState, Node, NodeRole, Operation
 from steward.control.node_specs import build_node_spec, node_key, user_properties
+from steward.control.operations.common import mutable_info
 from steward.control.operations.storage import grow_volumes
 from steward.control.updates import MAX_VOLUME_SIZE_GB
 from steward.errors import PermanentError, TemporaryError
@@ -162,6 +163,7 @@ def _grow_storage(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> Non
         )
         cluster.spec = cluster.spec.replace(broker_node_group=replace(group, volume_size_gb=size))
         cluster.current_version = new_current_version()
+        op.target = mutable_info(cluster.spec)  # DescribeClusterOperation shows the new size
         op.progress["volume_grown_to"] = size
         ctx.store.save_operation(op, cluster)
     grow_volumes(ctx, cluster)
