@@ -190,7 +190,7 @@ def fill_disk(cluster: LocalCluster, node_id: int) -> str:
     taken = 0
     with open(path / BALLAST, "ab") as ballast:
         chunk = free
-        while chunk >= 1024**2:  # whatever the filesystem's own bookkeeping leaves: in steps
+        while chunk >= stat.f_frsize:  # what the filesystem's bookkeeping leaves: in halves
             try:
                 os.posix_fallocate(ballast.fileno(), taken, chunk)
                 taken += chunk
@@ -199,7 +199,7 @@ def fill_disk(cluster: LocalCluster, node_id: int) -> str:
     left = os.statvfs(path).f_bavail * os.statvfs(path).f_frsize
     return (
         f"filled the volume of {node.role} {node_id} ({taken / 1024**3:.2f} GiB taken, "
-        f"{left / 1024**2:.1f} MiB left)"
+        f"{left // 1024} KiB left)"
     )
 
 
