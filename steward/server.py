@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from steward.api.app import build_app
+from steward.api.auth.startup import prepare_authentication
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
@@ -91,7 +93,12 @@ def run(settings: Settings | None = None) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     configure_logging(settings.home)
     plane = build_control_plane(settings)
-    app = build_app(plane.service)
+    try:
+        authenticator = prepare_authentication(settings, plane.store.access_keys, sys.stdout)
+    except BaseException:
+        plane.close()
+        raise
+    app = build_app(plane.service, authenticator)
     config = uvicorn.Config(
         app,
         host=settings.api_host,

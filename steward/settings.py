@@ -10,6 +10,7 @@ from steward.network.zones import ZoneNetwork, namespaces_supported
 
 ZONE_NETWORK_ENV = "STEWARD_ZONE_NETWORK"
 ZONE_NETWORK_MODES = ("loopback", "netns", "auto")
+AUTH_ENV = "STEWARD_AUTH"
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -99,6 +100,11 @@ class Settings:
     )
     """Watch clusters and repair them (HEALING). Off only for tests that break nodes on purpose
     and want them to stay broken."""
+    auth: str = field(
+        default_factory=lambda: os.environ.get(AUTH_ENV, "").strip().lower() or "sigv4"
+    )
+    """How the API checks callers (STEWARD_AUTH): "sigv4" (the default: every request signed by
+    an access key of this Steward) or "off" (anything passes; development only)."""
 
     @property
     def db_url(self) -> str:

@@ -7,8 +7,8 @@ import os
 from typing import IO, Any
 
 import boto3
-import botocore.session
 import click
+import httpx
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -18,9 +18,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from steward.cli.credentials import botocore_session, steward_credentials
+from steward.cli.signing import SigV4HttpxAuth
 from steward.settings import Settings
-
-DUMMY_CREDENTIAL = "steward"
 
 
 class CliError(click.ClickException):
@@ -44,6 +44,18 @@ def client_error(error: ClientError) -> CliError:
     message = details.get("Message") or str(error)
     parameter = response.get("InvalidParameter") or details.get("InvalidParameter")
     return api_error(code, message, parameter)
+
+
+def steward_route_error(response: httpx.Response) -> CliError:
+    """An error answer of one of Steward's own routes, read the way boto3 reads MSK's."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    code = response.headers.get("x-amzn-ErrorType", f"HTTP {response.status_code}")
+    message = body.get("message") if isinstance(body, dict) else None
+    parameter = body.get("invalidParameter") if isinstance(body, dict) else None
+    return api_error(code.split(":", 1)[0], message or response.text, parameter)
 
 
 def unreachable(endpoint_url: str) -> CliError:
@@ -72,30 +84,23 @@ def default_region() -> str:
     return os.environ.get("AWS_DEFAULT_REGION") or Settings().region
 
 
-def _botocore_session() -> botocore.session.Session:
-    session = botocore.session.get_session()
-    # Off EC2, asking the instance metadata service for a role only costs seconds; credentials
-    # merely identify the caller to Steward.
-    session.get_component("credential_provider").remove("iam-role")
-    return session
-
-
 def make_client(endpoint_url: str, region: str) -> Any:
-    """A boto3 `kafka` client for Steward; dummy credentials when none are configured."""
-    session = _botocore_session()
-    credentials: dict[str, str] = {}
-    if session.get_credentials() is None:
-        credentials = {
-            "aws_access_key_id": DUMMY_CREDENTIAL,
-            "aws_secret_access_key": DUMMY_CREDENTIAL,
-        }
+    """A boto3 `kafka` client for Steward, signing with `steward_credentials()`."""
+    session = botocore_session()
+    credentials = steward_credentials(session).get_frozen_credentials()
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 2},
         connect_timeout=5,
         read_timeout=60,
     )
     return boto3.Session(botocore_session=session).client(
-        "kafka", endpoint_url=endpoint_url, region_name=region, config=config, **credentials
+        "kafka",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=config,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
     )
 
 
@@ -112,6 +117,33 @@ class Api:
         if self._client is None:
             self._client = make_client(self.endpoint_url, self.region)
         return self._client
+
+    def steward_route(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        timeout: float = 60.0,
+    ) -> dict[str, Any]:
+        """One request to Steward's own routes (`/steward/v1/...`), signed like boto3's; its JSON
+        answer, or its error as one line."""
+        auth = SigV4HttpxAuth(steward_credentials(), self.region)
+        url = f"{self.endpoint_url.rstrip('/')}{path}"
+        try:
+            response = httpx.request(
+                method, url, params=params, json=body, auth=auth, timeout=timeout
+            )
+        except httpx.ConnectError as error:
+            raise unreachable(self.endpoint_url) from error
+        except httpx.HTTPError as error:
+            raise CliError(
+                f"Error: cannot reach Steward at {self.endpoint_url}: {error}"
+            ) from error
+        if response.status_code != 200:
+            raise steward_route_error(response)
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def paginate(self, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a paginated list operation."""

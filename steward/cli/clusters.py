@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import quote
 
 import click
-import httpx
 
 from steward.cli.client import CliError
 from steward.cli.context import CliContext, pass_cli
@@ -299,14 +298,7 @@ def bootstrap_brokers(cli: CliContext, cluster: str) -> None:
 def health(cli: CliContext, cluster: str) -> None:
     """What Steward's health monitor last saw: each node, Kafka's own view, faults found."""
     arn = cli.api.cluster_arn(cluster)
-    url = f"{cli.api.endpoint_url.rstrip('/')}/steward/v1/clusters/{quote(arn, safe='')}/health"
-    try:
-        response = httpx.get(url, timeout=30.0)
-    except httpx.HTTPError as error:
-        raise CliError(f"Error: cannot reach Steward at {cli.api.endpoint_url}: {error}") from error
-    if response.status_code != 200:
-        raise CliError(f"Error: {response.json().get('message', response.text)}")
-    report = response.json()
+    report = cli.api.steward_route("GET", f"/steward/v1/clusters/{quote(arn, safe='')}/health")
     if cli.output.is_json:
         cli.output.json(report)
         return

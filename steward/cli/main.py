@@ -7,6 +7,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
+from steward.cli.access_keys import access_key
 from steward.cli.chaos import chaos
 from steward.cli.client import default_endpoint_url, translate
 from steward.cli.clusters import cluster
@@ -65,7 +66,7 @@ def _accept_output_option(group: click.Group) -> None:
 
 for command in UPDATE_COMMANDS:
     cluster.add_command(command)
-for group in (cluster, config, topic, kafka, chaos):
+for group in (cluster, config, topic, kafka, chaos, access_key):
     cli.add_command(group)
     _accept_output_option(group)
 cli.add_command(server)

@@ -92,3 +92,14 @@ tags = Table(
     Column("key", String, primary_key=True),
     Column("value", String, nullable=False),
 )
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("secret_access_key", String, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+)
+"""Keys that sign requests to the API (SigV4). The secret is kept as given: verifying a signature
+needs it. A database made before this table existed gets it at the next start (create_all)."""

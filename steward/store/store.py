@@ -25,6 +25,7 @@ from steward.control.model import (
     StateInfo,
 )
 from steward.store import schema
+from steward.store.access_keys import AccessKeys
 from steward.store.codec import (
     aware,
     spec_from_json,
@@ -159,6 +160,7 @@ def _operation_values(op: Operation) -> dict[str, Any]:
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
+        self.access_keys = AccessKeys(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

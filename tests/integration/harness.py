@@ -21,9 +21,13 @@ from typing import IO, Any
 
 import boto3
 import httpx
+from botocore.credentials import Credentials
 
 from steward.agent.cgroups import CpuGroups
 from steward.agent.volumes import loop_volumes_supported, release_volumes_under
+from steward.api.auth.credentials_file import credentials_path, read_credentials
+from steward.api.auth.keys import new_access_key_id, new_secret_access_key
+from steward.cli.signing import SigV4HttpxAuth
 from steward.network.zones import ZoneNetwork, remove_octet
 
 AGENT_PORT = 9781
@@ -106,6 +110,9 @@ def kill_all(pids: Iterable[int], sig: int = signal.SIGKILL, timeout: float = 15
 
 ZONES = ("az-a", "az-b", "az-c")
 """The zones of a test Steward (Steward's default)."""
+REGION = "us-east-1"
+AWS_CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+SEED_VARIABLES = ("STEWARD_ACCESS_KEY_ID", "STEWARD_SECRET_ACCESS_KEY")
 
 
 class Steward:
@@ -114,10 +121,18 @@ class Steward:
         home: Path,
         zone_network: str | None = None,
         extra_env: dict[str, str] | None = None,
+        seed_access_key: bool = True,
     ) -> None:
         """`zone_network` sets STEWARD_ZONE_NETWORK ("loopback", "netns", "auto") for the
-        Steward; None leaves it to the environment. `extra_env` adds settings of its own."""
+        Steward; None leaves it to the environment. `extra_env` adds settings of its own.
+        The Steward gets a new access key through STEWARD_ACCESS_KEY_ID /
+        STEWARD_SECRET_ACCESS_KEY, which `client()`, `http()` and the commands run with `env`
+        (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) sign with; without `seed_access_key` it
+        makes one itself at its first start, into its credentials file."""
         self.home = home
+        self.access_key: tuple[str, str] | None = (
+            (new_access_key_id(), new_secret_access_key()) if seed_access_key else None
+        )
         self.zone_network = zone_network
         self.extra_env = dict(extra_env or {})
         self.octet = next_octet()
@@ -127,18 +142,37 @@ class Steward:
 
     @property
     def env(self) -> dict[str, str]:
+        """The environment of the Steward and of the commands (steward, aws) run against it."""
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in AWS_CREDENTIAL_VARIABLES + SEED_VARIABLES
+        }
+        keys: dict[str, str] = {}
+        if self.access_key is not None:
+            access_key_id, secret = self.access_key
+            keys = {
+                "STEWARD_ACCESS_KEY_ID": access_key_id,
+                "STEWARD_SECRET_ACCESS_KEY": secret,
+                "AWS_ACCESS_KEY_ID": access_key_id,
+                "AWS_SECRET_ACCESS_KEY": secret,
+            }
         return {
-            **os.environ,
+            **inherited,
             "STEWARD_HOME": str(self.home),
             "STEWARD_API_PORT": str(self.api_port),
             "STEWARD_ADDRESS_OCTET": str(self.octet),
             "STEWARD_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": REGION,
+            **keys,
             **({"STEWARD_ZONE_NETWORK": self.zone_network} if self.zone_network else {}),
             **self.extra_env,
         }
+
+    @property
+    def server_env(self) -> dict[str, str]:
+        """`env` without the AWS_* credentials, which only clients need."""
+        return {k: v for k, v in self.env.items() if k not in AWS_CREDENTIAL_VARIABLES}
 
     def network(self) -> ZoneNetwork:
         """The zones' network in netns mode (to cut and restore zones)."""
@@ -149,7 +183,7 @@ class Steward:
         log = (self.home / "server.out").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "steward.server"],
-            env=self.env,
+            env=self.server_env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -203,14 +237,30 @@ class Steward:
     def kafka_pids(self) -> list[int]:
         return [p for p in pids_mentioning(str(self.home)) if _is_kafka(p)]
 
+    def credentials(self) -> tuple[str, str]:
+        """The access key clients sign with: the seeded one, else the one the Steward made at
+        its first start."""
+        if self.access_key is not None:
+            return self.access_key
+        made = read_credentials(credentials_path(self.home))
+        if made is None:
+            raise RuntimeError(f"{self.home} has no credentials file (not started yet?)")
+        return made
+
     def client(self) -> Any:
+        access_key_id, secret = self.credentials()
         return boto3.client(
             "kafka",
             endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            region_name=REGION,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret,
         )
+
+    def http(self) -> httpx.Client:
+        """An HTTP client for Steward's own routes (`/steward/v1/...`), signing as `client()`."""
+        auth = SigV4HttpxAuth(Credentials(*self.credentials()), REGION)
+        return httpx.Client(base_url=self.endpoint, auth=auth, timeout=30.0)
 
     def wait_for_state(self, arn: str, states: set[str], timeout: float = 120.0) -> dict[str, Any]:
         client = self.client()

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from steward.api.app import build_app
+from steward.api.auth.guard import AcceptAnyRequest
 from steward.control.service import ClusterService
 from steward.settings import Settings, Zone
 from steward.store.store import Store
@@ -28,7 +29,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home: Path = tmp_path_factory.mktemp("api")
     settings = Settings(home=home, zones=ZONES)
     service = ClusterService(settings, Store(settings.db_url))
-    with serving(build_app(service)) as url:
+    with serving(build_app(service, AcceptAnyRequest())) as url:
         yield url
 
 

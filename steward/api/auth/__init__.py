@@ -1,0 +1,1 @@
+"""Who may call Steward's API: AWS SigV4 signatures made with Steward's access keys."""

@@ -1,0 +1,144 @@
+"""The gate in front of every API route: a request reaches the routes only once its
+authenticator let it pass; otherwise the answer is MSK's error. Only the liveness route
+(`/healthz`) is open.
+
+The signature covers the body, so the gate reads the whole body first and hands it on to the
+routes unchanged."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Collection
+from typing import Protocol
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from steward.api.auth.sigv4 import ReceivedRequest
+from steward.api.msk.errors import error_response
+from steward.errors import BadRequestException, InternalServerErrorException, StewardError
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""No MSK request comes near this; a larger body is refused before it is all held in memory."""
+
+
+class Authenticator(Protocol):
+    def authenticate(self, request: ReceivedRequest) -> str | None:
+        """Who sent `request` (an access key id, or None when nobody is checked); raises a
+        StewardError when the request may not pass."""
+        ...
+
+
+class AcceptAnyRequest:
+    """STEWARD_AUTH=off: every request passes, signed or not (development only)."""
+
+    def authenticate(self, request: ReceivedRequest) -> str | None:
+        return None
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the routes the body already read, then waits as the server's."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def received_request(scope: Scope, body: bytes) -> ReceivedRequest:
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+    headers: dict[str, list[str]] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    return ReceivedRequest(
+        method=scope["method"],
+        raw_path=raw_path.split(b"?", 1)[0],
+        raw_query=scope.get("query_string", b""),
+        headers=headers,
+        body=body,
+    )
+
+
+class RequireAuthentication:
+    """ASGI middleware: `authenticator` decides on every HTTP request but those to
+    `open_paths`."""
+
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, open_paths: Collection[str] = ()
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.open_paths = frozenset(open_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open_paths:
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await _read_body(receive)
+        except _Disconnected:
+            return
+        except _BodyTooLarge:
+            await self._refuse(
+                scope, receive, send, BadRequestException("The request body is too large.")
+            )
+            return
+        request = received_request(scope, body)
+        try:
+            await run_in_threadpool(self.authenticator.authenticate, request)
+        except StewardError as error:
+            log.info(
+                "refused %s %s: %s %s",
+                request.method,
+                scope["path"],
+                error.error_type,
+                error.message,
+            )
+            await self._refuse(scope, receive, send, error)
+            return
+        except Exception:
+            log.exception("checking the signature of %s %s failed", request.method, scope["path"])
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                InternalServerErrorException("Steward failed to check the request's signature."),
+            )
+            return
+        await self.app(scope, _replaying(body, receive), send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, error: StewardError) -> None:
+        await error_response(error, str(uuid.uuid4()))(scope, receive, send)

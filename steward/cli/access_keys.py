@@ -1,0 +1,121 @@
+"""`steward access-key ...`: the keys that may sign requests to Steward's API. These commands
+work on the store of this machine's Steward (STEWARD_HOME) directly, not through the API, so
+they also work before any key exists and while Steward is stopped."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from steward.cli.client import CliError
+from steward.cli.context import CliContext, pass_cli
+from steward.settings import Settings
+
+if TYPE_CHECKING:
+    from steward.store.store import Store
+
+HOME = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The Steward's state  [default: $STEWARD_HOME or ~/.steward]",
+)
+
+
+def _open_store(home: Path | None) -> Store:
+    from steward.store.store import Store  # imported here: the other commands never need it
+
+    settings = Settings() if home is None else dataclasses.replace(Settings(), home=home)
+    return Store(settings.db_url)
+
+
+@click.group("access-key")
+def access_key() -> None:
+    """Access keys for Steward's API (SigV4, as AWS access keys are used)."""
+
+
+@access_key.command()
+@click.option("--name", default="", help="What the key is for (shown by `list`).")
+@HOME
+@pass_cli
+def create(cli: CliContext, name: str, home: Path | None) -> None:
+    """Make an access key. Its secret is shown this once: keep it."""
+    from steward.api.auth.keys import create_access_key
+
+    store = _open_store(home)
+    try:
+        made = create_access_key(store.access_keys, name)
+    finally:
+        store.close()
+    if cli.output.is_json:
+        cli.output.json(
+            {
+                "AccessKeyId": made.access_key_id,
+                "SecretAccessKey": made.secret_access_key,
+                "Name": made.key.name,
+                "CreationTime": made.key.creation_time,
+            }
+        )
+        return
+    cli.output.fields(
+        [
+            ("AccessKeyId", made.access_key_id),
+            ("SecretAccessKey", made.secret_access_key),
+            ("Name", made.key.name),
+        ]
+    )
+    cli.output.note(
+        "The secret is not shown again. Use the pair as AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY (or in a profile of an AWS credentials file)."
+    )
+
+
+@access_key.command("list")
+@HOME
+@pass_cli
+def list_keys(cli: CliContext, home: Path | None) -> None:
+    """List the access keys (never their secrets)."""
+    store = _open_store(home)
+    try:
+        keys = store.access_keys.all_keys()
+    finally:
+        store.close()
+    if cli.output.is_json:
+        cli.output.json(
+            {
+                "AccessKeys": [
+                    {
+                        "AccessKeyId": k.access_key_id,
+                        "Name": k.name,
+                        "CreationTime": k.creation_time,
+                    }
+                    for k in keys
+                ]
+            }
+        )
+        return
+    cli.output.table(
+        ["ACCESS KEY ID", "NAME", "CREATED"],
+        [(k.access_key_id, k.name, k.creation_time) for k in keys],
+    )
+
+
+@access_key.command()
+@click.argument("access_key_id", metavar="ACCESS_KEY_ID")
+@HOME
+@pass_cli
+def delete(cli: CliContext, access_key_id: str, home: Path | None) -> None:
+    """Delete an access key: requests it signs are refused from now on."""
+    store = _open_store(home)
+    try:
+        removed = store.access_keys.remove(access_key_id)
+    finally:
+        store.close()
+    if not removed:
+        raise CliError(f"Error (NotFoundException): there is no access key {access_key_id}.")
+    if cli.output.is_json:
+        cli.output.json({"AccessKeyId": access_key_id})
+        return
+    cli.output.text(f"deleted access key {access_key_id}")
