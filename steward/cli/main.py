@@ -13,6 +13,7 @@ from steward.cli.client import default_endpoint_url, translate
 from steward.cli.clusters import cluster
 from steward.cli.configs import config
 from steward.cli.context import OUTPUT_FORMATS, CliContext, output_option
+from steward.cli.groups import group as consumer_group
 from steward.cli.kafka import kafka
 from steward.cli.output import Output
 from steward.cli.server import server
@@ -66,7 +67,7 @@ def _accept_output_option(group: click.Group) -> None:
 
 for command in UPDATE_COMMANDS:
     cluster.add_command(command)
-for group in (cluster, config, topic, kafka, chaos, access_key):
+for group in (cluster, config, topic, consumer_group, kafka, chaos, access_key):
     cli.add_command(group)
     _accept_output_option(group)
 cli.add_command(server)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from steward.control import operations as ops
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.cluster_health import ClusterHealth
+from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.model import (
     BootstrapBrokers,
     ClientBroker,
@@ -79,6 +80,7 @@ class ClusterService:
             wake=wake_reconciler,
         )
         self.topics = ClusterTopics(store, self.arns, describe=self.describe_cluster)
+        self.consumer_groups = ClusterConsumerGroups(store, describe=self.describe_cluster)
 
     # --- clusters -------------------------------------------------------------------------------
     def create_cluster(self, name: str, spec: ClusterSpec, tags: dict[str, str]) -> Cluster:

@@ -212,19 +212,7 @@ class ClusterTopics:
     def _serving(self, cluster_arn: str) -> tuple[Cluster, str]:
         """The cluster and its brokers' bootstrap string, when its brokers serve."""
         cluster = self._describe(cluster_arn)
-        brokers = [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
-        if cluster.state not in SERVING_STATES or not brokers:
-            when = (
-                "once it is ACTIVE"
-                if cluster.state is ClusterState.CREATING
-                else "while it is ACTIVE"
-            )
-            raise BadRequestException(
-                f"Cluster {cluster.name} is {cluster.state.value}; its topics can be managed "
-                f"{when}.",
-                "clusterArn",
-            )
-        return cluster, client_bootstrap(brokers)
+        return cluster, serving_bootstrap(self.store, cluster, "its topics")
 
     @staticmethod
     def _require_name(name: str, changing: bool) -> None:
@@ -271,6 +259,21 @@ class ClusterTopics:
             raise ClusterConnectivityException(
                 f"Kafka in cluster {cluster.name} did not answer: {error}", "clusterArn"
             ) from error
+
+
+def serving_bootstrap(store: Store, cluster: Cluster, managed: str) -> str:
+    """The bootstrap string of the cluster's brokers when they serve; else a BadRequestException
+    that says `managed` ("its topics") can be managed once, or while, the cluster is ACTIVE."""
+    brokers = [n for n in store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
+    if cluster.state not in SERVING_STATES or not brokers:
+        when = (
+            "once it is ACTIVE" if cluster.state is ClusterState.CREATING else "while it is ACTIVE"
+        )
+        raise BadRequestException(
+            f"Cluster {cluster.name} is {cluster.state.value}; {managed} can be managed {when}.",
+            "clusterArn",
+        )
+    return client_bootstrap(brokers)
 
 
 def _unknown(name: str, changing: bool) -> NotFoundException:

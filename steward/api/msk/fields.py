@@ -151,6 +151,20 @@ class Fields:
             raise self._bad(member, f"a list of at least {min_items} item(s)")
         return list(value)
 
+    def integers(
+        self, member: str, *, required: bool = False, minimum: int | None = None
+    ) -> list[int] | None:
+        value = self._get(member, required)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise self._bad(member, "a list of integers")
+        if minimum is not None and any(v < minimum for v in value):
+            raise self._bad(member, f"a list of integers of at least {minimum}")
+        return list(value)
+
     def string_map(self, member: str, *, required: bool = False) -> dict[str, str] | None:
         value = self._get(member, required)
         if value is None:
