@@ -18,11 +18,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP) kafka system
 
 # As root on a Debian-like machine: xfsprogs, for brokers' volumes of their own
-# (STEWARD_BROKER_VOLUMES=loop|auto); elsewhere brokers keep plain data directories.
+# (STEWARD_BROKER_VOLUMES=loop|auto), and gocryptfs with fuse3, for encryption at rest
+# (STEWARD_ENCRYPTION_AT_REST); elsewhere brokers keep plain, unencrypted data directories.
+SYSTEM_PACKAGES := xfsprogs gocryptfs fuse3
 system:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v mkfs.xfs >/dev/null; then \
-		apt-get install -y -qq xfsprogs >/dev/null 2>&1 || \
-		{ apt-get update -qq && apt-get install -y -qq xfsprogs >/dev/null; }; \
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		! { command -v mkfs.xfs && command -v gocryptfs && command -v fusermount3; } >/dev/null; then \
+		apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }; \
 	fi
 
 kafka: $(STAMP)

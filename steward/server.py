@@ -21,9 +21,11 @@ from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
+from steward.control.data_keys import DataKeys
 from steward.control.health_monitor import HealthMonitor
 from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
+from steward.crypto.master_key import MasterKey
 from steward.settings import Settings
 from steward.store.store import Store
 
@@ -53,7 +55,8 @@ class ControlPlane:
 def build_control_plane(settings: Settings) -> ControlPlane:
     settings.home.mkdir(parents=True, exist_ok=True)
     store = Store(settings.db_url)
-    context = ReconcileContext(settings, store, AgentDirectory(settings))
+    data_keys = DataKeys(store.engine, MasterKey.load_or_create(settings.home))
+    context = ReconcileContext(settings, store, AgentDirectory(settings, data_keys.key_for))
     reconciler = Reconciler(context)
     monitor = HealthMonitor(context, reconciler.wake) if settings.health_monitor else None
     service = ClusterService(

@@ -6,11 +6,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from steward.agent.encryption import encryption_supported
 from steward.network.zones import ZoneNetwork, namespaces_supported
 
 ZONE_NETWORK_ENV = "STEWARD_ZONE_NETWORK"
 ZONE_NETWORK_MODES = ("loopback", "netns", "auto")
 AUTH_ENV = "STEWARD_AUTH"
+ENCRYPTION_AT_REST_ENV = "STEWARD_ENCRYPTION_AT_REST"
+ENCRYPTION_AT_REST_MODES = ("auto", "on", "off")
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -105,6 +108,23 @@ class Settings:
     )
     """How the API checks callers (STEWARD_AUTH): "sigv4" (the default: every request signed by
     an access key of this Steward) or "off" (anything passes; development only)."""
+    encryption_at_rest: str = field(
+        default_factory=lambda: os.environ.get(ENCRYPTION_AT_REST_ENV, "").strip().lower() or "auto"
+    )
+    """Whether new clusters' data is encrypted on disk (STEWARD_ENCRYPTION_AT_REST): "auto" (the
+    default: where the host has gocryptfs and FUSE), "on" (always; a host without them fails the
+    nodes' storage) or "off"."""
+
+    def encrypts_at_rest(self) -> bool:
+        """Whether a cluster made now is encrypted at rest."""
+        if self.encryption_at_rest not in ENCRYPTION_AT_REST_MODES:
+            raise ValueError(
+                f"{ENCRYPTION_AT_REST_ENV}={self.encryption_at_rest!r}: "
+                f"expected one of {ENCRYPTION_AT_REST_MODES}"
+            )
+        if self.encryption_at_rest == "auto":
+            return encryption_supported()
+        return self.encryption_at_rest == "on"
 
     @property
     def db_url(self) -> str:

@@ -59,6 +59,11 @@ class NodeSpec:
     volume_gb: int | None = None
     """Brokers: the size of the node's data volume, where the agent gives nodes volumes of their
     own (`steward.agent.volumes`). It only grows, and growing restarts nothing."""
+    encrypted_storage: bool = False
+    """The node's data is encrypted at rest (`steward.agent.encryption`), with `storage_key`."""
+    storage_key: str | None = field(default=None, repr=False)
+    """The cluster's data key, for encrypted storage. It travels from the control plane to the
+    agent and stays in the agent's memory: never in the stored spec (`to_json`) nor a log."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -85,6 +90,12 @@ class NodeSpec:
             )
         if self.volume_gb is not None and (not _is_int(self.volume_gb) or self.volume_gb < 1):
             raise InvalidSpec(f"volume_gb {self.volume_gb!r} must be null or a positive integer")
+        if not isinstance(self.encrypted_storage, bool):
+            raise InvalidSpec("encrypted_storage must be true or false")
+        if self.storage_key is not None and (
+            not isinstance(self.storage_key, str) or len(self.storage_key) < 32
+        ):
+            raise InvalidSpec("storage_key must be null or a string of at least 32 characters")
         for name in ("cluster_id", "directory_id"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _KAFKA_UUID.match(value):
@@ -134,7 +145,10 @@ class NodeSpec:
         return spec
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        """The spec as the agent stores it: without `storage_key`."""
+        stored = self.to_dict()
+        stored["storage_key"] = None
+        return json.dumps(stored, indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> NodeSpec:
@@ -153,13 +167,16 @@ class NodeSpec:
     def spec_hash(self) -> str:
         """Changes exactly when a running process must be restarted to pick the spec up: not on
         `desired` (start/stop), `initial_controllers` (used only when formatting) nor
-        `volume_gb` (a volume grows under a running Kafka). A `cpu_weight` of None is left out,
-        so that specs written before the field existed keep their hash (and their running
-        processes)."""
+        `volume_gb` (a volume grows under a running Kafka) nor `storage_key` (sent again, never
+        changed). A `cpu_weight` of None and an `encrypted_storage` of false are left out, so that
+        specs written before those fields existed keep their hash (and their running processes)."""
         launch = self.to_dict()
         del launch["desired"], launch["initial_controllers"], launch["volume_gb"]
+        del launch["storage_key"]
         if launch["cpu_weight"] is None:
             del launch["cpu_weight"]
+        if not launch["encrypted_storage"]:
+            del launch["encrypted_storage"]
         canonical = json.dumps(launch, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

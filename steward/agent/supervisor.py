@@ -7,6 +7,8 @@ Each node lives in `<state_dir>/nodes/<key>/`:
     log4j2.properties
     data/                the node's only log directory; for a broker with a volume of its own,
                          the mount point of volume.img (`steward.agent.volumes`)
+    sealed/              for a node encrypted at rest, what is on disk (the volume's mount point
+                         when it has one); data/ is then its clear view (`steward.agent.encryption`)
     logs/                server.log (+ controller.log, state-change.log), stdout.log
     kafka.pid            the running process: pid, start time, spec hash (absent when none runs)
 
@@ -38,6 +40,7 @@ from pathlib import Path
 from steward.agent import class_archive, processes
 from steward.agent.cgroups import CpuGroups
 from steward.agent.command import JavaNotFound, find_java, kafka_server_command
+from steward.agent.encryption import EncryptedDirectory, EncryptionError
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeState, NodeStatus, is_valid_key
 from steward.agent.volumes import (
     LoopVolume,
@@ -115,6 +118,12 @@ class NodePaths:
     def volume_image(self) -> Path:
         return self.root / "volume.img"
 
+    @property
+    def sealed(self) -> Path:
+        """Where an encrypted node's data is on disk (`steward.agent.encryption`); `data` is then
+        the clear view of it."""
+        return self.root / "sealed"
+
 
 @dataclass(frozen=True)
 class SupervisionPolicy:
@@ -140,6 +149,17 @@ class SupervisionPolicy:
 
 CommandFactory = Callable[[NodeSpec, NodePaths], list[str]]
 StorageFormatter = Callable[[NodeSpec, NodePaths], None]
+
+
+def _storage_dir(spec: NodeSpec, paths: NodePaths) -> Path:
+    """What holds the node's data on disk: the sealed directory when it is encrypted."""
+    return paths.sealed if spec.encrypted_storage else paths.data
+
+
+def _encrypted(node: _Node) -> EncryptedDirectory | None:
+    if not node.spec.encrypted_storage:
+        return None
+    return EncryptedDirectory(node.paths.sealed, node.paths.data)
 
 
 def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
@@ -255,6 +275,8 @@ class NodeSupervisor:
         node = self._lock_node(spec.key, create_with=spec)
         try:
             changed = spec.spec_hash != node.spec.spec_hash
+            if spec.storage_key is None and spec.encrypted_storage:
+                spec.storage_key = node.spec.storage_key  # known from an earlier spec
             node.spec = spec
             self._write_files(node)
             self._grow_volume(node)
@@ -469,12 +491,17 @@ class NodeSupervisor:
         try:
             identity = NodeIdentity(spec.cluster_id, spec.node_id, spec.directory_id)
             volume = self._volume(node)
-            if volume is not None and spec.volume_gb is not None:
-                volume.ensure(spec.volume_gb)  # mounted before anything looks inside
-                self._set_aside_lost_volume(node, volume)
-                volume.ensure(spec.volume_gb)  # a fresh one, when it was lost
-            else:
-                self._set_aside_lost_volume(node, None)
+            encrypted = _encrypted(node)
+
+            def mount() -> None:  # before anything looks inside
+                if volume is not None and spec.volume_gb is not None:
+                    volume.ensure(spec.volume_gb)
+                if encrypted is not None:
+                    encrypted.ensure(spec.storage_key)
+
+            mount()
+            if self._set_aside_lost_volume(node, volume, encrypted):
+                mount()  # a fresh one
             if is_formatted(node.paths.data, identity):
                 node.paths.formatted_marker.touch()
                 return True
@@ -482,7 +509,14 @@ class NodeSupervisor:
             self._formatter(spec, node.paths)
             node.paths.formatted_marker.touch()
             return True
-        except (StorageError, VolumeError, DistributionError, JavaNotFound, OSError) as error:
+        except (
+            StorageError,
+            VolumeError,
+            EncryptionError,
+            DistributionError,
+            JavaNotFound,
+            OSError,
+        ) as error:
             node.state = "failed"
             node.message = f"formatting storage failed: {error}"
             log.error("%s: %s", spec.key, node.message)
@@ -496,7 +530,7 @@ class NodeSupervisor:
             return None
         if not self.loop_volumes and not paths.volume_image.exists():
             return None
-        return LoopVolume(paths.volume_image, paths.data)
+        return LoopVolume(paths.volume_image, _storage_dir(node.spec, paths))
 
     def _grow_volume(self, node: _Node) -> None:
         """The broker's volume grows to its spec's size now, under its Kafka if that runs (a
@@ -512,27 +546,37 @@ class NodeSupervisor:
 
     @staticmethod
     def _release_volume(paths: NodePaths) -> None:
+        EncryptedDirectory(paths.sealed, paths.data).release()  # first: it sits on the volume
         if paths.volume_image.exists():
-            LoopVolume(paths.volume_image, paths.data).release()
+            mount_point = paths.sealed if paths.sealed.exists() else paths.data
+            LoopVolume(paths.volume_image, mount_point).release()
 
     @staticmethod
-    def _set_aside_lost_volume(node: _Node, volume: LoopVolume | None) -> None:
+    def _set_aside_lost_volume(
+        node: _Node, volume: LoopVolume | None, encrypted: EncryptedDirectory | None
+    ) -> bool:
         """A data directory this agent formatted that has lost its meta.properties lost its
         volume (wiped, replaced, or deleted under a running Kafka, which may have written a few
         files into a new one before it stopped). Whatever is left is moved aside, never deleted,
         so that the node is formatted afresh with its own ids and Kafka copies its replicas back
-        from the other brokers. A volume of its own is set aside whole (its image)."""
+        from the other brokers. A volume of its own is set aside whole (its image), an encrypted
+        directory sealed as it is. True when something was moved."""
         data = node.paths.data
         if not node.paths.formatted_marker.exists() or (data / META_PROPERTIES).exists():
-            return
+            return False
+        if encrypted is not None:
+            encrypted.release()
         if volume is not None and volume.exists():
             aside = volume.set_aside()
             log.warning("%s lost its data; its volume was moved to %s", node.spec.key, aside)
-            return
-        if data.is_dir() and any(data.iterdir()):
-            aside = data.with_name(f"{data.name}.lost-{int(time.time())}")
+            return True
+        left = node.paths.sealed if encrypted is not None else data
+        if left.is_dir() and any(left.iterdir()):
+            aside = left.with_name(f"{left.name}.lost-{int(time.time())}")
             log.warning("%s lost its data volume; moving what is left to %s", node.spec.key, aside)
-            data.rename(aside)
+            left.rename(aside)
+            return True
+        return False
 
     def _start(self, node: _Node) -> None:
         spec, paths = node.spec, node.paths

@@ -180,11 +180,16 @@ def release_volumes_under(root: Path) -> list[Path]:
     points released."""
     root = root.resolve()
     released = []
-    for mount_point in _mount_points():
+    for mount_point, kind in mounts():
         if mount_point == root or root in mount_point.parents:
-            image = mount_point.parent / "volume.img"
-            LoopVolume(image, mount_point).release()
+            if kind.startswith("fuse"):  # an encrypted view, over a volume's mount maybe
+                if _run(["umount", str(mount_point)], check=False).returncode != 0:
+                    _run(["umount", "-l", str(mount_point)], check=False)
+            else:
+                LoopVolume(mount_point.parent / "volume.img", mount_point).release()
             released.append(mount_point)
+    if shutil.which("losetup") is None:
+        return released
     done = _run(["losetup", "-n", "-O", "NAME,BACK-FILE", "-l"], check=False)
     for line in done.stdout.splitlines():
         device, _, backing = line.strip().partition(" ")
@@ -194,11 +199,17 @@ def release_volumes_under(root: Path) -> list[Path]:
     return released
 
 
-def _mount_points() -> list[Path]:
-    """Every mount point of this mount namespace, deepest first."""
+def mounts() -> list[tuple[Path, str]]:
+    """Every mount point of this mount namespace with its filesystem type: FUSE ones first (they
+    may sit on others at the same depth), then deepest first."""
     try:
         lines = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
         return []
-    found = [Path(line.split()[4].replace("\\040", " ")) for line in lines if len(line.split()) > 4]
-    return sorted(found, key=lambda p: len(p.parts), reverse=True)
+    found = []
+    for line in lines:
+        before, _, after = line.partition(" - ")
+        fields = before.split()
+        if len(fields) > 4 and after:
+            found.append((Path(fields[4].replace("\\040", " ")), after.split()[0]))
+    return sorted(found, key=lambda m: (not m[1].startswith("fuse"), -len(m[0].parts)))

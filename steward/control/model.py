@@ -125,6 +125,10 @@ class ClusterSpec:
     configuration: ConfigurationRef | None = None
     encryption_in_transit: EncryptionInTransit = EncryptionInTransit()
     data_volume_kms_key_id: str | None = None
+    encrypted_at_rest: bool = False
+    """The brokers' and controllers' data is encrypted on disk (`steward.agent.encryption`), with
+    a data key of the cluster's own. Decided when the cluster is made (STEWARD_ENCRYPTION_AT_REST)
+    and never changed: the data of a running cluster is not re-encrypted."""
     client_authentication: ClientAuthentication = ClientAuthentication()
     enhanced_monitoring: EnhancedMonitoring = EnhancedMonitoring.DEFAULT
     open_monitoring: OpenMonitoring = OpenMonitoring()

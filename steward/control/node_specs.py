@@ -62,6 +62,7 @@ def build_node_spec(
             cpu_weight=CONTROLLER_CPU_WEIGHT,
             jvm_options=[],
             desired=desired,
+            encrypted_storage=cluster.spec.encrypted_at_rest,
         )
     sizing = INSTANCE_TYPES[node.instance_type]
     return NodeSpec(
@@ -78,4 +79,5 @@ def build_node_spec(
         jvm_options=[],
         desired=desired,
         volume_gb=cluster.spec.broker_node_group.volume_size_gb,
+        encrypted_storage=cluster.spec.encrypted_at_rest,
     )

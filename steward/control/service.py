@@ -88,11 +88,18 @@ class ClusterService:
         self._validate_spec(spec)
         if self.store.cluster_by_name(name) is not None:
             raise ConflictException(f"A cluster named {name} already exists.", "clusterName")
+        encrypted = self.settings.encrypts_at_rest()
+        if spec.data_volume_kms_key_id and not encrypted:
+            raise BadRequestException(
+                "This Steward does not encrypt data at rest (STEWARD_ENCRYPTION_AT_REST is off, "
+                "or its hosts lack gocryptfs and FUSE); leave out encryptionAtRest.",
+                "encryptionInfo",
+            )
         arn = self.arns.cluster(name)
         cluster = Cluster(
             arn=arn,
             name=name,
-            spec=spec,
+            spec=spec.replace(encrypted_at_rest=encrypted),
             state=ClusterState.CREATING,
             creation_time=utcnow(),
             current_version=new_current_version(),

@@ -212,13 +212,25 @@ def format_controller_storage(
         if meta.get("directory.id") != identity.directory_id:
             # Not an initial voter: StorageTool chose a random id, recorded nowhere else yet.
             write_meta_properties(staging, identity)
-        if data_dir.exists():
-            data_dir.rmdir()  # empty (is_formatted refuses a non-empty unformatted directory)
-        staging.rename(data_dir)
+        if os.path.ismount(data_dir):  # e.g. an encrypted view: it stays, the files come in
+            _move_into(staging, data_dir)
+        else:
+            if data_dir.exists():
+                data_dir.rmdir()  # empty (is_formatted refuses a non-empty unformatted directory)
+            staging.rename(data_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         config_file.unlink(missing_ok=True)
     return FormatResult(True, time.monotonic() - began, output)
+
+
+def _move_into(staging: Path, data_dir: Path) -> None:
+    """The formatted files into `data_dir`, a mount point (so on another filesystem), with
+    meta.properties last: until it is there, the directory does not count as formatted."""
+    for entry in staging.iterdir():
+        if entry.name != META_PROPERTIES:
+            shutil.move(str(entry), str(data_dir / entry.name))
+    _write_atomically(data_dir / META_PROPERTIES, (staging / META_PROPERTIES).read_text())
 
 
 def _write_atomically(path: Path, text: str) -> None:

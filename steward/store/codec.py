@@ -45,6 +45,7 @@ def spec_from_json(data: dict[str, Any]) -> ClusterSpec:
             in_cluster=transit.get("in_cluster", False),
         ),
         data_volume_kms_key_id=data.get("data_volume_kms_key_id"),
+        encrypted_at_rest=data.get("encrypted_at_rest", False),
         client_authentication=ClientAuthentication(
             unauthenticated=auth.get("unauthenticated", True),
             sasl_scram=auth.get("sasl_scram", False),

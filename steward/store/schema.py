@@ -103,3 +103,13 @@ access_keys = Table(
 )
 """Keys that sign requests to the API (SigV4). The secret is kept as given: verifying a signature
 needs it. A database made before this table existed gets it at the next start (create_all)."""
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("kafka_cluster_id", String, primary_key=True),
+    Column("sealed_key", LargeBinary, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+)
+"""Each cluster's data key for encryption at rest, sealed by the master key
+(`steward.crypto.master_key`), keyed by the Kafka cluster id its nodes' specs carry."""

@@ -24,11 +24,13 @@ import httpx
 from botocore.credentials import Credentials
 
 from steward.agent.cgroups import CpuGroups
+from steward.agent.encryption import encryption_supported
 from steward.agent.volumes import loop_volumes_supported, release_volumes_under
 from steward.api.auth.credentials_file import credentials_path, read_credentials
 from steward.api.auth.keys import new_access_key_id, new_secret_access_key
 from steward.cli.signing import SigV4HttpxAuth
 from steward.network.zones import ZoneNetwork, remove_octet
+from steward.settings import ENCRYPTION_AT_REST_ENV
 
 AGENT_PORT = 9781
 """Where every agent of a test Steward listens (Steward's default), on 127.<octet>.<zone>.254."""
@@ -166,6 +168,9 @@ class Steward:
             "AWS_DEFAULT_REGION": REGION,
             **keys,
             **({"STEWARD_ZONE_NETWORK": self.zone_network} if self.zone_network else {}),
+            # Encryption at rest costs every broker a FUSE daemon: the modules that are about it
+            # ask for it (extra_env), the others keep the suite's time.
+            ENCRYPTION_AT_REST_ENV: "off",
             **self.extra_env,
         }
 
@@ -225,10 +230,10 @@ class Steward:
         """End the control plane, its agents and every Kafka process under this home, and
         remove the CPU groups the agents made for those processes (now empty), and the zones'
         network namespaces, veths and bridge when it may have had them, and the brokers'
-        volumes, unmounted."""
+        volumes and encrypted views, unmounted."""
         self.stop()
         kill_all(pids_mentioning(str(self.home)))
-        if loop_volumes_supported():
+        if loop_volumes_supported() or encryption_supported():
             release_volumes_under(self.home)
         CpuGroups.for_host().remove_empty_groups()
         if self.zone_network not in (None, "loopback"):

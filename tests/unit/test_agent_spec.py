@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -72,11 +73,24 @@ def test_a_spec_without_a_cpu_weight_keeps_the_hash_it_had_before_the_field_exis
     restart every node."""
     spec = controller_spec()
     launch = spec.to_dict()
-    for added_later_or_not_hashed in ("desired", "initial_controllers", "cpu_weight", "volume_gb"):
+    not_hashed = ("desired", "initial_controllers", "cpu_weight", "volume_gb")
+    for added_later_or_not_hashed in (*not_hashed, "encrypted_storage", "storage_key"):
         del launch[added_later_or_not_hashed]
     canonical = json.dumps(launch, sort_keys=True, separators=(",", ":"))
     assert spec.spec_hash == hashlib.sha256(canonical.encode()).hexdigest()[:16]
     assert NodeSpec.from_dict(launch).cpu_weight is None
+
+
+def test_the_storage_key_travels_but_is_never_stored_nor_hashed() -> None:
+    key = "k" * 44
+    spec = replace(controller_spec(), encrypted_storage=True, storage_key=key)
+    assert spec.to_dict()["storage_key"] == key  # what the control plane sends
+    assert key not in spec.to_json() and key not in repr(spec)  # what the agent writes and logs
+    assert NodeSpec.from_json(spec.to_json()).storage_key is None
+    assert spec.spec_hash == replace(spec, storage_key=None).spec_hash
+    assert spec.spec_hash != controller_spec().spec_hash  # encrypted or not: a different node
+    with pytest.raises(InvalidSpec, match="storage_key"):
+        replace(spec, storage_key="short")
 
 
 def test_server_properties_add_identity_and_the_agents_log_dir() -> None:

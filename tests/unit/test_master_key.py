@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from steward.control.data_keys import DataKeys
 from steward.crypto.master_key import MASTER_KEY_ENV, MasterKey, SealedValueError
+from steward.store.store import Store
 
 
 def test_the_first_start_makes_a_private_key_file_and_later_starts_reuse_it(
@@ -44,3 +46,19 @@ def test_the_key_can_come_from_the_environment(tmp_path: Path) -> None:
     assert MasterKey(raw).open(key.seal(b"x", "c"), "c") == b"x"
     with pytest.raises(ValueError, match=MASTER_KEY_ENV):
         MasterKey.load_or_create(tmp_path, environ={MASTER_KEY_ENV: "too-short"})
+
+
+def test_each_cluster_gets_one_data_key_sealed_in_the_store(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'steward.db'}")
+    try:
+        keys = DataKeys(store.engine, MasterKey.load_or_create(tmp_path, environ={}))
+        first = keys.key_for("cluster-one-id")
+        assert keys.key_for("cluster-one-id") == first
+        assert keys.key_for("cluster-two-id") != first
+        assert len(base64.b64decode(first)) == 32
+        reopened = DataKeys(store.engine, MasterKey.load_or_create(tmp_path, environ={}))
+        assert reopened.key_for("cluster-one-id") == first
+    finally:
+        store.close()
+    assert first.encode() not in (tmp_path / "steward.db").read_bytes()
+    assert base64.b64decode(first) not in (tmp_path / "steward.db").read_bytes()

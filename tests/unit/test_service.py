@@ -124,3 +124,21 @@ def test_configuration_must_fit_the_cluster(service: ClusterService) -> None:
     with pytest.raises(BadRequestException) as error:
         service.create_cluster("x", spec(configuration=ConfigurationRef(config.arn, 7)), {})
     assert error.value.invalid_parameter == "configurationInfo.revision"
+
+
+def test_a_cluster_is_encrypted_at_rest_when_steward_encrypts(tmp_path: Path) -> None:
+    on = Settings(home=tmp_path / "on", zones=ZONES, encryption_at_rest="on")
+    cluster = ClusterService(on, Store(on.db_url)).create_cluster(
+        "sealed", spec(data_volume_kms_key_id="alias/mine"), {}
+    )
+    assert cluster.spec.encrypted_at_rest
+
+
+def test_asking_for_encryption_at_rest_where_steward_does_not_encrypt_is_refused(
+    service: ClusterService,
+) -> None:
+    assert not service.create_cluster("plain", spec(), {}).spec.encrypted_at_rest
+    with pytest.raises(BadRequestException) as refused:
+        service.create_cluster("sealed", spec(data_volume_kms_key_id="alias/mine"), {})
+    assert refused.value.invalid_parameter == "encryptionInfo"
+    assert service.store.cluster_by_name("sealed") is None

@@ -79,6 +79,11 @@ def client_authentication(spec: ClusterSpec) -> dict[str, Any]:
     }
 
 
+STEWARD_MANAGED_KEY = "alias/steward/kafka"
+"""`dataVolumeKMSKeyId` of a cluster encrypted at rest under the key Steward made for it (MSK
+names its AWS-managed key `aws/kafka`)."""
+
+
 def encryption_info(spec: ClusterSpec) -> dict[str, Any]:
     transit = spec.encryption_in_transit
     info: dict[str, Any] = {
@@ -87,8 +92,9 @@ def encryption_info(spec: ClusterSpec) -> dict[str, Any]:
             "inCluster": transit.in_cluster,
         }
     }
-    if spec.data_volume_kms_key_id:
-        info["encryptionAtRest"] = {"dataVolumeKMSKeyId": spec.data_volume_kms_key_id}
+    if spec.encrypted_at_rest:
+        key = spec.data_volume_kms_key_id or STEWARD_MANAGED_KEY
+        info["encryptionAtRest"] = {"dataVolumeKMSKeyId": key}
     return info
 
 
