@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
 
 from steward.agent.cgroups import MAX_WEIGHT, MIN_WEIGHT
+from steward.agent.log_delivery import InvalidLogDelivery, LogDelivery
 
 NodeRole = Literal["broker", "controller"]
 DesiredState = Literal["running", "stopped"]
@@ -64,6 +65,9 @@ class NodeSpec:
     storage_key: str | None = field(default=None, repr=False)
     """The cluster's data key, for encrypted storage. It travels from the control plane to the
     agent and stays in the agent's memory: never in the stored spec (`to_json`) nor a log."""
+    log_delivery: dict[str, Any] | None = None
+    """Brokers: where the agent delivers the broker's log (`steward.agent.log_delivery`, MSK's
+    LoggingInfo). Applied live: a change restarts nothing."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -101,6 +105,13 @@ class NodeSpec:
             if not isinstance(value, str) or not _KAFKA_UUID.match(value):
                 raise InvalidSpec(f"{name} {value!r} is not a Kafka UUID (22 base64url chars)")
         self._validate_properties()
+        if self.log_delivery is not None:
+            if self.role != "broker":
+                raise InvalidSpec("log_delivery is only for brokers")
+            try:
+                LogDelivery.from_dict(self.log_delivery)
+            except InvalidLogDelivery as error:
+                raise InvalidSpec(f"log_delivery: {error}") from error
         if self.initial_controllers is not None and self.role != "controller":
             raise InvalidSpec("initial_controllers is only for controllers")
         if not isinstance(self.jvm_options, list) or not all(
@@ -142,6 +153,8 @@ class NodeSpec:
             raise InvalidSpec(str(error)) from error
         spec.properties = dict(spec.properties)
         spec.jvm_options = list(spec.jvm_options)
+        if spec.log_delivery is not None:
+            spec.log_delivery = dict(spec.log_delivery)
         return spec
 
     def to_json(self) -> str:
@@ -173,6 +186,7 @@ class NodeSpec:
         launch = self.to_dict()
         del launch["desired"], launch["initial_controllers"], launch["volume_gb"]
         del launch["storage_key"]
+        del launch["log_delivery"]  # the agent applies it live
         if launch["cpu_weight"] is None:
             del launch["cpu_weight"]
         if not launch["encrypted_storage"]:
@@ -203,6 +217,9 @@ class NodeStatus:
     """The size of the node's data volume, when it has one of its own (else None)."""
     volume_used_bytes: int | None = None
     """What is used of it (Kafka's data and anything else written there)."""
+    log_delivery: dict[str, Any] | None = None
+    """Per destination of the broker's log delivery: lines delivered, dropped (its queue
+    overflowed while it was down) and waiting, and its last error (`steward.agent.log_shipper`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,6 +11,7 @@ Each node lives in `<state_dir>/nodes/<key>/`:
                          when it has one); data/ is then its clear view (`steward.agent.encryption`)
     logs/                server.log (+ controller.log, state-change.log), stdout.log
     kafka.pid            the running process: pid, start time, spec hash (absent when none runs)
+    log-delivery.json    brokers delivering their log: how far it is delivered (`log_shipper`)
 
 Kafka processes are started in their own session, so they outlive the agent. A new agent re-adopts
 every process whose pid file still matches a live process (same start time, same properties
@@ -41,6 +42,8 @@ from steward.agent import class_archive, processes
 from steward.agent.cgroups import CpuGroups
 from steward.agent.command import JavaNotFound, find_java, kafka_server_command
 from steward.agent.encryption import EncryptedDirectory, EncryptionError
+from steward.agent.log_delivery import LogDelivery
+from steward.agent.log_shipper import LogShipper, ship_logs
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeState, NodeStatus, is_valid_key
 from steward.agent.volumes import (
     LoopVolume,
@@ -61,7 +64,7 @@ from steward.kafka.storage import (
     format_controller_storage,
     is_formatted,
 )
-from steward.settings import kafka_cache_dir
+from steward.settings import default_home, kafka_cache_dir
 
 log = logging.getLogger("steward.agent")
 
@@ -218,6 +221,8 @@ class _Node:
     retry_at: float = 0.0
     removed: bool = False
     reconciling: bool = False
+    shipper: LogShipper | None = None
+    """Delivers the broker's log to its destinations (`steward.agent.log_shipper`)."""
 
     def status(self) -> NodeStatus:
         volume = usage(self.paths.data) if self.paths.volume_image.exists() else None
@@ -234,6 +239,7 @@ class _Node:
             cpu_seconds=_cpu_seconds(self.pid),
             volume_size_bytes=volume.size_bytes if volume else None,
             volume_used_bytes=volume.used_bytes if volume else None,
+            log_delivery=self.shipper.report() if self.shipper is not None else None,
         )
 
 
@@ -247,6 +253,7 @@ class NodeSupervisor:
         formatter: StorageFormatter = format_kafka_storage,
         cgroup_root: Path | None = None,
         volumes: VolumeMode | None = None,
+        log_destinations: Path | None = None,
     ) -> None:
         """`cgroup_root`: where to look for the cgroup hierarchy that enforces CPU weights
         (default: `$STEWARD_CGROUP_ROOT`, else /sys/fs/cgroup). `volumes`: whether brokers get
@@ -260,6 +267,8 @@ class NodeSupervisor:
         self.cpu_groups = CpuGroups.for_host(cgroup_root)
         mode = volumes or volume_mode()
         self.loop_volumes = mode == "loop" or (mode == "auto" and loop_volumes_supported())
+        self.log_destinations = log_destinations or default_home()
+        """Where the log groups and buckets of broker log delivery are: the Steward home."""
         self._lock = threading.Lock()
         self._nodes: dict[str, _Node] = {}
         self._stopping = threading.Event()
@@ -279,6 +288,7 @@ class NodeSupervisor:
                 spec.storage_key = node.spec.storage_key  # known from an earlier spec
             node.spec = spec
             self._write_files(node)
+            self._ship_logs(node)
             self._grow_volume(node)
             if changed or node.state == "failed":
                 node.crash_streak = 0
@@ -337,6 +347,8 @@ class NodeSupervisor:
             return existed
         try:
             self._stop(node, timeout)
+            if node.shipper is not None:
+                node.shipper.stop()
             self._release_volume(node.paths)
             shutil.rmtree(node.paths.root, ignore_errors=True)
             node.removed = True
@@ -373,6 +385,10 @@ class NodeSupervisor:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        with self._lock:
+            shippers = [node.shipper for node in self._nodes.values() if node.shipper is not None]
+        for shipper in shippers:
+            shipper.stop()
 
     def tick(self) -> None:
         """One supervision pass over every node."""
@@ -671,6 +687,22 @@ class NodeSupervisor:
         )
         _write_text(paths.log4j, render_log4j2_properties())
 
+    def _ship_logs(self, node: _Node) -> None:
+        """Start, change or stop the delivery of the node's log as its spec says, live."""
+        spec = node.spec
+        delivery = LogDelivery.from_dict(spec.log_delivery) if spec.log_delivery else None
+        try:
+            node.shipper = ship_logs(
+                node.shipper,
+                delivery,
+                spec.node_id,
+                node.paths.logs,
+                node.paths.root,
+                self.log_destinations,
+            )
+        except OSError as error:
+            log.error("%s: cannot deliver its log: %s", spec.key, error)
+
     def _load(self) -> None:
         """Read every node directory and re-adopt the processes that still run."""
         for root in sorted(self.nodes_dir.iterdir()):
@@ -684,6 +716,7 @@ class NodeSupervisor:
                 continue
             node = _Node(spec, paths)
             self._adopt(node)
+            self._ship_logs(node)
             self._nodes[spec.key] = node
 
     def _adopt(self, node: _Node) -> None:

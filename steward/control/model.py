@@ -133,7 +133,8 @@ class ClusterSpec:
     enhanced_monitoring: EnhancedMonitoring = EnhancedMonitoring.DEFAULT
     open_monitoring: OpenMonitoring = OpenMonitoring()
     logging_info: dict[str, object] | None = None
-    """MSK's `LoggingInfo`, kept as given until broker log delivery is built."""
+    """MSK's `LoggingInfo` in MSK's shape, checked (`steward.api.msk.logging_info`); the brokers'
+    agents deliver their logs as it says (`steward.control.broker_logs`)."""
     storage_mode: str = "LOCAL"
 
     def replace(self, **changes: object) -> ClusterSpec:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from steward.agent.spec import NodeSpec
+from steward.control.broker_logs import log_delivery_spec
 from steward.control.model import Cluster, ConfigurationRef, Node, NodeRole
 from steward.kafka.instance_types import CONTROLLER_HEAP_MB, INSTANCE_TYPES
 from steward.kafka.node_config import (
@@ -79,5 +80,6 @@ def build_node_spec(
         jvm_options=[],
         desired=desired,
         volume_gb=cluster.spec.broker_node_group.volume_size_gb,
+        log_delivery=log_delivery_spec(cluster, nodes),
         encrypted_storage=cluster.spec.encrypted_at_rest,
     )

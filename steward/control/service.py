@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from steward.control import operations as ops
+from steward.control.alarm_book import AlarmBook
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
@@ -81,6 +82,7 @@ class ClusterService:
         )
         self.topics = ClusterTopics(store, self.arns, describe=self.describe_cluster)
         self.consumer_groups = ClusterConsumerGroups(store, describe=self.describe_cluster)
+        self.alarms = AlarmBook(store)
 
     # --- clusters -------------------------------------------------------------------------------
     def create_cluster(self, name: str, spec: ClusterSpec, tags: dict[str, str]) -> Cluster:

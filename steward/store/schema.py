@@ -113,3 +113,29 @@ data_keys = Table(
 )
 """Each cluster's data key for encryption at rest, sealed by the master key
 (`steward.crypto.master_key`), keyed by the Kafka cluster id its nodes' specs carry."""
+
+alarms = Table(
+    "alarms",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("rule", JSON, nullable=False),
+    Column("cluster_arn", String, index=True),
+    Column("state", String, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("evaluated_at", DateTime(timezone=True)),
+)
+"""Alarms on metrics (`steward.control.alarms`): the rule as JSON and the state last found."""
+
+alarm_history = Table(
+    "alarm_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alarm_name", String, nullable=False, index=True),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
+    Column("kind", String, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+)
+"""What happened to each alarm, newest last: configuration changes, state changes, and the
+webhook notifications sent (or that failed). Kept after the alarm is deleted, like CloudWatch's."""

@@ -26,6 +26,7 @@ from steward.control.model import (
 )
 from steward.store import schema
 from steward.store.access_keys import AccessKeys
+from steward.store.alarms import Alarms
 from steward.store.codec import (
     aware,
     spec_from_json,
@@ -161,6 +162,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
         self.access_keys = AccessKeys(self.engine)
+        self.alarms = Alarms(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

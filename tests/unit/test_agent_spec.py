@@ -74,7 +74,8 @@ def test_a_spec_without_a_cpu_weight_keeps_the_hash_it_had_before_the_field_exis
     spec = controller_spec()
     launch = spec.to_dict()
     not_hashed = ("desired", "initial_controllers", "cpu_weight", "volume_gb")
-    for added_later_or_not_hashed in (*not_hashed, "encrypted_storage", "storage_key"):
+    added_later = ("encrypted_storage", "storage_key", "log_delivery")
+    for added_later_or_not_hashed in (*not_hashed, *added_later):
         del launch[added_later_or_not_hashed]
     canonical = json.dumps(launch, sort_keys=True, separators=(",", ":"))
     assert spec.spec_hash == hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from steward.api import consumer_groups, native
+from steward.api import alarms, consumer_groups, native
 from steward.api.msk import clusters, configurations, resources, topics, updates
 from steward.api.msk.errors import error_response
 from steward.api.msk.fields import Fields, Query, parse_json_object
@@ -25,7 +25,16 @@ log = logging.getLogger(__name__)
 
 def msk_router() -> Router:
     router = Router()
-    for module in (clusters, configurations, resources, topics, updates, native, consumer_groups):
+    for module in (
+        clusters,
+        configurations,
+        resources,
+        topics,
+        updates,
+        native,
+        consumer_groups,
+        alarms,
+    ):
         router.include(module.router)
     return router
 

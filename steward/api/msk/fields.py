@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -105,6 +106,17 @@ class Fields:
         value = self.integer(member, required=True, **limits)
         assert value is not None
         return value
+
+    def number(self, member: str, *, required: bool = False) -> float | None:
+        """A finite JSON number (an integer too)."""
+        value = self._get(member, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._bad(member, "a number")
+        if not math.isfinite(value):
+            raise self._bad(member, "a finite number")
+        return float(value)
 
     def boolean(self, member: str, *, required: bool = False) -> bool | None:
         value = self._get(member, required)

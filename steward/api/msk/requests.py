@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from steward.api.msk.fields import Fields
+from steward.api.msk.logging_info import logging_info as checked_logging_info
 from steward.control.model import (
     BrokerNodeGroup,
     ClientAuthentication,
@@ -34,7 +35,7 @@ def cluster_spec(body: Fields) -> ClusterSpec:
             "Tiered storage is not available; use storageMode LOCAL.", body.name("storageMode")
         )
     monitoring = body.string("enhancedMonitoring", choices=tuple(EnhancedMonitoring))
-    logging_info = body.raw_object("loggingInfo")
+    logging_info = checked_logging_info(body.object("loggingInfo"))
     return ClusterSpec(
         kafka_version=kafka_version,
         number_of_broker_nodes=brokers,
