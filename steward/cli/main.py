@@ -8,6 +8,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from steward.cli.access_keys import access_key
+from steward.cli.alarms import alarm
 from steward.cli.chaos import chaos
 from steward.cli.client import default_endpoint_url, translate
 from steward.cli.clusters import cluster
@@ -67,7 +68,7 @@ def _accept_output_option(group: click.Group) -> None:
 
 for command in UPDATE_COMMANDS:
     cluster.add_command(command)
-for group in (cluster, config, topic, consumer_group, kafka, chaos, access_key):
+for group in (cluster, config, topic, consumer_group, alarm, kafka, chaos, access_key):
     cli.add_command(group)
     _accept_output_option(group)
 cli.add_command(server)

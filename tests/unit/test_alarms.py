@@ -3,15 +3,18 @@ and sent to webhooks, and the recommended alarms every cluster gets."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
+from steward.cli.main import cli
 from steward.control.alarm_monitor import AlarmMonitor
 from steward.control.alarms import (
     AlarmRule,
@@ -261,3 +264,26 @@ def test_a_bad_alarm_is_refused_with_the_member_named(
     assert refused.headers["x-amzn-ErrorType"].startswith("BadRequestException")
     assert refused.json()["invalidParameter"] == member
     assert httpx.get(alarms_url).json()["alarms"] == []
+
+
+def test_the_cli_puts_lists_and_shows_an_alarm(alarms_url: str) -> None:
+    env = {
+        "STEWARD_ENDPOINT_URL": alarms_url.removesuffix("/steward/v1/alarms"),
+        "STEWARD_AUTH": "off",
+    }
+    runner = CliRunner()
+    put = runner.invoke(
+        cli,
+        ["alarm", "put", "lag", "--metric", "MaxOffsetLag", "--dimension", "Cluster Name=orders",
+         "--statistic", "Maximum", "--evaluation-periods", "3", "--datapoints-to-alarm", "2",
+         "--threshold", "> 1000", "--webhook", "http://127.0.0.1:9/hook"],
+        env=env,
+    )  # fmt: skip
+    assert put.exit_code == 0, put.output
+    assert "INSUFFICIENT_DATA" in put.output
+    listed = runner.invoke(cli, ["alarm", "list"], env=env)
+    assert "lag" in listed.output and "Maximum > 1000 for 2 of 3 x 60 s" in listed.output
+    shown = runner.invoke(cli, ["alarm", "describe", "lag", "-o", "json"], env=env)
+    assert json.loads(shown.output)["dimensions"] == [{"name": "Cluster Name", "value": "orders"}]
+    bad = runner.invoke(cli, ["alarm", "put", "x", "--metric", "M", "--threshold", "~ 3"], env=env)
+    assert bad.exit_code != 0 and "--threshold" in bad.output
