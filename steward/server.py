@@ -24,6 +24,7 @@ from steward.control.context import ReconcileContext
 from steward.control.data_keys import DataKeys
 from steward.control.health_monitor import HealthMonitor
 from steward.control.reconciler import Reconciler
+from steward.control.scram import ScramSync
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
 from steward.settings import Settings
@@ -39,13 +40,18 @@ class ControlPlane:
     service: ClusterService
     reconciler: Reconciler
     monitor: HealthMonitor | None
+    scram_sync: ScramSync | None = None
 
     def start(self) -> None:
         self.reconciler.start()
         if self.monitor is not None:
             self.monitor.start()
+        if self.scram_sync is not None:
+            self.scram_sync.start()
 
     def close(self) -> None:
+        if self.scram_sync is not None:
+            self.scram_sync.stop()
         if self.monitor is not None:
             self.monitor.stop()
         self.reconciler.stop()
@@ -64,8 +70,11 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         store,
         wake_reconciler=reconciler.wake,
         health_reports=monitor.report if monitor is not None else None,
+        master_key=data_keys.master_key,
     )
-    return ControlPlane(settings, store, service, reconciler, monitor)
+    scram_sync = ScramSync(store, service.secrets)
+    service.secrets.on_change = service.scram.wake = scram_sync.wake
+    return ControlPlane(settings, store, service, reconciler, monitor, scram_sync)
 
 
 def configure_logging(home: Path) -> None:

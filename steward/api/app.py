@@ -11,6 +11,7 @@ from starlette.routing import Mount, Route
 
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi
+from steward.api.secrets_manager import with_secrets_manager
 from steward.control.service import ClusterService
 
 OPEN_PATHS = ("/healthz",)
@@ -24,7 +25,7 @@ def build_app(service: ClusterService, authenticator: Authenticator) -> Starlett
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Mount("/", app=MskApi(service)),
+            Mount("/", app=with_secrets_manager(MskApi(service), service.secrets)),
         ],
         middleware=[
             Middleware(RequireAuthentication, authenticator=authenticator, open_paths=OPEN_PATHS)

@@ -32,8 +32,11 @@ from steward.control.model import (
     OperationType,
     utcnow,
 )
+from steward.control.scram import ClusterScramSecrets
+from steward.control.secrets import Secrets
 from steward.control.topics import ClusterTopics
 from steward.control.updates import ClusterUpdates
+from steward.crypto.master_key import MasterKey
 from steward.errors import BadRequestException, ConflictException, NotFoundException
 from steward.kafka import distribution
 from steward.kafka.errors import KafkaAdminError
@@ -43,6 +46,7 @@ from steward.kafka.node_config import client_bootstrap
 from steward.kafka.properties import PropertiesError, validate_server_properties
 from steward.kafka.reassignment import broker_disk_usage
 from steward.settings import Settings
+from steward.store.secrets import SecretRecords
 from steward.store.store import DuplicateError, Store
 
 
@@ -66,6 +70,7 @@ class ClusterService:
         store: Store,
         wake_reconciler: Callable[[], None] = lambda: None,
         health_reports: Callable[[str], ClusterHealth | None] | None = None,
+        master_key: MasterKey | None = None,
     ) -> None:
         self.settings = settings
         self._health_reports = health_reports
@@ -82,6 +87,13 @@ class ClusterService:
         )
         self.topics = ClusterTopics(store, self.arns, describe=self.describe_cluster)
         self.consumer_groups = ClusterConsumerGroups(store, describe=self.describe_cluster)
+        self.secrets = Secrets(
+            SecretRecords(store.engine),
+            settings.region,
+            settings.account_id,
+            master_key=lambda: master_key or MasterKey.load_or_create(settings.home),
+        )
+        self.scram = ClusterScramSecrets(store, self.secrets, describe=self.describe_cluster)
         self.alarms = AlarmBook(store)
 
     # --- clusters -------------------------------------------------------------------------------
@@ -188,9 +200,10 @@ class ClusterService:
                 "openMonitoring",
             )
         auth = spec.client_authentication
-        if auth.sasl_scram or auth.sasl_iam or auth.tls or not auth.unauthenticated:
+        if auth.sasl_iam or auth.tls or not auth.unauthenticated:
             raise BadRequestException(
-                "Client authentication is not available yet; only unauthenticated access is.",
+                "Client authentication is not available yet; only unauthenticated access is "
+                "(SASL/SCRAM can be enabled alongside it).",
                 "clientAuthentication",
             )
 

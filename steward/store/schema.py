@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Integer,
@@ -139,3 +140,46 @@ alarm_history = Table(
 )
 """What happened to each alarm, newest last: configuration changes, state changes, and the
 webhook notifications sent (or that failed). Kept after the alarm is deleted, like CloudWatch's."""
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("name", String, nullable=False, unique=True),
+    Column("description", Text),
+    Column("kms_key_id", String),
+    Column("tags", JSON, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    Column("last_changed_time", DateTime(timezone=True), nullable=False),
+    Column("last_accessed_time", DateTime(timezone=True)),
+    Column("deletion_time", DateTime(timezone=True)),
+)
+"""Secrets of the Secrets-Manager-compatible API (`steward.control.secrets`); a secret scheduled
+for deletion keeps its row, with the time it goes, until then."""
+
+secret_versions = Table(
+    "secret_versions",
+    metadata,
+    Column("secret_arn", String, primary_key=True),
+    Column("version_id", String, primary_key=True),
+    Column("sealed_value", LargeBinary, nullable=False),
+    Column("binary", Boolean, nullable=False),
+    Column("stages", JSON, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+)
+"""A secret's values, each sealed by the master key (`steward.crypto.master_key`) with its
+secret's ARN and version id as context: the store never holds a value in clear."""
+
+scram_secrets = Table(
+    "scram_secrets",
+    metadata,
+    Column("cluster_arn", String, primary_key=True),
+    Column("secret_arn", String, primary_key=True),
+    Column("state", String, nullable=False),
+    Column("association_time", DateTime(timezone=True), nullable=False),
+    Column("kafka_user", String),
+    Column("applied_version_id", String),
+    Column("detail", Text),
+)
+"""Secrets associated with a cluster (MSK's BatchAssociateScramSecret) and what of each Kafka
+has: the user whose SCRAM credential Steward last wrote, from which version of the secret."""

@@ -69,7 +69,12 @@ def test_duplicate_name_conflicts(service: ClusterService) -> None:
             spec(encryption_in_transit=EncryptionInTransit(ClientBroker.TLS)),
             "encryptionInfo.encryptionInTransit",
         ),
-        (spec(client_authentication=ClientAuthentication(sasl_scram=True)), "clientAuthentication"),
+        (
+            spec(
+                client_authentication=ClientAuthentication(unauthenticated=False, sasl_scram=True)
+            ),
+            "clientAuthentication",
+        ),
     ],
 )
 def test_bad_input_names_the_parameter(

@@ -15,6 +15,7 @@ from typing import Protocol
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from steward.api import secrets_manager
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.errors import error_response
 from steward.errors import BadRequestException, InternalServerErrorException, StewardError
@@ -141,4 +142,8 @@ class RequireAuthentication:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, error: StewardError) -> None:
-        await error_response(error, str(uuid.uuid4()))(scope, receive, send)
+        if secrets_manager.is_secrets_manager_request(scope):
+            response = secrets_manager.error_response(error, str(uuid.uuid4()))
+        else:
+            response = error_response(error, str(uuid.uuid4()))
+        await response(scope, receive, send)

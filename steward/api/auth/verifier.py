@@ -19,6 +19,8 @@ from steward.errors import ForbiddenException, UnauthorizedException
 
 SERVICE = "kafka"
 """MSK's signing name: what boto3 and the AWS CLI put into the credential scope."""
+SECRETS_MANAGER_SERVICE = "secretsmanager"
+"""Secrets Manager's signing name, for requests whose `X-Amz-Target` is `secretsmanager.*`."""
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 HOW_TO_SIGN = (
@@ -53,7 +55,7 @@ class SigV4Verifier:
                 "The security token included in the request is invalid: Steward has no access "
                 f"key {authorization.access_key_id}. {HOW_TO_SIGN}"
             )
-        self._check_scope(authorization.scope)
+        self._check_scope(authorization.scope, request)
         self._check_signed_headers(authorization)
         timestamp = self._check_date(request, authorization.scope)
         body_hash = self._body_hash(request)
@@ -86,15 +88,17 @@ class SigV4Verifier:
                 f"The Authorization header is not a valid SigV4 one: {error}. {HOW_TO_SIGN}"
             ) from error
 
-    def _check_scope(self, scope: CredentialScope) -> None:
+    def _check_scope(self, scope: CredentialScope, request: ReceivedRequest) -> None:
+        target = request.header("x-amz-target") or ""
+        service = SECRETS_MANAGER_SERVICE if target.startswith("secretsmanager.") else self.service
         if scope.region != self.region:
             raise ForbiddenException(
                 f"Credential should be scoped to a valid region, not '{scope.region}': this "
                 f"Steward's region is '{self.region}'."
             )
-        if scope.service != self.service:
+        if scope.service != service:
             raise ForbiddenException(
-                f"Credential should be scoped to correct service: '{self.service}', not "
+                f"Credential should be scoped to correct service: '{service}', not "
                 f"'{scope.service}'."
             )
         if scope.terminator != sigv4.SCOPE_TERMINATOR:

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from steward.api import alarms, consumer_groups, native
-from steward.api.msk import clusters, configurations, resources, topics, updates
+from steward.api.msk import clusters, configurations, resources, scram, topics, updates
 from steward.api.msk.errors import error_response
 from steward.api.msk.fields import Fields, Query, parse_json_object
 from steward.api.msk.routing import MskRequest, Router
@@ -29,6 +29,7 @@ def msk_router() -> Router:
         clusters,
         configurations,
         resources,
+        scram,
         topics,
         updates,
         native,
