@@ -84,8 +84,9 @@ def default_region() -> str:
     return os.environ.get("AWS_DEFAULT_REGION") or Settings().region
 
 
-def make_client(endpoint_url: str, region: str) -> Any:
-    """A boto3 `kafka` client for Steward, signing with `steward_credentials()`."""
+def make_client(endpoint_url: str, region: str, service: str = "kafka") -> Any:
+    """A boto3 client of `service` (`kafka`, `secretsmanager`) for Steward, signing with
+    `steward_credentials()`."""
     session = botocore_session()
     credentials = steward_credentials(session).get_frozen_credentials()
     config = Config(
@@ -94,7 +95,7 @@ def make_client(endpoint_url: str, region: str) -> Any:
         read_timeout=60,
     )
     return boto3.Session(botocore_session=session).client(
-        "kafka",
+        service,
         endpoint_url=endpoint_url,
         region_name=region,
         config=config,

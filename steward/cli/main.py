@@ -17,6 +17,7 @@ from steward.cli.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.cli.groups import group as consumer_group
 from steward.cli.kafka import kafka
 from steward.cli.output import Output
+from steward.cli.secrets import secret
 from steward.cli.server import server
 from steward.cli.topics import topic
 from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
@@ -71,6 +72,8 @@ for command in UPDATE_COMMANDS:
 for group in (cluster, config, topic, consumer_group, alarm, kafka, chaos, access_key):
     cli.add_command(group)
     _accept_output_option(group)
+cli.add_command(secret)
+_accept_output_option(secret)
 cli.add_command(server)
 
 

@@ -1,0 +1,171 @@
+"""`steward secret ...`: SCRAM sign-ins kept in Steward's Secrets Manager, and their association
+with clusters (MSK's BatchAssociateScramSecret and friends).
+
+A password is never an argument (it would show in the process list and the shell's history): it
+is asked for, or read from standard input when that is not a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from steward.cli.client import CliError, make_client
+from steward.cli.clusters import CLUSTER, CLUSTER_HELP
+from steward.cli.context import CliContext, pass_cli
+from steward.cli.output import response_data
+
+NAME_PREFIX = "AmazonMSK_"
+SECRETS = click.argument("secrets", nargs=-1, required=True, metavar="SECRET...")
+
+
+def _secretsmanager(cli: CliContext) -> Any:
+    return make_client(cli.endpoint_url, cli.region, service="secretsmanager")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CliError("Error: the password is empty.")
+    return password
+
+
+def _secret_arn(cli: CliContext, secret: str) -> str:
+    """SECRET as given: an ARN, or a secret's name."""
+    if secret.startswith("arn:"):
+        return secret
+    return str(_secretsmanager(cli).describe_secret(SecretId=secret)["ARN"])
+
+
+@click.group()
+def secret() -> None:
+    """SCRAM sign-ins (Secrets Manager secrets) and the clusters they are associated with."""
+
+
+@secret.command()
+@click.argument("name")
+@click.option("--username", required=True, help="The Kafka user the secret signs in as.")
+@click.option("--description", default=None, help="What the secret is for.")
+@pass_cli
+def create(cli: CliContext, name: str, username: str, description: str | None) -> None:
+    """Make secret NAME holding a SCRAM sign-in ({"username", "password"}). The password is
+    asked for, or read from standard input. MSK's clusters take secrets named AmazonMSK_*."""
+    value = json.dumps({"username": username, "password": _read_password()})
+    params: dict[str, Any] = {"Name": name, "SecretString": value}
+    if description:
+        params["Description"] = description
+    made = _secretsmanager(cli).create_secret(**params)
+    if cli.output.is_json:
+        cli.output.json(response_data(made))
+        return
+    cli.output.fields([("ARN", made["ARN"]), ("Name", made["Name"])])
+    if not name.startswith(NAME_PREFIX):
+        cli.output.note(f"Only secrets named {NAME_PREFIX}* can be associated with a cluster.")
+
+
+@secret.command("list")
+@pass_cli
+def list_secrets(cli: CliContext) -> None:
+    """List the secrets (never their values)."""
+    secrets: list[dict[str, Any]] = []
+    for page in _secretsmanager(cli).get_paginator("list_secrets").paginate():
+        secrets.extend(page.get("SecretList", []))
+    if cli.output.is_json:
+        cli.output.json({"SecretList": secrets})
+        return
+    cli.output.table(
+        ["Name", "ARN", "Created", "Changed"],
+        [
+            [s.get("Name"), s.get("ARN"), s.get("CreatedDate"), s.get("LastChangedDate")]
+            for s in secrets
+        ],
+    )
+
+
+@secret.command()
+@click.argument("secret_id", metavar="SECRET")
+@click.option("--force", is_flag=True, help="Delete at once, with no recovery window.")
+@click.option(
+    "--recovery-days",
+    type=click.IntRange(7, 30),
+    default=None,
+    help="Days during which the secret can be restored  [default: 30]",
+)
+@pass_cli
+def delete(cli: CliContext, secret_id: str, force: bool, recovery_days: int | None) -> None:
+    """Delete SECRET (a name or an ARN), after a recovery window unless --force."""
+    if force and recovery_days is not None:
+        raise CliError("Error: --force and --recovery-days exclude each other.")
+    params: dict[str, Any] = {"SecretId": secret_id}
+    if force:
+        params["ForceDeleteWithoutRecovery"] = True
+    elif recovery_days is not None:
+        params["RecoveryWindowInDays"] = recovery_days
+    deleted = _secretsmanager(cli).delete_secret(**params)
+    if cli.output.is_json:
+        cli.output.json(response_data(deleted))
+        return
+    cli.output.fields(
+        [("Name", deleted.get("Name")), ("DeletionDate", deleted.get("DeletionDate"))]
+    )
+
+
+def _show_unprocessed(cli: CliContext, answer: dict[str, Any]) -> None:
+    if cli.output.is_json:
+        cli.output.json(response_data(answer))
+        return
+    failed = answer.get("UnprocessedScramSecrets", [])
+    if not failed:
+        cli.output.text("Done.")
+        return
+    cli.output.table(
+        ["Secret", "Error", "Message"],
+        [[u.get("SecretArn"), u.get("ErrorCode"), u.get("ErrorMessage")] for u in failed],
+    )
+    raise SystemExit(1)
+
+
+@secret.command(epilog=CLUSTER_HELP)
+@CLUSTER
+@SECRETS
+@pass_cli
+def associate(cli: CliContext, cluster: str, secrets: tuple[str, ...]) -> None:
+    """Let the users of SECRET... (names or ARNs) sign in to CLUSTER with SASL/SCRAM."""
+    arns = [_secret_arn(cli, s) for s in secrets]
+    answer = cli.api.client.batch_associate_scram_secret(
+        ClusterArn=cli.api.cluster_arn(cluster), SecretArnList=arns
+    )
+    _show_unprocessed(cli, answer)
+
+
+@secret.command(epilog=CLUSTER_HELP)
+@CLUSTER
+@SECRETS
+@pass_cli
+def disassociate(cli: CliContext, cluster: str, secrets: tuple[str, ...]) -> None:
+    """Remove the SCRAM sign-ins of SECRET... (names or ARNs) from CLUSTER."""
+    arns = [_secret_arn(cli, s) for s in secrets]
+    answer = cli.api.client.batch_disassociate_scram_secret(
+        ClusterArn=cli.api.cluster_arn(cluster), SecretArnList=arns
+    )
+    _show_unprocessed(cli, answer)
+
+
+@secret.command("associated", epilog=CLUSTER_HELP)
+@CLUSTER
+@pass_cli
+def associated(cli: CliContext, cluster: str) -> None:
+    """List the secrets associated with CLUSTER."""
+    arns = cli.api.paginate(
+        "list_scram_secrets", "SecretArnList", ClusterArn=cli.api.cluster_arn(cluster)
+    )
+    if cli.output.is_json:
+        cli.output.json({"SecretArnList": arns})
+        return
+    cli.output.table(["SecretArn"], [[arn] for arn in arns])
