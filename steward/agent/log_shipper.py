@@ -396,15 +396,19 @@ class LogShipper:
             sender.thread.start()
         return self
 
+    def begin_stop(self) -> None:
+        """Ask the threads to stop (`stop` waits for them): to stop many shippers at once."""
+        self._stopping.set()
+        for sender in self._senders:
+            sender.queue.wake()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop reading, deliver what can be delivered within `timeout` seconds, save the
         checkpoint. What is left is read again by the next shipper."""
-        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        self.begin_stop()
         if self._reader is not None:
             self._reader.join(timeout)
-        for sender in self._senders:
-            sender.queue.wake()
-        deadline = time.monotonic() + timeout
         for sender in self._senders:
             if sender.thread is not None:
                 sender.thread.join(max(0.1, deadline - time.monotonic()))

@@ -388,6 +388,8 @@ class NodeSupervisor:
         with self._lock:
             shippers = [node.shipper for node in self._nodes.values() if node.shipper is not None]
         for shipper in shippers:
+            shipper.begin_stop()  # all at once: the agent is stopping
+        for shipper in shippers:
             shipper.stop()
 
     def tick(self) -> None:
