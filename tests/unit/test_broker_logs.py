@@ -481,18 +481,22 @@ for i in range(100000):
 
 
 def logging_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
-    return [sys.executable, "-c", LOGGING_STAND_IN, str(paths.server_log)]
+    return [sys.executable, "-c", LOGGING_STAND_IN, str(paths.server_log), str(paths.properties)]
 
 
-@pytest.fixture
-def supervisor(tmp_path: Path) -> Iterator[NodeSupervisor]:
-    sup = NodeSupervisor(
+def new_supervisor(tmp_path: Path) -> NodeSupervisor:
+    return NodeSupervisor(
         tmp_path / "agent",
         policy=SupervisionPolicy(interval=0.05, stop_timeout=5.0),
         command=logging_command,
         cgroup_root=tmp_path / "no-cgroups",
         log_destinations=tmp_path / "home",
     )
+
+
+@pytest.fixture
+def supervisor(tmp_path: Path) -> Iterator[NodeSupervisor]:
+    sup = new_supervisor(tmp_path)
     yield sup
     sup.shutdown()
     for status in sup.statuses():
@@ -528,3 +532,29 @@ def test_the_agent_changes_log_delivery_without_restarting_kafka(
     objects = list((home / "buckets").rglob("*.log.gz"))
     assert objects, "stopping the delivery writes out what the bucket had gathered"
     assert not (supervisor.paths("b1").root / CHECKPOINT_FILE).exists()
+
+
+def test_a_restarted_agent_delivers_on_without_gaps_or_repeats(
+    supervisor: NodeSupervisor, tmp_path: Path
+) -> None:
+    only_group = LogDelivery(**{**DELIVERY.to_dict(), "bucket": None})
+    first = supervisor.apply(node_spec(only_group))
+    stream = log_group_file(tmp_path / "home", DELIVERY, 1)
+
+    def ticks() -> list[int]:
+        text = stream.read_text() if stream.exists() else ""
+        return [int(line.split()[4]) for line in text.splitlines()]
+
+    wait_for(lambda: len(ticks()) >= 5)
+    supervisor.shutdown()  # the agent stops; its Kafka runs on and keeps logging
+    time.sleep(0.5)
+    again = new_supervisor(tmp_path)
+    try:
+        status = again.status("b1")
+        assert status is not None and status.pid == first.pid  # re-adopted, not restarted
+        seen = len(ticks())
+        wait_for(lambda: len(ticks()) >= seen + 10)
+        delivered = ticks()
+        assert delivered == list(range(delivered[0], delivered[0] + len(delivered)))
+    finally:
+        again.shutdown()
