@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 QUEUE_LINES = 10_000
 """Lines a destination may have waiting; beyond that its oldest are dropped."""
+READ_LINES = 1000
+"""Lines read from the log at once."""
 BATCH_LINES = 500
 """Lines delivered at once to a log group or a topic."""
 OBJECT_LINES = 5000
@@ -432,18 +434,20 @@ class LogShipper:
     def _read_loop(self) -> None:
         last_save = 0.0
         while not self._stopping.is_set():
+            read = 0
             try:
-                self.poll()
+                read = self.poll()
             except Exception:
                 log.exception("reading the log of broker %d failed", self.broker_id)
             if time.monotonic() - last_save >= 1.0:
                 self._save_checkpoint()
                 last_save = time.monotonic()
-            self._stopping.wait(self.interval)
+            if read < READ_LINES:  # else more is waiting: read on at once
+                self._stopping.wait(self.interval)
 
     def poll(self) -> int:
         """Read the new lines into every destination's queue; how many there were."""
-        lines = self._tailer.read()
+        lines = self._tailer.read(READ_LINES)
         for line in lines:
             self._seq += 1
             queued = QueuedLine(self._seq, line.text, line.start)
