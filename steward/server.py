@@ -27,6 +27,7 @@ from steward.control.reconciler import Reconciler
 from steward.control.scram import ScramSync
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
+from steward.monitor.scraper import MetricsScraper
 from steward.settings import Settings
 from steward.store.store import Store
 
@@ -41,6 +42,7 @@ class ControlPlane:
     reconciler: Reconciler
     monitor: HealthMonitor | None
     scram_sync: ScramSync | None = None
+    scraper: MetricsScraper | None = None
 
     def start(self) -> None:
         self.reconciler.start()
@@ -48,8 +50,13 @@ class ControlPlane:
             self.monitor.start()
         if self.scram_sync is not None:
             self.scram_sync.start()
+        if self.scraper is not None:
+            self.scraper.start()
 
     def close(self) -> None:
+        if self.scraper is not None:
+            self.scraper.stop()
+        self.service.metrics.close()
         if self.scram_sync is not None:
             self.scram_sync.stop()
         if self.monitor is not None:
@@ -74,7 +81,15 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     )
     scram_sync = ScramSync(store, service.secrets)
     service.secrets.on_change = service.scram.wake = scram_sync.wake
-    return ControlPlane(settings, store, service, reconciler, monitor, scram_sync)
+    scraper = None
+    if settings.metrics_interval > 0:
+        scraper = MetricsScraper(
+            store,
+            service.metrics.store,
+            service.metrics.control_plane.scrape_stats,
+            interval=settings.metrics_interval,
+        )
+    return ControlPlane(settings, store, service, reconciler, monitor, scram_sync, scraper)
 
 
 def configure_logging(home: Path) -> None:

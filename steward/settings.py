@@ -103,6 +103,11 @@ class Settings:
     )
     """Watch clusters and repair them (HEALING). Off only for tests that break nodes on purpose
     and want them to stay broken."""
+    metrics_interval: float = field(
+        default_factory=lambda: float(os.environ.get("STEWARD_METRICS_INTERVAL", "15"))
+    )
+    """Seconds between two scrapes of the clusters' exporters into the metric store
+    (STEWARD_METRICS_INTERVAL); 0 turns the scraper off."""
     auth: str = field(
         default_factory=lambda: os.environ.get(AUTH_ENV, "").strip().lower() or "sigv4"
     )

@@ -30,6 +30,9 @@ class AgentError(Exception):
 StorageKeys = Callable[[str], str]
 """The data key of a cluster's encrypted storage, by Kafka cluster id."""
 
+NodeTls = Callable[[NodeSpec], NodeSpec]
+"""A spec with its node's TLS key and certificates added, where the node has TLS listeners."""
+
 
 class AgentClient:
     def __init__(
@@ -38,11 +41,13 @@ class AgentClient:
         token: str,
         timeout: float = 60.0,
         storage_keys: StorageKeys | None = None,
+        node_tls: NodeTls | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.storage_keys = storage_keys
+        self.node_tls = node_tls
 
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/v1/health")
@@ -63,6 +68,8 @@ class AgentClient:
         """Send the spec, with its cluster's data key when its storage is encrypted."""
         if spec.encrypted_storage and spec.storage_key is None and self.storage_keys is not None:
             spec = replace(spec, storage_key=self.storage_keys(spec.cluster_id))
+        if self.node_tls is not None:
+            spec = self.node_tls(spec)
         return NodeStatus.from_dict(self._call("PUT", f"/v1/nodes/{spec.key}", spec.to_dict()))
 
     def stop(self, key: str, timeout: float | None = None) -> NodeStatus:

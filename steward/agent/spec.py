@@ -68,6 +68,9 @@ class NodeSpec:
     log_delivery: dict[str, Any] | None = None
     """Brokers: where the agent delivers the broker's log (`steward.agent.log_delivery`, MSK's
     LoggingInfo). Applied live: a change restarts nothing."""
+    node_exporter_port: int | None = None
+    """Brokers: the port on the broker's address where the agent serves the host's metrics
+    (`steward.agent.node_metrics`, MSK's node exporter); None for none. Applied live."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -112,6 +115,10 @@ class NodeSpec:
                 LogDelivery.from_dict(self.log_delivery)
             except InvalidLogDelivery as error:
                 raise InvalidSpec(f"log_delivery: {error}") from error
+        if self.node_exporter_port is not None and (
+            not _is_int(self.node_exporter_port) or not 1 <= self.node_exporter_port <= 65535
+        ):
+            raise InvalidSpec("node_exporter_port must be null or a port number")
         if self.initial_controllers is not None and self.role != "controller":
             raise InvalidSpec("initial_controllers is only for controllers")
         if not isinstance(self.jvm_options, list) or not all(
@@ -187,6 +194,7 @@ class NodeSpec:
         del launch["desired"], launch["initial_controllers"], launch["volume_gb"]
         del launch["storage_key"]
         del launch["log_delivery"]  # the agent applies it live
+        del launch["node_exporter_port"]  # so are the node metrics
         if launch["cpu_weight"] is None:
             del launch["cpu_weight"]
         if not launch["encrypted_storage"]:

@@ -44,6 +44,8 @@ from steward.agent.command import JavaNotFound, find_java, kafka_server_command
 from steward.agent.encryption import EncryptedDirectory, EncryptionError
 from steward.agent.log_delivery import LogDelivery
 from steward.agent.log_shipper import LogShipper, ship_logs
+from steward.agent.node_metrics import Endpoint as NodeMetricsEndpoint
+from steward.agent.node_metrics import NodeMetricsServers
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeState, NodeStatus, is_valid_key
 from steward.agent.volumes import (
     LoopVolume,
@@ -273,6 +275,8 @@ class NodeSupervisor:
         self._nodes: dict[str, _Node] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.node_metrics = NodeMetricsServers()
+        """The brokers' host metrics (MSK's node exporter port), served as their specs ask."""
         self._load()
         self.cpu_groups.remove_empty_groups()
 
@@ -391,6 +395,7 @@ class NodeSupervisor:
             shipper.begin_stop()  # all at once: the agent is stopping
         for shipper in shippers:
             shipper.stop()
+        self.node_metrics.close()
 
     def tick(self) -> None:
         """One supervision pass over every node."""
@@ -406,6 +411,19 @@ class NodeSupervisor:
                 log.exception("supervising %s failed", node.spec.key)
             finally:
                 node.lock.release()
+        self._serve_node_metrics(nodes)
+
+    def _serve_node_metrics(self, nodes: list[_Node]) -> None:
+        wanted: dict[str, NodeMetricsEndpoint] = {}
+        for node in nodes:
+            spec = node.spec
+            address = _first_listener(spec.properties.get("listeners", ""))
+            if node.removed or spec.node_exporter_port is None or address is None:
+                continue
+            wanted[spec.key] = NodeMetricsEndpoint(
+                address[0], spec.node_exporter_port, _storage_dir(spec, node.paths)
+            )
+        self.node_metrics.sync(wanted)
 
     def _supervise(self) -> None:
         while not self._stopping.wait(self.policy.interval):

@@ -4,27 +4,39 @@ authentication gate, and `/healthz` for supervisors and tests, open to all."""
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi
 from steward.api.secrets_manager import with_secrets_manager
 from steward.control.service import ClusterService
+from steward.monitor.control_metrics import CONTENT_TYPE
 
-OPEN_PATHS = ("/healthz",)
-"""What answers without a signature: liveness only, which tells nothing about clusters."""
+OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
+"""What answers without a signature: liveness, and what Prometheus reads (it cannot sign
+requests): Steward's own metrics and the service-discovery document of the brokers' exporters."""
 
 
 def build_app(service: ClusterService, authenticator: Authenticator) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    async def metrics(_: Request) -> Response:
+        body = await run_in_threadpool(service.metrics.control_plane.exposition)
+        return Response(body, media_type=CONTENT_TYPE)
+
+    async def prometheus_targets(_: Request) -> JSONResponse:
+        return JSONResponse(await run_in_threadpool(service.metrics.prometheus_targets))
+
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
             Mount("/", app=with_secrets_manager(MskApi(service), service.secrets)),
         ],
         middleware=[

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from steward.api.msk.routing import Body, MskRequest, Router
 from steward.control.service import ClusterService
+from steward.errors import BadRequestException
 
 router = Router()
 
@@ -39,3 +40,61 @@ def get_cluster_health(service: ClusterService, request: MskRequest) -> Body:
     if report is None:
         return {"clusterArn": arn, "status": "UNKNOWN"}
     return report.to_json()
+
+
+@router.add("ListClusterMetrics", "GET", "/steward/v1/clusters/{clusterArn}/metrics")
+def list_cluster_metrics(service: ClusterService, request: MskRequest) -> Body:
+    """The metrics Steward keeps for the cluster, each with its dimensions (CloudWatch's
+    ListMetrics)."""
+    found = service.metrics.list_metrics(
+        request.param("clusterArn"), request.query.get("metricName") or None
+    )
+    return {
+        "metrics": [
+            {
+                "metricName": s.metric,
+                "dimensions": [{"name": k, "value": v} for k, v in sorted(s.dimensions.items())],
+            }
+            for s in found
+        ]
+    }
+
+
+@router.add(
+    "GetClusterMetricStatistics", "GET", "/steward/v1/clusters/{clusterArn}/metrics/{metricName}"
+)
+def get_cluster_metric_statistics(service: ClusterService, request: MskRequest) -> Body:
+    """A metric's datapoints over a time range (CloudWatch's GetMetricStatistics): query
+    `startTime` and `endTime` (epoch seconds; default the last hour), `period` (seconds, default
+    60), `statistic` (Average, Maximum, Minimum, Sum or SampleCount), and `brokerId` and `topic`
+    for per-broker and per-topic metrics."""
+    query = request.query
+    metric = request.param("metricName")
+    statistic = query.get("statistic") or "Average"
+    points = service.metrics.query(
+        request.param("clusterArn"),
+        metric,
+        start=_epoch(query.get("startTime"), "startTime"),
+        end=_epoch(query.get("endTime"), "endTime"),
+        period=query.integer("period", 1, 86400 * 31) or 60,
+        statistic=statistic,
+        broker_id=query.get("brokerId") or None,
+        topic=query.get("topic") or None,
+    )
+    return {
+        "label": metric,
+        "statistic": statistic,
+        "datapoints": [
+            {"timestamp": p.timestamp, "value": p.value, "sampleCount": p.sample_count}
+            for p in points
+        ],
+    }
+
+
+def _epoch(raw: str | None, name: str) -> float | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise BadRequestException(f"{name} must be epoch seconds.", name) from None

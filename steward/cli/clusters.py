@@ -143,6 +143,20 @@ def cluster() -> None:
     show_default=True,
     help="Seconds to wait.",
 )
+@click.option(
+    "--client-broker",
+    type=click.Choice(["TLS", "TLS_PLAINTEXT", "PLAINTEXT"]),
+    default="TLS",
+    show_default=True,
+    help="Encryption between clients and brokers: TLS only (port 9094), both, or plaintext "
+    "only (port 9092).",
+)
+@click.option(
+    "--in-cluster/--no-in-cluster",
+    default=True,
+    show_default=True,
+    help="TLS between the brokers and to the KRaft controllers.",
+)
 @pass_cli
 def create(
     cli: CliContext,
@@ -157,8 +171,13 @@ def create(
     tags: dict[str, str],
     wait: bool,
     timeout: float,
+    client_broker: str,
+    in_cluster: bool,
 ) -> None:
     """Create a provisioned cluster NAME and wait until it is ACTIVE.
+
+    Like MSK, brokers take only TLS by default; `steward cluster ca-certificate` prints the CA
+    certificate clients trust.
 
     With --output json this prints the final DescribeClusterV2 response (or the CreateClusterV2
     response with --no-wait); progress goes to stderr.
@@ -173,6 +192,9 @@ def create(
             "InstanceType": instance_type,
             "ClientSubnets": zones,
             "StorageInfo": {"EbsStorageInfo": {"VolumeSize": volume_size}},
+        },
+        "EncryptionInfo": {
+            "EncryptionInTransit": {"ClientBroker": client_broker, "InCluster": in_cluster}
         },
     }
     if configuration is not None:
@@ -206,7 +228,9 @@ def create(
     if not out.is_json:
         bootstrap = api.client.get_bootstrap_brokers(ClusterArn=info["ClusterArn"])
         out.text(f"Cluster {name} is ACTIVE after {time.monotonic() - started:.0f} s.")
-        brokers = bootstrap.get("BootstrapBrokerString")
+        brokers = bootstrap.get("BootstrapBrokerString") or bootstrap.get(
+            "BootstrapBrokerStringTls"
+        )
         out.fields([*_cluster_fields(info), ("Bootstrap brokers", brokers)])
 
 
@@ -290,6 +314,23 @@ def bootstrap_brokers(cli: CliContext, cluster: str) -> None:
     if not brokers:
         raise CliError("Error: the cluster has no bootstrap brokers (yet).")
     cli.output.text(brokers)
+
+
+@cluster.command("ca-certificate", epilog=CLUSTER_HELP)
+@CLUSTER
+@pass_cli
+def ca_certificate(cli: CliContext, cluster: str) -> None:
+    """Print the PEM certificate of the cluster's CA, for clients of its TLS listeners (e.g.
+    `ssl.ca.location` of librdkafka, `ssl.truststore.location` with `ssl.truststore.type=PEM` of
+    Kafka's Java clients)."""
+    arn = cli.api.cluster_arn(cluster)
+    answer = cli.api.steward_route(
+        "GET", f"/steward/v1/clusters/{quote(arn, safe='')}/ca-certificate"
+    )
+    if cli.output.is_json:
+        cli.output.json(answer)
+        return
+    cli.output.text(str(answer["certificatePem"]).strip())
 
 
 @cluster.command("health", epilog=CLUSTER_HELP)

@@ -11,6 +11,7 @@ from steward.cli.client import CliError
 from steward.cli.context import CliContext, pass_cli
 from steward.kafka import distribution as dist
 from steward.kafka.distribution import DistributionError, KafkaDistribution
+from steward.kafka.jmx_exporter import JmxExporterError, install_jmx_exporter
 
 
 @click.group()
@@ -82,6 +83,10 @@ def install(cli: CliContext, version: str | None, kafka_home: Path | None) -> No
             verb = "installed"
     except DistributionError as error:
         raise CliError(f"Error: {error}") from error
+    try:
+        install_jmx_exporter(log=out.note)
+    except JmxExporterError as error:
+        out.note(f"Warning: open monitoring's JMX exporter is not installed: {error}")
     if out.is_json:
         out.json(
             {

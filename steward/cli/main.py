@@ -16,6 +16,7 @@ from steward.cli.configs import config
 from steward.cli.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.cli.groups import group as consumer_group
 from steward.cli.kafka import kafka
+from steward.cli.metrics import metrics
 from steward.cli.output import Output
 from steward.cli.secrets import secret
 from steward.cli.server import server
@@ -69,7 +70,7 @@ def _accept_output_option(group: click.Group) -> None:
 
 for command in UPDATE_COMMANDS:
     cluster.add_command(command)
-for group in (cluster, config, topic, consumer_group, alarm, kafka, chaos, access_key):
+for group in (cluster, config, topic, consumer_group, alarm, metrics, kafka, chaos, access_key):
     cli.add_command(group)
     _accept_output_option(group)
 cli.add_command(secret)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from steward.agent.client import AgentClient, StorageKeys
+from steward.agent.client import AgentClient, NodeTls, StorageKeys
 from steward.agent.launcher import ensure_agent
 from steward.network.zones import ZoneNetwork
 from steward.settings import Settings, Zone
@@ -26,11 +26,18 @@ def agent_token(home: Path) -> str:
 
 
 class AgentDirectory:
-    def __init__(self, settings: Settings, storage_keys: StorageKeys | None = None) -> None:
-        """`storage_keys`: where clients find the data keys of encrypted clusters."""
+    def __init__(
+        self,
+        settings: Settings,
+        storage_keys: StorageKeys | None = None,
+        node_tls: NodeTls | None = None,
+    ) -> None:
+        """`storage_keys`: where clients find the data keys of encrypted clusters; `node_tls`:
+        the TLS keys and certificates of nodes with TLS listeners."""
         self.settings = settings
         self.token = agent_token(settings.home)
         self.storage_keys = storage_keys
+        self.node_tls = node_tls
         self._zones: dict[str, Zone] = {z.name: z for z in settings.zones}
 
     def url(self, agent: str) -> str:
@@ -38,7 +45,7 @@ class AgentDirectory:
         return f"http://{zone.agent_address}:{self.settings.agent_port}"
 
     def client(self, agent: str, timeout: float = 60.0) -> AgentClient:
-        return AgentClient(self.url(agent), self.token, timeout, self.storage_keys)
+        return AgentClient(self.url(agent), self.token, timeout, self.storage_keys, self.node_tls)
 
     def zone_network(self) -> ZoneNetwork | None:
         """The network of the zones that have namespaces (netns mode), or None (loopback)."""

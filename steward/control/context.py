@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from steward.control.agents import AgentDirectory
+from steward.control.certificates import steward_bootstrap
 from steward.control.cluster_view import ClusterView, KafkaClusterView
 from steward.control.model import Cluster, NodeRole
-from steward.kafka.node_config import client_bootstrap
 from steward.settings import Settings
 from steward.store.store import Store
 
@@ -27,9 +27,9 @@ class ReconcileContext:
     """How long a create waits for its brokers to serve before it fails."""
 
     def bootstrap(self, cluster: Cluster) -> str:
-        """The cluster's client bootstrap string (every broker's CLIENT listener)."""
+        """The cluster's bootstrap string as Steward connects to it (`steward_bootstrap`)."""
         brokers = [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
-        return client_bootstrap(brokers)
+        return steward_bootstrap(self.store.engine, cluster, brokers)
 
     def cluster_view(self, cluster: Cluster) -> ClusterView:
         """Kafka's own view of the cluster, as rolling restarts consult it."""

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from steward.agent.client import AgentError, AgentUnavailable
 from steward.agent.spec import NodeStatus
 from steward.control.arns import ArnFactory
+from steward.control.certificates import probe_tls, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth, KafkaHealth, read_kafka_health
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Diagnostician, Finding, NodeObservation
@@ -32,7 +33,7 @@ from steward.control.operations import mutable_info, start_operation
 from steward.control.operations.heal import findings as heal_findings
 from steward.control.operations.heal import repaired_nodes
 from steward.kafka import probe
-from steward.kafka.node_config import CLIENT, CONTROLLER, client_bootstrap
+from steward.kafka.node_config import CONTROLLER, client_listener
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,8 @@ class HealthMonitor:
         if last is not None and time.monotonic() - last[0] < self.kafka_interval:
             return last[1]
         brokers = [n for n in nodes if n.role is NodeRole.BROKER]
-        kafka = read_kafka_health(client_bootstrap(brokers), timeout=2.0)
+        bootstrap = steward_bootstrap(self.ctx.store.engine, cluster, brokers)
+        kafka = read_kafka_health(bootstrap, timeout=2.0)
         self._kafka[cluster.arn] = (time.monotonic(), kafka)
         return kafka
 
@@ -137,7 +139,7 @@ class HealthMonitor:
                 NodeObservation(node.node_id, node.role, node.agent, report is not None, status)
             )
         probed = [i for i, o in enumerate(observations) if _should_probe(o)]
-        answers = self._pool.map(lambda i: self._answers(nodes[i]), probed)
+        answers = self._pool.map(lambda i: self._answers(cluster, nodes[i]), probed)
         for index, answered in zip(probed, answers, strict=True):
             obs = observations[index]
             observations[index] = NodeObservation(
@@ -152,10 +154,14 @@ class HealthMonitor:
             return None
         return {s.key: s for s in statuses}
 
-    def _answers(self, node: Node) -> bool:
-        listener = CONTROLLER if node.role is NodeRole.CONTROLLER else CLIENT
+    def _answers(self, cluster: Cluster, node: Node) -> bool:
+        if node.role is NodeRole.CONTROLLER:
+            listener = CONTROLLER
+        else:
+            listener = client_listener(cluster.spec.encryption_in_transit)
         host, port = node.endpoint(listener).rsplit(":", 1)
-        return probe.answers(host, int(port), self.probe_timeout)
+        tls = probe_tls(self.ctx.store.engine, cluster, node)
+        return probe.answers(host, int(port), self.probe_timeout, tls)
 
     # --- repairing ------------------------------------------------------------------------------
     def _under_repair(self, cluster: Cluster) -> set[int]:

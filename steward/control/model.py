@@ -49,6 +49,7 @@ class OperationType(StrEnum):
     UPDATE_BROKER_TYPE = "UPDATE_BROKER_TYPE"
     UPDATE_CLUSTER_CONFIGURATION = "UPDATE_CLUSTER_CONFIGURATION"
     UPDATE_CLUSTER_KAFKA_VERSION = "UPDATE_CLUSTER_KAFKA_VERSION"
+    UPDATE_MONITORING = "UPDATE_MONITORING"
     REBOOT_NODE = "REBOOT_NODE"
     HEAL = "HEAL"
     """Steward's own: a repair the health monitor started (the cluster is HEALING meanwhile)."""

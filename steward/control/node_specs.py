@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from steward.agent.spec import NodeSpec
 from steward.control.broker_logs import log_delivery_spec
 from steward.control.model import Cluster, ConfigurationRef, Node, NodeRole
+from steward.control.open_monitoring import exporter_jvm_options, node_exporter_port
 from steward.kafka.instance_types import CONTROLLER_HEAP_MB, INSTANCE_TYPES
 from steward.kafka.node_config import (
     render_broker_properties,
@@ -61,7 +62,7 @@ def build_node_spec(
             initial_controllers=None,
             heap_mb=CONTROLLER_HEAP_MB,
             cpu_weight=CONTROLLER_CPU_WEIGHT,
-            jvm_options=[],
+            jvm_options=exporter_jvm_options(cluster, node),
             desired=desired,
             encrypted_storage=cluster.spec.encrypted_at_rest,
         )
@@ -77,7 +78,8 @@ def build_node_spec(
         initial_controllers=None,
         heap_mb=sizing.heap_mb,
         cpu_weight=sizing.cpu_weight,
-        jvm_options=[],
+        jvm_options=exporter_jvm_options(cluster, node),
+        node_exporter_port=node_exporter_port(cluster, node),
         desired=desired,
         volume_gb=cluster.spec.broker_node_group.volume_size_gb,
         log_delivery=log_delivery_spec(cluster, nodes),

@@ -38,8 +38,9 @@ from steward.control.topics import ClusterTopics
 from steward.control.updates import ClusterUpdates
 from steward.crypto.master_key import MasterKey
 from steward.errors import BadRequestException, ConflictException, NotFoundException
-from steward.kafka import distribution
+from steward.kafka import distribution, jmx_exporter
 from steward.kafka.errors import KafkaAdminError
+from steward.monitor.queries import ClusterMetrics
 from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import client_bootstrap
@@ -87,6 +88,9 @@ class ClusterService:
         )
         self.topics = ClusterTopics(store, self.arns, describe=self.describe_cluster)
         self.consumer_groups = ClusterConsumerGroups(store, describe=self.describe_cluster)
+        self.metrics = ClusterMetrics(
+            store, settings.home / "metrics.db", describe=self.describe_cluster
+        )
         self.secrets = Secrets(
             SecretRecords(store.engine),
             settings.region,
@@ -192,11 +196,10 @@ class ClusterService:
                 "inCluster false.",
                 "encryptionInfo.encryptionInTransit",
             )
-        monitoring = spec.open_monitoring
-        if monitoring.jmx_exporter or monitoring.node_exporter:
+        if spec.open_monitoring.jmx_exporter and not jmx_exporter.is_installed():
             raise BadRequestException(
-                "Open monitoring with Prometheus is not available yet; leave the JMX and node "
-                "exporters disabled.",
+                "The Prometheus JMX exporter is not installed on this Steward; run "
+                "`steward kafka install` first, or leave the JMX exporter disabled.",
                 "openMonitoring",
             )
         auth = spec.client_authentication

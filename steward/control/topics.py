@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from steward.control.arns import ArnFactory
+from steward.control.certificates import steward_bootstrap
 from steward.control.model import (
     Cluster,
     ClusterState,
@@ -38,7 +39,6 @@ from steward.errors import (
 )
 from steward.kafka import topics as kafka_topics
 from steward.kafka.errors import KafkaAdminError
-from steward.kafka.node_config import client_bootstrap
 from steward.kafka.properties import PropertiesError, parse_properties
 from steward.store.store import Store
 
@@ -273,7 +273,7 @@ def serving_bootstrap(store: Store, cluster: Cluster, managed: str) -> str:
             f"Cluster {cluster.name} is {cluster.state.value}; {managed} can be managed {when}.",
             "clusterArn",
         )
-    return client_bootstrap(brokers)
+    return steward_bootstrap(store.engine, cluster, brokers)
 
 
 def _unknown(name: str, changing: bool) -> NotFoundException:

@@ -18,8 +18,10 @@ from steward.control.model import (
     ClusterSpec,
     ClusterState,
     ConfigurationRef,
+    EnhancedMonitoring,
     Node,
     NodeRole,
+    OpenMonitoring,
     Operation,
     OperationType,
 )
@@ -176,6 +178,24 @@ class ClusterUpdates:
         return self._begin(
             cluster, current_version, OperationType.UPDATE_CLUSTER_KAFKA_VERSION, spec
         )
+
+    def update_monitoring(
+        self,
+        arn: str,
+        current_version: str,
+        enhanced_monitoring: EnhancedMonitoring | None = None,
+        open_monitoring: OpenMonitoring | None = None,
+        logging_info: dict[str, object] | None = None,
+    ) -> Operation:
+        """MSK's UpdateMonitoring: what is left out stays as it is."""
+        cluster = self._updatable(arn, current_version)
+        spec = cluster.spec.replace(
+            enhanced_monitoring=enhanced_monitoring or cluster.spec.enhanced_monitoring,
+            open_monitoring=open_monitoring or cluster.spec.open_monitoring,
+            logging_info=logging_info if logging_info is not None else cluster.spec.logging_info,
+        )
+        self._check_spec(spec)
+        return self._begin(cluster, current_version, OperationType.UPDATE_MONITORING, spec)
 
     def reboot_broker(self, arn: str, broker_ids: Sequence[str]) -> Operation:
         cluster = self._describe(arn)

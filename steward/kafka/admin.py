@@ -1,8 +1,14 @@
-"""Questions the control plane asks a running Kafka cluster, through its client listener."""
+"""Questions the control plane asks a running Kafka cluster, through its client listener.
+
+A cluster that allows plaintext is reached on its plaintext listener; a TLS-only cluster on its TLS
+listener, trusting the cluster's CA: its bootstrap string is then a `TlsBootstrap`, which every
+client made here (confluent-kafka, kafka-python, Kafka's Java Admin) connects to with TLS.
+"""
 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -13,12 +19,43 @@ _quiet = logging.getLogger("steward.kafka.librdkafka")
 _quiet.setLevel(logging.CRITICAL)
 
 
+class TlsBootstrap(str):
+    """A bootstrap string of TLS listeners, with the CA certificate (PEM) that signed the brokers'
+    certificates. A `str`, so it goes wherever a bootstrap string goes."""
+
+    ca_pem: str
+
+    def __new__(cls, servers: str, ca_pem: str) -> TlsBootstrap:
+        bootstrap = super().__new__(cls, servers)
+        bootstrap.ca_pem = ca_pem
+        return bootstrap
+
+
+def librdkafka_security(bootstrap: str) -> dict[str, str]:
+    """confluent-kafka settings for reaching `bootstrap` (nothing for a plaintext listener)."""
+    if not isinstance(bootstrap, TlsBootstrap):
+        return {}
+    return {"security.protocol": "SSL", "ssl.ca.pem": bootstrap.ca_pem}
+
+
+def java_client_security(bootstrap: str) -> dict[str, str]:
+    """Kafka's Java client settings for reaching `bootstrap` (nothing for plaintext)."""
+    if not isinstance(bootstrap, TlsBootstrap):
+        return {}
+    return {
+        "security.protocol": "SSL",
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.certificates": bootstrap.ca_pem,
+    }
+
+
 def admin_client(bootstrap: str, **extra: str) -> AdminClient:
     config = {
-        "bootstrap.servers": bootstrap,
+        "bootstrap.servers": str(bootstrap),
         "socket.timeout.ms": 5000,
         "socket.connection.setup.timeout.ms": 3000,
         "reconnect.backoff.max.ms": 500,
+        **librdkafka_security(bootstrap),
         **extra,
     }
     return AdminClient(config, logger=_quiet)
@@ -51,12 +88,19 @@ def kafka_python_admin(bootstrap: str, timeout: float = 10.0) -> Iterator[KafkaA
     quorum, features). It connects when created (a KafkaTimeoutError when no broker answers within
     `timeout`) and is closed when the block ends."""
     timeout_ms = int(timeout * 1000)
+    security: dict[str, object] = {}
+    if isinstance(bootstrap, TlsBootstrap):
+        security = {
+            "security_protocol": "SSL",
+            "ssl_context": ssl.create_default_context(cadata=bootstrap.ca_pem),
+        }
     client = KafkaAdminClient(
         bootstrap_servers=bootstrap.split(","),
         client_id="steward",
         request_timeout_ms=timeout_ms,
         bootstrap_timeout_ms=timeout_ms,
         reconnect_backoff_max_ms=1000,
+        **security,
     )
     try:
         yield client

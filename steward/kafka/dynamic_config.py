@@ -23,7 +23,7 @@ from typing import Any
 
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from steward.kafka.admin import kafka_python_admin
+from steward.kafka.admin import java_client_security, kafka_python_admin
 from steward.kafka.errors import KafkaAdminError, client_errors
 from steward.kafka.tools import newest_installed_version, run_program
 
@@ -139,7 +139,14 @@ def _run_helper(bootstrap: str, request: dict[str, Any], timeout: float) -> dict
         newest_installed_version(DynamicConfigError),
         HELPER,
         timeout=timeout + 30,  # the JVM's start and compile on top of the requests' own timeout
-        stdin=json.dumps({"bootstrap": bootstrap, "timeout_ms": int(timeout * 1000), **request}),
+        stdin=json.dumps(
+            {
+                "bootstrap": bootstrap,
+                "timeout_ms": int(timeout * 1000),
+                "security": java_client_security(bootstrap),
+                **request,
+            }
+        ),
         error_type=DynamicConfigError,
     )
     try:

@@ -1,35 +1,65 @@
 """Render the `server.properties` of a cluster's brokers and KRaft controllers.
 
 Listener layout of every node (the ports follow MSK's conventions):
-- brokers: CLIENT on 9092 (what `GetBootstrapBrokers` returns), REPLICATION on 9091 for
-  inter-broker traffic, both on the broker's own address;
+- brokers: CLIENT on 9092 (plaintext, `BootstrapBrokerString`) and CLIENT_TLS on 9094 (TLS,
+  `BootstrapBrokerStringTls`), each where the cluster's `clientBroker` allows it; REPLICATION on
+  9091 for inter-broker traffic, all on the broker's own address;
 - controllers: CONTROLLER on 9093. Controllers are dedicated processes (never combined with a
   broker), one per zone, so brokers can be added, removed and rolled without touching the quorum.
+
+With `inCluster` encryption, REPLICATION and CONTROLLER speak TLS too. Every TLS listener uses the
+node's PEM key store and trust store, which the agent writes (`steward.agent.tls`): a key and
+certificate issued by the cluster's own CA (`steward.control.certificates`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from steward.control.model import Node, NodeRole
+from steward.control.model import ClientBroker, EncryptionInTransit, Node, NodeRole
 from steward.kafka.instance_types import InstanceType
 
 CLIENT_PORT = 9092
+CLIENT_TLS_PORT = 9094
 REPLICATION_PORT = 9091
 CONTROLLER_PORT = 9093
 
 CLIENT = "CLIENT"
+CLIENT_TLS = "CLIENT_TLS"
 REPLICATION = "REPLICATION"
 CONTROLLER = "CONTROLLER"
 
+PLAINTEXT_ALLOWED = (ClientBroker.PLAINTEXT, ClientBroker.TLS_PLAINTEXT)
+TLS_ALLOWED = (ClientBroker.TLS, ClientBroker.TLS_PLAINTEXT)
+PLAINTEXT_ONLY = EncryptionInTransit(ClientBroker.PLAINTEXT, in_cluster=False)
+
 
 def client_bootstrap(brokers: Iterable[Node]) -> str:
-    """The bootstrap string clients use: every broker's CLIENT listener, `host:port,...`."""
+    """The plaintext bootstrap string: every broker's CLIENT listener, `host:port,...`."""
     return ",".join(b.endpoint(CLIENT) for b in brokers)
 
 
+def tls_bootstrap(brokers: Iterable[Node]) -> str:
+    """The TLS bootstrap string: every broker's CLIENT_TLS listener, `host:port,...`."""
+    return ",".join(f"{b.host}:{b.ports.get(CLIENT_TLS, CLIENT_TLS_PORT)}" for b in brokers)
+
+
+def client_listener(transit: EncryptionInTransit) -> str:
+    """The listener clients reach a broker on: plaintext where the cluster allows it."""
+    return CLIENT if transit.client_broker in PLAINTEXT_ALLOWED else CLIENT_TLS
+
+
+def uses_tls(role: NodeRole, transit: EncryptionInTransit) -> bool:
+    """Whether a node of `role` has a TLS listener (and so a key store) in such a cluster."""
+    if transit.in_cluster:
+        return True
+    return role is NodeRole.BROKER and transit.client_broker in TLS_ALLOWED
+
+
 def broker_ports() -> dict[str, int]:
-    return {CLIENT: CLIENT_PORT, REPLICATION: REPLICATION_PORT}
+    """Every port a broker may listen on; which listeners it opens depends on the cluster's
+    encryption in transit (`render_broker_properties`)."""
+    return {CLIENT: CLIENT_PORT, CLIENT_TLS: CLIENT_TLS_PORT, REPLICATION: REPLICATION_PORT}
 
 
 def controller_ports() -> dict[str, int]:
@@ -87,11 +117,22 @@ request that leaves them out, elects leaders (unclean or not), and with eligible
 cluster default, which overrides every broker's static value."""
 
 
+def tls_stores() -> dict[str, str]:
+    """The key store and trust store settings of a node with TLS listeners; the agent adds their
+    locations (`steward.agent.tls`)."""
+    return {"ssl.keystore.type": "PEM", "ssl.truststore.type": "PEM"}
+
+
+def _in_cluster_protocol(transit: EncryptionInTransit) -> str:
+    return "SSL" if transit.in_cluster else "PLAINTEXT"
+
+
 def render_controller_properties(
     node: Node,
     controllers: Sequence[Node],
     broker_count: int,
     user_properties: dict[str, str],
+    transit: EncryptionInTransit = PLAINTEXT_ONLY,
 ) -> dict[str, str]:
     assert node.role is NodeRole.CONTROLLER
     endpoint = f"{CONTROLLER}://{node.endpoint(CONTROLLER)}"
@@ -104,8 +145,9 @@ def render_controller_properties(
         "listeners": endpoint,
         "advertised.listeners": endpoint,
         "controller.listener.names": CONTROLLER,
-        "listener.security.protocol.map": f"{CONTROLLER}:PLAINTEXT",
+        "listener.security.protocol.map": f"{CONTROLLER}:{_in_cluster_protocol(transit)}",
         "controller.quorum.voters": quorum_voters(controllers),
+        **(tls_stores() if uses_tls(NodeRole.CONTROLLER, transit) else {}),
     }
 
 
@@ -115,9 +157,11 @@ def render_broker_properties(
     broker_count: int,
     sizing: InstanceType,
     user_properties: dict[str, str],
+    transit: EncryptionInTransit = PLAINTEXT_ONLY,
 ) -> dict[str, str]:
     """A broker's properties: Steward's defaults, then the user's configuration revision on top,
-    then the settings Steward owns (identity, listeners, quorum), which users cannot override."""
+    then the settings Steward owns (identity, listeners, quorum, TLS), which users cannot
+    override."""
     assert node.role is NodeRole.BROKER
     properties = replication_defaults(broker_count)
     properties.update(
@@ -128,21 +172,28 @@ def render_broker_properties(
         }
     )
     properties.update(user_properties)
-    client = f"{CLIENT}://{node.endpoint(CLIENT)}"
-    replication = f"{REPLICATION}://{node.endpoint(REPLICATION)}"
+    protocols: dict[str, str] = {}
+    if transit.client_broker in PLAINTEXT_ALLOWED:
+        protocols[CLIENT] = "PLAINTEXT"
+    if transit.client_broker in TLS_ALLOWED:
+        protocols[CLIENT_TLS] = "SSL"
+    protocols[REPLICATION] = _in_cluster_protocol(transit)
+    listeners = ",".join(
+        f"{name}://{node.host}:{node.ports.get(name, broker_ports()[name])}" for name in protocols
+    )
+    protocols[CONTROLLER] = _in_cluster_protocol(transit)
     properties.update(
         {
             "process.roles": "broker",
             "node.id": str(node.node_id),
             "broker.rack": node.zone,
-            "listeners": f"{client},{replication}",
-            "advertised.listeners": f"{client},{replication}",
-            "listener.security.protocol.map": (
-                f"{CLIENT}:PLAINTEXT,{REPLICATION}:PLAINTEXT,{CONTROLLER}:PLAINTEXT"
-            ),
+            "listeners": listeners,
+            "advertised.listeners": listeners,
+            "listener.security.protocol.map": ",".join(f"{k}:{v}" for k, v in protocols.items()),
             "inter.broker.listener.name": REPLICATION,
             "controller.listener.names": CONTROLLER,
             "controller.quorum.voters": quorum_voters(controllers),
+            **(tls_stores() if uses_tls(NodeRole.BROKER, transit) else {}),
         }
     )
     return properties

@@ -4,14 +4,16 @@ A port that accepts connections proves little: the kernel completes the handshak
 that is stopped (SIGSTOP) or stuck, as long as the listen backlog has room. An answer to a request
 proves the node's network and request threads run. ApiVersions is the request every Kafka listener
 (broker or controller) answers before anything else, without authentication on a plaintext
-listener, and without touching the metadata log.
+listener, and without touching the metadata log. A TLS listener is asked the same over TLS.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import time
+from contextlib import ExitStack
 
 API_VERSIONS = 18
 _CLIENT_ID = b"steward-probe"
@@ -24,16 +26,19 @@ def api_versions_request(correlation_id: int) -> bytes:
     return struct.pack(">i", len(header)) + header
 
 
-def answers(host: str, port: int, timeout: float = 1.0) -> bool:
+def answers(host: str, port: int, timeout: float = 1.0, tls: ssl.SSLContext | None = None) -> bool:
     """True when the node at host:port answers an ApiVersions request within `timeout` seconds
-    (connect, send and receive together)."""
+    (connect, TLS handshake when `tls` is given, send and receive together)."""
     deadline = time.monotonic() + timeout
     correlation_id = int(time.monotonic_ns() & 0x7FFFFFFF)
     try:
-        with socket.create_connection((host, port), timeout=timeout) as conn:
+        with ExitStack() as stack:
+            conn = stack.enter_context(socket.create_connection((host, port), timeout=timeout))
+            if tls is not None:
+                conn = stack.enter_context(tls.wrap_socket(conn, server_hostname=host))
             conn.sendall(api_versions_request(correlation_id))
             head = _receive(conn, 8, deadline)
-    except OSError:
+    except OSError:  # ssl.SSLError included
         return False
     if head is None:
         return False

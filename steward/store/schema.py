@@ -183,3 +183,15 @@ scram_secrets = Table(
 )
 """Secrets associated with a cluster (MSK's BatchAssociateScramSecret) and what of each Kafka
 has: the user whose SCRAM credential Steward last wrote, from which version of the secret."""
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("kafka_cluster_id", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("certificate_pem", Text, nullable=False),
+    Column("sealed_key", LargeBinary, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+)
+"""Each cluster's CA (name `ca`) and its nodes' certificates (`node-<id>@<hosts>`), with their
+private keys sealed by the master key (`steward.crypto.master_key`)."""

@@ -321,7 +321,11 @@ def provisioned(
     zones: tuple[str, ...] = ("az-a", "az-b", "az-c"),
     **extra: Any,
 ) -> dict[str, Any]:
-    """The `Provisioned` argument of create_cluster_v2 as a boto3 user writes it."""
+    """The `Provisioned` argument of create_cluster_v2 as a boto3 user writes it.
+
+    Plaintext between clients and brokers and inside the cluster unless `EncryptionInfo` says
+    otherwise: MSK's default (and Steward's) is TLS only, but most tests connect plainly."""
+    encryption = {"EncryptionInTransit": PLAINTEXT_IN_TRANSIT, **extra.pop("EncryptionInfo", {})}
     return {
         "KafkaVersion": "4.3.1",
         "NumberOfBrokerNodes": brokers,
@@ -330,5 +334,10 @@ def provisioned(
             "ClientSubnets": list(zones),
             "StorageInfo": {"EbsStorageInfo": {"VolumeSize": 10}},
         },
+        "EncryptionInfo": encryption,
         **extra,
     }
+
+
+PLAINTEXT_IN_TRANSIT = {"ClientBroker": "PLAINTEXT", "InCluster": False}
+TLS_IN_TRANSIT = {"ClientBroker": "TLS", "InCluster": True}

@@ -61,6 +61,7 @@ def test_configuration_and_cluster_through_the_aws_cli(steward: Steward, tmp_pat
         "NumberOfBrokerNodes": 1,
         "BrokerNodeGroupInfo": {"InstanceType": "kafka.t3.small", "ClientSubnets": ["az-b"]},
         "ConfigurationInfo": {"Arn": config["Arn"], "Revision": 1},
+        "EncryptionInfo": {"EncryptionInTransit": {"ClientBroker": "PLAINTEXT"}},
     }
     created = aws(
         steward,

@@ -68,6 +68,7 @@ def cluster(steward: Steward, config_arn: str) -> subprocess.CompletedProcess[st
         steward, "cluster", "create", "cli-orders", "--brokers", "1", "--zones", "az-a",
         "--instance-type", "kafka.t3.small", "--volume-size", "10",
         "--configuration", "cli-config", "--tag", "team=cli",
+        "--client-broker", "TLS_PLAINTEXT",
     )  # fmt: skip
 
 

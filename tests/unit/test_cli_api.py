@@ -150,6 +150,9 @@ def test_create_sends_the_provisioned_spec_and_waits_with_plain_progress(stub: S
                     "ClientSubnets": ["az-a"],
                     "StorageInfo": {"EbsStorageInfo": {"VolumeSize": 10}},
                 },
+                "EncryptionInfo": {
+                    "EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": True}
+                },
                 "ConfigurationInfo": {"Arn": CONFIG_ARN, "Revision": 3},
             },
         },

@@ -69,7 +69,11 @@ def test_a_created_cluster_is_described_through_its_encoded_arn(kafka: Any) -> N
     info = kafka.describe_cluster(ClusterArn=created["ClusterArn"])["ClusterInfo"]
     assert info["ClusterArn"] == created["ClusterArn"]
     assert info["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"] == 10
-    assert info["EncryptionInfo"]["EncryptionInTransit"]["ClientBroker"] == "PLAINTEXT"
+    # MSK's default when the request leaves encryption in transit out: TLS only, in-cluster too
+    assert info["EncryptionInfo"]["EncryptionInTransit"] == {
+        "ClientBroker": "TLS",
+        "InCluster": True,
+    }
     assert info["ClientAuthentication"]["Unauthenticated"]["Enabled"] is True
     assert info["Tags"] == {"env": "dev"}
     assert info["CreationTime"].tzinfo is not None

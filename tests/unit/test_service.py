@@ -12,7 +12,6 @@ from steward.control.model import (
     ClusterState,
     ConfigurationRef,
     EncryptionInTransit,
-    OpenMonitoring,
     OperationState,
     OperationType,
 )
@@ -64,7 +63,6 @@ def test_duplicate_name_conflicts(service: ClusterService) -> None:
         (spec(zones=("az-a", "az-a", "az-c")), "brokerNodeGroupInfo.clientSubnets"),
         (spec(instance_type="kafka.q1.huge"), "brokerNodeGroupInfo.instanceType"),
         (spec(configuration=ConfigurationRef("arn:nope", 1)), "configurationInfo.arn"),
-        (spec(open_monitoring=OpenMonitoring(jmx_exporter=True)), "openMonitoring"),
         (
             spec(encryption_in_transit=EncryptionInTransit(ClientBroker.TLS)),
             "encryptionInfo.encryptionInTransit",

@@ -85,14 +85,16 @@ def configuration_ref(info: Fields | None) -> ConfigurationRef | None:
 
 
 def encryption_in_transit(info: Fields | None) -> EncryptionInTransit:
+    """MSK's defaults for what is left out: TLS only between clients and brokers, and TLS
+    between the brokers (and, in Steward, to the KRaft controllers)."""
     transit = info.object("encryptionInTransit") if info is not None else None
     if transit is None:
-        return EncryptionInTransit()
+        return EncryptionInTransit(ClientBroker.TLS, in_cluster=True)
     client_broker = transit.string("clientBroker", choices=tuple(ClientBroker))
     in_cluster = transit.boolean("inCluster")
     return EncryptionInTransit(
-        client_broker=ClientBroker(client_broker or ClientBroker.PLAINTEXT),
-        in_cluster=bool(in_cluster),
+        client_broker=ClientBroker(client_broker or ClientBroker.TLS),
+        in_cluster=True if in_cluster is None else in_cluster,
     )
 
 

@@ -4,9 +4,10 @@ change out (`{clusterArn, clusterOperationArn}`); `DescribeClusterOperation` fol
 from __future__ import annotations
 
 from steward.api.msk.fields import Fields
-from steward.api.msk.requests import STORAGE_MODES, configuration_ref
+from steward.api.msk.logging_info import logging_info as checked_logging_info
+from steward.api.msk.requests import STORAGE_MODES, configuration_ref, open_monitoring
 from steward.api.msk.routing import Body, MskRequest, Router
-from steward.control.model import Operation
+from steward.control.model import EnhancedMonitoring, Operation
 from steward.control.service import ClusterService
 from steward.control.updates import MAX_VOLUME_SIZE_GB
 from steward.errors import BadRequestException
@@ -125,3 +126,21 @@ def get_compatible_kafka_versions(service: ClusterService, request: MskRequest) 
             {"sourceVersion": c.source, "targetVersions": c.targets} for c in found
         ]
     }
+
+
+@router.add("UpdateMonitoring", "PUT", "/v1/clusters/{clusterArn}/monitoring")
+def update_monitoring(service: ClusterService, request: MskRequest) -> Body:
+    body = request.body
+    current_version = _current_version(request)
+    level = body.string("enhancedMonitoring", choices=tuple(EnhancedMonitoring))
+    opened = body.object("openMonitoring")
+    logging = body.object("loggingInfo")
+    return _started(
+        service.updates.update_monitoring(
+            request.param("clusterArn"),
+            current_version,
+            enhanced_monitoring=EnhancedMonitoring(level) if level is not None else None,
+            open_monitoring=open_monitoring(opened) if opened is not None else None,
+            logging_info=checked_logging_info(logging) if logging is not None else None,
+        )
+    )

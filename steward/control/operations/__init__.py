@@ -20,6 +20,7 @@ from steward.control.operations import (
     delete,
     heal,
     kafka_version,
+    monitoring,
     reboot,
     storage,
 )
@@ -48,6 +49,7 @@ HANDLERS: dict[OperationType, OperationHandler] = {
     OperationType.UPDATE_CLUSTER_CONFIGURATION: configuration,
     OperationType.UPDATE_CLUSTER_KAFKA_VERSION: kafka_version,
     OperationType.UPDATE_BROKER_STORAGE: storage,
+    OperationType.UPDATE_MONITORING: monitoring,
     OperationType.INCREASE_BROKER_COUNT: ScaleOut(),
     OperationType.DECREASE_BROKER_COUNT: ScaleIn(),
 }

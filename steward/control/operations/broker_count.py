@@ -17,6 +17,7 @@ from typing import Any
 
 from steward.agent.client import AgentUnavailable
 from steward.control.balance import BalanceError, plan_topic_by_topic
+from steward.control.certificates import steward_bootstrap
 from steward.control.context import ReconcileContext
 from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import node_key
@@ -25,7 +26,6 @@ from steward.control.operations.create import serving_broker_ids, start_selected
 from steward.control.placement import PlacementError, Placer
 from steward.errors import PermanentError, TemporaryError
 from steward.kafka import membership, reassignment
-from steward.kafka.node_config import client_bootstrap
 from steward.kafka.reassignment import Partition
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ def stop_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation)
 def unregister_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
     leaving = _ids(op, "leaving_brokers")
     staying = [b for b in _brokers(ctx, cluster) if b.node_id not in leaving]
-    bootstrap = client_bootstrap(staying)
+    bootstrap = steward_bootstrap(ctx.store.engine, cluster, staying)
     for broker_id in leaving:
         try:
             membership.unregister_broker(bootstrap, broker_id, cluster.spec.kafka_version)

@@ -5,7 +5,7 @@
 // Run in Java's source-file mode with Kafka's jars: java -cp '<kafka>/libs/*' ClusterDefaults.java
 // Reads one JSON request on stdin:
 //   {"bootstrap": "h:p,...", "timeout_ms": 10000, "mode": "validate-each" | "apply",
-//    "set": {"key": "value", ...}, "delete": ["key", ...]}
+//    "set": {"key": "value", ...}, "delete": ["key", ...], "security": {client settings}}
 // and writes one JSON answer on stdout:
 //   validate-each: {"results": {"key": null | {"type": "...Exception", "message": "..."}, ...}}
 //                  (one validate-only IncrementalAlterConfigs per key, so each key gets its own
@@ -53,6 +53,10 @@ public final class ClusterDefaults {
         config.put(AdminClientConfig.CLIENT_ID_CONFIG, "steward-cluster-defaults");
         config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeoutMs);
         config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
+        JsonNode security = request.get("security");  // e.g. TLS settings, or absent
+        if (security != null) {
+            security.properties().forEach(entry -> config.put(entry.getKey(), entry.getValue().asText()));
+        }
 
         ObjectNode answer = json.createObjectNode();
         try (Admin admin = Admin.create(config)) {

@@ -1,0 +1,149 @@
+"""What Steward's metrics cost and how fresh they are.
+
+One Steward makes one cluster with open monitoring on (JMX and node exporters; PER_BROKER
+metrics), BROKERS brokers in one zone (kafka.t3.small, Kafka 4.3.1). Then:
+
+1. Scrape cost: the control plane's CPU time (user + system, from /proc) over WINDOW seconds, with
+   the scraper off and then on (every INTERVAL seconds), side by side; the control plane is
+   restarted between the two (Kafka keeps running) and both windows see the same idle cluster.
+   The difference, per scrape pass and per node scraped, is what scraping costs.
+2. Metric delay: a producer writes a burst of records; the time from the end of the burst until
+   Steward's metrics API reports a MessagesInPerSec datapoint after it, a few times over.
+
+    python bench/monitoring.py [--brokers 3] [--interval 10] [--window 60] [--bursts 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from confluent_kafka import Producer  # noqa: E402
+
+from steward.agent import processes  # noqa: E402
+from steward.kafka.topics import create_topic  # noqa: E402
+from tests.integration.harness import Steward, provisioned  # noqa: E402
+
+ON = {
+    "Prometheus": {
+        "JmxExporter": {"EnabledInBroker": True},
+        "NodeExporter": {"EnabledInBroker": True},
+    }
+}
+
+
+def cpu_seconds(pid: int) -> float:
+    stat = processes.read_stat(pid)
+    if stat is None:
+        raise RuntimeError(f"process {pid} is gone")
+    return float(stat.cpu_seconds)
+
+
+def control_plane_cpu(steward: Steward, window: float) -> float:
+    assert steward.process is not None
+    time.sleep(5)  # past the start-up
+    before = cpu_seconds(steward.process.pid)
+    time.sleep(window)
+    return cpu_seconds(steward.process.pid) - before
+
+
+def restart(steward: Steward, interval: float) -> None:
+    steward.stop()
+    steward.extra_env["STEWARD_METRICS_INTERVAL"] = str(interval)
+    steward.start()
+
+
+def latest_message_rate(steward: Steward, arn: str, after: float) -> float | None:
+    with steward.http() as http:
+        answer = http.get(
+            f"/steward/v1/clusters/{quote(arn, safe='')}/metrics/MessagesInPerSec",
+            params={
+                "startTime": after,
+                "endTime": time.time() + 60,
+                "period": 1,
+                "statistic": "Maximum",
+                "brokerId": "1",
+            },
+        )
+    answer.raise_for_status()
+    points = [p for p in answer.json()["datapoints"] if p["value"] > 0]
+    return points[-1]["timestamp"] if points else None
+
+
+def metric_delay(steward: Steward, arn: str, bootstrap: str, interval: float) -> float:
+    topic = f"delay-{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic, 1)
+    time.sleep(2 * interval + 1)  # quiet: the rates go back to zero
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for _ in range(2000):
+        producer.produce(topic, b"x" * 100, partition=0)
+    producer.flush(30)
+    produced = time.time()
+    deadline = produced + 10 * interval
+    while time.time() < deadline:
+        if latest_message_rate(steward, arn, produced - 0.5) is not None:
+            return time.time() - produced
+        time.sleep(0.2)
+    raise RuntimeError("the burst never showed in MessagesInPerSec")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--brokers", type=int, default=3)
+    parser.add_argument("--interval", type=float, default=10.0)
+    parser.add_argument("--window", type=float, default=60.0)
+    parser.add_argument("--bursts", type=int, default=3)
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="steward-bench-monitoring-"))
+    steward = Steward(home, extra_env={"STEWARD_METRICS_INTERVAL": "0"})
+    try:
+        steward.start()
+        spec = provisioned(
+            brokers=args.brokers,
+            zones=("az-a",),
+            OpenMonitoring=ON,
+            EnhancedMonitoring="PER_BROKER",
+        )
+        spec["BrokerNodeGroupInfo"]["InstanceType"] = "kafka.t3.small"
+        client = steward.client()
+        arn = client.create_cluster_v2(ClusterName="bench", Provisioned=spec)["ClusterArn"]
+        info = steward.wait_for_state(arn, {"ACTIVE", "FAILED"}, timeout=900)
+        if info["State"] != "ACTIVE":
+            raise RuntimeError(f"the cluster is {info['State']}: {info.get('StateInfo')}")
+        bootstrap = client.get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerString"]
+        nodes = args.brokers + 1  # and the zone's KRaft controller
+
+        restart(steward, 0)
+        off = control_plane_cpu(steward, args.window)
+        restart(steward, args.interval)
+        on = control_plane_cpu(steward, args.window)
+        passes = args.window / args.interval
+        per_pass = (on - off) / passes
+        print(f"brokers {args.brokers}, nodes scraped {nodes}, interval {args.interval:g} s")
+        print(f"{'':28}{'scraper off':>14}{'scraper on':>14}")
+        print(f"{'control plane CPU s / min':28}{off * 60 / args.window:>14.3f}", end="")
+        print(f"{on * 60 / args.window:>14.3f}")
+        print(f"scrape cost: {per_pass * 1000:.1f} ms CPU per pass, ", end="")
+        print(f"{per_pass / nodes * 1000:.1f} ms per node scraped")
+        delays = [metric_delay(steward, arn, bootstrap, args.interval) for _ in range(args.bursts)]
+        print(
+            "metric delay (burst end -> MessagesInPerSec in the API): "
+            + ", ".join(f"{d:.1f}" for d in delays)
+            + f" s; median {statistics.median(delays):.1f} s"
+        )
+    finally:
+        steward.cleanup()
+
+
+if __name__ == "__main__":
+    main()

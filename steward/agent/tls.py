@@ -1,0 +1,51 @@
+"""A node's TLS key store and trust store: PEM files in the node's directory, which Kafka reads
+with `ssl.keystore.type=PEM` and `ssl.truststore.type=PEM`.
+
+The private key reaches the agent inside the node's spec and lands only in the key store file
+(mode 0600, in a directory of mode 0700): never on a command line, in `server.properties`, in
+the stored spec or in a log.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from steward.agent.spec import NodeSpec
+
+KEYSTORE_FILE = "keystore.pem"
+TRUSTSTORE_FILE = "truststore.pem"
+
+
+def uses_tls(spec: NodeSpec) -> bool:
+    """The node has a listener (or talks to one) that needs its key store and trust store."""
+    return spec.properties.get("ssl.keystore.type") == "PEM"
+
+
+def write_tls_files(spec: NodeSpec, directory: Path) -> dict[str, str]:
+    """Write the spec's key and certificates into `directory` (when the spec carries them; a spec
+    read back from disk does not, and the files written earlier stay), and return the properties
+    that point Kafka at them. Nothing for a node without TLS."""
+    if not uses_tls(spec):
+        return {}
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    keystore, truststore = directory / KEYSTORE_FILE, directory / TRUSTSTORE_FILE
+    if spec.tls_key is not None and spec.tls_certificate_chain is not None:
+        _write_private(keystore, spec.tls_key.strip() + "\n" + spec.tls_certificate_chain.strip())
+    if spec.tls_trusted_certificates is not None:
+        _write_private(truststore, spec.tls_trusted_certificates.strip())
+    return {
+        "ssl.keystore.location": str(keystore),
+        "ssl.truststore.location": str(truststore),
+    }
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically; readable by the agent's user only, from the first
+    byte on."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,132 @@
+"""The metrics use cases: a cluster's metrics as CloudWatch's GetMetricStatistics gives them,
+the Prometheus service-discovery document of every exporter, and Steward's own metrics."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from steward.control.model import Cluster, ClusterState, NodeRole
+from steward.errors import BadRequestException
+from steward.kafka.jmx_exporter import JMX_EXPORTER_PORT, NODE_EXPORTER_PORT
+from steward.monitor.control_metrics import ControlPlaneMetrics
+from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME, TOPIC
+from steward.monitor.store import Datapoint, MetricStore, Series, Statistic
+from steward.store.store import Store
+
+MAX_DATAPOINTS = 1440
+"""CloudWatch's limit of datapoints per GetMetricStatistics answer."""
+
+
+class ClusterMetrics:
+    def __init__(self, store: Store, path: Path | str, describe: Callable[[str], Cluster]) -> None:
+        """`path`: the metric store's SQLite file, opened on first use."""
+        self._control_store = store
+        self._path = path
+        self._describe = describe
+        self._lock = threading.Lock()
+        self._store: MetricStore | None = None
+        self.control_plane = ControlPlaneMetrics(store)
+
+    @property
+    def store(self) -> MetricStore:
+        with self._lock:
+            if self._store is None:
+                self._store = MetricStore(self._path)
+            return self._store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def query(
+        self,
+        arn: str,
+        metric: str,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        period: int = 60,
+        statistic: str = "Average",
+        broker_id: str | None = None,
+        topic: str | None = None,
+    ) -> list[Datapoint]:
+        """Datapoints of the cluster's `metric` (of one broker, of one topic on one broker, or of
+        the cluster), over [start, end) (default: the last hour) per `period` seconds."""
+        cluster = self._describe(arn)
+        end = time.time() if end is None else end
+        start = end - 3600 if start is None else start
+        if end <= start:
+            raise BadRequestException("The end time must be after the start time.", "endTime")
+        if period < 1:
+            raise BadRequestException("The period must be at least one second.", "period")
+        if (end - start) / period > MAX_DATAPOINTS:
+            raise BadRequestException(
+                f"At most {MAX_DATAPOINTS} datapoints: widen the period or shorten the range.",
+                "period",
+            )
+        try:
+            chosen = Statistic(statistic)
+        except ValueError as error:
+            raise BadRequestException(
+                f"Unknown statistic {statistic}; use one of "
+                f"{', '.join(s.value for s in Statistic)}.",
+                "statistic",
+            ) from error
+        if topic is not None and broker_id is None:
+            raise BadRequestException(
+                "A topic's metrics are per broker: give the broker too.", "brokerId"
+            )
+        dimensions = {CLUSTER_NAME: cluster.name}
+        if broker_id is not None:
+            dimensions[BROKER_ID] = broker_id
+        if topic is not None:
+            dimensions[TOPIC] = topic
+        return self.store.query(metric, dimensions, start, end, period, chosen)
+
+    def list_metrics(self, arn: str, metric: str | None = None) -> list[Series]:
+        cluster = self._describe(arn)
+        return self.store.list_series(metric, {CLUSTER_NAME: cluster.name})
+
+    def prometheus_targets(self) -> list[dict[str, Any]]:
+        """Prometheus HTTP service discovery: one group per exporter of every broker of every
+        cluster that has it on, labelled with the cluster and the broker."""
+        groups: list[dict[str, Any]] = []
+        for cluster in self._control_store.list_clusters():
+            if cluster.state in (ClusterState.CREATING, ClusterState.DELETING):
+                continue
+            monitoring = cluster.spec.open_monitoring
+            exporters = [
+                (name, port)
+                for name, port, enabled in (
+                    ("jmx", JMX_EXPORTER_PORT, monitoring.jmx_exporter),
+                    ("node", NODE_EXPORTER_PORT, monitoring.node_exporter),
+                )
+                if enabled
+            ]
+            if not exporters:
+                continue
+            brokers = sorted(
+                (n for n in self._control_store.nodes(cluster.arn) if n.role is NodeRole.BROKER),
+                key=lambda n: n.node_id,
+            )
+            for broker in brokers:
+                for name, port in exporters:
+                    groups.append(
+                        {
+                            "targets": [f"{broker.host}:{port}"],
+                            "labels": {
+                                "job": f"{name}-exporter",
+                                "cluster_name": cluster.name,
+                                "cluster_arn": cluster.arn,
+                                "broker_id": str(broker.node_id),
+                                "availability_zone": broker.zone,
+                            },
+                        }
+                    )
+        return groups

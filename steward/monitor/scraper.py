@@ -1,0 +1,168 @@
+"""The metrics scraper: every `interval` seconds it reads the exporters of every cluster with open
+monitoring (the JMX exporter of each node on 11001, the node metrics of each broker on 11002),
+turns what they serve into MSK's metrics at the cluster's enhanced monitoring level
+(`steward.monitor.msk_metrics`) and puts them in the metric store.
+
+It runs in the control plane beside the health monitor, reads the store only, and never changes a
+cluster. A node that does not answer is skipped for that pass (its rates resume two passes after
+it answers again).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+
+from steward.control.model import Cluster, ClusterState, Node, NodeRole
+from steward.kafka.jmx_exporter import JMX_EXPORTER_PORT, NODE_EXPORTER_PORT
+from steward.monitor.control_metrics import ScrapeStats
+from steward.monitor.exposition import Exposition, parse_exposition
+from steward.monitor.msk_metrics import Scrape, broker_samples, cluster_samples
+from steward.monitor.store import MetricStore, Sample
+from steward.store.store import Store
+
+log = logging.getLogger(__name__)
+
+SCRAPED = (
+    ClusterState.ACTIVE,
+    ClusterState.UPDATING,
+    ClusterState.HEALING,
+    ClusterState.MAINTENANCE,
+    ClusterState.REBOOTING_BROKER,
+)
+COMPACT_EVERY = 60.0
+
+
+@dataclass(frozen=True)
+class Target:
+    cluster: Cluster
+    node: Node
+
+    @property
+    def urls(self) -> list[str]:
+        monitoring = self.cluster.spec.open_monitoring
+        urls = [f"http://{self.node.host}:{JMX_EXPORTER_PORT}/metrics"]
+        if self.node.role is NodeRole.BROKER and monitoring.node_exporter:
+            urls.append(f"http://{self.node.host}:{NODE_EXPORTER_PORT}/metrics")
+        return urls
+
+
+def scrape_targets(store: Store) -> list[Target]:
+    """Every node Steward reads metrics from: those of clusters whose JMX exporter is on."""
+    targets: list[Target] = []
+    for cluster in store.list_clusters():
+        if cluster.state not in SCRAPED or not cluster.spec.open_monitoring.jmx_exporter:
+            continue
+        targets.extend(Target(cluster, node) for node in store.nodes(cluster.arn))
+    return targets
+
+
+class MetricsScraper:
+    def __init__(
+        self,
+        store: Store,
+        metrics: MetricStore,
+        stats: ScrapeStats | None = None,
+        interval: float = 15.0,
+        timeout: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.stats = stats
+        self.interval = interval
+        self._client = httpx.Client(timeout=timeout)
+        self._previous: dict[tuple[str, int], Scrape] = {}
+        self._last_compact = 0.0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="metrics-scrape")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="metrics-scraper", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+    def _loop(self) -> None:
+        next_pass = time.monotonic() + self.interval
+        while not self._stopping.wait(max(0.0, next_pass - time.monotonic())):
+            next_pass = max(next_pass + self.interval, time.monotonic())
+            try:
+                self.scrape_once()
+            except Exception:
+                log.exception("scraping metrics failed")
+
+    def scrape_once(self, now: float | None = None) -> int:
+        """One pass over every target; how many samples were stored."""
+        started = time.monotonic()
+        targets = scrape_targets(self.store)
+        read = list(self._pool.map(self._read, targets))
+        timestamp = time.time() if now is None else now
+        samples: list[Sample] = []
+        controllers: dict[str, list[Exposition]] = {}
+        live: set[tuple[str, int]] = set()
+        for target, found in zip(targets, read, strict=True):
+            if found is None:
+                continue
+            exposition, read_at = found
+            cluster, node = target.cluster, target.node
+            if node.role is NodeRole.CONTROLLER:
+                controllers.setdefault(cluster.arn, []).append(exposition)
+                continue
+            key = (cluster.arn, node.node_id)
+            live.add(key)
+            # Rates divide by the time between two reads of the broker, not between passes.
+            scrape = Scrape(read_at if now is None else timestamp, exposition)
+            samples.extend(
+                broker_samples(
+                    cluster.name,
+                    node.node_id,
+                    cluster.spec.enhanced_monitoring,
+                    scrape,
+                    self._previous.get(key),
+                )
+            )
+            self._previous[key] = scrape
+        for gone in set(self._previous) - live:
+            del self._previous[gone]
+        names = {t.cluster.arn: t.cluster.name for t in targets}
+        for arn, expositions in controllers.items():
+            samples.extend(cluster_samples(names[arn], timestamp, expositions))
+        stored = self.metrics.put(samples)
+        if timestamp - self._last_compact >= COMPACT_EVERY:
+            self.metrics.compact(timestamp)
+            self._last_compact = timestamp
+        if self.stats is not None:
+            self.stats.record_pass(
+                targets=len(targets),
+                failed=sum(1 for r in read if r is None),
+                samples=stored,
+                seconds=time.monotonic() - started,
+            )
+        return stored
+
+    def _read(self, target: Target) -> tuple[Exposition, float] | None:
+        """What the target's exporters serve, and when the JMX exporter answered."""
+        merged = Exposition()
+        read_at = 0.0
+        for url in target.urls:
+            try:
+                response = self._client.get(url)
+                response.raise_for_status()
+                read_at = read_at or time.time()
+                merged = merged.merge(parse_exposition(response.text))
+            except (httpx.HTTPError, ValueError) as error:
+                log.debug("cannot read %s: %s", url, error)
+                if not read_at:
+                    return None  # no JMX metrics: nothing of this node this pass
+        return merged, read_at
