@@ -20,6 +20,7 @@ import uvicorn
 from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
 from steward.control.agents import AgentDirectory
+from steward.control.certificates import ClusterCertificates
 from steward.control.context import ReconcileContext
 from steward.control.data_keys import DataKeys
 from steward.control.health_monitor import HealthMonitor
@@ -68,8 +69,11 @@ class ControlPlane:
 def build_control_plane(settings: Settings) -> ControlPlane:
     settings.home.mkdir(parents=True, exist_ok=True)
     store = Store(settings.db_url)
-    data_keys = DataKeys(store.engine, MasterKey.load_or_create(settings.home))
-    context = ReconcileContext(settings, store, AgentDirectory(settings, data_keys.key_for))
+    master_key = MasterKey.load_or_create(settings.home)
+    data_keys = DataKeys(store.engine, master_key)
+    certificates = ClusterCertificates(store.engine, master_key)
+    agents = AgentDirectory(settings, data_keys.key_for, certificates.with_node_tls)
+    context = ReconcileContext(settings, store, agents)
     reconciler = Reconciler(context)
     monitor = HealthMonitor(context, reconciler.wake) if settings.health_monitor else None
     service = ClusterService(

@@ -24,8 +24,11 @@ _KAFKA_UUID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _PROPERTY_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
-AGENT_OWNED_PROPERTIES: frozenset[str] = frozenset({"log.dirs", "log.dir", "metadata.log.dir"})
-"""Storage locations: the agent places every node's data under its own node directory."""
+AGENT_OWNED_PROPERTIES: frozenset[str] = frozenset(
+    {"log.dirs", "log.dir", "metadata.log.dir", "ssl.keystore.location", "ssl.truststore.location"}
+)
+"""Storage locations: the agent places every node's data and TLS key store under its own node
+directory."""
 
 
 def is_valid_key(key: str) -> bool:
@@ -65,6 +68,13 @@ class NodeSpec:
     storage_key: str | None = field(default=None, repr=False)
     """The cluster's data key, for encrypted storage. It travels from the control plane to the
     agent and stays in the agent's memory: never in the stored spec (`to_json`) nor a log."""
+    tls_certificate_chain: str | None = None
+    """Nodes with TLS listeners: the node's certificate and its CA's, PEM."""
+    tls_key: str | None = field(default=None, repr=False)
+    """The node's private key (PKCS#8 PEM). The agent writes it with the certificate chain into
+    the node's key store file (mode 0600) and leaves it out of the stored spec (`to_json`)."""
+    tls_trusted_certificates: str | None = None
+    """The CA certificates the node trusts (PEM): its cluster's CA."""
     log_delivery: dict[str, Any] | None = None
     """Brokers: where the agent delivers the broker's log (`steward.agent.log_delivery`, MSK's
     LoggingInfo). Applied live: a change restarts nothing."""
@@ -103,6 +113,10 @@ class NodeSpec:
             not isinstance(self.storage_key, str) or len(self.storage_key) < 32
         ):
             raise InvalidSpec("storage_key must be null or a string of at least 32 characters")
+        for name in ("tls_certificate_chain", "tls_key", "tls_trusted_certificates"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or "-----BEGIN " not in value):
+                raise InvalidSpec(f"{name} must be null or PEM text")
         for name in ("cluster_id", "directory_id"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _KAFKA_UUID.match(value):
@@ -165,9 +179,10 @@ class NodeSpec:
         return spec
 
     def to_json(self) -> str:
-        """The spec as the agent stores it: without `storage_key`."""
+        """The spec as the agent stores it: without `storage_key` nor `tls_key`."""
         stored = self.to_dict()
         stored["storage_key"] = None
+        stored["tls_key"] = None
         return json.dumps(stored, indent=2, sort_keys=True)
 
     @classmethod
@@ -193,6 +208,9 @@ class NodeSpec:
         launch = self.to_dict()
         del launch["desired"], launch["initial_controllers"], launch["volume_gb"]
         del launch["storage_key"]
+        # The TLS material is issued anew as often as the control plane likes; what the node
+        # listens with (its listeners, their protocols) is in `properties`.
+        del launch["tls_certificate_chain"], launch["tls_key"], launch["tls_trusted_certificates"]
         del launch["log_delivery"]  # the agent applies it live
         del launch["node_exporter_port"]  # so are the node metrics
         if launch["cpu_weight"] is None:

@@ -47,6 +47,7 @@ from steward.agent.log_shipper import LogShipper, ship_logs
 from steward.agent.node_metrics import Endpoint as NodeMetricsEndpoint
 from steward.agent.node_metrics import NodeMetricsServers
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeState, NodeStatus, is_valid_key
+from steward.agent.tls import write_tls_files
 from steward.agent.volumes import (
     LoopVolume,
     VolumeError,
@@ -122,6 +123,11 @@ class NodePaths:
     @property
     def volume_image(self) -> Path:
         return self.root / "volume.img"
+
+    @property
+    def tls(self) -> Path:
+        """The node's key store and trust store (`steward.agent.tls`)."""
+        return self.root / "tls"
 
     @property
     def sealed(self) -> Path:
@@ -702,6 +708,7 @@ class NodeSupervisor:
         paths.root.mkdir(parents=True, exist_ok=True)
         _write_text(paths.spec, spec.to_json() + "\n")
         properties = spec.server_properties(str(paths.data))
+        properties.update(write_tls_files(spec, paths.tls))
         _write_text(
             paths.properties, "# Written by the Steward agent.\n" + render_properties(properties)
         )

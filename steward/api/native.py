@@ -42,6 +42,14 @@ def get_cluster_health(service: ClusterService, request: MskRequest) -> Body:
     return report.to_json()
 
 
+@router.add("GetClusterCaCertificate", "GET", "/steward/v1/clusters/{clusterArn}/ca-certificate")
+def get_cluster_ca_certificate(service: ClusterService, request: MskRequest) -> Body:
+    """The PEM certificate of the cluster's own CA, which signed its brokers' TLS certificates:
+    what a client of `BootstrapBrokerStringTls` trusts (MSK's brokers use public CAs instead)."""
+    arn = request.param("clusterArn")
+    return {"clusterArn": arn, "certificatePem": service.ca_certificate(arn)}
+
+
 @router.add("ListClusterMetrics", "GET", "/steward/v1/clusters/{clusterArn}/metrics")
 def list_cluster_metrics(service: ClusterService, request: MskRequest) -> Body:
     """The metrics Steward keeps for the cluster, each with its dimensions (CloudWatch's

@@ -58,7 +58,9 @@ def build_node_spec(
             node_id=node.node_id,
             cluster_id=cluster.kafka_cluster_id,
             directory_id=node.directory_id,
-            properties=render_controller_properties(node, controllers, len(brokers), configured),
+            properties=render_controller_properties(
+                node, controllers, len(brokers), configured, cluster.spec.encryption_in_transit
+            ),
             initial_controllers=None,
             heap_mb=CONTROLLER_HEAP_MB,
             cpu_weight=CONTROLLER_CPU_WEIGHT,
@@ -74,7 +76,9 @@ def build_node_spec(
         node_id=node.node_id,
         cluster_id=cluster.kafka_cluster_id,
         directory_id=node.directory_id,
-        properties=render_broker_properties(node, controllers, len(brokers), sizing, configured),
+        properties=render_broker_properties(
+            node, controllers, len(brokers), sizing, configured, cluster.spec.encryption_in_transit
+        ),
         initial_controllers=None,
         heap_mb=sizing.heap_mb,
         cpu_weight=sizing.cpu_weight,

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from steward.control import operations as ops
 from steward.control.alarm_book import AlarmBook
 from steward.control.arns import ArnFactory, new_current_version
+from steward.control.certificates import ca_certificate, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.model import (
     BootstrapBrokers,
-    ClientBroker,
     Cluster,
     ClusterSpec,
     ClusterState,
@@ -43,7 +43,13 @@ from steward.kafka.errors import KafkaAdminError
 from steward.monitor.queries import ClusterMetrics
 from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.instance_types import INSTANCE_TYPES
-from steward.kafka.node_config import client_bootstrap
+from steward.kafka.node_config import (
+    PLAINTEXT_ALLOWED,
+    TLS_ALLOWED,
+    client_bootstrap,
+    tls_bootstrap,
+    uses_tls,
+)
 from steward.kafka.properties import PropertiesError, validate_server_properties
 from steward.kafka.reassignment import broker_disk_usage
 from steward.settings import Settings
@@ -189,13 +195,6 @@ class ClusterService:
                     f"Configuration {config.name} is not for Kafka {spec.kafka_version}.",
                     "configurationInfo.arn",
                 )
-        transit = spec.encryption_in_transit
-        if transit.client_broker is not ClientBroker.PLAINTEXT or transit.in_cluster:
-            raise BadRequestException(
-                "Encryption in transit is not available yet; use clientBroker PLAINTEXT and "
-                "inCluster false.",
-                "encryptionInfo.encryptionInTransit",
-            )
         if spec.open_monitoring.jmx_exporter and not jmx_exporter.is_installed():
             raise BadRequestException(
                 "The Prometheus JMX exporter is not installed on this Steward; run "
@@ -255,11 +254,34 @@ class ClusterService:
         return cluster
 
     def bootstrap_brokers(self, arn: str) -> BootstrapBrokers:
-        self.describe_cluster(arn)
+        """Every broker's plaintext and TLS listeners, each where the cluster allows it."""
+        transit = self.describe_cluster(arn).spec.encryption_in_transit
         brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
         if not brokers:
             return BootstrapBrokers()
-        return BootstrapBrokers(plaintext=client_bootstrap(brokers))
+        return BootstrapBrokers(
+            plaintext=client_bootstrap(brokers)
+            if transit.client_broker in PLAINTEXT_ALLOWED
+            else None,
+            tls=tls_bootstrap(brokers) if transit.client_broker in TLS_ALLOWED else None,
+        )
+
+    def ca_certificate(self, arn: str) -> str:
+        """The cluster's CA certificate (PEM), which clients of its TLS listeners trust."""
+        cluster = self.describe_cluster(arn)
+        if not uses_tls(NodeRole.BROKER, cluster.spec.encryption_in_transit):
+            raise BadRequestException(
+                f"Cluster {cluster.name} has no TLS listeners (encryption in transit is off).",
+                "clusterArn",
+            )
+        certificate = ca_certificate(self.store.engine, cluster.kafka_cluster_id)
+        if certificate is None:
+            raise BadRequestException(
+                f"Cluster {cluster.name} has no CA certificate yet; it is made as its first "
+                "nodes start.",
+                "clusterArn",
+            )
+        return certificate
 
     def list_nodes(self, arn: str) -> list[Node]:
         """Brokers first (by node id), then controllers."""
@@ -272,7 +294,7 @@ class ClusterService:
         cannot tell about right now): MSK's KafkaDataLogsDiskUsed, against the volume size."""
         cluster = self.describe_cluster(arn)
         brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
-        bootstrap = client_bootstrap(brokers)
+        bootstrap = steward_bootstrap(self.store.engine, cluster, brokers)
         try:
             used = broker_disk_usage(bootstrap, timeout=10.0) if brokers else {}
         except KafkaAdminError:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from steward.control import operations as ops
 from steward.control.arns import ArnFactory, new_current_version
+from steward.control.certificates import steward_bootstrap
 from steward.control.model import (
     Cluster,
     ClusterSpec,
@@ -29,7 +30,6 @@ from steward.errors import BadRequestException, ConflictException
 from steward.kafka import distribution, reassignment
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import INSTANCE_TYPES
-from steward.kafka.node_config import client_bootstrap
 from steward.store.codec import spec_to_json
 from steward.store.store import Store
 
@@ -239,7 +239,7 @@ class ClusterUpdates:
     def _widest_replication(self, cluster: Cluster) -> int | None:
         """The largest replication factor of the cluster's topics, or None when Kafka cannot
         tell right now (the operation checks again before it moves anything)."""
-        bootstrap = client_bootstrap(self._brokers(cluster))
+        bootstrap = steward_bootstrap(self.store.engine, cluster, self._brokers(cluster))
         try:
             assignment = reassignment.current_assignment(bootstrap, timeout=5.0)
         except KafkaAdminError:

@@ -75,6 +75,7 @@ def test_a_spec_without_a_cpu_weight_keeps_the_hash_it_had_before_the_field_exis
     launch = spec.to_dict()
     not_hashed = ("desired", "initial_controllers", "cpu_weight", "volume_gb")
     added_later = ("encrypted_storage", "storage_key", "log_delivery")
+    added_later += ("tls_certificate_chain", "tls_key", "tls_trusted_certificates")
     for added_later_or_not_hashed in (*not_hashed, *added_later):
         del launch[added_later_or_not_hashed]
     del launch["node_exporter_port"]  # added later too

@@ -7,11 +7,9 @@ import pytest
 from steward.control.model import (
     BrokerNodeGroup,
     ClientAuthentication,
-    ClientBroker,
     ClusterSpec,
     ClusterState,
     ConfigurationRef,
-    EncryptionInTransit,
     OperationState,
     OperationType,
 )
@@ -63,10 +61,6 @@ def test_duplicate_name_conflicts(service: ClusterService) -> None:
         (spec(zones=("az-a", "az-a", "az-c")), "brokerNodeGroupInfo.clientSubnets"),
         (spec(instance_type="kafka.q1.huge"), "brokerNodeGroupInfo.instanceType"),
         (spec(configuration=ConfigurationRef("arn:nope", 1)), "configurationInfo.arn"),
-        (
-            spec(encryption_in_transit=EncryptionInTransit(ClientBroker.TLS)),
-            "encryptionInfo.encryptionInTransit",
-        ),
         (
             spec(
                 client_authentication=ClientAuthentication(unauthenticated=False, sasl_scram=True)
