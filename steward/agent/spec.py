@@ -208,11 +208,11 @@ class NodeSpec:
         launch = self.to_dict()
         del launch["desired"], launch["initial_controllers"], launch["volume_gb"]
         del launch["storage_key"]
+        del launch["log_delivery"]  # the agent applies it live
+        del launch["node_exporter_port"]  # so are the node metrics
         # The TLS material is issued anew as often as the control plane likes; what the node
         # listens with (its listeners, their protocols) is in `properties`.
         del launch["tls_certificate_chain"], launch["tls_key"], launch["tls_trusted_certificates"]
-        del launch["log_delivery"]  # the agent applies it live
-        del launch["node_exporter_port"]  # so are the node metrics
         if launch["cpu_weight"] is None:
             del launch["cpu_weight"]
         if not launch["encrypted_storage"]:

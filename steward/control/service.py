@@ -40,7 +40,6 @@ from steward.crypto.master_key import MasterKey
 from steward.errors import BadRequestException, ConflictException, NotFoundException
 from steward.kafka import distribution, jmx_exporter
 from steward.kafka.errors import KafkaAdminError
-from steward.monitor.queries import ClusterMetrics
 from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import (
@@ -52,6 +51,7 @@ from steward.kafka.node_config import (
 )
 from steward.kafka.properties import PropertiesError, validate_server_properties
 from steward.kafka.reassignment import broker_disk_usage
+from steward.monitor.queries import ClusterMetrics
 from steward.settings import Settings
 from steward.store.secrets import SecretRecords
 from steward.store.store import DuplicateError, Store
@@ -97,6 +97,7 @@ class ClusterService:
         self.metrics = ClusterMetrics(
             store, settings.home / "metrics.db", describe=self.describe_cluster
         )
+        self.alarms = AlarmBook(store)
         self.secrets = Secrets(
             SecretRecords(store.engine),
             settings.region,
@@ -104,7 +105,6 @@ class ClusterService:
             master_key=lambda: master_key or MasterKey.load_or_create(settings.home),
         )
         self.scram = ClusterScramSecrets(store, self.secrets, describe=self.describe_cluster)
-        self.alarms = AlarmBook(store)
 
     # --- clusters -------------------------------------------------------------------------------
     def create_cluster(self, name: str, spec: ClusterSpec, tags: dict[str, str]) -> Cluster:

@@ -1,0 +1,1 @@
+"""Cluster metrics: scraping the exporters, storing time series, querying them."""
