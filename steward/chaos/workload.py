@@ -27,6 +27,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
+from steward.kafka.admin import librdkafka_security
 from steward.kafka.topics import create_topic
 
 
@@ -51,6 +52,8 @@ class WorkloadResult:
 
 class Workload:
     def __init__(self, bootstrap: str, partitions: int = 6, rate: float = 200.0) -> None:
+        """`bootstrap`: a cluster's plaintext bootstrap string, or a `TlsBootstrap` (TLS, trusting
+        the cluster's CA)."""
         self.bootstrap = bootstrap
         self.topic = f"workload-{uuid.uuid4().hex[:8]}"
         self.partitions = partitions
@@ -69,7 +72,11 @@ class Workload:
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Workload:
         create_topic(self.bootstrap, self.topic, self.partitions)
-        self._wait_for_topic(AdminClient({"bootstrap.servers": self.bootstrap}))
+        self._wait_for_topic(
+            AdminClient(
+                {"bootstrap.servers": str(self.bootstrap), **librdkafka_security(self.bootstrap)}
+            )
+        )
         self._threads = [
             threading.Thread(target=self._produce, name="workload-producer", daemon=True),
             threading.Thread(target=self._consume, name="workload-consumer", daemon=True),
@@ -173,7 +180,8 @@ class Workload:
     def _produce(self) -> None:
         producer = Producer(
             {
-                "bootstrap.servers": self.bootstrap,
+                "bootstrap.servers": str(self.bootstrap),
+                **librdkafka_security(self.bootstrap),
                 "acks": "all",
                 "enable.idempotence": True,
                 "linger.ms": 5,
@@ -209,7 +217,8 @@ class Workload:
         # so a duplicate seen here is a duplicate in the log.
         consumer = Consumer(
             {
-                "bootstrap.servers": self.bootstrap,
+                "bootstrap.servers": str(self.bootstrap),
+                **librdkafka_security(self.bootstrap),
                 "group.id": f"{self.topic}-reader",
                 "enable.auto.commit": False,
             }

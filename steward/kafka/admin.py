@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import ssl
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry
 from kafka import KafkaAdminClient
@@ -47,6 +49,23 @@ def java_client_security(bootstrap: str) -> dict[str, str]:
         "ssl.truststore.type": "PEM",
         "ssl.truststore.certificates": bootstrap.ca_pem,
     }
+
+
+@contextmanager
+def java_tool_security(bootstrap: str) -> Iterator[list[str]]:
+    """The arguments that let one of Kafka's command-line tools reach `bootstrap`: for TLS, a
+    `--command-config` file that trusts the cluster's CA (both files public, removed after)."""
+    if not isinstance(bootstrap, TlsBootstrap):
+        yield []
+        return
+    with tempfile.TemporaryDirectory(prefix="steward-tool-") as directory:
+        ca = Path(directory) / "ca.pem"
+        ca.write_text(bootstrap.ca_pem)
+        config = Path(directory) / "client.properties"
+        config.write_text(
+            f"security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={ca}\n"
+        )
+        yield ["--command-config", str(config)]
 
 
 def admin_client(bootstrap: str, **extra: str) -> AdminClient:

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from steward.kafka.admin import kafka_python_admin
+from steward.kafka.admin import java_tool_security, kafka_python_admin
 from steward.kafka.errors import KafkaAdminError, client_errors
 from steward.kafka.tools import run_tool
 
@@ -99,13 +99,14 @@ def unregister_broker(
             f"broker {broker_id} is running (registered and unfenced); stop it before "
             "unregistering it"
         )
-    run = run_tool(
-        kafka_version,
-        CLUSTER_TOOL,
-        ["unregister", "--bootstrap-server", bootstrap, "--id", str(broker_id)],
-        timeout=timeout,
-        error_type=MembershipError,
-    )
+    with java_tool_security(bootstrap) as security:
+        run = run_tool(
+            kafka_version,
+            CLUSTER_TOOL,
+            ["unregister", "--bootstrap-server", bootstrap, "--id", str(broker_id), *security],
+            timeout=timeout,
+            error_type=MembershipError,
+        )
     if run.returncode == 0:
         return True
     if "BrokerIdNotRegisteredException" in run.stderr:

@@ -30,9 +30,11 @@ from confluent_kafka.admin import AdminClient
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
+from steward.chaos.workload import Workload
 from steward.crypto.certificates import make_certificate_authority
-from steward.kafka.admin import TlsBootstrap
+from steward.kafka.admin import TlsBootstrap, java_tool_security
 from steward.kafka.distribution import require_distribution
+from steward.kafka.tools import run_tool
 from steward.kafka.topics import create_topic
 from tests.integration.harness import TLS_IN_TRANSIT, Steward, pids_mentioning, provisioned
 
@@ -273,6 +275,27 @@ def test_steward_manages_the_tls_only_cluster(steward: Steward, arn: str, topic:
                 break
             time.sleep(2)
         assert health.get("status") == "HEALTHY", health
+
+
+def test_stewards_chaos_workload_and_kafka_tools_run_over_tls(
+    bootstrap: str, ca_file: Path
+) -> None:
+    """The fault-injection workload (confluent-kafka with the CA in memory) and Kafka's
+    ClusterTool (as Steward runs it to unregister brokers) reach a TLS-only cluster."""
+    tls = TlsBootstrap(bootstrap, ca_file.read_text())
+    workload = Workload(tls, partitions=2, rate=50).start()
+    time.sleep(5)
+    result = workload.stop()
+    workload.verify(result)  # every acknowledged message consumed, in order
+    assert result.acked > 0
+    with java_tool_security(tls) as security:
+        run = run_tool(
+            "4.3.1",
+            "org.apache.kafka.tools.ClusterTool",
+            ["cluster-id", "--bootstrap-server", bootstrap, *security],
+            timeout=60,
+        )
+    assert run.returncode == 0 and "Cluster ID" in run.stdout, run.output
 
 
 def test_the_ca_certificate_route_gives_the_ca(steward: Steward, arn: str, ca_file: Path) -> None:

@@ -35,7 +35,12 @@ from steward.control.model import (
 )
 from steward.crypto.certificates import issue_node_certificate, make_certificate_authority
 from steward.crypto.master_key import MasterKey
-from steward.kafka.admin import TlsBootstrap, java_client_security, librdkafka_security
+from steward.kafka.admin import (
+    TlsBootstrap,
+    java_client_security,
+    java_tool_security,
+    librdkafka_security,
+)
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import (
     render_broker_properties,
@@ -244,3 +249,18 @@ def test_brokers_placed_before_tls_existed_have_a_tls_endpoint_too() -> None:
     brokers, _ = nodes(1)
     old = Node(**{**brokers[0].__dict__, "ports": {"CLIENT": 9092, "REPLICATION": 9091}})
     assert tls_bootstrap([old]) == f"{old.host}:9094"
+
+
+def test_kafka_tools_get_a_command_config_that_trusts_the_ca() -> None:
+    ca = make_certificate_authority("orders CA").certificate_pem
+    tls = TlsBootstrap("127.67.1.2:9094", ca)
+    with java_tool_security(tls) as arguments:
+        flag, path = arguments
+        config = Path(path).read_text().splitlines()
+        assert flag == "--command-config"
+        assert "security.protocol=SSL" in config and "ssl.truststore.type=PEM" in config
+        location = next(line.split("=", 1)[1] for line in config if "location" in line)
+        assert Path(location).read_text() == ca
+    assert not Path(path).exists()
+    with java_tool_security("127.67.1.2:9092") as plain:
+        assert plain == []
