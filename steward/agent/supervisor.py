@@ -25,6 +25,7 @@ weight (`steward.agent.cgroups`); the group goes away with the process.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -718,6 +719,11 @@ class NodeSupervisor:
         """Start, change or stop the delivery of the node's log as its spec says, live."""
         spec = node.spec
         delivery = LogDelivery.from_dict(spec.log_delivery) if spec.log_delivery else None
+        if delivery is not None and delivery.security_protocol == "SSL":
+            # the cluster's CA, which the broker's listeners use too
+            delivery = dataclasses.replace(
+                delivery, ca_certificates=delivery.ca_certificates or spec.tls_trusted_certificates
+            )
         try:
             node.shipper = ship_logs(
                 node.shipper,

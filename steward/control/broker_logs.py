@@ -16,7 +16,7 @@ from typing import Any
 from steward.agent.log_delivery import LogDelivery
 from steward.control.arns import cluster_parts
 from steward.control.model import Cluster, Node, NodeRole
-from steward.kafka.node_config import client_bootstrap
+from steward.kafka.node_config import CLIENT, client_bootstrap, client_listener, tls_bootstrap
 
 
 def _enabled(broker_logs: dict[str, Any], member: str) -> dict[str, Any] | None:
@@ -28,7 +28,9 @@ def _enabled(broker_logs: dict[str, Any], member: str) -> dict[str, Any] | None:
 
 def broker_log_delivery(cluster: Cluster, nodes: Sequence[Node]) -> LogDelivery | None:
     """Where the brokers of `cluster` deliver their logs, or None when nowhere. `nodes`: the
-    cluster's nodes (the topic destination is reached through the brokers')."""
+    cluster's nodes: the topic destination is reached through the brokers' client listeners,
+    plaintext where the cluster has them, else TLS (trusting the cluster's CA, which each broker's
+    spec carries)."""
     info = cluster.spec.logging_info
     broker_logs = info.get("brokerLogs") if isinstance(info, dict) else None
     if not isinstance(broker_logs, dict):
@@ -41,6 +43,8 @@ def broker_log_delivery(cluster: Cluster, nodes: Sequence[Node]) -> LogDelivery 
     name, cluster_uuid = cluster_parts(cluster.arn)
     _, _, _, region, account_id, _ = cluster.arn.split(":", 5)
     brokers = [n for n in nodes if n.role is NodeRole.BROKER]
+    plaintext = client_listener(cluster.spec.encryption_in_transit) == CLIENT
+    bootstrap = client_bootstrap(brokers) if plaintext else tls_bootstrap(brokers)
     return LogDelivery(
         cluster_name=name,
         cluster_uuid=cluster_uuid,
@@ -50,7 +54,8 @@ def broker_log_delivery(cluster: Cluster, nodes: Sequence[Node]) -> LogDelivery 
         bucket=bucket["bucket"] if bucket else None,
         prefix=(bucket.get("prefix") or "") if bucket else "",
         topic=stream["deliveryStream"] if stream else None,
-        bootstrap=client_bootstrap(brokers) if stream else None,
+        bootstrap=bootstrap if stream else None,
+        security_protocol="PLAINTEXT" if plaintext else "SSL",
     )
 
 

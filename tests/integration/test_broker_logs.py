@@ -1,7 +1,7 @@
 """Broker log delivery against real Kafka: a boto3 user creates a cluster whose LoggingInfo turns
 on all three of MSK's destinations, and finds the broker's log lines in the log group's files, in
 the bucket's gzip objects (MSK's S3 key layout) and in the Kafka topic named as the delivery
-stream.
+stream, which the agent reaches over TLS (the cluster is TLS-only, MSK's default).
 
 One single-zone, one-broker cluster (two JVMs) serves the whole module.
 """
@@ -15,13 +15,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from botocore.exceptions import ClientError
 from confluent_kafka import Consumer
 
+from steward.kafka.admin import TlsBootstrap, librdkafka_security
 from steward.kafka.topics import create_topic
-from tests.integration.harness import Steward, provisioned
+from tests.integration.harness import TLS_IN_TRANSIT, Steward, provisioned
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +49,12 @@ def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
 
 @pytest.fixture(scope="module")
 def cluster(steward: Steward) -> dict[str, Any]:
-    spec = provisioned(brokers=1, zones=("az-a",), LoggingInfo=LOGGING_INFO)
+    spec = provisioned(
+        brokers=1,
+        zones=("az-a",),
+        LoggingInfo=LOGGING_INFO,
+        EncryptionInfo={"EncryptionInTransit": TLS_IN_TRANSIT},
+    )
     spec["BrokerNodeGroupInfo"]["InstanceType"] = "kafka.t3.small"
     arn = steward.client().create_cluster_v2(ClusterName="logs", Provisioned=spec)["ClusterArn"]
     info = steward.wait_for_state(arn, {"ACTIVE", "FAILED"}, timeout=400)
@@ -68,8 +75,11 @@ def broker_id(steward: Steward, arn: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def bootstrap(steward: Steward, arn: str) -> str:
-    return str(steward.client().get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerString"])
+def bootstrap(steward: Steward, arn: str) -> TlsBootstrap:
+    servers = steward.client().get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerStringTls"]
+    with steward.http() as http:
+        answer = http.get(f"/steward/v1/clusters/{quote(arn, safe='')}/ca-certificate").json()
+    return TlsBootstrap(servers, answer["certificatePem"])
 
 
 def stream_name(arn: str) -> str:
@@ -97,7 +107,7 @@ def test_describe_reports_the_logging_info_as_given(steward: Steward, arn: str) 
 
 
 def test_broker_log_lines_reach_the_log_group(
-    steward: Steward, arn: str, broker_id: int, bootstrap: str
+    steward: Steward, arn: str, broker_id: int, bootstrap: TlsBootstrap
 ) -> None:
     stream = (
         steward.home / "log-groups" / "steward" / "broker-logs" / stream_name(arn)
@@ -134,7 +144,7 @@ def test_broker_log_objects_reach_the_bucket_in_msks_key_layout(
 
 
 def test_broker_log_records_are_consumable_from_the_delivery_stream_topic(
-    bootstrap: str, broker_id: int, cluster: dict[str, Any]
+    bootstrap: TlsBootstrap, broker_id: int
 ) -> None:
     consumer = Consumer(
         {
@@ -142,6 +152,7 @@ def test_broker_log_records_are_consumable_from_the_delivery_stream_topic(
             "group.id": f"read-logs-{uuid.uuid4().hex[:6]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
+            **librdkafka_security(bootstrap),
         }
     )
     consumer.subscribe(["broker-logs"])

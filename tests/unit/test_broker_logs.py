@@ -38,9 +38,11 @@ from steward.api.msk.requests import cluster_spec
 from steward.control.broker_logs import broker_log_delivery
 from steward.control.model import (
     BrokerNodeGroup,
+    ClientBroker,
     Cluster,
     ClusterSpec,
     ClusterState,
+    EncryptionInTransit,
     Node,
     NodeRole,
     utcnow,
@@ -221,6 +223,13 @@ def test_enabled_destinations_become_each_brokers_delivery() -> None:
         bootstrap="127.0.1.1:9092,127.0.2.1:9092",
     )
     assert broker_log_delivery(cluster(None), nodes) is None
+    tls_only = cluster(logging)
+    tls_only.spec = tls_only.spec.replace(
+        encryption_in_transit=EncryptionInTransit(ClientBroker.TLS, in_cluster=True)
+    )
+    over_tls = broker_log_delivery(tls_only, nodes)
+    assert over_tls is not None and over_tls.security_protocol == "SSL"
+    assert over_tls.bootstrap == "127.0.1.1:9094,127.0.2.1:9094"
     disabled = {"brokerLogs": {"s3": {"enabled": False}}}
     assert broker_log_delivery(cluster(disabled), nodes) is None
 
