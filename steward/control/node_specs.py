@@ -77,7 +77,13 @@ def build_node_spec(
         cluster_id=cluster.kafka_cluster_id,
         directory_id=node.directory_id,
         properties=render_broker_properties(
-            node, controllers, len(brokers), sizing, configured, cluster.spec.encryption_in_transit
+            node,
+            controllers,
+            len(brokers),
+            sizing,
+            configured,
+            cluster.spec.encryption_in_transit,
+            sasl_scram=cluster.spec.client_authentication.sasl_scram,
         ),
         initial_controllers=None,
         heap_mb=sizing.heap_mb,

@@ -46,6 +46,7 @@ from steward.kafka.node_config import (
     PLAINTEXT_ALLOWED,
     TLS_ALLOWED,
     client_bootstrap,
+    sasl_scram_bootstrap,
     tls_bootstrap,
     uses_tls,
 )
@@ -208,6 +209,12 @@ class ClusterService:
                 "(SASL/SCRAM can be enabled alongside it).",
                 "clientAuthentication",
             )
+        if auth.sasl_scram and spec.encryption_in_transit.client_broker not in TLS_ALLOWED:
+            raise BadRequestException(
+                "SASL/SCRAM needs TLS between clients and brokers: use clientBroker TLS or "
+                "TLS_PLAINTEXT.",
+                "encryptionInfo.encryptionInTransit.clientBroker",
+            )
 
     def _validate_kafka_version(self, version: str, param: str) -> None:
         if not any(v.version == version for v in self.list_kafka_versions()):
@@ -254,8 +261,10 @@ class ClusterService:
         return cluster
 
     def bootstrap_brokers(self, arn: str) -> BootstrapBrokers:
-        """Every broker's plaintext and TLS listeners, each where the cluster allows it."""
-        transit = self.describe_cluster(arn).spec.encryption_in_transit
+        """Every broker's plaintext, TLS and SASL/SCRAM listeners, each where the cluster has
+        it."""
+        spec = self.describe_cluster(arn).spec
+        transit = spec.encryption_in_transit
         brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
         if not brokers:
             return BootstrapBrokers()
@@ -264,6 +273,9 @@ class ClusterService:
             if transit.client_broker in PLAINTEXT_ALLOWED
             else None,
             tls=tls_bootstrap(brokers) if transit.client_broker in TLS_ALLOWED else None,
+            sasl_scram=sasl_scram_bootstrap(brokers)
+            if spec.client_authentication.sasl_scram
+            else None,
         )
 
     def ca_certificate(self, arn: str) -> str:

@@ -2,8 +2,10 @@
 
 Listener layout of every node (the ports follow MSK's conventions):
 - brokers: CLIENT on 9092 (plaintext, `BootstrapBrokerString`) and CLIENT_TLS on 9094 (TLS,
-  `BootstrapBrokerStringTls`), each where the cluster's `clientBroker` allows it; REPLICATION on
-  9091 for inter-broker traffic, all on the broker's own address;
+  `BootstrapBrokerStringTls`), each where the cluster's `clientBroker` allows it;
+  CLIENT_SASL_SCRAM on 9096 (SASL_SSL with SCRAM-SHA-512, `BootstrapBrokerStringSaslScram`) in a
+  cluster with SASL/SCRAM on; REPLICATION on 9091 for inter-broker traffic, all on the broker's
+  own address;
 - controllers: CONTROLLER on 9093. Controllers are dedicated processes (never combined with a
   broker), one per zone, so brokers can be added, removed and rolled without touching the quorum.
 
@@ -21,11 +23,13 @@ from steward.kafka.instance_types import InstanceType
 
 CLIENT_PORT = 9092
 CLIENT_TLS_PORT = 9094
+CLIENT_SASL_SCRAM_PORT = 9096
 REPLICATION_PORT = 9091
 CONTROLLER_PORT = 9093
 
 CLIENT = "CLIENT"
 CLIENT_TLS = "CLIENT_TLS"
+CLIENT_SASL_SCRAM = "CLIENT_SASL_SCRAM"
 REPLICATION = "REPLICATION"
 CONTROLLER = "CONTROLLER"
 
@@ -44,6 +48,26 @@ def tls_bootstrap(brokers: Iterable[Node]) -> str:
     return ",".join(f"{b.host}:{b.ports.get(CLIENT_TLS, CLIENT_TLS_PORT)}" for b in brokers)
 
 
+def sasl_scram_bootstrap(brokers: Iterable[Node]) -> str:
+    """The SASL/SCRAM bootstrap string: every broker's CLIENT_SASL_SCRAM listener (SASL_SSL)."""
+    return ",".join(
+        f"{b.host}:{b.ports.get(CLIENT_SASL_SCRAM, CLIENT_SASL_SCRAM_PORT)}" for b in brokers
+    )
+
+
+def sasl_scram_settings() -> dict[str, str]:
+    """What a broker's SASL/SCRAM listener needs: SCRAM-SHA-512 only (as MSK), checked against
+    the credentials in the cluster's metadata (written by `steward.kafka.scram`)."""
+    prefix = f"listener.name.{CLIENT_SASL_SCRAM.lower()}"
+    return {
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        f"{prefix}.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        f"{prefix}.scram-sha-512.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
+    }
+
+
 def client_listener(transit: EncryptionInTransit) -> str:
     """The listener clients reach a broker on: plaintext where the cluster allows it."""
     return CLIENT if transit.client_broker in PLAINTEXT_ALLOWED else CLIENT_TLS
@@ -59,7 +83,12 @@ def uses_tls(role: NodeRole, transit: EncryptionInTransit) -> bool:
 def broker_ports() -> dict[str, int]:
     """Every port a broker may listen on; which listeners it opens depends on the cluster's
     encryption in transit (`render_broker_properties`)."""
-    return {CLIENT: CLIENT_PORT, CLIENT_TLS: CLIENT_TLS_PORT, REPLICATION: REPLICATION_PORT}
+    return {
+        CLIENT: CLIENT_PORT,
+        CLIENT_TLS: CLIENT_TLS_PORT,
+        CLIENT_SASL_SCRAM: CLIENT_SASL_SCRAM_PORT,
+        REPLICATION: REPLICATION_PORT,
+    }
 
 
 def controller_ports() -> dict[str, int]:
@@ -158,6 +187,7 @@ def render_broker_properties(
     sizing: InstanceType,
     user_properties: dict[str, str],
     transit: EncryptionInTransit = PLAINTEXT_ONLY,
+    sasl_scram: bool = False,
 ) -> dict[str, str]:
     """A broker's properties: Steward's defaults, then the user's configuration revision on top,
     then the settings Steward owns (identity, listeners, quorum, TLS), which users cannot
@@ -177,6 +207,8 @@ def render_broker_properties(
         protocols[CLIENT] = "PLAINTEXT"
     if transit.client_broker in TLS_ALLOWED:
         protocols[CLIENT_TLS] = "SSL"
+    if sasl_scram:
+        protocols[CLIENT_SASL_SCRAM] = "SASL_SSL"
     protocols[REPLICATION] = _in_cluster_protocol(transit)
     listeners = ",".join(
         f"{name}://{node.host}:{node.ports.get(name, broker_ports()[name])}" for name in protocols
@@ -194,6 +226,7 @@ def render_broker_properties(
             "controller.listener.names": CONTROLLER,
             "controller.quorum.voters": quorum_voters(controllers),
             **(tls_stores() if uses_tls(NodeRole.BROKER, transit) else {}),
+            **(sasl_scram_settings() if sasl_scram else {}),
         }
     )
     return properties

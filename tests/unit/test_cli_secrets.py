@@ -67,7 +67,7 @@ def test_a_sign_in_is_made_associated_and_deleted(endpoint: str) -> None:
                 "ClientSubnets": ["az-a", "az-b", "az-c"],
             },
             "EncryptionInfo": {
-                "EncryptionInTransit": {"ClientBroker": "PLAINTEXT", "InCluster": False}
+                "EncryptionInTransit": {"ClientBroker": "TLS_PLAINTEXT", "InCluster": False}
             },
             "ClientAuthentication": {
                 "Sasl": {"Scram": {"Enabled": True}},

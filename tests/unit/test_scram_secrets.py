@@ -69,7 +69,7 @@ def provisioned(scram_enabled: bool) -> dict[str, Any]:
             "StorageInfo": {"EbsStorageInfo": {"VolumeSize": 10}},
         },
         "EncryptionInfo": {
-            "EncryptionInTransit": {"ClientBroker": "PLAINTEXT", "InCluster": False}
+            "EncryptionInTransit": {"ClientBroker": "TLS_PLAINTEXT", "InCluster": False}
         },
         "ClientAuthentication": {
             "Sasl": {"Scram": {"Enabled": scram_enabled}},
@@ -130,6 +130,17 @@ def test_a_cluster_without_scram_takes_no_secrets(kafka: Any, sm: Any) -> None:
         kafka.batch_associate_scram_secret(ClusterArn=arn, SecretArnList=[good])
     assert raised.value.response["Error"]["Code"] == "BadRequestException"
     assert "SASL/SCRAM" in raised.value.response["Error"]["Message"]
+
+
+def test_scram_needs_tls_between_clients_and_brokers(kafka: Any) -> None:
+    spec = provisioned(True)
+    spec["EncryptionInfo"]["EncryptionInTransit"]["ClientBroker"] = "PLAINTEXT"
+    with pytest.raises(ClientError) as raised:
+        kafka.create_cluster_v2(ClusterName="scram-in-clear", Provisioned=spec)
+    assert raised.value.response["Error"]["Code"] == "BadRequestException"
+    assert raised.value.response["InvalidParameter"] == (
+        "encryptionInfo.encryptionInTransit.clientBroker"
+    )
 
 
 def test_at_most_ten_secrets_per_call_and_an_unknown_cluster_is_not_found(
