@@ -40,6 +40,18 @@ _REPLICA_GAUGES = "kafka_server_replicamanager_value"
 _REPLICA_METERS = "kafka_server_replicamanager_count"
 _CONTROLLER_GAUGES = "kafka_controller_kafkacontroller_value"
 
+USED_PREFIXES = (
+    "kafka_server_brokertopicmetrics_count",
+    "kafka_server_replicamanager_",
+    "kafka_server_kafkarequesthandlerpool_oneminuterate",
+    "kafka_network_socketserver_value",
+    "kafka_network_requestmetrics_mean",
+    "kafka_controller_kafkacontroller_value",
+    "java_lang_memory_heapmemoryusage_",
+    "node_",
+)
+"""The exporters' metrics the translation below reads; the scraper parses only those."""
+
 CLUSTER_METRICS = (
     "ActiveControllerCount",
     "GlobalPartitionCount",

@@ -22,7 +22,7 @@ from steward.control.model import Cluster, ClusterState, Node, NodeRole
 from steward.kafka.jmx_exporter import JMX_EXPORTER_PORT, NODE_EXPORTER_PORT
 from steward.monitor.control_metrics import ScrapeStats
 from steward.monitor.exposition import Exposition, parse_exposition
-from steward.monitor.msk_metrics import Scrape, broker_samples, cluster_samples
+from steward.monitor.msk_metrics import USED_PREFIXES, Scrape, broker_samples, cluster_samples
 from steward.monitor.store import MetricStore, Sample
 from steward.store.store import Store
 
@@ -160,7 +160,7 @@ class MetricsScraper:
                 response = self._client.get(url)
                 response.raise_for_status()
                 read_at = read_at or time.time()
-                merged = merged.merge(parse_exposition(response.text))
+                merged = merged.merge(parse_exposition(response.text, USED_PREFIXES))
             except (httpx.HTTPError, ValueError) as error:
                 log.debug("cannot read %s: %s", url, error)
                 if not read_at:

@@ -31,7 +31,7 @@ from steward.control.service import ClusterService
 from steward.errors import BadRequestException
 from steward.kafka import jmx_exporter
 from steward.monitor.exposition import parse_exposition
-from steward.monitor.msk_metrics import Scrape, broker_samples, cluster_samples
+from steward.monitor.msk_metrics import USED_PREFIXES, Scrape, broker_samples, cluster_samples
 from steward.monitor.store import MetricStore, Sample, Statistic
 from steward.settings import Settings, Zone
 from steward.store.store import Store
@@ -388,3 +388,20 @@ def test_metric_queries_check_their_arguments(service: ClusterService) -> None:
         service.metrics.query(cluster.arn, "BytesInPerSec", statistic="p99")
     with pytest.raises(BadRequestException):
         service.metrics.query(cluster.arn, "BytesInPerSec", topic="t")
+
+
+def test_the_scraper_parses_only_what_it_uses() -> None:
+    first = scrape(100.0, 1000, 10, 10, 5, 85)
+    text = JMX_TEXT.format(bytes_in=2000, messages=20) + NODE_TEXT.format(
+        user=13, system=6, idle=91
+    )
+    noise = "# HELP jvm_threads_current Current threads.\n# TYPE jvm_threads_current gauge\n"
+    noise += "jvm_threads_current 42.0\n"
+    filtered = parse_exposition(noise + text, USED_PREFIXES)
+    assert "jvm_threads_current" not in filtered.values
+    second = Scrape(110.0, filtered)
+    full = Scrape(110.0, parse_exposition(noise + text))
+    level = EnhancedMonitoring.PER_TOPIC_PER_BROKER
+    assert by_name(broker_samples("orders", 1, level, second, first)) == by_name(
+        broker_samples("orders", 1, level, full, first)
+    )
