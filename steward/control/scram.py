@@ -295,10 +295,19 @@ class ScramSync:
         if time.monotonic() - self._verified.get(cluster.arn, float("-inf")) > self.verify_interval:
             present = kafka_scram.users_with_credentials(bootstrap)
         records = self.secrets.records
+        # Which association's credential each Kafka user is: a user that another association
+        # holds is neither written over nor removed.
+        holders = {a.kafka_user: a.secret_arn for a in associations if a.kafka_user is not None}
+
+        def release(association: ScramAssociation) -> None:
+            user = association.kafka_user
+            if user is not None and holders.get(user) == association.secret_arn:
+                kafka_scram.delete_credential(bootstrap, user)
+                del holders[user]
+
         for association in associations:
             if association.state == DISASSOCIATING:
-                if association.kafka_user is not None:
-                    kafka_scram.delete_credential(bootstrap, association.kafka_user)
+                release(association)
                 records.remove_association(
                     cluster.arn, association.secret_arn, state=DISASSOCIATING
                 )
@@ -310,8 +319,7 @@ class ScramSync:
                 )
             except InvalidScramSecret as error:
                 # The secret was deleted or no longer holds a credential: nobody signs in with it.
-                if association.kafka_user is not None:
-                    kafka_scram.delete_credential(bootstrap, association.kafka_user)
+                release(association)
                 if association.kafka_user is not None or association.detail != str(error):
                     records.record_applied(
                         cluster.arn, association.secret_arn, None, None, str(error)
@@ -326,9 +334,17 @@ class ScramSync:
                 and in_kafka
             ):
                 continue
-            if association.kafka_user not in (None, credential.username):
-                kafka_scram.delete_credential(bootstrap, association.kafka_user)
+            holder = holders.get(credential.username)
+            if holder not in (None, association.secret_arn):
+                taken = f"The username {credential.username} is the credential of secret {holder}."
+                release(association)
+                if association.kafka_user is not None or association.detail != taken:
+                    records.record_applied(cluster.arn, association.secret_arn, None, None, taken)
+                continue
+            if association.kafka_user != credential.username:
+                release(association)
             kafka_scram.upsert_credential(bootstrap, credential.username, credential.password)
+            holders[credential.username] = association.secret_arn
             records.record_applied(
                 cluster.arn,
                 association.secret_arn,

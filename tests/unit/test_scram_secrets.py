@@ -226,6 +226,22 @@ def test_the_sync_follows_associations_and_secret_values(
     sync.pass_once()
     assert fake_kafka.credentials == {"dave2": "3", "erin": "two"}
 
+    # A new value that names another association's user takes nothing from it.
+    sm.put_secret_value(
+        SecretId=dave, SecretString=json.dumps({"username": "erin", "password": "x"})
+    )
+    sync.pass_once()
+    assert fake_kafka.credentials == {"erin": "two"}
+    (dave_association,) = [
+        a for a in service.secrets.records.associations(arn) if a.secret_arn == dave
+    ]
+    assert dave_association.kafka_user is None and "erin" in (dave_association.detail or "")
+    sm.put_secret_value(
+        SecretId=dave, SecretString=json.dumps({"username": "dave2", "password": "3"})
+    )
+    sync.pass_once()
+    assert fake_kafka.credentials == {"dave2": "3", "erin": "two"}
+
     # A credential lost from Kafka is written again when the sync checks.
     del fake_kafka.credentials["erin"]
     sync.pass_once()
