@@ -52,6 +52,16 @@ def _zones_of(info: dict[str, Any]) -> list[str]:
     return list((_provisioned(info).get("BrokerNodeGroupInfo") or {}).get("ClientSubnets") or [])
 
 
+def _in_transit(provisioned: dict[str, Any]) -> str | None:
+    """MSK's EncryptionInTransit in words, e.g. "TLS between clients and brokers, in cluster
+    too"."""
+    transit = (provisioned.get("EncryptionInfo") or {}).get("EncryptionInTransit")
+    if not transit:
+        return None
+    inside = "in cluster too" if transit.get("InCluster") else "not in cluster"
+    return f"{transit.get('ClientBroker')} between clients and brokers, {inside}"
+
+
 def _cluster_fields(info: dict[str, Any]) -> list[tuple[str, Any]]:
     provisioned = _provisioned(info)
     group = provisioned.get("BrokerNodeGroupInfo") or {}
@@ -79,6 +89,7 @@ def _cluster_fields(info: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Zones", group.get("ClientSubnets")),
         ("Volume size", f"{volume} GiB" if volume is not None else None),
         ("Configuration", configuration),
+        ("Encryption in transit", _in_transit(provisioned)),
         ("Created", info.get("CreationTime")),
         ("Current version", info.get("CurrentVersion")),
         ("Active operation", info.get("ActiveOperationArn")),

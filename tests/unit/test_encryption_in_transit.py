@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from steward.agent.spec import NodeSpec
 from steward.agent.tls import write_tls_files
+from steward.cli.clusters import _in_transit
 from steward.control.certificates import (
     ClusterCertificates,
     advertised_hosts,
@@ -264,3 +265,9 @@ def test_kafka_tools_get_a_command_config_that_trusts_the_ca() -> None:
     assert not Path(path).exists()
     with java_tool_security("127.67.1.2:9092") as plain:
         assert plain == []
+
+
+def test_steward_cluster_describe_says_how_traffic_is_encrypted() -> None:
+    tls = {"EncryptionInfo": {"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": True}}}
+    assert _in_transit(tls) == "TLS between clients and brokers, in cluster too"
+    assert _in_transit({}) is None
