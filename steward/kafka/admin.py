@@ -37,6 +37,8 @@ def librdkafka_security(bootstrap: str) -> dict[str, str]:
     """confluent-kafka settings for reaching `bootstrap` (nothing for a plaintext listener)."""
     if not isinstance(bootstrap, TlsBootstrap):
         return {}
+    if not bootstrap.ca_pem:  # no CA yet: nothing is trusted, and connecting fails as it should
+        return {"security.protocol": "SSL"}
     return {"security.protocol": "SSL", "ssl.ca.pem": bootstrap.ca_pem}
 
 
@@ -44,6 +46,8 @@ def java_client_security(bootstrap: str) -> dict[str, str]:
     """Kafka's Java client settings for reaching `bootstrap` (nothing for plaintext)."""
     if not isinstance(bootstrap, TlsBootstrap):
         return {}
+    if not bootstrap.ca_pem:
+        return {"security.protocol": "SSL"}
     return {
         "security.protocol": "SSL",
         "ssl.truststore.type": "PEM",
@@ -111,7 +115,7 @@ def kafka_python_admin(bootstrap: str, timeout: float = 10.0) -> Iterator[KafkaA
     if isinstance(bootstrap, TlsBootstrap):
         security = {
             "security_protocol": "SSL",
-            "ssl_context": ssl.create_default_context(cadata=bootstrap.ca_pem),
+            "ssl_context": ssl.create_default_context(cadata=bootstrap.ca_pem or None),
         }
     client = KafkaAdminClient(
         bootstrap_servers=bootstrap.split(","),

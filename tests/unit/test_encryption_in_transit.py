@@ -271,3 +271,10 @@ def test_steward_cluster_describe_says_how_traffic_is_encrypted() -> None:
     tls = {"EncryptionInfo": {"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": True}}}
     assert _in_transit(tls) == "TLS between clients and brokers, in cluster too"
     assert _in_transit({}) is None
+
+
+def test_a_cluster_without_a_ca_yet_gets_clients_that_trust_nothing() -> None:
+    """Before its first node starts a TLS-only cluster has no CA: Steward's clients are still
+    made (and fail to connect) rather than raise on an empty certificate."""
+    early = TlsBootstrap("127.67.1.2:9094", "")
+    assert librdkafka_security(early) == java_client_security(early) == {"security.protocol": "SSL"}
