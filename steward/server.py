@@ -20,6 +20,7 @@ import uvicorn
 from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
 from steward.control.agents import AgentDirectory
+from steward.control.alarm_monitor import AlarmMonitor, StoredMetrics
 from steward.control.certificates import ClusterCertificates
 from steward.control.context import ReconcileContext
 from steward.control.data_keys import DataKeys
@@ -28,6 +29,7 @@ from steward.control.reconciler import Reconciler
 from steward.control.scram import ScramSync
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
+from steward.monitor.consumer_lag import ConsumerLagCollector
 from steward.monitor.scraper import MetricsScraper
 from steward.settings import Settings
 from steward.store.store import Store
@@ -44,6 +46,8 @@ class ControlPlane:
     monitor: HealthMonitor | None
     scram_sync: ScramSync | None = None
     scraper: MetricsScraper | None = None
+    consumer_lag: ConsumerLagCollector | None = None
+    alarms: AlarmMonitor | None = None
 
     def start(self) -> None:
         self.reconciler.start()
@@ -53,8 +57,16 @@ class ControlPlane:
             self.scram_sync.start()
         if self.scraper is not None:
             self.scraper.start()
+        if self.consumer_lag is not None:
+            self.consumer_lag.start()
+        if self.alarms is not None:
+            self.alarms.start()
 
     def close(self) -> None:
+        if self.alarms is not None:
+            self.alarms.stop()
+        if self.consumer_lag is not None:
+            self.consumer_lag.stop()
         if self.scraper is not None:
             self.scraper.stop()
         self.service.metrics.close()
@@ -85,15 +97,26 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     )
     scram_sync = ScramSync(store, service.secrets)
     service.secrets.on_change = service.scram.wake = scram_sync.wake
-    scraper = None
+    plane = ControlPlane(settings, store, service, reconciler, monitor, scram_sync)
     if settings.metrics_interval > 0:
-        scraper = MetricsScraper(
+        metrics = service.metrics.store
+        plane.scraper = MetricsScraper(
             store,
-            service.metrics.store,
+            metrics,
             service.metrics.control_plane.scrape_stats,
             interval=settings.metrics_interval,
         )
-    return ControlPlane(settings, store, service, reconciler, monitor, scram_sync, scraper)
+        plane.consumer_lag = ConsumerLagCollector(
+            store, service.consumer_groups, metrics, interval=settings.metrics_interval
+        )
+        plane.alarms = AlarmMonitor(
+            store,
+            StoredMetrics(metrics),
+            region=settings.region,
+            account=settings.account_id,
+            interval=settings.metrics_interval,
+        )
+    return plane
 
 
 def configure_logging(home: Path) -> None:

@@ -29,6 +29,7 @@ from steward.control.alarms import (
     recommended_alarms,
 )
 from steward.control.model import ClusterState, NodeRole
+from steward.monitor.store import MetricStore
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,25 @@ class MetricReader(Protocol):
         """The statistic of the metric per period in [start, end), keyed by the period's start
         (epoch seconds); periods without samples are left out."""
         ...
+
+
+class StoredMetrics:
+    """The metric store as alarms read it."""
+
+    def __init__(self, store: MetricStore) -> None:
+        self.store = store
+
+    def statistics(
+        self,
+        metric_name: str,
+        dimensions: Mapping[str, str],
+        start: float,
+        end: float,
+        period: int,
+        statistic: str,
+    ) -> dict[float, float]:
+        found = self.store.query(metric_name, dimensions, start, end, period, statistic)
+        return {point.timestamp: point.value for point in found}
 
 
 Notifier = Callable[[str, dict[str, Any]], None]

@@ -1,0 +1,135 @@
+"""Consumer lag as MSK's metrics: every `interval` seconds, for each serving cluster, every consumer
+group's committed offsets against the log end offsets (through Kafka's Admin API), put in the
+metric store under MSK's names and dimensions ("Cluster Name", "Consumer Group", "Topic"):
+
+- SumOffsetLag and MaxOffsetLag per group and topic (messages);
+- EstimatedMaxTimeLag per group and topic (seconds): for each partition, how long the producers
+  took to write the messages the group has not read yet, from the rate the partition's log end
+  moved at since the last look; while nothing new comes in, the backlog only gets older;
+- OffsetLag per group, topic and partition, for clusters at PER_TOPIC_PER_PARTITION.
+
+It needs no exporter: lag is Kafka's own bookkeeping, as MSK reports it at every monitoring level.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from steward.control.consumer_groups import ClusterConsumerGroups, ConsumerGroup
+from steward.control.model import Cluster, ClusterState, EnhancedMonitoring
+from steward.errors import StewardError
+from steward.monitor.store import MetricStore, Sample
+from steward.store.store import Store
+
+log = logging.getLogger(__name__)
+
+WATCHED = (ClusterState.ACTIVE, ClusterState.UPDATING, ClusterState.HEALING)
+
+
+@dataclass
+class _Seen:
+    when: float
+    log_end: int
+    time_lag: float | None
+
+
+class ConsumerLagCollector:
+    def __init__(
+        self,
+        store: Store,
+        groups: ClusterConsumerGroups,
+        metrics: MetricStore,
+        interval: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.groups = groups
+        self.metrics = metrics
+        self.interval = interval
+        self.clock = clock
+        self._seen: dict[tuple[str, str, str, int], _Seen] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="consumer-lag", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                self.collect_all()
+            except Exception:
+                log.exception("collecting consumer lag failed")
+
+    def collect_all(self) -> int:
+        """One pass over every serving cluster; the number of samples stored."""
+        stored = 0
+        for cluster in self.store.list_clusters():
+            if cluster.state not in WATCHED:
+                continue
+            try:
+                ids = self.groups.group_ids(cluster.arn)
+                found = self.groups.groups(cluster.arn, ids) if ids else []
+            except StewardError as error:  # not serving right now: next pass
+                log.debug("no consumer lag of %s: %s", cluster.name, error.message)
+                continue
+            stored += self.metrics.put(self.samples(cluster, found, self.clock()))
+        return stored
+
+    def samples(self, cluster: Cluster, groups: list[ConsumerGroup], now: float) -> list[Sample]:
+        partitions = cluster.spec.enhanced_monitoring is EnhancedMonitoring.PER_TOPIC_PER_PARTITION
+        samples: list[Sample] = []
+        for group in groups:
+            time_lags: dict[str, list[float]] = {}
+            for p in group.partitions:
+                lag = p.lag
+                if lag is None or p.log_end_offset is None:
+                    continue
+                key = (cluster.arn, group.group_id, p.topic, p.partition)
+                estimate = self._time_lag(key, now, p.log_end_offset, lag)
+                if estimate is not None:
+                    time_lags.setdefault(p.topic, []).append(estimate)
+                if partitions:
+                    dimensions = _dimensions(cluster, group.group_id, p.topic)
+                    dimensions["Partition"] = str(p.partition)
+                    samples.append(Sample("OffsetLag", dimensions, now, float(lag)))
+            for topic in group.topics:
+                dimensions = _dimensions(cluster, group.group_id, topic.topic)
+                samples += [
+                    Sample("SumOffsetLag", dimensions, now, float(topic.sum_offset_lag)),
+                    Sample("MaxOffsetLag", dimensions, now, float(topic.max_offset_lag)),
+                ]
+                if topic.topic in time_lags:
+                    worst = max(time_lags[topic.topic])
+                    samples.append(Sample("EstimatedMaxTimeLag", dimensions, now, worst))
+        return samples
+
+    def _time_lag(
+        self, key: tuple[str, str, str, int], now: float, log_end: int, lag: int
+    ) -> float | None:
+        before = self._seen.get(key)
+        estimate: float | None = None
+        if lag == 0:
+            estimate = 0.0
+        elif before is not None and now > before.when:
+            appended = log_end - before.log_end
+            if appended > 0:
+                estimate = lag * (now - before.when) / appended
+            elif before.time_lag is not None:
+                estimate = before.time_lag + (now - before.when)
+        self._seen[key] = _Seen(now, log_end, estimate)
+        return estimate
+
+
+def _dimensions(cluster: Cluster, group: str, topic: str) -> dict[str, str]:
+    return {"Cluster Name": cluster.name, "Consumer Group": group, "Topic": topic}

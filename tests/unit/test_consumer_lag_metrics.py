@@ -1,0 +1,90 @@
+"""Consumer lag as MSK's metrics: sums and maxima per group and topic, the time estimate from the
+rate the log end moves at, and per-partition lag only where the cluster asks for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steward.control.consumer_groups import ConsumerGroup, PartitionLag
+from steward.control.model import (
+    BrokerNodeGroup,
+    Cluster,
+    ClusterSpec,
+    ClusterState,
+    EnhancedMonitoring,
+)
+from steward.monitor.consumer_lag import ConsumerLagCollector
+from steward.monitor.store import Sample
+
+
+def cluster(level: EnhancedMonitoring = EnhancedMonitoring.DEFAULT) -> Cluster:
+    spec = ClusterSpec(
+        "4.3.1", 3, BrokerNodeGroup("kafka.m5.large", ("az-a",), 10), enhanced_monitoring=level
+    )
+    return Cluster(
+        arn="arn:aws:kafka:us-east-1:000000000000:cluster/orders/abc-1",
+        name="orders",
+        spec=spec,
+        state=ClusterState.ACTIVE,
+        creation_time=None,  # type: ignore[arg-type]
+        current_version="K1",
+        kafka_cluster_id="AAAAAAAAAAAAAAAAAAAAAA",
+    )
+
+
+def group(*partitions: tuple[str, int, int, int]) -> ConsumerGroup:
+    return ConsumerGroup(
+        group_id="billing",
+        state="STABLE",
+        protocol_type="consumer",
+        group_type="CLASSIC",
+        coordinator=1,
+        partition_assignor="range",
+        members=(),
+        partitions=tuple(PartitionLag(t, p, committed, end) for t, p, committed, end in partitions),
+    )
+
+
+def by_name(samples: list[Sample]) -> dict[tuple[str, str], float]:
+    return {
+        (s.metric, s.dimensions.get("Partition", s.dimensions["Topic"])): s.value for s in samples
+    }
+
+
+def collector() -> ConsumerLagCollector:
+    return ConsumerLagCollector(store=None, groups=None, metrics=None)  # type: ignore[arg-type]
+
+
+def test_sum_and_max_per_topic_with_msk_dimensions() -> None:
+    samples = collector().samples(
+        cluster(),
+        [group(("payments", 0, 90, 100), ("payments", 1, 70, 100), ("audit", 0, 5, 5))],
+        1000.0,
+    )
+    values = by_name(samples)
+    assert values[("SumOffsetLag", "payments")] == 40 and values[("MaxOffsetLag", "payments")] == 30
+    assert values[("SumOffsetLag", "audit")] == 0
+    wanted = {"Cluster Name": "orders", "Consumer Group": "billing", "Topic": "payments"}
+    assert all(s.dimensions == wanted for s in samples if s.dimensions["Topic"] == "payments")
+    assert not [s for s in samples if s.metric == "OffsetLag"]  # DEFAULT level
+
+
+def test_the_time_lag_comes_from_the_rate_the_log_end_moves_at() -> None:
+    lag = collector()
+    first: Any = by_name(lag.samples(cluster(), [group(("payments", 0, 0, 100))], 1000.0))
+    assert ("EstimatedMaxTimeLag", "payments") not in first  # no rate known yet
+    # 100 more messages in 10 s (10/s); 150 unread: 15 s of producing behind
+    second = by_name(lag.samples(cluster(), [group(("payments", 0, 50, 200))], 1010.0))
+    assert second[("EstimatedMaxTimeLag", "payments")] == 15.0
+    # nothing new for 30 s, nothing read: the backlog is 30 s older
+    third = by_name(lag.samples(cluster(), [group(("payments", 0, 50, 200))], 1040.0))
+    assert third[("EstimatedMaxTimeLag", "payments")] == 45.0
+    caught_up = by_name(lag.samples(cluster(), [group(("payments", 0, 200, 200))], 1050.0))
+    assert caught_up[("EstimatedMaxTimeLag", "payments")] == 0.0
+
+
+def test_per_partition_lag_at_the_partition_level() -> None:
+    level = EnhancedMonitoring.PER_TOPIC_PER_PARTITION
+    samples = collector().samples(cluster(level), [group(("payments", 3, 90, 100))], 1000.0)
+    (partition,) = [s for s in samples if s.metric == "OffsetLag"]
+    assert partition.value == 10 and partition.dimensions["Partition"] == "3"
