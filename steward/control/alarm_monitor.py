@@ -11,7 +11,6 @@ An alarm a user deleted is not made again: its history remembers it.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from steward.control.alarms import (
     recommended_alarms,
 )
 from steward.control.model import ClusterState, NodeRole
+from steward.control.periodic import PeriodicTask
 from steward.monitor.store import MetricStore
 from steward.store.store import Store
 
@@ -128,29 +128,21 @@ class AlarmMonitor:
         self.interval = interval
         self.notify = notify
         self.clock = clock
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._task = PeriodicTask("alarm-monitor", self.run_once, interval)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alarm-webhook")
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="alarm-monitor", daemon=True)
-        self._thread.start()
+        self._task.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop evaluating; notifications already due are still sent (each within
         WEBHOOK_TIMEOUT)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._task.stop(timeout)
         self._pool.shutdown(wait=True)
 
-    def _loop(self) -> None:
-        while not self._stopping.wait(self.interval):
-            try:
-                self.keep_recommended_alarms()
-                self.evaluate_all()
-            except Exception:
-                log.exception("evaluating alarms failed")
+    def run_once(self) -> None:
+        self.keep_recommended_alarms()
+        self.evaluate_all()
 
     # --- evaluation -----------------------------------------------------------------------------
     def evaluate_all(self) -> None:

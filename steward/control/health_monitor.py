@@ -15,7 +15,6 @@ operation, which restarts nodes on purpose; what the monitor remembered of them 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from steward.control.node_specs import node_key
 from steward.control.operations import mutable_info, start_operation
 from steward.control.operations.heal import findings as heal_findings
 from steward.control.operations.heal import repaired_nodes
+from steward.control.periodic import PeriodicTask
 from steward.kafka import probe
 from steward.kafka.node_config import CONTROLLER, client_listener
 
@@ -57,29 +57,15 @@ class HealthMonitor:
         self._doctors: dict[str, Diagnostician] = {}
         self._kafka: dict[str, tuple[float, KafkaHealth]] = {}
         self._reports: dict[str, ClusterHealth] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._task = PeriodicTask("health-monitor", self.check_all, interval)
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health-probe")
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="health-monitor", daemon=True)
-        self._thread.start()
+        self._task.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._task.stop(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _loop(self) -> None:
-        # At a fixed rate: a pass that waits on a silent node does not delay the next one.
-        next_pass = time.monotonic() + self.interval
-        while not self._stopping.wait(max(0.0, next_pass - time.monotonic())):
-            next_pass = max(next_pass + self.interval, time.monotonic())
-            try:
-                self.check_all()
-            except Exception:
-                log.exception("health check failed")
 
     def check_all(self) -> None:
         clusters = self.ctx.store.list_clusters()

@@ -14,13 +14,13 @@ It needs no exporter: lag is Kafka's own bookkeeping, as MSK reports it at every
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from steward.control.consumer_groups import ClusterConsumerGroups, ConsumerGroup
 from steward.control.model import Cluster, ClusterState, EnhancedMonitoring
+from steward.control.periodic import PeriodicTask
 from steward.errors import StewardError
 from steward.monitor.store import MetricStore, Sample
 from steward.store.store import Store
@@ -52,24 +52,13 @@ class ConsumerLagCollector:
         self.interval = interval
         self.clock = clock
         self._seen: dict[tuple[str, str, str, int], _Seen] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._task = PeriodicTask("consumer-lag", self.collect_all, interval)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="consumer-lag", daemon=True)
-        self._thread.start()
+        self._task.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stopping.wait(self.interval):
-            try:
-                self.collect_all()
-            except Exception:
-                log.exception("collecting consumer lag failed")
+        self._task.stop(timeout)
 
     def collect_all(self) -> int:
         """One pass over every serving cluster; the number of samples stored."""
