@@ -75,6 +75,8 @@ class MetricsScraper:
         self.metrics = metrics
         self.stats = stats
         self.interval = interval
+        self.prefixes: tuple[str, ...] | None = USED_PREFIXES
+        """Which exporter metrics to parse (None: all of them)."""
         self._client = httpx.Client(timeout=timeout)
         self._previous: dict[tuple[str, int], Scrape] = {}
         self._last_compact = 0.0
@@ -160,7 +162,7 @@ class MetricsScraper:
                 response = self._client.get(url)
                 response.raise_for_status()
                 read_at = read_at or time.time()
-                merged = merged.merge(parse_exposition(response.text, USED_PREFIXES))
+                merged = merged.merge(parse_exposition(response.text, self.prefixes))
             except (httpx.HTTPError, ValueError) as error:
                 log.debug("cannot read %s: %s", url, error)
                 if not read_at:
