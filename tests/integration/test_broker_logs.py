@@ -185,3 +185,36 @@ def test_an_enabled_destination_without_its_resource_is_refused(steward: Steward
     error = caught.value.response
     assert error["Error"]["Code"] == "BadRequestException"
     assert error["InvalidParameter"] == "loggingInfo.brokerLogs.cloudWatchLogs.logGroup"
+
+
+def test_update_monitoring_moves_the_logs_without_restarting_the_broker(
+    steward: Steward, arn: str, broker_id: int, bootstrap: str
+) -> None:
+    client = steward.client()
+    running = sorted(steward.kafka_pids())
+    moved = {
+        "BrokerLogs": {
+            "CloudWatchLogs": {"Enabled": True, "LogGroup": "moved"},
+            "Firehose": {"Enabled": False},
+            "S3": {"Enabled": False},
+        }
+    }
+    started = client.update_monitoring(
+        ClusterArn=arn, CurrentVersion=steward.current_version(arn), LoggingInfo=moved
+    )
+    done = steward.wait_for_operation(started["ClusterOperationArn"], timeout=400)
+    assert done["OperationState"] == "UPDATE_COMPLETE", done.get("ErrorInfo")
+    assert sorted(steward.kafka_pids()) == running
+    info = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
+    assert info["Provisioned"]["LoggingInfo"] == moved
+
+    groups = steward.home / "log-groups"
+    new = groups / "moved" / stream_name(arn) / f"Broker-{broker_id}.log"
+    old = groups / "steward" / "broker-logs" / stream_name(arn) / f"Broker-{broker_id}.log"
+    topic = f"after-{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic, 1)
+    eventually(
+        lambda: new.exists() and f"{topic}-0" in new.read_text(),
+        what="the new topic's partition in the new log group",
+    )
+    assert f"{topic}-0" not in old.read_text()
