@@ -4,8 +4,8 @@ shape, `steward.api.msk.logging_info`) becomes each broker's `LogDelivery`, whic
 
 The delivery is part of the node spec but not of its launch settings (`NodeSpec.spec_hash`):
 applying a spec whose only change is its delivery restarts nothing. A cluster's new
-`LoggingInfo` therefore takes effect by applying every broker's spec again
-(`steward.control.operations.broker_logs.apply_broker_logging`).
+`LoggingInfo` therefore takes effect by applying every broker's spec again, as UpdateMonitoring
+does (`steward.control.operations.monitoring`).
 """
 
 from __future__ import annotations
