@@ -77,7 +77,9 @@ def _rate(now: Scrape, before: Scrape | None, name: str, labels: dict[str, str])
     previous = before.exposition.get(name, **labels)
     if current is None:
         return None
-    if previous is None or current < previous:  # a new series, or the broker restarted
+    if previous is None:
+        previous = 0.0  # Kafka makes a topic's meters on its first record: they start at 0
+    if current < previous:  # the broker restarted
         return None
     return (current - previous) / (now.timestamp - before.timestamp)
 

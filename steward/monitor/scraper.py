@@ -112,7 +112,9 @@ class MetricsScraper:
         timestamp = time.time() if now is None else now
         samples: list[Sample] = []
         controllers: dict[str, list[Exposition]] = {}
-        live: set[tuple[str, int]] = set()
+        # A broker that did not answer keeps its previous scrape: its next sample's rate spans
+        # the gap, so no count is lost.
+        live = {(t.cluster.arn, t.node.node_id) for t in targets}
         for target, found in zip(targets, read, strict=True):
             if found is None:
                 continue
@@ -122,7 +124,6 @@ class MetricsScraper:
                 controllers.setdefault(cluster.arn, []).append(exposition)
                 continue
             key = (cluster.arn, node.node_id)
-            live.add(key)
             # Rates divide by the time between two reads of the broker, not between passes.
             scrape = Scrape(read_at if now is None else timestamp, exposition)
             samples.extend(

@@ -261,6 +261,25 @@ class MetricStore:
             for bucket, count, total, low, high in rows
         ]
 
+    def samples(
+        self, metric: str, dimensions: Mapping[str, str], start: float, end: float
+    ) -> list[tuple[float, float]]:
+        """The raw samples (timestamp, value) of one series in [start, end), oldest first; only
+        as far back as raw samples are kept."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id FROM series WHERE metric = ? AND dimensions = ?",
+                (metric, dimensions_key(dimensions)),
+            ).fetchone()
+            if row is None:
+                return []
+            rows = self._db.execute(
+                "SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ? "
+                "ORDER BY ts",
+                (int(row[0]), start, end),
+            ).fetchall()
+        return [(float(ts), float(value)) for ts, value in rows]
+
     def _resolution_for(self, start: float, period: int, now: float) -> int | None:
         """None for raw samples, else the rollup resolution to read."""
         if start >= now - self.raw_retention:

@@ -9,7 +9,6 @@ One single-zone, one-broker cluster (two JVMs) serves the whole module; Steward 
 
 from __future__ import annotations
 
-import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
 from steward.kafka.topics import create_topic
+from steward.monitor.store import MetricStore
 from tests.integration.harness import Steward, provisioned
 
 pytestmark = pytest.mark.integration
@@ -84,13 +84,13 @@ def eventually(check: Callable[[], Any], timeout: float = 60.0, what: str = "") 
 
 
 def families(url: str) -> dict[str, Any]:
-    text = httpx.get(url, timeout=10).text
+    text = httpx.get(url, timeout=30).text
     return {f.name: f for f in text_string_to_metric_families(text)}
 
 
 def answers(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=3).status_code == 200
+        return httpx.get(url, timeout=10).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -105,7 +105,7 @@ def test_the_exporters_and_steward_serve_prometheus_text(
     assert {"node_cpu_seconds", "node_memory_MemAvailable_bytes"} <= set(node)
     own = families(f"{steward.endpoint}/metrics")
     assert "steward_clusters" in own and "steward_metrics_scrape_passes" in own
-    targets = httpx.get(f"{steward.endpoint}/prometheus/targets", timeout=10).json()
+    targets = httpx.get(f"{steward.endpoint}/prometheus/targets", timeout=30).json()
     assert sorted(t["targets"][0] for t in targets) == [
         f"{broker_host}:11001",
         f"{broker_host}:11002",
@@ -115,28 +115,40 @@ def test_the_exporters_and_steward_serve_prometheus_text(
     assert info["Provisioned"]["OpenMonitoring"] == ON
 
 
-def rates(steward: Steward, arn: str, metric: str, since: float, **dims: str) -> list[float]:
-    """Every sample of a rate metric since `since` (one per scrape; each its own datapoint)."""
+def stored_total(steward: Steward, metric: str, dims: dict[str, str], since: float) -> float:
+    """What a rate metric adds up to since `since`: each sample (a rate between two scrapes of
+    the broker) times the time since the broker's scrape before it, from the samples Steward
+    stored. The broker's scrapes are the times of its MessagesInPerSec samples (a topic's series
+    starts later, at its first record)."""
+    broker = {k: v for k, v in dims.items() if k != "Topic"}
+    store = MetricStore(steward.home / "metrics.db")
+    try:
+        end = time.time() + 60
+        scrapes = [at for at, _ in store.samples("MessagesInPerSec", broker, 0, end)]
+        found = store.samples(metric, dims, since, end)
+    finally:
+        store.close()
+    total = 0.0
+    for at, rate in found:
+        before = max(t for t in scrapes if t < at)
+        total += rate * (at - before)
+    return total
+
+
+def api_sum(steward: Steward, arn: str, metric: str, since: float, **dims: str) -> float:
     with steward.http() as http:
         answer = http.get(
             f"/steward/v1/clusters/{quote(arn, safe='')}/metrics/{metric}",
             params={
                 "startTime": since,
                 "endTime": time.time() + 60,
-                "period": 1,
-                "statistic": "Maximum",
+                "period": 3600,
+                "statistic": "Sum",
                 **dims,
             },
         )
     answer.raise_for_status()
-    return [p["value"] for p in answer.json()["datapoints"]]
-
-
-def steady_rate(samples: list[float]) -> float:
-    """The rate while the load ran: the median of the samples above half the highest (the first
-    and last scrapes of the load saw it only part of their interval)."""
-    busy = [v for v in samples if v > 0.5 * max(samples, default=0.0)]
-    return statistics.median(busy) if busy else 0.0
+    return float(sum(p["value"] for p in answer.json()["datapoints"]))
 
 
 def test_produced_bytes_and_messages_show_in_the_metrics(
@@ -144,28 +156,35 @@ def test_produced_bytes_and_messages_show_in_the_metrics(
 ) -> None:
     topic = f"load-{uuid.uuid4().hex[:8]}"
     create_topic(bootstrap, topic, 3)
+    time.sleep(2 * INTERVAL)  # a scrape after the topic exists and before the load
     since = time.time()
-    per_second, size, seconds = 2_000, 1_000, 6 * INTERVAL
+    messages, size = 20_000, 1_000
     payload = b"m" * size
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
-    started = time.monotonic()
-    sent = 0
-    while (elapsed := time.monotonic() - started) < seconds:
-        while sent < per_second * elapsed:
-            producer.produce(topic, payload, key=str(sent % 97).encode())
-            sent += 1
-        producer.poll(0.01)
-    assert producer.flush(30) == 0
-    produced_rate = sent / (time.monotonic() - started)
-    time.sleep(2 * INTERVAL)
+    for i in range(messages):
+        producer.produce(topic, payload, key=str(i % 97).encode())
+        producer.poll(0)
+    assert producer.flush(60) == 0
+    time.sleep(3 * INTERVAL)  # scrapes after the load
 
-    messages = steady_rate(rates(steward, arn, "MessagesInPerSec", since, brokerId="1"))
-    assert messages == pytest.approx(produced_rate, rel=0.2)
-    in_bytes = steady_rate(rates(steward, arn, "BytesInPerSec", since, brokerId="1"))
+    broker = {"Cluster Name": "watched", "Broker ID": "1"}
+    counted = stored_total(steward, "MessagesInPerSec", broker, since)
+    assert counted == pytest.approx(messages, rel=0.01)
+    in_bytes = stored_total(steward, "BytesInPerSec", broker, since)
     # Kafka counts record batches: the values plus a few dozen bytes of headers per record.
-    assert in_bytes == pytest.approx(produced_rate * size * 1.03, rel=0.2)
-    per_topic = rates(steward, arn, "BytesInPerSec", since, brokerId="1", topic=topic)
-    assert steady_rate(per_topic) == pytest.approx(in_bytes, rel=0.1)
+    assert in_bytes == pytest.approx(messages * size * 1.03, rel=0.1)
+    per_topic = stored_total(steward, "BytesInPerSec", {**broker, "Topic": topic}, since)
+    assert per_topic == pytest.approx(in_bytes, rel=0.01)
+
+    # The API gives the same samples: their sum, and their rates to a user.
+    store = MetricStore(steward.home / "metrics.db")
+    try:
+        rates = [v for _, v in store.samples("MessagesInPerSec", broker, since, time.time() + 60)]
+    finally:
+        store.close()
+    summed = api_sum(steward, arn, "MessagesInPerSec", since, brokerId="1")
+    assert summed == pytest.approx(sum(rates), rel=1e-6)
+    assert max(rates) > 0
     with steward.http() as http:
         listed = http.get(f"/steward/v1/clusters/{quote(arn, safe='')}/metrics").json()
     names = {m["metricName"] for m in listed["metrics"]}
@@ -185,7 +204,7 @@ def test_update_monitoring_turns_the_exporters_off_and_on(
     assert done["OperationType"] == "UPDATE_MONITORING"
     assert not answers(jmx)
     eventually(lambda: not answers(node), timeout=10, what="the node metrics to stop")
-    assert httpx.get(f"{steward.endpoint}/prometheus/targets", timeout=10).json() == []
+    assert httpx.get(f"{steward.endpoint}/prometheus/targets", timeout=30).json() == []
 
     started = client.update_monitoring(
         ClusterArn=arn, CurrentVersion=steward.current_version(arn), OpenMonitoring=ON

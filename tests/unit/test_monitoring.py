@@ -5,6 +5,8 @@ and UpdateMonitoring as a cluster operation."""
 from __future__ import annotations
 
 import dataclasses
+import http.server
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from steward.errors import BadRequestException
 from steward.kafka import jmx_exporter
 from steward.monitor.exposition import parse_exposition
 from steward.monitor.msk_metrics import USED_PREFIXES, Scrape, broker_samples, cluster_samples
+from steward.monitor.scraper import MetricsScraper
 from steward.monitor.store import MetricStore, Sample, Statistic
 from steward.settings import Settings, Zone
 from steward.store.store import Store
@@ -82,6 +85,13 @@ def test_a_series_is_found_by_its_exact_dimensions(metric_store: MetricStore) ->
     names = {(s.metric, len(s.dimensions)) for s in metric_store.list_series()}
     assert names == {("BytesInPerSec", 2), ("BytesInPerSec", 3)}
     assert len(metric_store.list_series("BytesInPerSec", {"Topic": "t"})) == 1
+
+
+def test_raw_samples_keep_their_exact_times(metric_store: MetricStore) -> None:
+    metric_store.put([Sample("m", DIMS, 10.25, 1.0), Sample("m", DIMS, 12.5, 2.0)])
+    assert metric_store.samples("m", DIMS, 10, 13) == [(10.25, 1.0), (12.5, 2.0)]
+    assert metric_store.samples("m", DIMS, 11, 13) == [(12.5, 2.0)]
+    assert metric_store.samples("other", DIMS, 0, 100) == []
 
 
 def test_non_finite_values_are_dropped(metric_store: MetricStore) -> None:
@@ -199,6 +209,15 @@ def test_a_restarted_broker_gives_no_rate_until_its_next_scrape() -> None:
     after_restart = scrape(110.0, 100, 1, 13, 6, 91)
     values = by_name(broker_samples("orders", 1, EnhancedMonitoring.DEFAULT, after_restart, before))
     assert ("BytesInPerSec", None) not in values
+
+
+def test_a_topic_meter_that_appears_counts_from_zero() -> None:
+    before = Scrape(100.0, parse_exposition(JMX_TEXT.format(bytes_in=0, messages=0)))
+    text = JMX_TEXT.format(bytes_in=500, messages=5)
+    text += 'kafka_server_brokertopicmetrics_count{name="BytesInPerSec",topic="new",} 500.0\n'
+    now = Scrape(110.0, parse_exposition(text))
+    level = EnhancedMonitoring.PER_TOPIC_PER_BROKER
+    assert by_name(broker_samples("orders", 1, level, now, before))[("BytesInPerSec", "new")] == 50
 
 
 def test_cluster_metrics_come_from_the_controllers() -> None:
@@ -405,3 +424,64 @@ def test_the_scraper_parses_only_what_it_uses() -> None:
     assert by_name(broker_samples("orders", 1, level, second, first)) == by_name(
         broker_samples("orders", 1, level, full, first)
     )
+
+
+class _Exporter:
+    """A stand-in for a node's JMX exporter: serves whatever `text` is, on host:11001."""
+
+    def __init__(self, host: str) -> None:
+        exporter = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = exporter.text.encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.text = ""
+        self.server = http.server.ThreadingHTTPServer((host, 11001), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_scraper_stores_msk_metrics_of_every_node(service: ClusterService) -> None:
+    cluster = active_cluster(service, open_monitoring=OpenMonitoring(jmx_exporter=True))
+    brokers = [n for n in service.store.nodes(cluster.arn) if n.node_id in (1, 2, 3)]
+    exporters = {n.node_id: _Exporter(n.host) for n in brokers}
+    controller = next(n for n in service.store.nodes(cluster.arn) if n.node_id == 1001)
+    exporters[1001] = _Exporter(controller.host)
+    exporters[
+        1001
+    ].text = 'kafka_controller_kafkacontroller_value{name="ActiveControllerCount",} 1.0\n'
+    try:
+        scraper = MetricsScraper(service.store, service.metrics.store)
+        for node_id in (1, 2, 3):
+            exporters[node_id].text = JMX_TEXT.format(bytes_in=1000, messages=10)
+        assert scraper.scrape_once() > 0
+        time.sleep(1.0)
+        for node_id in (1, 2, 3):
+            exporters[node_id].text = JMX_TEXT.format(bytes_in=1000 + 1000 * node_id, messages=20)
+        scraper.scrape_once()
+        scraper.stop()
+        now = time.time() + 1
+        for node_id in (1, 2, 3):
+            dims = {"Cluster Name": "orders", "Broker ID": str(node_id)}
+            under = service.metrics.store.samples("UnderReplicatedPartitions", dims, 0, now)
+            assert [v for _, v in under] == [1.0, 1.0]
+            ((_, rate),) = service.metrics.store.samples("BytesInPerSec", dims, 0, now)
+            assert 1000 * node_id / 1.5 < rate < 1000 * node_id / 0.9
+        (active,) = service.metrics.store.samples(
+            "ActiveControllerCount", {"Cluster Name": "orders"}, time.time() - 5, time.time() + 1
+        )[-1:]
+        assert active[1] == 1.0
+    finally:
+        for exporter in exporters.values():
+            exporter.close()
