@@ -29,8 +29,9 @@ from steward.control.service import ClusterService
 from steward.errors import BadRequestException
 from steward.settings import Settings
 from steward.store.store import Store
+from tests.unit.clusters import active_cluster
 from tests.unit.serving import serving
-from tests.unit.test_msk_topics import ZONES, active_cluster
+from tests.unit.test_msk_topics import ZONES
 
 NOW = 1_800_000_000.0  # a multiple of 60
 

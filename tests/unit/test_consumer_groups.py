@@ -28,8 +28,9 @@ from steward.kafka.consumer_groups import GroupMember, OffsetQuery, Partition
 from steward.kafka.health import PartitionState
 from steward.settings import Settings
 from steward.store.store import Store
+from tests.unit.clusters import active_cluster
 from tests.unit.serving import serving
-from tests.unit.test_msk_topics import ZONES, active_cluster
+from tests.unit.test_msk_topics import ZONES
 
 MS_PER_OFFSET = 1000
 """The stand-in's message at offset n was written at n * 1000 ms."""
@@ -201,7 +202,7 @@ def endpoint(service: ClusterService, fake: FakeKafka) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def cluster_arn(service: ClusterService) -> str:
-    return active_cluster(service, "orders")
+    return active_cluster(service, "orders").arn
 
 
 @pytest.fixture

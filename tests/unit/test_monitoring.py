@@ -17,18 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from steward.agent.node_metrics import Endpoint, NodeMetricsServers, render_host_metrics
 from steward.agent.spec import NodeSpec
 from steward.control.model import (
-    BrokerNodeGroup,
-    Cluster,
-    ClusterSpec,
     ClusterState,
     EnhancedMonitoring,
     OpenMonitoring,
-    OperationState,
     OperationType,
 )
 from steward.control.node_specs import build_node_spec
 from steward.control.operations.common import target_spec
-from steward.control.placement import Placer
 from steward.control.service import ClusterService
 from steward.errors import BadRequestException
 from steward.kafka import jmx_exporter
@@ -38,6 +33,7 @@ from steward.monitor.scraper import MetricsScraper
 from steward.monitor.store import MetricStore, Sample, Statistic
 from steward.settings import Settings, Zone
 from steward.store.store import Store
+from tests.unit.clusters import active_cluster
 
 ZONES = (Zone("az-a", "127.71.1"), Zone("az-b", "127.71.2"), Zone("az-c", "127.71.3"))
 DIMS = {"Cluster Name": "orders", "Broker ID": "1"}
@@ -289,26 +285,6 @@ def test_node_exporter_port_restarts_nothing() -> None:
 def service(tmp_path: Path) -> ClusterService:
     settings = Settings(home=tmp_path, zones=ZONES)
     return ClusterService(settings, Store(settings.db_url))
-
-
-def active_cluster(service: ClusterService, **spec_changes: object) -> Cluster:
-    spec = ClusterSpec("4.3.1", 3, BrokerNodeGroup("kafka.m5.large", ("az-a", "az-b", "az-c"), 10))
-    created = service.create_cluster("orders", spec.replace(**spec_changes), {})
-    (create,) = service.list_operations(created.arn)
-    create.state = OperationState.UPDATE_COMPLETE
-    created.state = ClusterState.ACTIVE
-    created.active_operation_arn = None
-    service.store.save_operation(create, created)
-    nodes = Placer(ZONES, set()).place(
-        created.arn,
-        ["az-a", "az-b", "az-c"],
-        [1, 2, 3],
-        [1001, 1002, 1003],
-        "4.3.1",
-        "kafka.m5.large",
-    )
-    service.store.add_nodes(nodes)
-    return service.describe_cluster(created.arn)
 
 
 def test_update_monitoring_is_an_operation_with_the_new_settings(

@@ -23,11 +23,8 @@ from steward.api.auth.guard import AcceptAnyRequest
 from steward.control.model import (
     BrokerNodeGroup,
     ClusterSpec,
-    ClusterState,
     NodeRole,
-    OperationState,
 )
-from steward.control.placement import Placer
 from steward.control.service import ClusterService
 from steward.control.topics import parse_topic_configs
 from steward.errors import BadRequestException
@@ -36,6 +33,7 @@ from steward.kafka.health import PartitionState
 from steward.kafka.node_config import client_bootstrap
 from steward.settings import Settings, Zone
 from steward.store.store import Store
+from tests.unit.clusters import active_cluster
 from tests.unit.serving import serving
 
 ZONES = (Zone("az-a", "127.78.1"), Zone("az-b", "127.78.2"), Zone("az-c", "127.78.3"))
@@ -178,28 +176,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> ClusterService:
     return ClusterService(settings, Store(settings.db_url))
 
 
-def active_cluster(service: ClusterService, name: str) -> str:
-    """A 3-broker cluster as a finished create leaves it."""
-    spec = ClusterSpec("4.3.1", 3, BrokerNodeGroup("kafka.m5.large", ("az-a", "az-b", "az-c"), 10))
-    created = service.create_cluster(name, spec, {})
-    (create,) = service.list_operations(created.arn)
-    create.state = OperationState.UPDATE_COMPLETE
-    created.state = ClusterState.ACTIVE
-    created.active_operation_arn = None
-    service.store.save_operation(create, created)
-    used = service.store.used_hosts()
-    nodes = Placer(ZONES, used).place(
-        created.arn,
-        ["az-a", "az-b", "az-c"],
-        [1, 2, 3],
-        [1001, 1002, 1003],
-        "4.3.1",
-        spec.broker_node_group.instance_type,
-    )
-    service.store.add_nodes(nodes)
-    return created.arn
-
-
 @pytest.fixture(scope="module")
 def endpoint(service: ClusterService, fake: FakeKafka) -> Iterator[str]:
     with serving(build_app(service, AcceptAnyRequest())) as url:
@@ -208,7 +184,7 @@ def endpoint(service: ClusterService, fake: FakeKafka) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def cluster_arn(service: ClusterService) -> str:
-    return active_cluster(service, "orders")
+    return active_cluster(service, "orders").arn
 
 
 @pytest.fixture

@@ -8,22 +8,19 @@ from pathlib import Path
 import pytest
 
 from steward.control.model import (
-    BrokerNodeGroup,
     Cluster,
-    ClusterSpec,
     ClusterState,
     ConfigurationRef,
-    OperationState,
     OperationType,
 )
 from steward.control.operations import start_operation
 from steward.control.operations.common import target_spec
-from steward.control.placement import Placer
 from steward.control.service import ClusterService
 from steward.control.updates import compatible_targets
 from steward.errors import BadRequestException, ConflictException
 from steward.settings import Settings, Zone
 from steward.store.store import Store
+from tests.unit.clusters import active_cluster
 
 ZONES = (Zone("az-a", "127.69.1"), Zone("az-b", "127.69.2"), Zone("az-c", "127.69.3"))
 
@@ -36,24 +33,7 @@ def service(tmp_path: Path) -> ClusterService:
 
 @pytest.fixture
 def cluster(service: ClusterService) -> Cluster:
-    """An ACTIVE 3-broker cluster, as a finished create leaves it."""
-    spec = ClusterSpec("4.3.1", 3, BrokerNodeGroup("kafka.m5.large", ("az-a", "az-b", "az-c"), 10))
-    created = service.create_cluster("orders", spec, {})
-    (create,) = service.list_operations(created.arn)
-    create.state = OperationState.UPDATE_COMPLETE
-    created.state = ClusterState.ACTIVE
-    created.active_operation_arn = None
-    service.store.save_operation(create, created)
-    nodes = Placer(ZONES, set()).place(
-        created.arn,
-        ["az-a", "az-b", "az-c"],
-        [1, 2, 3],
-        [1001, 1002, 1003],
-        "4.3.1",
-        "kafka.m5.large",
-    )
-    service.store.add_nodes(nodes)
-    return service.describe_cluster(created.arn)
+    return active_cluster(service)
 
 
 def test_scaling_out_records_the_target_and_puts_the_cluster_in_updating(
