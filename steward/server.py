@@ -29,7 +29,7 @@ from steward.control.reconciler import Reconciler
 from steward.control.scram import ScramSync
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
-from steward.monitor.consumer_lag import ConsumerLagCollector
+from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.scraper import MetricsScraper
 from steward.settings import Settings
 from steward.store.store import Store
@@ -46,7 +46,7 @@ class ControlPlane:
     monitor: HealthMonitor | None
     scram_sync: ScramSync | None = None
     scraper: MetricsScraper | None = None
-    consumer_lag: ConsumerLagCollector | None = None
+    admin_metrics: AdminMetricsCollector | None = None
     alarms: AlarmMonitor | None = None
 
     def start(self) -> None:
@@ -57,16 +57,16 @@ class ControlPlane:
             self.scram_sync.start()
         if self.scraper is not None:
             self.scraper.start()
-        if self.consumer_lag is not None:
-            self.consumer_lag.start()
+        if self.admin_metrics is not None:
+            self.admin_metrics.start()
         if self.alarms is not None:
             self.alarms.start()
 
     def close(self) -> None:
         if self.alarms is not None:
             self.alarms.stop()
-        if self.consumer_lag is not None:
-            self.consumer_lag.stop()
+        if self.admin_metrics is not None:
+            self.admin_metrics.stop()
         if self.scraper is not None:
             self.scraper.stop()
         self.service.metrics.close()
@@ -106,7 +106,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
             service.metrics.control_plane.scrape_stats,
             interval=settings.metrics_interval,
         )
-        plane.consumer_lag = ConsumerLagCollector(
+        plane.admin_metrics = AdminMetricsCollector(
             store, service.consumer_groups, metrics, interval=settings.metrics_interval
         )
         plane.alarms = AlarmMonitor(

@@ -193,3 +193,37 @@ def test_the_cluster_has_its_recommended_alarms(steward: Steward, cluster: dict[
         f"lagging-broker-{broker}-UnderReplicatedPartitions",
         f"lagging-broker-{broker}-KafkaDataLogsDiskUsed",
     }
+
+
+def test_a_cluster_without_exporters_still_has_its_health_and_disk_metrics(
+    steward: Steward, cluster: dict[str, Any]
+) -> None:
+    """No open monitoring here: what the recommended alarms watch comes from Kafka itself."""
+    nodes = steward.client().list_nodes(ClusterArn=cluster["arn"])["NodeInfoList"]
+    (broker,) = [str(int(n["BrokerNodeInfo"]["BrokerId"])) for n in nodes if "BrokerNodeInfo" in n]
+    metrics = f"/steward/v1/clusters/{quote(cluster['arn'], safe='')}/metrics"
+
+    def latest(metric: str, **dimensions: str) -> float | None:
+        params = {"period": "10", "statistic": "Maximum", "startTime": str(time.time() - 300)}
+        with steward.http() as http:
+            answer = http.get(f"{metrics}/{metric}", params={**params, **dimensions})
+        assert answer.status_code == 200, answer.text
+        points = answer.json()["datapoints"]
+        return points[-1]["value"] if points else None
+
+    deadline = time.monotonic() + 60
+    found: dict[str, float | None] = {}
+    while time.monotonic() < deadline:
+        found = {
+            "OfflinePartitionsCount": latest("OfflinePartitionsCount"),
+            "GlobalTopicCount": latest("GlobalTopicCount"),
+            "UnderReplicatedPartitions": latest("UnderReplicatedPartitions", brokerId=broker),
+            "KafkaDataLogsDiskUsed": latest("KafkaDataLogsDiskUsed", brokerId=broker),
+        }
+        if None not in found.values():
+            break
+        time.sleep(1)
+    assert found["OfflinePartitionsCount"] == 0
+    assert found["UnderReplicatedPartitions"] == 0
+    assert found["GlobalTopicCount"] is not None and found["GlobalTopicCount"] >= 1
+    assert found["KafkaDataLogsDiskUsed"] is not None and 0 < found["KafkaDataLogsDiskUsed"] < 1

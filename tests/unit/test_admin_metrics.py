@@ -1,5 +1,6 @@
-"""Consumer lag as MSK's metrics: sums and maxima per group and topic, the time estimate from the
-rate the log end moves at, and per-partition lag only where the cluster asks for it."""
+"""Metrics read through the Admin API: consumer lag (sums and maxima per group and topic, the
+time estimate from the rate the log end moves at, per-partition lag only where the cluster asks
+for it), and partition health and disk use where no exporter gives them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from steward.control.model import (
     ClusterState,
     EnhancedMonitoring,
 )
-from steward.monitor.consumer_lag import ConsumerLagCollector
+from steward.kafka.health import PartitionState
+from steward.monitor.admin_metrics import AdminMetricsCollector
+from steward.monitor.kafka_state import disk_samples, partition_samples
 from steward.monitor.store import Sample
 
 
@@ -51,8 +54,8 @@ def by_name(samples: list[Sample]) -> dict[tuple[str, str], float]:
     }
 
 
-def collector() -> ConsumerLagCollector:
-    return ConsumerLagCollector(store=None, groups=None, metrics=None)  # type: ignore[arg-type]
+def collector() -> AdminMetricsCollector:
+    return AdminMetricsCollector(store=None, groups=None, metrics=None)  # type: ignore[arg-type]
 
 
 def test_sum_and_max_per_topic_with_msk_dimensions() -> None:
@@ -88,3 +91,27 @@ def test_per_partition_lag_at_the_partition_level() -> None:
     samples = collector().samples(cluster(level), [group(("payments", 3, 90, 100))], 1000.0)
     (partition,) = [s for s in samples if s.metric == "OffsetLag"]
     assert partition.value == 10 and partition.dimensions["Partition"] == "3"
+
+
+def test_partition_health_per_cluster_and_per_broker() -> None:
+    states = [
+        PartitionState("payments", 0, 1, (1, 2, 3), (1, 2, 3)),
+        PartitionState("payments", 1, 2, (2, 3, 1), (2, 3)),  # broker 1 out of sync
+        PartitionState("audit", 0, None, (3, 1, 2), ()),  # offline
+    ]
+    values = {
+        (s.metric, s.dimensions.get("Broker ID")): s.value
+        for s in partition_samples(cluster(), [1, 2, 3], states, 1000.0)
+    }
+    assert values[("OfflinePartitionsCount", None)] == 1
+    assert values[("GlobalPartitionCount", None)] == 3
+    assert values[("GlobalTopicCount", None)] == 2
+    assert values[("UnderReplicatedPartitions", "2")] == 1  # it leads the lagging partition
+    assert values[("UnderReplicatedPartitions", "1")] == 0
+    assert values[("PartitionCount", "3")] == 3
+
+
+def test_disk_use_is_a_percentage_of_the_volume() -> None:
+    (sample,) = disk_samples(cluster(), {2: 1024**3}, 1000.0)  # 1 GiB of a 10 GiB volume
+    assert sample.metric == "KafkaDataLogsDiskUsed" and sample.value == 10.0
+    assert sample.dimensions == {"Cluster Name": "orders", "Broker ID": "2"}

@@ -1,14 +1,16 @@
-"""Consumer lag as MSK's metrics: every `interval` seconds, for each serving cluster, every consumer
-group's committed offsets against the log end offsets (through Kafka's Admin API), put in the
-metric store under MSK's names and dimensions ("Cluster Name", "Consumer Group", "Topic"):
+"""The metrics Steward reads through Kafka's Admin API rather than from exporters, every
+`interval` seconds for each serving cluster, put in the metric store under MSK's names:
 
-- SumOffsetLag and MaxOffsetLag per group and topic (messages);
-- EstimatedMaxTimeLag per group and topic (seconds): for each partition, how long the producers
-  took to write the messages the group has not read yet, from the rate the partition's log end
-  moved at since the last look; while nothing new comes in, the backlog only gets older;
-- OffsetLag per group, topic and partition, for clusters at PER_TOPIC_PER_PARTITION.
-
-It needs no exporter: lag is Kafka's own bookkeeping, as MSK reports it at every monitoring level.
+- consumer lag, for every cluster (lag is Kafka's own bookkeeping, as MSK reports it at every
+  monitoring level), with the dimensions "Cluster Name", "Consumer Group" and "Topic":
+  SumOffsetLag and MaxOffsetLag per group and topic (messages); EstimatedMaxTimeLag per group and
+  topic (seconds): for each partition, how long the producers took to write the messages the
+  group has not read yet, from the rate the partition's log end moved at since the last look
+  (while nothing new comes in, the backlog only gets older); OffsetLag per group, topic and
+  partition at PER_TOPIC_PER_PARTITION;
+- for a cluster without the JMX exporter, its partition health, and without the node exporter,
+  its brokers' disk use (`steward.monitor.kafka_state`), so that every cluster has the metrics its
+  recommended alarms watch.
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from steward.control.certificates import steward_bootstrap
 from steward.control.consumer_groups import ClusterConsumerGroups, ConsumerGroup
-from steward.control.model import Cluster, ClusterState, EnhancedMonitoring
+from steward.control.model import Cluster, ClusterState, EnhancedMonitoring, NodeRole
 from steward.control.periodic import PeriodicTask
 from steward.errors import StewardError
+from steward.kafka.errors import KafkaAdminError
+from steward.kafka.health import partition_states
+from steward.kafka.reassignment import broker_disk_usage
+from steward.monitor.kafka_state import disk_samples, partition_samples
 from steward.monitor.store import MetricStore, Sample
 from steward.store.store import Store
 
@@ -37,7 +44,7 @@ class _Seen:
     time_lag: float | None
 
 
-class ConsumerLagCollector:
+class AdminMetricsCollector:
     def __init__(
         self,
         store: Store,
@@ -52,7 +59,7 @@ class ConsumerLagCollector:
         self.interval = interval
         self.clock = clock
         self._seen: dict[tuple[str, str, str, int], _Seen] = {}
-        self._task = PeriodicTask("consumer-lag", self.collect_all, interval)
+        self._task = PeriodicTask("admin-metrics", self.collect_all, interval)
 
     def start(self) -> None:
         self._task.start()
@@ -67,13 +74,33 @@ class ConsumerLagCollector:
             if cluster.state not in WATCHED:
                 continue
             try:
+                samples = self.state_samples(cluster)
                 ids = self.groups.group_ids(cluster.arn)
                 found = self.groups.groups(cluster.arn, ids) if ids else []
-            except StewardError as error:  # not serving right now: next pass
-                log.debug("no consumer lag of %s: %s", cluster.name, error.message)
+            except (StewardError, KafkaAdminError) as error:  # not serving right now: next pass
+                log.debug("no admin metrics of %s: %s", cluster.name, error)
                 continue
-            stored += self.metrics.put(self.samples(cluster, found, self.clock()))
+            stored += self.metrics.put(samples + self.samples(cluster, found, self.clock()))
         return stored
+
+    def state_samples(self, cluster: Cluster) -> list[Sample]:
+        """Partition health and disk use, where no exporter gives them."""
+        monitoring = cluster.spec.open_monitoring
+        if monitoring.jmx_exporter and monitoring.node_exporter:
+            return []
+        brokers = [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
+        if not brokers:
+            return []
+        bootstrap = steward_bootstrap(self.store.engine, cluster, brokers)
+        now = self.clock()
+        samples: list[Sample] = []
+        if not monitoring.jmx_exporter:
+            states = partition_states(bootstrap)
+            ids = sorted(b.node_id for b in brokers)
+            samples += partition_samples(cluster, ids, states, now)
+        if not monitoring.node_exporter:
+            samples += disk_samples(cluster, broker_disk_usage(bootstrap, timeout=10.0), now)
+        return samples
 
     def samples(self, cluster: Cluster, groups: list[ConsumerGroup], now: float) -> list[Sample]:
         partitions = cluster.spec.enhanced_monitoring is EnhancedMonitoring.PER_TOPIC_PER_PARTITION
