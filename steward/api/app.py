@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from steward.api.acm_pca import with_acm_pca
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi
 from steward.api.secrets_manager import with_secrets_manager
@@ -37,7 +38,12 @@ def build_app(service: ClusterService, authenticator: Authenticator) -> Starlett
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
-            Mount("/", app=with_secrets_manager(MskApi(service), service.secrets)),
+            Mount(
+                "/",
+                app=with_acm_pca(
+                    with_secrets_manager(MskApi(service), service.secrets), service.private_cas
+                ),
+            ),
         ],
         middleware=[
             Middleware(RequireAuthentication, authenticator=authenticator, open_paths=OPEN_PATHS)

@@ -32,6 +32,7 @@ from steward.control.model import (
     OperationType,
     utcnow,
 )
+from steward.control.private_ca import PrivateCertificateAuthorities
 from steward.control.scram import ClusterScramSecrets
 from steward.control.secrets import Secrets
 from steward.control.topics import ClusterTopics
@@ -54,6 +55,7 @@ from steward.kafka.properties import PropertiesError, validate_server_properties
 from steward.kafka.reassignment import broker_disk_usage
 from steward.monitor.queries import ClusterMetrics
 from steward.settings import Settings
+from steward.store.private_ca import CertificateAuthorityRecords
 from steward.store.secrets import SecretRecords
 from steward.store.store import DuplicateError, Store
 
@@ -106,6 +108,12 @@ class ClusterService:
             master_key=lambda: master_key or MasterKey.load_or_create(settings.home),
         )
         self.scram = ClusterScramSecrets(store, self.secrets, describe=self.describe_cluster)
+        self.private_cas = PrivateCertificateAuthorities(
+            CertificateAuthorityRecords(store.engine),
+            settings.region,
+            settings.account_id,
+            master_key=lambda: master_key or MasterKey.load_or_create(settings.home),
+        )
 
     # --- clusters -------------------------------------------------------------------------------
     def create_cluster(self, name: str, spec: ClusterSpec, tags: dict[str, str]) -> Cluster:

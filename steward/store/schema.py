@@ -195,3 +195,43 @@ certificates = Table(
 )
 """Each cluster's CA (name `ca`) and its nodes' certificates (`node-<id>@<hosts>`), with their
 private keys sealed by the master key (`steward.crypto.master_key`)."""
+
+private_cas = Table(
+    "private_cas",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("type", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("configuration", JSON, nullable=False),
+    Column("revocation_configuration", JSON),
+    Column("key_storage_security_standard", String, nullable=False),
+    Column("usage_mode", String, nullable=False),
+    Column("sealed_key", LargeBinary, nullable=False),
+    Column("certificate_pem", Text),
+    Column("serial", String),
+    Column("not_before", DateTime(timezone=True)),
+    Column("not_after", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_state_change_at", DateTime(timezone=True), nullable=False),
+    Column("restorable_until", DateTime(timezone=True)),
+    Column("status_before_deletion", String),
+    Column("tags", JSON, nullable=False),
+)
+"""Private certificate authorities of the ACM-PCA-compatible API (`steward.control.private_ca`):
+their configuration as the API took it, their certificate, and their private key sealed by the
+master key (`steward.crypto.master_key`) with the CA's ARN as context. A deleted CA keeps its row,
+with the time it can be restored until, until then."""
+
+private_ca_certificates = Table(
+    "private_ca_certificates",
+    metadata,
+    Column("ca_arn", String, primary_key=True),
+    Column("serial", String, primary_key=True),
+    Column("certificate_pem", Text, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("not_after", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revocation_reason", String),
+)
+"""Every certificate a private CA issued (serial as lowercase hex, as in its ARN), and when and
+why it was revoked: what the CA's revocation list is made from."""

@@ -15,7 +15,7 @@ from typing import Protocol
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from steward.api import secrets_manager
+from steward.api import acm_pca, secrets_manager
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.errors import error_response
 from steward.errors import BadRequestException, InternalServerErrorException, StewardError
@@ -144,6 +144,8 @@ class RequireAuthentication:
     async def _refuse(scope: Scope, receive: Receive, send: Send, error: StewardError) -> None:
         if secrets_manager.is_secrets_manager_request(scope):
             response = secrets_manager.error_response(error, str(uuid.uuid4()))
+        elif acm_pca.is_acm_pca_request(scope):
+            response = acm_pca.error_response(error, str(uuid.uuid4()))
         else:
             response = error_response(error, str(uuid.uuid4()))
         await response(scope, receive, send)

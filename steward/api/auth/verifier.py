@@ -21,6 +21,8 @@ SERVICE = "kafka"
 """MSK's signing name: what boto3 and the AWS CLI put into the credential scope."""
 SECRETS_MANAGER_SERVICE = "secretsmanager"
 """Secrets Manager's signing name, for requests whose `X-Amz-Target` is `secretsmanager.*`."""
+ACM_PCA_SERVICE = "acm-pca"
+"""AWS Private CA's signing name, for requests whose `X-Amz-Target` is `ACMPrivateCA.*`."""
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 HOW_TO_SIGN = (
@@ -90,7 +92,11 @@ class SigV4Verifier:
 
     def _check_scope(self, scope: CredentialScope, request: ReceivedRequest) -> None:
         target = request.header("x-amz-target") or ""
-        service = SECRETS_MANAGER_SERVICE if target.startswith("secretsmanager.") else self.service
+        service = self.service
+        if target.startswith("secretsmanager."):
+            service = SECRETS_MANAGER_SERVICE
+        elif target.startswith("ACMPrivateCA."):
+            service = ACM_PCA_SERVICE
         if scope.region != self.region:
             raise ForbiddenException(
                 f"Credential should be scoped to a valid region, not '{scope.region}': this "
