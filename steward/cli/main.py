@@ -18,6 +18,7 @@ from steward.cli.groups import group as consumer_group
 from steward.cli.kafka import kafka
 from steward.cli.metrics import metrics
 from steward.cli.output import Output
+from steward.cli.private_ca import ca
 from steward.cli.secrets import secret
 from steward.cli.server import server
 from steward.cli.topics import topic
@@ -75,6 +76,8 @@ for group in (cluster, config, topic, consumer_group, alarm, metrics, kafka, cha
     _accept_output_option(group)
 cli.add_command(secret)
 _accept_output_option(secret)
+cli.add_command(ca)
+_accept_output_option(ca)
 cli.add_command(server)
 
 
