@@ -21,7 +21,8 @@ from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
 from steward.control.agents import AgentDirectory
 from steward.control.alarm_monitor import AlarmMonitor, StoredMetrics
-from steward.control.certificates import ClusterCertificates
+from steward.control.certificates import ClusterCertificates, ca_certificate
+from steward.control.client_trust import ClientTrust
 from steward.control.context import ReconcileContext
 from steward.control.data_keys import DataKeys
 from steward.control.health_monitor import HealthMonitor
@@ -48,9 +49,12 @@ class ControlPlane:
     scraper: MetricsScraper | None = None
     admin_metrics: AdminMetricsCollector | None = None
     alarms: AlarmMonitor | None = None
+    client_trust: ClientTrust | None = None
 
     def start(self) -> None:
         self.reconciler.start()
+        if self.client_trust is not None:
+            self.client_trust.start(self.reconciler.ctx.agents.client)
         if self.monitor is not None:
             self.monitor.start()
         if self.scram_sync is not None:
@@ -63,6 +67,8 @@ class ControlPlane:
             self.alarms.start()
 
     def close(self) -> None:
+        if self.client_trust is not None:
+            self.client_trust.stop()
         if self.alarms is not None:
             self.alarms.stop()
         if self.admin_metrics is not None:
@@ -82,6 +88,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     settings.home.mkdir(parents=True, exist_ok=True)
     store = Store(settings.db_url)
     master_key = MasterKey.load_or_create(settings.home)
+    store.master_key = master_key
     data_keys = DataKeys(store.engine, master_key)
     certificates = ClusterCertificates(store.engine, master_key)
     agents = AgentDirectory(settings, data_keys.key_for, certificates.with_node_tls)
@@ -95,9 +102,16 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         health_reports=monitor.report if monitor is not None else None,
         master_key=data_keys.master_key,
     )
+    client_trust = ClientTrust(
+        store,
+        service.private_cas,
+        lambda cluster_id: ca_certificate(store.engine, cluster_id) or "",
+    )
+    agents.node_tls = lambda spec: client_trust.with_client_trust(certificates.with_node_tls(spec))
     scram_sync = ScramSync(store, service.secrets)
     service.secrets.on_change = service.scram.wake = scram_sync.wake
     plane = ControlPlane(settings, store, service, reconciler, monitor, scram_sync)
+    plane.client_trust = client_trust
     if settings.metrics_interval > 0:
         metrics = service.metrics.store
         plane.scraper = MetricsScraper(

@@ -116,6 +116,9 @@ class LogDelivery:
     """How the agent reaches `bootstrap`: PLAINTEXT, or SSL trusting `ca_certificates`."""
     ca_certificates: str | None = None
     """PEM: the certificate authorities of the cluster's TLS listeners."""
+    node_identity: bool = False
+    """Present the broker's own certificate (its key store): the bootstrap is the brokers'
+    REPLICATION listeners of a cluster with an authorizer, where only the nodes get in."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -139,6 +142,8 @@ class LogDelivery:
             raise InvalidLogDelivery(f"prefix {self.prefix!r} is not valid")
         if self.security_protocol not in ("PLAINTEXT", "SSL"):
             raise InvalidLogDelivery(f"security_protocol {self.security_protocol!r} is not valid")
+        if not isinstance(self.node_identity, bool):
+            raise InvalidLogDelivery("node_identity must be true or false")
         if self.ca_certificates is not None and not isinstance(self.ca_certificates, str):
             raise InvalidLogDelivery("ca_certificates must be PEM text")
         if self.topic is not None and not (isinstance(self.bootstrap, str) and self.bootstrap):

@@ -40,6 +40,7 @@ from steward.agent.log_delivery import (
     log_group_file,
 )
 from steward.agent.log_tail import LogTailer, Position
+from steward.agent.tls import KEYSTORE_FILE
 
 log = logging.getLogger(__name__)
 
@@ -377,6 +378,9 @@ class LogShipper:
             security = {"security.protocol": delivery.security_protocol}
             if delivery.ca_certificates:
                 security["ssl.ca.pem"] = delivery.ca_certificates
+            keystore = node_dir / "tls" / KEYSTORE_FILE
+            if delivery.node_identity:  # its key and certificate chain, in one PEM file
+                security["ssl.key.location"] = security["ssl.certificate.location"] = str(keystore)
             destinations.append(
                 TopicDestination(delivery.bootstrap, delivery.topic, broker_id, security)
             )

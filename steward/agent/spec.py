@@ -25,7 +25,15 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _PROPERTY_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 AGENT_OWNED_PROPERTIES: frozenset[str] = frozenset(
-    {"log.dirs", "log.dir", "metadata.log.dir", "ssl.keystore.location", "ssl.truststore.location"}
+    {
+        "log.dirs",
+        "log.dir",
+        "metadata.log.dir",
+        "ssl.keystore.location",
+        "ssl.truststore.location",
+        "listener.name.client_tls.ssl.truststore.location",
+        "steward.revocation.lists.location",
+    }
 )
 """Storage locations: the agent places every node's data and TLS key store under its own node
 directory."""
@@ -75,6 +83,15 @@ class NodeSpec:
     the node's key store file (mode 0600) and leaves it out of the stored spec (`to_json`)."""
     tls_trusted_certificates: str | None = None
     """The CA certificates the node trusts (PEM): its cluster's CA."""
+    client_certificate_authorities: list[str] = field(default_factory=list)
+    """Brokers with mutual TLS for clients: the ARNs of the private CAs whose client certificates
+    the CLIENT_TLS listener trusts (MSK's `CertificateAuthorityArnList`)."""
+    client_trusted_certificates: str | None = None
+    """Those CAs' certificates (PEM), filled in by the control plane on the way to the agent."""
+    revocation_lists: str | None = None
+    """Those CAs' certificate revocation lists (PEM), likewise; the broker reads them again when
+    the agent rewrites them (`RevocationCheckingPrincipalBuilder`), so a new list restarts
+    nothing."""
     log_delivery: dict[str, Any] | None = None
     """Brokers: where the agent delivers the broker's log (`steward.agent.log_delivery`, MSK's
     LoggingInfo). Applied live: a change restarts nothing."""
@@ -113,7 +130,13 @@ class NodeSpec:
             not isinstance(self.storage_key, str) or len(self.storage_key) < 32
         ):
             raise InvalidSpec("storage_key must be null or a string of at least 32 characters")
-        for name in ("tls_certificate_chain", "tls_key", "tls_trusted_certificates"):
+        for name in (
+            "tls_certificate_chain",
+            "tls_key",
+            "tls_trusted_certificates",
+            "client_trusted_certificates",
+            "revocation_lists",
+        ):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or "-----BEGIN " not in value):
                 raise InvalidSpec(f"{name} must be null or PEM text")
@@ -174,6 +197,7 @@ class NodeSpec:
             raise InvalidSpec(str(error)) from error
         spec.properties = dict(spec.properties)
         spec.jvm_options = list(spec.jvm_options)
+        spec.client_certificate_authorities = list(spec.client_certificate_authorities)
         if spec.log_delivery is not None:
             spec.log_delivery = dict(spec.log_delivery)
         return spec
@@ -213,6 +237,11 @@ class NodeSpec:
         # The TLS material is issued anew as often as the control plane likes; what the node
         # listens with (its listeners, their protocols) is in `properties`.
         del launch["tls_certificate_chain"], launch["tls_key"], launch["tls_trusted_certificates"]
+        # Which CAs the clients' listener trusts is a launch setting; their certificates and
+        # revocation lists are material like the node's own (the lists are read live).
+        del launch["client_trusted_certificates"], launch["revocation_lists"]
+        if not launch["client_certificate_authorities"]:
+            del launch["client_certificate_authorities"]
         if launch["cpu_weight"] is None:
             del launch["cpu_weight"]
         if not launch["encrypted_storage"]:

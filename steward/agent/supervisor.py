@@ -59,6 +59,7 @@ from steward.agent.volumes import (
 )
 from steward.kafka.distribution import DistributionError, require_distribution
 from steward.kafka.log4j import render_log4j2_properties
+from steward.kafka.plugins import needs_plugins, plugin_jar
 from steward.kafka.properties import render_properties
 from steward.kafka.storage import (
     META_PROPERTIES,
@@ -184,10 +185,13 @@ def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
             kafka_cache_dir() / "class-archives", spec.kafka_version, java
         )
         archives = class_archive.jvm_options(archive, spec.key)
+    classpath = require_distribution(spec.kafka_version).classpath
+    if needs_plugins(spec.properties):
+        classpath = f"{classpath}{os.pathsep}{plugin_jar(spec.kafka_version)}"
     return kafka_server_command(
         spec,
         java=java,
-        classpath=require_distribution(spec.kafka_version).classpath,
+        classpath=classpath,
         properties_file=paths.properties,
         log4j_file=paths.log4j,
         logs_dir=paths.logs,

@@ -12,9 +12,13 @@ import os
 from pathlib import Path
 
 from steward.agent.spec import NodeSpec
+from steward.kafka.node_config import CLIENT_TRUSTSTORE_PREFIX
+from steward.kafka.plugins import REVOCATION_LISTS_LOCATION
 
 KEYSTORE_FILE = "keystore.pem"
 TRUSTSTORE_FILE = "truststore.pem"
+CLIENT_TRUSTSTORE_FILE = "client-truststore.pem"
+REVOCATION_LISTS_FILE = "revocation-lists.pem"
 
 
 def uses_tls(spec: NodeSpec) -> bool:
@@ -35,9 +39,30 @@ def write_tls_files(spec: NodeSpec, directory: Path) -> dict[str, str]:
         _write_private(keystore, spec.tls_key.strip() + "\n" + spec.tls_certificate_chain.strip())
     if spec.tls_trusted_certificates is not None:
         _write_private(truststore, spec.tls_trusted_certificates.strip())
-    return {
+    locations = {
         "ssl.keystore.location": str(keystore),
         "ssl.truststore.location": str(truststore),
+    }
+    if spec.client_certificate_authorities:
+        locations.update(_write_client_trust(spec, directory))
+    return locations
+
+
+def _write_client_trust(spec: NodeSpec, directory: Path) -> dict[str, str]:
+    """The CLIENT_TLS listener's trust store (the clients' CAs) and their revocation lists. An
+    empty list file until the control plane sends the lists: nothing revoked yet is known."""
+    truststore = directory / CLIENT_TRUSTSTORE_FILE
+    lists = directory / REVOCATION_LISTS_FILE
+    if spec.client_trusted_certificates is not None:
+        _write_private(truststore, spec.client_trusted_certificates.strip())
+    if spec.revocation_lists is not None:
+        if not lists.exists() or lists.read_text() != spec.revocation_lists.strip() + "\n":
+            _write_private(lists, spec.revocation_lists.strip())
+    elif not lists.exists():
+        _write_private(lists, "")
+    return {
+        f"{CLIENT_TRUSTSTORE_PREFIX}ssl.truststore.location": str(truststore),
+        REVOCATION_LISTS_LOCATION: str(lists),
     }
 
 

@@ -16,7 +16,13 @@ from typing import Any
 from steward.agent.log_delivery import LogDelivery
 from steward.control.arns import cluster_parts
 from steward.control.model import Cluster, Node, NodeRole
-from steward.kafka.node_config import CLIENT, client_bootstrap, client_listener, tls_bootstrap
+from steward.kafka.node_config import (
+    CLIENT,
+    REPLICATION,
+    client_bootstrap,
+    steward_listener,
+    tls_bootstrap,
+)
 
 
 def _enabled(broker_logs: dict[str, Any], member: str) -> dict[str, Any] | None:
@@ -43,8 +49,14 @@ def broker_log_delivery(cluster: Cluster, nodes: Sequence[Node]) -> LogDelivery 
     name, cluster_uuid = cluster_parts(cluster.arn)
     _, _, _, region, account_id, _ = cluster.arn.split(":", 5)
     brokers = [n for n in nodes if n.role is NodeRole.BROKER]
-    plaintext = client_listener(cluster.spec.encryption_in_transit) == CLIENT
-    bootstrap = client_bootstrap(brokers) if plaintext else tls_bootstrap(brokers)
+    listener = steward_listener(
+        cluster.spec.encryption_in_transit, cluster.spec.client_authentication
+    )
+    plaintext = listener == CLIENT
+    if listener == REPLICATION:
+        bootstrap = ",".join(b.endpoint(REPLICATION) for b in brokers)
+    else:
+        bootstrap = client_bootstrap(brokers) if plaintext else tls_bootstrap(brokers)
     return LogDelivery(
         cluster_name=name,
         cluster_uuid=cluster_uuid,
@@ -56,6 +68,7 @@ def broker_log_delivery(cluster: Cluster, nodes: Sequence[Node]) -> LogDelivery 
         topic=stream["deliveryStream"] if stream else None,
         bootstrap=bootstrap if stream else None,
         security_protocol="PLAINTEXT" if plaintext else "SSL",
+        node_identity=listener == REPLICATION,
     )
 
 

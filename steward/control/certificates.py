@@ -5,6 +5,10 @@ is sealed by the master key and opens only in the control plane, to sign. Agents
 and certificate chain with the node's spec (`AgentClient.apply`), write them into the node's key
 store file (`steward.agent.tls`), and never store or log the key elsewhere. The CA's certificate
 is public: clients need it to trust the brokers (`GET /steward/v1/clusters/{arn}/ca-certificate`).
+
+Steward has a certificate of each cluster's CA too, its identity on the nodes' internal listeners
+(`steward.kafka.node_config`: the super user of a cluster with an authorizer). Its key is sealed
+like the others and opened only where Steward connects: `steward_bootstrap` and `probe_tls`.
 """
 
 from __future__ import annotations
@@ -27,17 +31,23 @@ from steward.crypto.certificates import (
     make_certificate_authority,
 )
 from steward.crypto.master_key import MasterKey
-from steward.kafka.admin import TlsBootstrap
+from steward.kafka.admin import TlsBootstrap, client_ssl_context
 from steward.kafka.node_config import (
-    CLIENT_TLS,
-    PLAINTEXT_ALLOWED,
-    client_bootstrap,
-    client_listener,
+    CLIENT,
+    CONTROLLER,
+    INTERNAL_USER,
+    REPLICATION,
+    REPLICATION_PORT,
+    internal_tls,
+    steward_listener,
     tls_bootstrap,
 )
 from steward.store import schema
+from steward.store.store import Store
 
 CA = "ca"
+STEWARD = "steward"
+"""The name of Steward's own certificate among a cluster's."""
 
 
 def ca_certificate(engine: Engine, kafka_cluster_id: str) -> str | None:
@@ -93,6 +103,17 @@ class ClusterCertificates:
             tls_trusted_certificates=ca.certificate_pem,
         )
 
+    def steward_identity(self, kafka_cluster_id: str) -> KeyAndCertificate:
+        """Steward's key and certificate for the cluster's internal listeners, made on first
+        use."""
+        ca = self.authority(kafka_cluster_id)
+        with self._lock:
+            return self._get_or_make(
+                kafka_cluster_id,
+                STEWARD,
+                lambda: issue_node_certificate(ca, f"{INTERNAL_USER} (Steward)", [STEWARD]),
+            )
+
     def _get_or_make(
         self, kafka_cluster_id: str, name: str, make: Callable[[], KeyAndCertificate]
     ) -> KeyAndCertificate:
@@ -132,29 +153,49 @@ class ClusterCertificates:
         return None if row is None else (str(row[0]), bytes(row[1]))
 
 
-def steward_bootstrap(engine: Engine, cluster: Cluster, brokers: Iterable[Node]) -> str:
-    """How Steward itself reaches the cluster's brokers: their plaintext listeners where the
-    cluster allows plaintext, else their TLS listeners, trusting the cluster's CA."""
-    transit = cluster.spec.encryption_in_transit
-    if transit.client_broker in PLAINTEXT_ALLOWED:
-        return client_bootstrap(brokers)
-    return TlsBootstrap(
-        tls_bootstrap(brokers), ca_certificate(engine, cluster.kafka_cluster_id) or ""
+def _identity(store: Store, cluster: Cluster) -> KeyAndCertificate | None:
+    if store.master_key is None:
+        return None
+    return ClusterCertificates(store.engine, store.master_key).steward_identity(
+        cluster.kafka_cluster_id
     )
 
 
-def probe_tls(engine: Engine, cluster: Cluster, node: Node) -> ssl.SSLContext | None:
-    """How Steward's probes reach the listener it checks on `node` (`steward.kafka.probe`): over
-    TLS trusting the cluster's CA where that listener is TLS, else plainly (None)."""
-    transit = cluster.spec.encryption_in_transit
+def steward_bootstrap(store: Store, cluster: Cluster, brokers: Iterable[Node]) -> str:
+    """How Steward itself reaches the cluster's brokers (`steward_listener`): where an authorizer
+    runs, their REPLICATION listeners with Steward's certificate; else their plaintext listeners
+    where the cluster allows plaintext, or their TLS listeners trusting the cluster's CA."""
+    auth = cluster.spec.client_authentication
+    listener = steward_listener(cluster.spec.encryption_in_transit, auth)
+    if listener == CLIENT:
+        return ",".join(b.endpoint(CLIENT) for b in brokers)
+    ca = ca_certificate(store.engine, cluster.kafka_cluster_id) or ""
+    if listener == REPLICATION:
+        servers = ",".join(
+            f"{b.host}:{b.ports.get(REPLICATION, REPLICATION_PORT)}" for b in brokers
+        )
+        return TlsBootstrap(servers, ca, _identity(store, cluster))
+    return TlsBootstrap(tls_bootstrap(brokers), ca)
+
+
+def probe_listener(cluster: Cluster, node: Node) -> str:
+    """The listener Steward's probes ask on `node`: a controller's CONTROLLER, a broker's
+    `steward_listener`."""
     if node.role is NodeRole.CONTROLLER:
-        encrypted = transit.in_cluster
-    else:
-        encrypted = client_listener(transit) == CLIENT_TLS
-    if not encrypted:
+        return CONTROLLER
+    return steward_listener(cluster.spec.encryption_in_transit, cluster.spec.client_authentication)
+
+
+def probe_tls(store: Store, cluster: Cluster, node: Node) -> ssl.SSLContext | None:
+    """How Steward's probes reach `probe_listener` on `node`: over TLS trusting the cluster's CA
+    where that listener is TLS, with Steward's certificate where it demands one; else plainly
+    (None)."""
+    transit, auth = cluster.spec.encryption_in_transit, cluster.spec.client_authentication
+    listener = probe_listener(cluster, node)
+    internal = listener in (CONTROLLER, REPLICATION)
+    if internal and not internal_tls(transit, auth):
         return None
-    context = ssl.create_default_context()
-    ca = ca_certificate(engine, cluster.kafka_cluster_id)
-    if ca is not None:
-        context.load_verify_locations(cadata=ca)
-    return context
+    if listener == CLIENT:
+        return None
+    ca = ca_certificate(store.engine, cluster.kafka_cluster_id)
+    return client_ssl_context(ca, _identity(store, cluster) if internal else None)

@@ -29,7 +29,7 @@ class ReconcileContext:
     def bootstrap(self, cluster: Cluster) -> str:
         """The cluster's bootstrap string as Steward connects to it (`steward_bootstrap`)."""
         brokers = [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
-        return steward_bootstrap(self.store.engine, cluster, brokers)
+        return steward_bootstrap(self.store, cluster, brokers)
 
     def cluster_view(self, cluster: Cluster) -> ClusterView:
         """Kafka's own view of the cluster, as rolling restarts consult it."""

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from steward.agent.client import AgentError, AgentUnavailable
 from steward.agent.spec import NodeStatus
 from steward.control.arns import ArnFactory
-from steward.control.certificates import probe_tls, steward_bootstrap
+from steward.control.certificates import probe_listener, probe_tls, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth, KafkaHealth, read_kafka_health
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Diagnostician, Finding, NodeObservation
@@ -33,7 +33,6 @@ from steward.control.operations.heal import findings as heal_findings
 from steward.control.operations.heal import repaired_nodes
 from steward.control.periodic import PeriodicTask
 from steward.kafka import probe
-from steward.kafka.node_config import CONTROLLER, client_listener
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ class HealthMonitor:
         if last is not None and time.monotonic() - last[0] < self.kafka_interval:
             return last[1]
         brokers = [n for n in nodes if n.role is NodeRole.BROKER]
-        bootstrap = steward_bootstrap(self.ctx.store.engine, cluster, brokers)
+        bootstrap = steward_bootstrap(self.ctx.store, cluster, brokers)
         kafka = read_kafka_health(bootstrap, timeout=2.0)
         self._kafka[cluster.arn] = (time.monotonic(), kafka)
         return kafka
@@ -141,12 +140,8 @@ class HealthMonitor:
         return {s.key: s for s in statuses}
 
     def _answers(self, cluster: Cluster, node: Node) -> bool:
-        if node.role is NodeRole.CONTROLLER:
-            listener = CONTROLLER
-        else:
-            listener = client_listener(cluster.spec.encryption_in_transit)
-        host, port = node.endpoint(listener).rsplit(":", 1)
-        tls = probe_tls(self.ctx.store.engine, cluster, node)
+        host, port = node.endpoint(probe_listener(cluster, node)).rsplit(":", 1)
+        tls = probe_tls(self.ctx.store, cluster, node)
         return probe.answers(host, int(port), self.probe_timeout, tls)
 
     # --- repairing ------------------------------------------------------------------------------

@@ -59,7 +59,12 @@ def build_node_spec(
             cluster_id=cluster.kafka_cluster_id,
             directory_id=node.directory_id,
             properties=render_controller_properties(
-                node, controllers, len(brokers), configured, cluster.spec.encryption_in_transit
+                node,
+                controllers,
+                len(brokers),
+                configured,
+                cluster.spec.encryption_in_transit,
+                cluster.spec.client_authentication,
             ),
             initial_controllers=None,
             heap_mb=CONTROLLER_HEAP_MB,
@@ -69,6 +74,7 @@ def build_node_spec(
             encrypted_storage=cluster.spec.encrypted_at_rest,
         )
     sizing = INSTANCE_TYPES[node.instance_type]
+    auth = cluster.spec.client_authentication
     return NodeSpec(
         key=node_key(cluster, node),
         kafka_version=node.kafka_version,
@@ -83,7 +89,7 @@ def build_node_spec(
             sizing,
             configured,
             cluster.spec.encryption_in_transit,
-            sasl_scram=cluster.spec.client_authentication.sasl_scram,
+            auth,
         ),
         initial_controllers=None,
         heap_mb=sizing.heap_mb,
@@ -94,4 +100,7 @@ def build_node_spec(
         volume_gb=cluster.spec.broker_node_group.volume_size_gb,
         log_delivery=log_delivery_spec(cluster, nodes),
         encrypted_storage=cluster.spec.encrypted_at_rest,
+        client_certificate_authorities=(
+            list(auth.tls_certificate_authority_arns) if auth.tls else []
+        ),
     )

@@ -49,6 +49,9 @@ BAD_PREFIX = (
     "The provided secret arn cannot be used with Amazon MSK. Secret names must have the prefix "
     f"'{NAME_PREFIX}'."
 )
+RESERVED_USER_PREFIX = "steward-"
+"""`User:steward-internal` is every cluster's super user (`steward.kafka.node_config`) and
+`User:steward-revoked` a revoked certificate's: no SCRAM user may take such a name."""
 BAD_VALUE = (
     "The secret's value must be a JSON object with the string members username and password."
 )
@@ -101,6 +104,11 @@ def read_credential(
         raise InvalidScramSecret(BAD_VALUE)
     if not username or not password:
         raise InvalidScramSecret(BAD_VALUE)
+    if username.startswith(RESERVED_USER_PREFIX):
+        raise InvalidScramSecret(
+            f"The username {username} is reserved: names that start with {RESERVED_USER_PREFIX} "
+            "are Steward's own principals."
+        )
     return ScramCredential(username, password, value.version_id)
 
 

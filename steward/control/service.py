@@ -44,9 +44,12 @@ from steward.kafka.errors import KafkaAdminError
 from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import (
-    PLAINTEXT_ALLOWED,
+    CLIENT,
+    CLIENT_SASL_SCRAM,
+    CLIENT_TLS,
     TLS_ALLOWED,
     client_bootstrap,
+    client_protocols,
     sasl_scram_bootstrap,
     tls_bootstrap,
     uses_tls,
@@ -210,11 +213,20 @@ class ClusterService:
                 "`steward kafka install` first, or leave the JMX exporter disabled.",
                 "openMonitoring",
             )
+        self._validate_client_authentication(spec)
+
+    def _validate_client_authentication(self, spec: ClusterSpec) -> None:
         auth = spec.client_authentication
-        if auth.sasl_iam or auth.tls or not auth.unauthenticated:
+        if auth.sasl_iam:
             raise BadRequestException(
-                "Client authentication is not available yet; only unauthenticated access is "
-                "(SASL/SCRAM can be enabled alongside it).",
+                "IAM client authentication is not available in Steward; use SASL/SCRAM or TLS "
+                "client certificates with access policies.",
+                "clientAuthentication.sasl.iam",
+            )
+        if not (auth.unauthenticated or auth.sasl_scram or auth.tls):
+            raise BadRequestException(
+                "A cluster needs at least one way in: enable unauthenticated access, SASL/SCRAM "
+                "or TLS client authentication.",
                 "clientAuthentication",
             )
         if auth.sasl_scram and spec.encryption_in_transit.client_broker not in TLS_ALLOWED:
@@ -223,6 +235,20 @@ class ClusterService:
                 "TLS_PLAINTEXT.",
                 "encryptionInfo.encryptionInTransit.clientBroker",
             )
+        if auth.tls:
+            if spec.encryption_in_transit.client_broker not in TLS_ALLOWED:
+                raise BadRequestException(
+                    "TLS client authentication needs TLS between clients and brokers: use "
+                    "clientBroker TLS or TLS_PLAINTEXT.",
+                    "encryptionInfo.encryptionInTransit.clientBroker",
+                )
+            if not auth.tls_certificate_authority_arns:
+                raise BadRequestException(
+                    "TLS client authentication needs at least one private certificate authority "
+                    "in certificateAuthorityArnList.",
+                    "clientAuthentication.tls.certificateAuthorityArnList",
+                )
+            self.private_cas.check_usable(auth.tls_certificate_authority_arns)
 
     def _validate_kafka_version(self, version: str, param: str) -> None:
         if not any(v.version == version for v in self.list_kafka_versions()):
@@ -272,24 +298,22 @@ class ClusterService:
         """Every broker's plaintext, TLS and SASL/SCRAM listeners, each where the cluster has
         it."""
         spec = self.describe_cluster(arn).spec
-        transit = spec.encryption_in_transit
+        protocols = client_protocols(spec.encryption_in_transit, spec.client_authentication)
         brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
         if not brokers:
             return BootstrapBrokers()
         return BootstrapBrokers(
-            plaintext=client_bootstrap(brokers)
-            if transit.client_broker in PLAINTEXT_ALLOWED
-            else None,
-            tls=tls_bootstrap(brokers) if transit.client_broker in TLS_ALLOWED else None,
-            sasl_scram=sasl_scram_bootstrap(brokers)
-            if spec.client_authentication.sasl_scram
-            else None,
+            plaintext=client_bootstrap(brokers) if CLIENT in protocols else None,
+            tls=tls_bootstrap(brokers) if CLIENT_TLS in protocols else None,
+            sasl_scram=sasl_scram_bootstrap(brokers) if CLIENT_SASL_SCRAM in protocols else None,
         )
 
     def ca_certificate(self, arn: str) -> str:
         """The cluster's CA certificate (PEM), which clients of its TLS listeners trust."""
         cluster = self.describe_cluster(arn)
-        if not uses_tls(NodeRole.BROKER, cluster.spec.encryption_in_transit):
+        if not uses_tls(
+            NodeRole.BROKER, cluster.spec.encryption_in_transit, cluster.spec.client_authentication
+        ):
             raise BadRequestException(
                 f"Cluster {cluster.name} has no TLS listeners (encryption in transit is off).",
                 "clusterArn",
@@ -314,7 +338,7 @@ class ClusterService:
         cannot tell about right now): MSK's KafkaDataLogsDiskUsed, against the volume size."""
         cluster = self.describe_cluster(arn)
         brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
-        bootstrap = steward_bootstrap(self.store.engine, cluster, brokers)
+        bootstrap = steward_bootstrap(self.store, cluster, brokers)
         try:
             used = broker_disk_usage(bootstrap, timeout=10.0) if brokers else {}
         except KafkaAdminError:

@@ -273,7 +273,7 @@ def serving_bootstrap(store: Store, cluster: Cluster, managed: str) -> str:
             f"Cluster {cluster.name} is {cluster.state.value}; {managed} can be managed {when}.",
             "clusterArn",
         )
-    return steward_bootstrap(store.engine, cluster, brokers)
+    return steward_bootstrap(store, cluster, brokers)
 
 
 def _unknown(name: str, changing: bool) -> NotFoundException:

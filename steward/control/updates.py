@@ -239,7 +239,7 @@ class ClusterUpdates:
     def _widest_replication(self, cluster: Cluster) -> int | None:
         """The largest replication factor of the cluster's topics, or None when Kafka cannot
         tell right now (the operation checks again before it moves anything)."""
-        bootstrap = steward_bootstrap(self.store.engine, cluster, self._brokers(cluster))
+        bootstrap = steward_bootstrap(self.store, cluster, self._brokers(cluster))
         try:
             assignment = reassignment.current_assignment(bootstrap, timeout=5.0)
         except KafkaAdminError:

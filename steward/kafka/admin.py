@@ -8,14 +8,19 @@ client made here (confluent-kafka, kafka-python, Kafka's Java Admin) connects to
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry
 from kafka import KafkaAdminClient
+
+from steward.crypto.certificates import KeyAndCertificate
+from steward.kafka.properties import render_properties
 
 _quiet = logging.getLogger("steward.kafka.librdkafka")
 _quiet.setLevel(logging.CRITICAL)
@@ -23,53 +28,93 @@ _quiet.setLevel(logging.CRITICAL)
 
 class TlsBootstrap(str):
     """A bootstrap string of TLS listeners, with the CA certificate (PEM) that signed the brokers'
-    certificates. A `str`, so it goes wherever a bootstrap string goes."""
+    certificates, and, for a listener that wants one, the client certificate (and key) to present.
+    A `str`, so it goes wherever a bootstrap string goes."""
 
     ca_pem: str
+    client: KeyAndCertificate | None
 
-    def __new__(cls, servers: str, ca_pem: str) -> TlsBootstrap:
+    def __new__(
+        cls, servers: str, ca_pem: str, client: KeyAndCertificate | None = None
+    ) -> TlsBootstrap:
         bootstrap = super().__new__(cls, servers)
         bootstrap.ca_pem = ca_pem
+        bootstrap.client = client
         return bootstrap
+
+
+@lru_cache(maxsize=64)
+def client_ssl_context(ca_pem: str | None, client: KeyAndCertificate | None) -> ssl.SSLContext:
+    """A Python TLS context trusting `ca_pem` that presents `client` when it is given. Python
+    loads a certificate and key only from files: they are written into a private temporary
+    directory and removed as soon as they are loaded. Kept for the next caller with the same
+    material (the health monitor probes every node every few seconds)."""
+    context = ssl.create_default_context(cadata=ca_pem or None)
+    if client is not None:
+        with tempfile.TemporaryDirectory(prefix="steward-tls-") as directory:
+            chain = Path(directory) / "client.pem"
+            fd = os.open(chain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(client.key_pem.strip() + "\n" + client.certificate_pem.strip() + "\n")
+            context.load_cert_chain(chain)
+    return context
 
 
 def librdkafka_security(bootstrap: str) -> dict[str, str]:
     """confluent-kafka settings for reaching `bootstrap` (nothing for a plaintext listener)."""
     if not isinstance(bootstrap, TlsBootstrap):
         return {}
-    if not bootstrap.ca_pem:  # no CA yet: nothing is trusted, and connecting fails as it should
-        return {"security.protocol": "SSL"}
-    return {"security.protocol": "SSL", "ssl.ca.pem": bootstrap.ca_pem}
+    settings = {"security.protocol": "SSL"}
+    if bootstrap.ca_pem:  # no CA yet: nothing is trusted, and connecting fails as it should
+        settings["ssl.ca.pem"] = bootstrap.ca_pem
+    if bootstrap.client is not None:
+        settings["ssl.certificate.pem"] = bootstrap.client.certificate_pem
+        settings["ssl.key.pem"] = bootstrap.client.key_pem
+    return settings
 
 
 def java_client_security(bootstrap: str) -> dict[str, str]:
     """Kafka's Java client settings for reaching `bootstrap` (nothing for plaintext)."""
     if not isinstance(bootstrap, TlsBootstrap):
         return {}
-    if not bootstrap.ca_pem:
-        return {"security.protocol": "SSL"}
-    return {
-        "security.protocol": "SSL",
-        "ssl.truststore.type": "PEM",
-        "ssl.truststore.certificates": bootstrap.ca_pem,
-    }
+    settings = {"security.protocol": "SSL"}
+    if bootstrap.ca_pem:
+        settings["ssl.truststore.type"] = "PEM"
+        settings["ssl.truststore.certificates"] = bootstrap.ca_pem
+    if bootstrap.client is not None:
+        settings["ssl.keystore.type"] = "PEM"
+        settings["ssl.keystore.certificate.chain"] = bootstrap.client.certificate_pem
+        settings["ssl.keystore.key"] = bootstrap.client.key_pem
+    return settings
 
 
 @contextmanager
 def java_tool_security(bootstrap: str) -> Iterator[list[str]]:
     """The arguments that let one of Kafka's command-line tools reach `bootstrap`: for TLS, a
-    `--command-config` file that trusts the cluster's CA (both files public, removed after)."""
+    `--command-config` file pointing at PEM trust and key stores, all readable by this user only
+    (the key store holds Steward's client key), in a temporary directory removed after."""
     if not isinstance(bootstrap, TlsBootstrap):
         yield []
         return
     with tempfile.TemporaryDirectory(prefix="steward-tool-") as directory:
-        ca = Path(directory) / "ca.pem"
-        ca.write_text(bootstrap.ca_pem)
-        config = Path(directory) / "client.properties"
-        config.write_text(
-            f"security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={ca}\n"
-        )
-        yield ["--command-config", str(config)]
+        where = Path(directory)
+        settings = {"security.protocol": "SSL"}
+        if bootstrap.ca_pem:
+            settings["ssl.truststore.type"] = "PEM"
+            settings["ssl.truststore.location"] = _write_private(where / "ca.pem", bootstrap.ca_pem)
+        if bootstrap.client is not None:
+            client = bootstrap.client.key_pem.strip() + "\n" + bootstrap.client.certificate_pem
+            settings["ssl.keystore.type"] = "PEM"
+            settings["ssl.keystore.location"] = _write_private(where / "client.pem", client)
+        config = _write_private(where / "client.properties", render_properties(settings))
+        yield ["--command-config", config]
+
+
+def _write_private(path: Path, text: str) -> str:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    return str(path)
 
 
 def admin_client(bootstrap: str, **extra: str) -> AdminClient:
@@ -115,7 +160,7 @@ def kafka_python_admin(bootstrap: str, timeout: float = 10.0) -> Iterator[KafkaA
     if isinstance(bootstrap, TlsBootstrap):
         security = {
             "security_protocol": "SSL",
-            "ssl_context": ssl.create_default_context(cadata=bootstrap.ca_pem or None),
+            "ssl_context": client_ssl_context(bootstrap.ca_pem, bootstrap.client),
         }
     client = KafkaAdminClient(
         bootstrap_servers=bootstrap.split(","),

@@ -12,14 +12,34 @@ Listener layout of every node (the ports follow MSK's conventions):
 With `inCluster` encryption, REPLICATION and CONTROLLER speak TLS too. Every TLS listener uses the
 node's PEM key store and trust store, which the agent writes (`steward.agent.tls`): a key and
 certificate issued by the cluster's own CA (`steward.control.certificates`).
+
+Identities and authorization. Where REPLICATION and CONTROLLER speak TLS they demand a client
+certificate from the cluster's CA (mutual TLS), which only the cluster's nodes and Steward itself
+hold; every such certificate is the principal `User:steward-internal`. Once a cluster's
+unauthenticated access is off, every node runs Kafka's StandardAuthorizer, deny by default, with
+that principal as its one super user: the nodes among themselves and Steward (its admin clients,
+probes and tools, over REPLICATION) are allowed everything, every client only what the ACLs
+compiled from its access policy allow (`steward.control.access_policies`). Such a cluster's
+REPLICATION and CONTROLLER speak TLS whatever `inCluster` says, since that is where the nodes'
+identities come from. Client listeners open for the client authentication the cluster has:
+CLIENT (plaintext) and CLIENT_TLS without a client certificate only with unauthenticated access;
+CLIENT_TLS with a client certificate (`Tls`), trusting the certificate authorities the cluster
+names and honouring their revocation lists (`steward.kafka.plugins`); CLIENT_SASL_SCRAM with SCRAM.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from steward.control.model import ClientBroker, EncryptionInTransit, Node, NodeRole
+from steward.control.model import (
+    ClientAuthentication,
+    ClientBroker,
+    EncryptionInTransit,
+    Node,
+    NodeRole,
+)
 from steward.kafka.instance_types import InstanceType
+from steward.kafka.plugins import PRINCIPAL_BUILDER
 
 CLIENT_PORT = 9092
 CLIENT_TLS_PORT = 9094
@@ -36,6 +56,13 @@ CONTROLLER = "CONTROLLER"
 PLAINTEXT_ALLOWED = (ClientBroker.PLAINTEXT, ClientBroker.TLS_PLAINTEXT)
 TLS_ALLOWED = (ClientBroker.TLS, ClientBroker.TLS_PLAINTEXT)
 PLAINTEXT_ONLY = EncryptionInTransit(ClientBroker.PLAINTEXT, in_cluster=False)
+UNAUTHENTICATED = ClientAuthentication()
+
+INTERNAL_USER = "steward-internal"
+INTERNAL_PRINCIPAL = f"User:{INTERNAL_USER}"
+"""Who the cluster's nodes and Steward are to Kafka: any certificate of the cluster's CA."""
+STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+CLIENT_TRUSTSTORE_PREFIX = f"listener.name.{CLIENT_TLS.lower()}."
 
 
 def client_bootstrap(brokers: Iterable[Node]) -> str:
@@ -68,16 +95,89 @@ def sasl_scram_settings() -> dict[str, str]:
     }
 
 
+def has_authorizer(auth: ClientAuthentication) -> bool:
+    """Kafka's authorizer runs, denying what no ACL allows, once unauthenticated access is off."""
+    return not auth.unauthenticated
+
+
+def internal_tls(
+    transit: EncryptionInTransit, auth: ClientAuthentication = UNAUTHENTICATED
+) -> bool:
+    """Whether REPLICATION and CONTROLLER speak mutual TLS: with `inCluster` encryption, and
+    wherever the authorizer runs (the nodes' identities are their certificates)."""
+    return transit.in_cluster or has_authorizer(auth)
+
+
+def client_protocols(
+    transit: EncryptionInTransit, auth: ClientAuthentication = UNAUTHENTICATED
+) -> dict[str, str]:
+    """The client listeners a broker opens, with their security protocols."""
+    protocols: dict[str, str] = {}
+    if transit.client_broker in PLAINTEXT_ALLOWED and auth.unauthenticated:
+        protocols[CLIENT] = "PLAINTEXT"
+    if transit.client_broker in TLS_ALLOWED and (auth.unauthenticated or auth.tls):
+        protocols[CLIENT_TLS] = "SSL"
+    if auth.sasl_scram:
+        protocols[CLIENT_SASL_SCRAM] = "SASL_SSL"
+    return protocols
+
+
 def client_listener(transit: EncryptionInTransit) -> str:
-    """The listener clients reach a broker on: plaintext where the cluster allows it."""
+    """The listener unauthenticated clients reach a broker on: plaintext where the cluster allows
+    it."""
     return CLIENT if transit.client_broker in PLAINTEXT_ALLOWED else CLIENT_TLS
 
 
-def uses_tls(role: NodeRole, transit: EncryptionInTransit) -> bool:
+def steward_listener(
+    transit: EncryptionInTransit, auth: ClientAuthentication = UNAUTHENTICATED
+) -> str:
+    """The broker listener Steward's own clients use: REPLICATION, with Steward's certificate,
+    where the authorizer runs; else the one unauthenticated clients use."""
+    return REPLICATION if has_authorizer(auth) else client_listener(transit)
+
+
+def uses_tls(
+    role: NodeRole, transit: EncryptionInTransit, auth: ClientAuthentication = UNAUTHENTICATED
+) -> bool:
     """Whether a node of `role` has a TLS listener (and so a key store) in such a cluster."""
-    if transit.in_cluster:
+    if internal_tls(transit, auth):
         return True
-    return role is NodeRole.BROKER and transit.client_broker in TLS_ALLOWED
+    return role is NodeRole.BROKER and any(
+        protocol != "PLAINTEXT" for protocol in client_protocols(transit, auth).values()
+    )
+
+
+def internal_identity_settings(listener: str) -> dict[str, str]:
+    """An internal listener demands a certificate of the cluster's CA, and any such certificate is
+    the principal `INTERNAL_PRINCIPAL`."""
+    prefix = f"listener.name.{listener.lower()}."
+    return {
+        f"{prefix}ssl.client.auth": "required",
+        f"{prefix}ssl.principal.mapping.rules": f"RULE:^.*$/{INTERNAL_USER}/",
+    }
+
+
+def authorizer_settings() -> dict[str, str]:
+    return {
+        "authorizer.class.name": STANDARD_AUTHORIZER,
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": INTERNAL_PRINCIPAL,
+    }
+
+
+def client_tls_settings(auth: ClientAuthentication) -> dict[str, str]:
+    """CLIENT_TLS with client certificates: required without unauthenticated access, else asked
+    for; trusted when the certificate authorities the cluster names signed them (the agent writes
+    their trust store, `steward.agent.tls`); a revoked one becomes a principal no ACL allows."""
+    if not auth.tls:
+        return {}
+    return {
+        f"{CLIENT_TRUSTSTORE_PREFIX}ssl.client.auth": (
+            "requested" if auth.unauthenticated else "required"
+        ),
+        f"{CLIENT_TRUSTSTORE_PREFIX}ssl.truststore.type": "PEM",
+        f"{CLIENT_TRUSTSTORE_PREFIX}principal.builder.class": PRINCIPAL_BUILDER,
+    }
 
 
 def broker_ports() -> dict[str, int]:
@@ -152,8 +252,29 @@ def tls_stores() -> dict[str, str]:
     return {"ssl.keystore.type": "PEM", "ssl.truststore.type": "PEM"}
 
 
-def _in_cluster_protocol(transit: EncryptionInTransit) -> str:
-    return "SSL" if transit.in_cluster else "PLAINTEXT"
+def _in_cluster_protocol(transit: EncryptionInTransit, auth: ClientAuthentication) -> str:
+    return "SSL" if internal_tls(transit, auth) else "PLAINTEXT"
+
+
+def _security_settings(
+    role: NodeRole, transit: EncryptionInTransit, auth: ClientAuthentication
+) -> dict[str, str]:
+    """The settings Steward owns for a node's TLS, identities, authorizer and client
+    authentication."""
+    settings: dict[str, str] = {}
+    if uses_tls(role, transit, auth):
+        settings.update(tls_stores())
+    if internal_tls(transit, auth):
+        settings.update(internal_identity_settings(CONTROLLER))
+        if role is NodeRole.BROKER:
+            settings.update(internal_identity_settings(REPLICATION))
+    if has_authorizer(auth):
+        settings.update(authorizer_settings())
+    if role is NodeRole.BROKER:
+        settings.update(client_tls_settings(auth))
+        if auth.sasl_scram:
+            settings.update(sasl_scram_settings())
+    return settings
 
 
 def render_controller_properties(
@@ -162,6 +283,7 @@ def render_controller_properties(
     broker_count: int,
     user_properties: dict[str, str],
     transit: EncryptionInTransit = PLAINTEXT_ONLY,
+    auth: ClientAuthentication = UNAUTHENTICATED,
 ) -> dict[str, str]:
     assert node.role is NodeRole.CONTROLLER
     endpoint = f"{CONTROLLER}://{node.endpoint(CONTROLLER)}"
@@ -174,9 +296,9 @@ def render_controller_properties(
         "listeners": endpoint,
         "advertised.listeners": endpoint,
         "controller.listener.names": CONTROLLER,
-        "listener.security.protocol.map": f"{CONTROLLER}:{_in_cluster_protocol(transit)}",
+        "listener.security.protocol.map": f"{CONTROLLER}:{_in_cluster_protocol(transit, auth)}",
         "controller.quorum.voters": quorum_voters(controllers),
-        **(tls_stores() if uses_tls(NodeRole.CONTROLLER, transit) else {}),
+        **_security_settings(NodeRole.CONTROLLER, transit, auth),
     }
 
 
@@ -187,7 +309,7 @@ def render_broker_properties(
     sizing: InstanceType,
     user_properties: dict[str, str],
     transit: EncryptionInTransit = PLAINTEXT_ONLY,
-    sasl_scram: bool = False,
+    auth: ClientAuthentication = UNAUTHENTICATED,
 ) -> dict[str, str]:
     """A broker's properties: Steward's defaults, then the user's configuration revision on top,
     then the settings Steward owns (identity, listeners, quorum, TLS), which users cannot
@@ -202,18 +324,12 @@ def render_broker_properties(
         }
     )
     properties.update(user_properties)
-    protocols: dict[str, str] = {}
-    if transit.client_broker in PLAINTEXT_ALLOWED:
-        protocols[CLIENT] = "PLAINTEXT"
-    if transit.client_broker in TLS_ALLOWED:
-        protocols[CLIENT_TLS] = "SSL"
-    if sasl_scram:
-        protocols[CLIENT_SASL_SCRAM] = "SASL_SSL"
-    protocols[REPLICATION] = _in_cluster_protocol(transit)
+    protocols = client_protocols(transit, auth)
+    protocols[REPLICATION] = _in_cluster_protocol(transit, auth)
     listeners = ",".join(
         f"{name}://{node.host}:{node.ports.get(name, broker_ports()[name])}" for name in protocols
     )
-    protocols[CONTROLLER] = _in_cluster_protocol(transit)
+    protocols[CONTROLLER] = _in_cluster_protocol(transit, auth)
     properties.update(
         {
             "process.roles": "broker",
@@ -225,8 +341,7 @@ def render_broker_properties(
             "inter.broker.listener.name": REPLICATION,
             "controller.listener.names": CONTROLLER,
             "controller.quorum.voters": quorum_voters(controllers),
-            **(tls_stores() if uses_tls(NodeRole.BROKER, transit) else {}),
-            **(sasl_scram_settings() if sasl_scram else {}),
+            **_security_settings(NodeRole.BROKER, transit, auth),
         }
     )
     return properties

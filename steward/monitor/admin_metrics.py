@@ -91,7 +91,7 @@ class AdminMetricsCollector:
         brokers = [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
         if not brokers:
             return []
-        bootstrap = steward_bootstrap(self.store.engine, cluster, brokers)
+        bootstrap = steward_bootstrap(self.store, cluster, brokers)
         now = self.clock()
         samples: list[Sample] = []
         if not monitoring.jmx_exporter:

@@ -24,6 +24,7 @@ from steward.control.model import (
     OperationType,
     StateInfo,
 )
+from steward.crypto.master_key import MasterKey
 from steward.store import schema
 from steward.store.access_keys import AccessKeys
 from steward.store.alarms import Alarms
@@ -161,6 +162,8 @@ def _operation_values(op: Operation) -> dict[str, Any]:
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
+        self.master_key: MasterKey | None = None
+        """Opens what the store keeps sealed (keys, secrets); set by whoever holds the key."""
         self.access_keys = AccessKeys(self.engine)
         self.alarms = Alarms(self.engine)
 

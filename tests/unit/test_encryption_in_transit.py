@@ -48,6 +48,7 @@ from steward.kafka.node_config import (
     render_controller_properties,
     tls_bootstrap,
 )
+from steward.kafka.properties import parse_properties
 from steward.store.store import Store
 from tests.unit.test_node_config import nodes
 
@@ -257,11 +258,11 @@ def test_kafka_tools_get_a_command_config_that_trusts_the_ca() -> None:
     tls = TlsBootstrap("127.67.1.2:9094", ca)
     with java_tool_security(tls) as arguments:
         flag, path = arguments
-        config = Path(path).read_text().splitlines()
+        config = parse_properties(Path(path).read_text())
         assert flag == "--command-config"
-        assert "security.protocol=SSL" in config and "ssl.truststore.type=PEM" in config
-        location = next(line.split("=", 1)[1] for line in config if "location" in line)
-        assert Path(location).read_text() == ca
+        assert config["security.protocol"] == "SSL" and config["ssl.truststore.type"] == "PEM"
+        assert Path(config["ssl.truststore.location"]).read_text() == ca
+        assert Path(path).stat().st_mode & 0o077 == 0
     assert not Path(path).exists()
     with java_tool_security("127.67.1.2:9092") as plain:
         assert plain == []

@@ -1,7 +1,13 @@
 """A SCRAM cluster's brokers: a SASL_SSL listener on 9096 (MSK's port) that takes SCRAM-SHA-512
 only, next to the TLS and plaintext listeners the cluster's encryption in transit allows."""
 
-from steward.control.model import ClientBroker, EncryptionInTransit, Node, NodeRole
+from steward.control.model import (
+    ClientAuthentication,
+    ClientBroker,
+    EncryptionInTransit,
+    Node,
+    NodeRole,
+)
 from steward.control.placement import Placer
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import (
@@ -32,7 +38,13 @@ def broker_properties(sasl_scram: bool) -> tuple[Node, dict[str, str]]:
     controllers = [n for n in nodes if n.role is NodeRole.CONTROLLER]
     sizing = INSTANCE_TYPES["kafka.m5.large"]
     properties = render_broker_properties(
-        broker, controllers, 3, sizing, {}, TLS_PLAINTEXT, sasl_scram=sasl_scram
+        broker,
+        controllers,
+        3,
+        sizing,
+        {},
+        TLS_PLAINTEXT,
+        ClientAuthentication(sasl_scram=sasl_scram),
     )
     return broker, properties
 

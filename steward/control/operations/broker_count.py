@@ -221,7 +221,7 @@ def stop_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation)
 def unregister_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
     leaving = _ids(op, "leaving_brokers")
     staying = [b for b in _brokers(ctx, cluster) if b.node_id not in leaving]
-    bootstrap = steward_bootstrap(ctx.store.engine, cluster, staying)
+    bootstrap = steward_bootstrap(ctx.store, cluster, staying)
     for broker_id in leaving:
         try:
             membership.unregister_broker(bootstrap, broker_id, cluster.spec.kafka_version)

@@ -29,7 +29,7 @@ from dataclasses import replace
 from steward.agent.client import AgentUnavailable
 from steward.agent.launcher import AgentStartError
 from steward.control.arns import new_current_version
-from steward.control.certificates import probe_tls
+from steward.control.certificates import probe_listener, probe_tls
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Finding
 from steward.control.model import Cluster, ClusterState, Node, NodeRole, Operation
@@ -39,7 +39,7 @@ from steward.control.operations.storage import grow_volumes
 from steward.control.updates import MAX_VOLUME_SIZE_GB
 from steward.errors import PermanentError, TemporaryError
 from steward.kafka import health, probe, reassignment
-from steward.kafka.node_config import CONTROLLER, client_listener
+from steward.kafka.node_config import CONTROLLER
 
 log = logging.getLogger(__name__)
 
@@ -241,14 +241,13 @@ def _wait_for_nodes(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> N
     for node in _repaired(ctx, cluster, op):
         if node.role is NodeRole.CONTROLLER:
             host, port = node.endpoint(CONTROLLER).rsplit(":", 1)
-            tls = probe_tls(ctx.store.engine, cluster, node)
+            tls = probe_tls(ctx.store, cluster, node)
             if not probe.answers(host, int(port), timeout=2.0, tls=tls):
                 waiting.append(f"controller {node.node_id} to answer")
             continue
-        listener = client_listener(cluster.spec.encryption_in_transit)
-        host, port = node.endpoint(listener).rsplit(":", 1)
+        host, port = node.endpoint(probe_listener(cluster, node)).rsplit(":", 1)
         try:
-            tls = probe_tls(ctx.store.engine, cluster, node)
+            tls = probe_tls(ctx.store, cluster, node)
             serving = probe.answers(host, int(port), 2.0, tls) and health.broker_serving(
                 bootstrap, node.node_id
             )

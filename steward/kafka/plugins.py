@@ -1,0 +1,85 @@
+"""Steward's own classes for Kafka's JVMs, built from source against the Kafka they run in.
+
+One so far: `RevocationCheckingPrincipalBuilder` (`java/RevocationCheckingPrincipalBuilder.java`),
+which makes a revoked client certificate a principal no ACL allows. It is compiled with `javac`
+against the Kafka version's own jars the first time a node of that version needs it, into a jar
+named after the Kafka version and the source's digest, in the Kafka cache; later nodes use that
+jar. A lock file keeps two agents on one host from building it at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from steward.kafka.distribution import require_distribution
+from steward.settings import kafka_cache_dir
+
+JAVA_SOURCES = Path(__file__).parent / "java"
+PRINCIPAL_BUILDER_SOURCE = "RevocationCheckingPrincipalBuilder.java"
+PRINCIPAL_BUILDER = "steward.kafka.RevocationCheckingPrincipalBuilder"
+REVOCATION_LISTS_LOCATION = "steward.revocation.lists.location"
+REVOKED_PRINCIPAL = "User:steward-revoked"
+"""What a revoked certificate authenticates as (the Java class's `REVOKED`)."""
+
+
+class PluginBuildError(Exception):
+    pass
+
+
+def needs_plugins(properties: Mapping[str, str]) -> bool:
+    """Whether a node with these properties loads one of Steward's classes."""
+    return any(
+        key.endswith("principal.builder.class") and value == PRINCIPAL_BUILDER
+        for key, value in properties.items()
+    )
+
+
+def plugin_jar(kafka_version: str, cache: Path | None = None) -> Path:
+    """The jar of Steward's classes for `kafka_version`, built when there is none yet."""
+    source = JAVA_SOURCES / PRINCIPAL_BUILDER_SOURCE
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    directory = (cache or kafka_cache_dir()) / "plugins"
+    jar = directory / f"steward-kafka-{kafka_version}-{digest}.jar"
+    if jar.is_file():
+        return jar
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not jar.is_file():
+            _build(source, require_distribution(kafka_version, cache).classpath, jar)
+    return jar
+
+
+def _build(source: Path, kafka_classpath: str, jar: Path) -> None:
+    javac, jar_tool = _jdk_tool("javac"), _jdk_tool("jar")
+    with tempfile.TemporaryDirectory(prefix="steward-plugins-") as work:
+        classes = Path(work) / "classes"
+        commands = (
+            [javac, "-nowarn", "-cp", kafka_classpath, "-d", str(classes), str(source)],
+            [jar_tool, "cf", str(Path(work) / jar.name), "-C", str(classes), "."],
+        )
+        for command in commands:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            if done.returncode != 0:
+                raise PluginBuildError(
+                    f"{Path(command[0]).name} failed ({done.returncode}): {done.stderr.strip()}"
+                )
+        os.replace(Path(work) / jar.name, jar)
+
+
+def _jdk_tool(name: str) -> str:
+    """A JDK tool next to $JAVA_HOME's java, else on PATH."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and os.access(Path(java_home) / "bin" / name, os.X_OK):
+        return str(Path(java_home) / "bin" / name)
+    found = shutil.which(name)
+    if found is None:
+        raise PluginBuildError(f"no `{name}`: Steward's Kafka plugins need a JDK (17+)")
+    return found
