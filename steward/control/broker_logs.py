@@ -19,6 +19,7 @@ from steward.control.model import Cluster, Node, NodeRole
 from steward.kafka.node_config import (
     CLIENT,
     REPLICATION,
+    REPLICATION_PORT,
     client_bootstrap,
     steward_listener,
     tls_bootstrap,
@@ -54,7 +55,9 @@ def broker_log_delivery(cluster: Cluster, nodes: Sequence[Node]) -> LogDelivery 
     )
     plaintext = listener == CLIENT
     if listener == REPLICATION:
-        bootstrap = ",".join(b.endpoint(REPLICATION) for b in brokers)
+        bootstrap = ",".join(
+            f"{b.host}:{b.ports.get(REPLICATION, REPLICATION_PORT)}" for b in brokers
+        )
     else:
         bootstrap = client_bootstrap(brokers) if plaintext else tls_bootstrap(brokers)
     return LogDelivery(

@@ -25,6 +25,8 @@ class ReconcileContext:
     agents: AgentDirectory
     broker_wait_timeout: float = 180.0
     """How long a create waits for its brokers to serve before it fails."""
+    apply_policies: Callable[[Cluster], None] | None = None
+    """Write a cluster's access policies as Kafka ACLs now (UpdateSecurity, between brokers)."""
 
     def bootstrap(self, cluster: Cluster) -> str:
         """The cluster's bootstrap string as Steward connects to it (`steward_bootstrap`)."""

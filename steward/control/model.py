@@ -50,6 +50,7 @@ class OperationType(StrEnum):
     UPDATE_CLUSTER_CONFIGURATION = "UPDATE_CLUSTER_CONFIGURATION"
     UPDATE_CLUSTER_KAFKA_VERSION = "UPDATE_CLUSTER_KAFKA_VERSION"
     UPDATE_MONITORING = "UPDATE_MONITORING"
+    UPDATE_SECURITY = "UPDATE_SECURITY"
     REBOOT_NODE = "REBOOT_NODE"
     HEAL = "HEAL"
     """Steward's own: a repair the health monitor started (the cluster is HEALING meanwhile)."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from steward.control import operations as ops
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.certificates import steward_bootstrap
 from steward.control.model import (
+    ClientBroker,
     Cluster,
     ClusterSpec,
     ClusterState,
@@ -30,6 +32,7 @@ from steward.errors import BadRequestException, ConflictException
 from steward.kafka import distribution, reassignment
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import INSTANCE_TYPES
+from steward.kafka.node_config import internal_tls
 from steward.store.codec import spec_to_json
 from steward.store.store import Store
 
@@ -196,6 +199,45 @@ class ClusterUpdates:
         )
         self._check_spec(spec)
         return self._begin(cluster, current_version, OperationType.UPDATE_MONITORING, spec)
+
+    def update_security(
+        self,
+        arn: str,
+        current_version: str,
+        client_authentication: dict[str, Any] | None = None,
+        client_broker: ClientBroker | None = None,
+        in_cluster: bool | None = None,
+    ) -> Operation:
+        """MSK's UpdateSecurity: a new client authentication and client-broker encryption, rolled
+        in (`operations.security`). What is left out stays as it is; `inCluster` encryption
+        cannot change, nor can a change alter whether the brokers' internal listeners speak TLS
+        (the nodes' identities, and Steward's way in, depend on it)."""
+        cluster = self._updatable(arn, current_version)
+        old_transit = cluster.spec.encryption_in_transit
+        transit = replace(old_transit, client_broker=client_broker or old_transit.client_broker)
+        auth = replace(cluster.spec.client_authentication, **(client_authentication or {}))
+        if in_cluster is not None and in_cluster != old_transit.in_cluster:
+            raise BadRequestException(
+                "In-cluster encryption cannot be changed on a running cluster.",
+                "encryptionInfo.encryptionInTransit.inCluster",
+            )
+        if internal_tls(transit, auth) != internal_tls(
+            old_transit, cluster.spec.client_authentication
+        ):
+            raise BadRequestException(
+                "This cluster has no in-cluster encryption, and turning unauthenticated access "
+                "off or on would change how its brokers talk to each other: the brokers' "
+                "identities need TLS between them. Create a cluster with inCluster encryption "
+                "for that.",
+                "clientAuthentication.unauthenticated",
+            )
+        spec = cluster.spec.replace(client_authentication=auth, encryption_in_transit=transit)
+        if spec == cluster.spec:
+            raise BadRequestException(
+                "The cluster already has this security configuration.", "clientAuthentication"
+            )
+        self._check_spec(spec)
+        return self._begin(cluster, current_version, OperationType.UPDATE_SECURITY, spec)
 
     def reboot_broker(self, arn: str, broker_ids: Sequence[str]) -> Operation:
         cluster = self._describe(arn)

@@ -18,10 +18,11 @@ certificate from the cluster's CA (mutual TLS), which only the cluster's nodes a
 hold; every such certificate is the principal `User:steward-internal`. Once a cluster's
 unauthenticated access is off, every node runs Kafka's StandardAuthorizer, deny by default, with
 that principal as its one super user: the nodes among themselves and Steward (its admin clients,
-probes and tools, over REPLICATION) are allowed everything, every client only what the ACLs
-compiled from its access policy allow (`steward.control.access_policies`). Such a cluster's
-REPLICATION and CONTROLLER speak TLS whatever `inCluster` says, since that is where the nodes'
-identities come from. Client listeners open for the client authentication the cluster has:
+probes and tools, over REPLICATION wherever it is mutual TLS) are allowed everything, every client
+only what the ACLs compiled from its access policy allow (`steward.control.access_policies`).
+Such a cluster's REPLICATION and CONTROLLER speak TLS whatever `inCluster` says, since that is
+where the nodes' identities come from. Client listeners open for the client authentication the
+cluster has:
 CLIENT (plaintext) and CLIENT_TLS without a client certificate only with unauthenticated access;
 CLIENT_TLS with a client certificate (`Tls`), trusting the certificate authorities the cluster
 names and honouring their revocation lists (`steward.kafka.plugins`); CLIENT_SASL_SCRAM with SCRAM.
@@ -132,8 +133,10 @@ def steward_listener(
     transit: EncryptionInTransit, auth: ClientAuthentication = UNAUTHENTICATED
 ) -> str:
     """The broker listener Steward's own clients use: REPLICATION, with Steward's certificate,
-    where the authorizer runs; else the one unauthenticated clients use."""
-    return REPLICATION if has_authorizer(auth) else client_listener(transit)
+    wherever it speaks mutual TLS (the same whatever client authentication the cluster has, so
+    that Steward keeps its way in while UpdateSecurity rolls the brokers); else the plaintext or
+    TLS listener unauthenticated clients use."""
+    return REPLICATION if internal_tls(transit, auth) else client_listener(transit)
 
 
 def uses_tls(

@@ -225,11 +225,18 @@ def test_enabled_destinations_become_each_brokers_delivery() -> None:
     assert broker_log_delivery(cluster(None), nodes) is None
     tls_only = cluster(logging)
     tls_only.spec = tls_only.spec.replace(
-        encryption_in_transit=EncryptionInTransit(ClientBroker.TLS, in_cluster=True)
+        encryption_in_transit=EncryptionInTransit(ClientBroker.TLS, in_cluster=False)
     )
     over_tls = broker_log_delivery(tls_only, nodes)
     assert over_tls is not None and over_tls.security_protocol == "SSL"
-    assert over_tls.bootstrap == "127.0.1.1:9094,127.0.2.1:9094"
+    assert over_tls.bootstrap == "127.0.1.1:9094,127.0.2.1:9094" and not over_tls.node_identity
+    # With TLS inside the cluster, the agent goes in where Steward does: REPLICATION, as the node.
+    tls_only.spec = tls_only.spec.replace(
+        encryption_in_transit=EncryptionInTransit(ClientBroker.TLS, in_cluster=True)
+    )
+    internal = broker_log_delivery(tls_only, nodes)
+    assert internal is not None and internal.security_protocol == "SSL"
+    assert internal.bootstrap == "127.0.1.1:9091,127.0.2.1:9091" and internal.node_identity
     disabled = {"brokerLogs": {"s3": {"enabled": False}}}
     assert broker_log_delivery(cluster(disabled), nodes) is None
 

@@ -10,6 +10,7 @@ import secrets
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from cryptography import x509
@@ -236,15 +237,22 @@ def test_steward_connects_plainly_where_allowed_else_over_tls(
     certificates: ClusterCertificates,
 ) -> None:
     brokers, _ = nodes(3)
-    both = steward_bootstrap(certificates.engine, _cluster(BOTH), brokers)
+    store = SimpleNamespace(engine=certificates.engine, master_key=certificates.master_key)
+    both = steward_bootstrap(store, _cluster(BOTH), brokers)  # type: ignore[arg-type]
     assert not isinstance(both, TlsBootstrap) and both.endswith(":9092")
     certificates.authority("AAAAAAAAAAAAAAAAAAAAAA")
-    tls = steward_bootstrap(certificates.engine, _cluster(TLS_ONLY), brokers)
-    assert isinstance(tls, TlsBootstrap)
+    tls_clients = EncryptionInTransit(ClientBroker.TLS, in_cluster=False)
+    tls = steward_bootstrap(store, _cluster(tls_clients), brokers)  # type: ignore[arg-type]
+    assert isinstance(tls, TlsBootstrap) and tls.client is None
     assert [e.rsplit(":", 1)[1] for e in tls.split(",")] == ["9094"] * 3
     assert librdkafka_security(tls) == {"security.protocol": "SSL", "ssl.ca.pem": tls.ca_pem}
     assert java_client_security(tls)["ssl.truststore.type"] == "PEM"
     assert librdkafka_security(both) == java_client_security(both) == {}
+    # With TLS inside the cluster: the brokers' REPLICATION listeners, with Steward's certificate.
+    internal = steward_bootstrap(store, _cluster(TLS_ONLY), brokers)  # type: ignore[arg-type]
+    assert isinstance(internal, TlsBootstrap) and internal.client is not None
+    assert [e.rsplit(":", 1)[1] for e in internal.split(",")] == ["9091"] * 3
+    assert librdkafka_security(internal)["ssl.certificate.pem"] == internal.client.certificate_pem
 
 
 def test_brokers_placed_before_tls_existed_have_a_tls_endpoint_too() -> None:

@@ -7,9 +7,11 @@ import pytest
 from steward.control.model import (
     BrokerNodeGroup,
     ClientAuthentication,
+    ClientBroker,
     ClusterSpec,
     ClusterState,
     ConfigurationRef,
+    EncryptionInTransit,
     OperationState,
     OperationType,
 )
@@ -62,10 +64,21 @@ def test_duplicate_name_conflicts(service: ClusterService) -> None:
         (spec(instance_type="kafka.q1.huge"), "brokerNodeGroupInfo.instanceType"),
         (spec(configuration=ConfigurationRef("arn:nope", 1)), "configurationInfo.arn"),
         (
-            spec(
-                client_authentication=ClientAuthentication(unauthenticated=False, sasl_scram=True)
-            ),
+            spec(client_authentication=ClientAuthentication(unauthenticated=False, sasl_iam=True)),
+            "clientAuthentication.sasl.iam",
+        ),
+        (
+            spec(client_authentication=ClientAuthentication(unauthenticated=False)),
             "clientAuthentication",
+        ),
+        (
+            spec(
+                client_authentication=ClientAuthentication(
+                    tls=True, tls_certificate_authority_arns=("arn:aws:acm-pca:nope",)
+                ),
+                encryption_in_transit=EncryptionInTransit(ClientBroker.TLS, in_cluster=True),
+            ),
+            "certificateAuthorityArnList",
         ),
     ],
 )

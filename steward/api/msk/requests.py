@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from steward.api.msk.fields import Fields
 from steward.api.msk.logging_info import logging_info as checked_logging_info
 from steward.control.model import (
@@ -132,6 +134,31 @@ def client_authentication(info: Fields | None) -> ClientAuthentication:
         tls=tls,
         tls_certificate_authority_arns=tuple(authorities or ()),
     )
+
+
+def client_authentication_changes(info: Fields | None) -> dict[str, Any]:
+    """UpdateSecurity's `clientAuthentication`: the members it names, as `ClientAuthentication`
+    fields; what it leaves out stays as it is."""
+    if info is None:
+        return {}
+    changes: dict[str, Any] = {}
+    sasl = info.object("sasl")
+    for member, name in (("scram", "sasl_scram"), ("iam", "sasl_iam")):
+        enabled = _enabled(sasl, member)
+        if enabled is not None:
+            changes[name] = enabled
+    tls_info = info.object("tls")
+    if tls_info is not None:
+        authorities = tls_info.strings("certificateAuthorityArnList")
+        enabled = tls_info.boolean("enabled")
+        if authorities is not None:
+            changes["tls_certificate_authority_arns"] = tuple(authorities)
+        if enabled is not None or authorities:
+            changes["tls"] = bool(authorities) if enabled is None else enabled
+    unauthenticated = _enabled(info, "unauthenticated")
+    if unauthenticated is not None:
+        changes["unauthenticated"] = unauthenticated
+    return changes
 
 
 def open_monitoring(info: Fields | None) -> OpenMonitoring:

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from steward.api.msk.fields import Fields
 from steward.api.msk.logging_info import logging_info as checked_logging_info
-from steward.api.msk.requests import STORAGE_MODES, configuration_ref, open_monitoring
+from steward.api.msk.requests import (
+    STORAGE_MODES,
+    client_authentication_changes,
+    configuration_ref,
+    open_monitoring,
+)
 from steward.api.msk.routing import Body, MskRequest, Router
-from steward.control.model import EnhancedMonitoring, Operation
+from steward.control.model import ClientBroker, EnhancedMonitoring, Operation
 from steward.control.service import ClusterService
 from steward.control.updates import MAX_VOLUME_SIZE_GB
 from steward.errors import BadRequestException
@@ -108,6 +113,35 @@ def update_cluster_kafka_version(service: ClusterService, request: MskRequest) -
     return _started(
         service.updates.update_cluster_kafka_version(
             request.param("clusterArn"), current_version, target, configuration
+        )
+    )
+
+
+@router.add("UpdateSecurity", "PATCH", "/v1/clusters/{clusterArn}/security")
+def update_security(service: ClusterService, request: MskRequest) -> Body:
+    body = request.body
+    current_version = _current_version(request)
+    encryption = body.object("encryptionInfo")
+    if encryption is not None and encryption.object("encryptionAtRest") is not None:
+        raise BadRequestException(
+            "Encryption at rest cannot be changed on a running cluster.",
+            "encryptionInfo.encryptionAtRest",
+        )
+    transit = encryption.object("encryptionInTransit") if encryption is not None else None
+    client_broker = transit.string("clientBroker", choices=tuple(ClientBroker)) if transit else None
+    if body.object("clientAuthentication") is None and transit is None:
+        raise BadRequestException(
+            "Name what to change: clientAuthentication or encryptionInfo.", "clientAuthentication"
+        )
+    return _started(
+        service.updates.update_security(
+            request.param("clusterArn"),
+            current_version,
+            client_authentication=client_authentication_changes(
+                body.object("clientAuthentication")
+            ),
+            client_broker=ClientBroker(client_broker) if client_broker else None,
+            in_cluster=transit.boolean("inCluster") if transit else None,
         )
     )
 

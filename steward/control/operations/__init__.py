@@ -22,6 +22,7 @@ from steward.control.operations import (
     kafka_version,
     monitoring,
     reboot,
+    security,
     storage,
 )
 from steward.control.operations.broker_count import ScaleIn, ScaleOut
@@ -50,6 +51,7 @@ HANDLERS: dict[OperationType, OperationHandler] = {
     OperationType.UPDATE_CLUSTER_KAFKA_VERSION: kafka_version,
     OperationType.UPDATE_BROKER_STORAGE: storage,
     OperationType.UPDATE_MONITORING: monitoring,
+    OperationType.UPDATE_SECURITY: security,
     OperationType.INCREASE_BROKER_COUNT: ScaleOut(),
     OperationType.DECREASE_BROKER_COUNT: ScaleIn(),
 }
