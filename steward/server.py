@@ -26,6 +26,7 @@ from steward.control.client_trust import ClientTrust
 from steward.control.context import ReconcileContext
 from steward.control.data_keys import DataKeys
 from steward.control.health_monitor import HealthMonitor
+from steward.control.policy_sync import PolicySync
 from steward.control.reconciler import Reconciler
 from steward.control.scram import ScramSync
 from steward.control.service import ClusterService
@@ -50,6 +51,7 @@ class ControlPlane:
     admin_metrics: AdminMetricsCollector | None = None
     alarms: AlarmMonitor | None = None
     client_trust: ClientTrust | None = None
+    policy_sync: PolicySync | None = None
 
     def start(self) -> None:
         self.reconciler.start()
@@ -59,6 +61,8 @@ class ControlPlane:
             self.monitor.start()
         if self.scram_sync is not None:
             self.scram_sync.start()
+        if self.policy_sync is not None:
+            self.policy_sync.start()
         if self.scraper is not None:
             self.scraper.start()
         if self.admin_metrics is not None:
@@ -78,6 +82,8 @@ class ControlPlane:
         self.service.metrics.close()
         if self.scram_sync is not None:
             self.scram_sync.stop()
+        if self.policy_sync is not None:
+            self.policy_sync.stop()
         if self.monitor is not None:
             self.monitor.stop()
         self.reconciler.stop()
@@ -112,6 +118,8 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     service.secrets.on_change = service.scram.wake = scram_sync.wake
     plane = ControlPlane(settings, store, service, reconciler, monitor, scram_sync)
     plane.client_trust = client_trust
+    plane.policy_sync = PolicySync(store, service.policies.records)
+    service.policies.wake = plane.policy_sync.wake
     if settings.metrics_interval > 0:
         metrics = service.metrics.store
         plane.scraper = MetricsScraper(

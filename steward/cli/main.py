@@ -18,6 +18,7 @@ from steward.cli.groups import group as consumer_group
 from steward.cli.kafka import kafka
 from steward.cli.metrics import metrics
 from steward.cli.output import Output
+from steward.cli.policies import policy
 from steward.cli.private_ca import ca
 from steward.cli.secrets import secret
 from steward.cli.server import server
@@ -78,6 +79,8 @@ cli.add_command(secret)
 _accept_output_option(secret)
 cli.add_command(ca)
 _accept_output_option(ca)
+cli.add_command(policy)
+_accept_output_option(policy)
 cli.add_command(server)
 
 

@@ -16,6 +16,7 @@ from steward.control.alarm_book import AlarmBook
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.certificates import ca_certificate, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth
+from steward.control.cluster_policies import ClusterPolicies
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.model import (
     BootstrapBrokers,
@@ -58,6 +59,7 @@ from steward.kafka.properties import PropertiesError, validate_server_properties
 from steward.kafka.reassignment import broker_disk_usage
 from steward.monitor.queries import ClusterMetrics
 from steward.settings import Settings
+from steward.store.access_policies import PolicyRecords
 from steward.store.private_ca import CertificateAuthorityRecords
 from steward.store.secrets import SecretRecords
 from steward.store.store import DuplicateError, Store
@@ -111,6 +113,7 @@ class ClusterService:
             master_key=lambda: master_key or MasterKey.load_or_create(settings.home),
         )
         self.scram = ClusterScramSecrets(store, self.secrets, describe=self.describe_cluster)
+        self.policies = ClusterPolicies(PolicyRecords(store.engine), self.describe_cluster)
         self.private_cas = PrivateCertificateAuthorities(
             CertificateAuthorityRecords(store.engine),
             settings.region,

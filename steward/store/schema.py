@@ -235,3 +235,24 @@ private_ca_certificates = Table(
 )
 """Every certificate a private CA issued (serial as lowercase hex, as in its ARN), and when and
 why it was revoked: what the CA's revocation list is made from."""
+
+access_policies = Table(
+    "access_policies",
+    metadata,
+    Column("cluster_arn", String, primary_key=True),
+    Column("principal", String, primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("deleting", Boolean, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    Column("update_time", DateTime(timezone=True), nullable=False),
+    Column("in_kafka", Boolean, nullable=False),
+    Column("applied_version", Integer),
+    Column("applied_time", DateTime(timezone=True)),
+    Column("detail", Text),
+)
+"""Access policies of a cluster's principals (`steward.control.cluster_policies`), one per
+principal: the document as compact JSON, a version counted up at every change, and what the sync
+(`steward.control.policy_sync`) made of it: whether Steward may have written ACLs of the principal
+(`in_kafka`), which version Kafka's ACLs are (`applied_version`) and the last failure. A deleted
+policy whose ACLs may be in Kafka stays, `deleting`, until the sync has removed them."""

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from steward.api import alarms, consumer_groups, native, revocation_lists
+from steward.api import access_policies, alarms, consumer_groups, native, revocation_lists
 from steward.api.msk import clusters, configurations, resources, scram, topics, updates
 from steward.api.msk.errors import error_response
 from steward.api.msk.fields import Fields, Query, parse_json_object
@@ -36,6 +36,7 @@ def msk_router() -> Router:
         consumer_groups,
         alarms,
         revocation_lists,
+        access_policies,
     ):
         router.include(module.router)
     return router

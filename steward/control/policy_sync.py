@@ -1,0 +1,185 @@
+"""The sync that makes Kafka's ACLs of each principal with an access policy exactly what its
+policy compiles to, the way `steward.control.scram.ScramSync` keeps SCRAM credentials.
+
+Level-triggered: a pass reads every stored policy, deleted ones still waiting included, and for
+each principal whose policy changed since it was applied (or failed, or every `verify_interval`
+seconds for all of them, in case someone changed ACLs behind Steward's back) it sends Kafka the
+difference (`steward.kafka.acls.sync_principal_acls`). A deleted policy's principal is left with
+no ACL, then the policy is forgotten. Principals without a policy are never touched: their ACLs,
+if anyone made some, are not Steward's. Progress is in the store (`PolicyRecords`), so a restarted
+control plane carries on where the last one stopped.
+
+A cluster is synced only while its brokers serve and it has an authorizer (`has_authorizer`):
+without one Kafka refuses every ACL call, and its policies wait. Passes run when woken (an API
+change), every `interval` seconds, and on demand for one cluster (`sync_now`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from steward.control.access_policies import ClusterIdentity, KafkaAcl, PolicyError, compile_policy
+from steward.control.cluster_policies import has_authorizer
+from steward.control.model import Cluster, utcnow
+from steward.control.topics import SERVING_STATES, serving_bootstrap
+from steward.errors import StewardError
+from steward.kafka.acls import AclChanges, sync_principal_acls
+from steward.kafka.admin import admin_client
+from steward.kafka.errors import KafkaAdminError, client_errors
+from steward.store.access_policies import PolicyRecords, StoredPolicy
+from steward.store.store import Store
+
+log = logging.getLogger(__name__)
+
+AdminFactory = Callable[[Store, Cluster], Any]
+ApplyAcls = Callable[[Any, str, Sequence[KafkaAcl]], AclChanges]
+
+
+class AclSyncError(KafkaAdminError):
+    """Kafka refused, or did not answer, a change of a principal's ACLs."""
+
+
+def cluster_admin(store: Store, cluster: Cluster) -> Any:
+    """An Admin client of the cluster's brokers, as Steward itself reaches them."""
+    return admin_client(serving_bootstrap(store, cluster, "its access policies"))
+
+
+@dataclass(frozen=True)
+class PrincipalSync:
+    """What one pass did for one principal."""
+
+    principal: str
+    deleted_policy: bool
+    changes: AclChanges | None
+    """The ACLs created and deleted; None when the attempt failed."""
+    error: str | None = None
+
+
+class PolicySync:
+    def __init__(
+        self,
+        store: Store,
+        records: PolicyRecords,
+        interval: float = 10.0,
+        verify_interval: float = 60.0,
+        admin: AdminFactory = cluster_admin,
+        apply: ApplyAcls = sync_principal_acls,
+    ) -> None:
+        self.store = store
+        self.records = records
+        self.interval = interval
+        self.verify_interval = verify_interval
+        self._admin = admin
+        self._apply = apply
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        """One cluster sync at a time: the background pass and `sync_now` never interleave."""
+        self._verified: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="policy-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """A pass soon, in the background (what the API calls after a change)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self.pass_once()
+            except Exception:
+                log.exception("Access policy sync pass failed")
+            self._wake.wait(self.interval)
+
+    def pass_once(self) -> None:
+        for cluster_arn in self.records.cluster_arns():
+            try:
+                self.sync_cluster(cluster_arn)
+            except (KafkaAdminError, StewardError) as error:
+                log.warning("Access policies of %s: %s", cluster_arn, error)
+
+    def sync_now(self, cluster_arn: str) -> list[PrincipalSync]:
+        """Sync one cluster now, in the caller's thread, checking every principal's ACLs
+        whether or not its policy changed: for a cluster that just got its authorizer, and for
+        tests. What was done; nothing when the cluster does not serve or has no authorizer."""
+        return self.sync_cluster(cluster_arn, verify=True)
+
+    def sync_cluster(self, cluster_arn: str, verify: bool | None = None) -> list[PrincipalSync]:
+        with self._lock:
+            cluster = self.store.get_cluster(cluster_arn)
+            if cluster is None:  # the cluster is gone, and its ACLs with it
+                self.records.remove_cluster(cluster_arn)
+                self._verified.pop(cluster_arn, None)
+                return []
+            if cluster.state not in SERVING_STATES or not has_authorizer(cluster):
+                self._verified.pop(cluster_arn, None)  # check everything once it can
+                return []
+            if verify is None:
+                last = self._verified.get(cluster_arn, float("-inf"))
+                verify = time.monotonic() - last > self.verify_interval
+            due = [
+                p
+                for p in self.records.all(cluster_arn)
+                if verify or p.deleting or not p.applied or p.detail is not None
+            ]
+            if not due:
+                return []
+            started = time.monotonic()
+            admin = self._admin(self.store, cluster)
+            done = [self._sync_principal(admin, cluster, policy) for policy in due]
+            if verify:
+                self._verified[cluster_arn] = started
+            return done
+
+    def _sync_principal(self, admin: Any, cluster: Cluster, policy: StoredPolicy) -> PrincipalSync:
+        principal = policy.principal
+        try:
+            if policy.deleting:
+                wanted: list[KafkaAcl] = []
+            else:
+                wanted = compile_policy(
+                    principal, policy.document, ClusterIdentity.from_arn(cluster.arn)
+                )
+                if not policy.in_kafka and not self.records.mark_in_kafka(
+                    cluster.arn, principal, policy.version
+                ):  # changed or deleted meanwhile: the next pass takes the new state
+                    return PrincipalSync(principal, False, AclChanges((), ()))
+            with client_errors(AclSyncError, f"Changing the ACLs of {principal}"):
+                changes = self._apply(admin, principal, wanted)
+        except (KafkaAdminError, PolicyError) as error:
+            log.warning("Access policy of %s on %s: %s", principal, cluster.name, error)
+            if policy.detail != str(error):
+                self.records.record_failure(cluster.arn, principal, str(error))
+            return PrincipalSync(principal, policy.deleting, None, str(error))
+        if policy.deleting:
+            self.records.remove(cluster.arn, principal, version=policy.version)
+            log.info("Access policy of %s left cluster %s", principal, cluster.name)
+            return PrincipalSync(principal, True, changes)
+        changed = bool(changes.created or changes.deleted)
+        if changed or not policy.applied or policy.detail is not None:
+            self.records.record_applied(cluster.arn, principal, policy.version, utcnow())
+        if changed:
+            log.info(
+                "ACLs of %s on cluster %s: %d created, %d deleted (policy version %d)",
+                principal,
+                cluster.name,
+                len(changes.created),
+                len(changes.deleted),
+                policy.version,
+            )
+        return PrincipalSync(principal, False, changes)
