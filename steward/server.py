@@ -120,6 +120,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     plane.client_trust = client_trust
     plane.policy_sync = PolicySync(store, service.policies.records)
     service.policies.wake = plane.policy_sync.wake
+    context.apply_policies = plane.policy_sync.apply_cluster
     if settings.metrics_interval > 0:
         metrics = service.metrics.store
         plane.scraper = MetricsScraper(

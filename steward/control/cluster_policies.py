@@ -35,6 +35,7 @@ from steward.control.model import Cluster, ClusterState, utcnow
 from steward.control.topics import SERVING_STATES
 from steward.errors import BadRequestException, NotFoundException
 from steward.kafka.node_config import INTERNAL_USER
+from steward.kafka.node_config import has_authorizer as authorizer_runs
 from steward.kafka.plugins import REVOKED_PRINCIPAL
 from steward.store.access_policies import PolicyRecords, StoredPolicy
 
@@ -66,7 +67,7 @@ def has_authorizer(cluster: Cluster) -> bool:
     """Whether Kafka's StandardAuthorizer (deny by default) runs on the cluster's nodes: once its
     unauthenticated access is off (`steward.kafka.node_config`). Kafka refuses every ACL call
     without one (SecurityDisabledException), so policies are applied only where this holds."""
-    return not cluster.spec.client_authentication.unauthenticated
+    return authorizer_runs(cluster.spec.client_authentication)
 
 
 @dataclass(frozen=True)

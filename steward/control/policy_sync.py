@@ -115,11 +115,28 @@ class PolicySync:
 
     def sync_now(self, cluster_arn: str) -> list[PrincipalSync]:
         """Sync one cluster now, in the caller's thread, checking every principal's ACLs
-        whether or not its policy changed: for a cluster that just got its authorizer, and for
-        tests. What was done; nothing when the cluster does not serve or has no authorizer."""
+        whether or not its policy changed. What was done; nothing when the cluster does not
+        serve or has no authorizer."""
         return self.sync_cluster(cluster_arn, verify=True)
 
+    def apply_cluster(self, cluster: Cluster) -> None:
+        """Write every access policy of `cluster` as Kafka ACLs now, as `cluster` says: the
+        target of an UpdateSecurity (`ReconcileContext.apply_policies`), whose authorizer is on
+        before the store says so. AclSyncError when a principal's ACLs could not be written, for
+        the caller to try again."""
+        if not has_authorizer(cluster):
+            return
+        with self._lock:
+            done = self._sync(cluster, verify=True)
+        failed = [d for d in done if d.error is not None]
+        if failed:
+            raise AclSyncError(
+                f"{len(failed)} of {len(done)} principals' ACLs not written; "
+                f"{failed[0].principal}: {failed[0].error}"
+            )
+
     def sync_cluster(self, cluster_arn: str, verify: bool | None = None) -> list[PrincipalSync]:
+        """One cluster's pass: `verify` checks every principal (None: when it is due)."""
         with self._lock:
             cluster = self.store.get_cluster(cluster_arn)
             if cluster is None:  # the cluster is gone, and its ACLs with it
@@ -132,19 +149,22 @@ class PolicySync:
             if verify is None:
                 last = self._verified.get(cluster_arn, float("-inf"))
                 verify = time.monotonic() - last > self.verify_interval
-            due = [
-                p
-                for p in self.records.all(cluster_arn)
-                if verify or p.deleting or not p.applied or p.detail is not None
-            ]
-            if not due:
-                return []
-            started = time.monotonic()
+            return self._sync(cluster, verify)
+
+    def _sync(self, cluster: Cluster, verify: bool) -> list[PrincipalSync]:
+        due = [
+            p
+            for p in self.records.all(cluster.arn)
+            if verify or p.deleting or not p.applied or p.detail is not None
+        ]
+        started = time.monotonic()
+        done: list[PrincipalSync] = []
+        if due:
             admin = self._admin(self.store, cluster)
             done = [self._sync_principal(admin, cluster, policy) for policy in due]
-            if verify:
-                self._verified[cluster_arn] = started
-            return done
+        if verify and all(d.error is None for d in done):
+            self._verified[cluster.arn] = started
+        return done
 
     def _sync_principal(self, admin: Any, cluster: Cluster, policy: StoredPolicy) -> PrincipalSync:
         principal = policy.principal

@@ -4,6 +4,7 @@ on a fake Admin client instead of a cluster."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from steward.control.model import (
     ClusterState,
     EncryptionInTransit,
 )
-from steward.control.policy_sync import PolicySync
+from steward.control.policy_sync import AclSyncError, PolicySync
 from steward.control.service import ClusterService
 from steward.errors import BadRequestException, NotFoundException
 from steward.kafka.acls import AclChanges
@@ -328,3 +329,21 @@ def test_a_woken_sync_applies_a_change_without_a_restart(
         assert service.policies.get(secured, "User:alice").status == APPLIED
     finally:
         sync.stop()
+
+
+def test_an_update_security_applies_policies_before_the_store_has_the_authorizer(
+    service: ClusterService, open_cluster: str, sync: PolicySync, kafka: FakeKafka
+) -> None:
+    service.policies.put(open_cluster, "User:alice", consumer_of(open_cluster))
+    stored = service.describe_cluster(open_cluster)
+    target = dataclasses.replace(stored, spec=stored.spec.replace(**SCRAM_ONLY))
+    sync.apply_cluster(stored)  # no authorizer in its future: nothing to write
+    assert kafka.calls == []
+    kafka.failing = "broker 2 is restarting"
+    with pytest.raises(AclSyncError, match="broker 2 is restarting"):
+        sync.apply_cluster(target)
+    kafka.failing = None
+    sync.apply_cluster(target)
+    assert len(kafka.acls["User:alice"]) == 3
+    (kept,) = service.policies.records.all(open_cluster)
+    assert kept.applied
