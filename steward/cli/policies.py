@@ -4,6 +4,7 @@ under `/steward/v1/clusters/{arn}/policies`."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -35,6 +36,11 @@ def _path(cli: CliContext, cluster: str, principal: str | None = None) -> str:
     return path if principal is None else f"{path}/{quote(principal, safe='')}"
 
 
+def _time(value: str | None) -> datetime | None:
+    """An API timestamp (`2026-01-02T03:04:05.678Z`), for the output's local time."""
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def _show_acls(cli: CliContext, acls: list[dict[str, Any]]) -> None:
     cli.output.table(
         ["PERMISSION", "OPERATION", "RESOURCE TYPE", "PATTERN", "RESOURCE"],
@@ -59,9 +65,9 @@ def _show_policy(cli: CliContext, policy: dict[str, Any]) -> None:
             ("Reason", policy.get("statusReason")),
             ("Version", policy["version"]),
             ("ACLs", policy["aclCount"]),
-            ("Created", policy["creationTime"]),
-            ("Updated", policy["lastUpdateTime"]),
-            ("Applied", policy.get("appliedTime")),
+            ("Created", _time(policy["creationTime"])),
+            ("Updated", _time(policy["lastUpdateTime"])),
+            ("Applied", _time(policy.get("appliedTime"))),
             ("Last error", policy.get("lastError")),
         ]
     )
@@ -115,7 +121,7 @@ def list_policies(cli: CliContext, cluster: str) -> None:
                 p["status"],
                 p["aclCount"],
                 p["version"],
-                p["lastUpdateTime"],
+                _time(p["lastUpdateTime"]),
                 p.get("lastError"),
             )
             for p in found
