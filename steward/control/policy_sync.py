@@ -36,6 +36,10 @@ from steward.store.store import Store
 
 log = logging.getLogger(__name__)
 
+FAILURES_IN_A_ROW = 3
+"""A cluster's pass stops after this many principals failed one after the other: its brokers are
+most likely unreachable, and each attempt would wait for Kafka's timeout."""
+
 AdminFactory = Callable[[Store, Cluster], Any]
 ApplyAcls = Callable[[Any, str, Sequence[KafkaAcl]], AclChanges]
 
@@ -157,11 +161,17 @@ class PolicySync:
             for p in self.records.all(cluster.arn)
             if verify or p.deleting or not p.applied or p.detail is not None
         ]
+        due.sort(key=lambda p: p.detail is not None)  # those that failed last go last
         started = time.monotonic()
         done: list[PrincipalSync] = []
-        if due:
-            admin = self._admin(self.store, cluster)
-            done = [self._sync_principal(admin, cluster, policy) for policy in due]
+        failing = 0
+        admin = self._admin(self.store, cluster) if due else None
+        for policy in due:
+            done.append(self._sync_principal(admin, cluster, policy))
+            failing = failing + 1 if done[-1].error is not None else 0
+            if failing == FAILURES_IN_A_ROW:
+                log.warning("Access policies of %s: giving up this pass", cluster.name)
+                return done
         if verify and all(d.error is None for d in done):
             self._verified[cluster.arn] = started
         return done

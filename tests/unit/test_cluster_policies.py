@@ -347,3 +347,13 @@ def test_an_update_security_applies_policies_before_the_store_has_the_authorizer
     assert len(kafka.acls["User:alice"]) == 3
     (kept,) = service.policies.records.all(open_cluster)
     assert kept.applied
+
+
+def test_a_cluster_that_does_not_answer_is_given_up_for_the_pass(
+    service: ClusterService, secured: str, sync: PolicySync, kafka: FakeKafka
+) -> None:
+    for name in "abcde":
+        service.policies.put(secured, f"User:{name}", consumer_of(secured))
+    kafka.failing = "all brokers down"
+    sync.pass_once()
+    assert kafka.calls == ["User:a", "User:b", "User:c"]
