@@ -356,12 +356,70 @@ def compatible_versions(cli: CliContext, cluster: str | None) -> None:
     )
 
 
+def _switch(name: str, help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(f"--{name}/--no-{name}", default=None, help=help_text)
+
+
+@click.command("set-security", epilog=UPDATE_HELP)
+@CLUSTER
+@_switch("unauthenticated", "Allow clients without credentials (off: deny by default, ACLs).")
+@_switch("scram", "SASL/SCRAM sign-ins on port 9096.")
+@_switch("tls-auth", "TLS client certificates from --certificate-authority on port 9094.")
+@click.option(
+    "--certificate-authority",
+    "authorities",
+    multiple=True,
+    metavar="CA_ARN",
+    help="A private CA whose client certificates the brokers trust (repeat for more).",
+)
+@click.option(
+    "--client-broker",
+    type=click.Choice(["TLS", "TLS_PLAINTEXT", "PLAINTEXT"]),
+    help="Encryption between clients and brokers.",
+)
+@WAIT
+@TIMEOUT
+@pass_cli
+def set_security(
+    cli: CliContext,
+    cluster: str,
+    unauthenticated: bool | None,
+    scram: bool | None,
+    tls_auth: bool | None,
+    authorities: tuple[str, ...],
+    client_broker: str | None,
+    wait: bool,
+    timeout: float,
+) -> None:
+    """Change client authentication or client-broker encryption (UpdateSecurity, a rolling
+    restart); what is not named stays as it is."""
+    auth: dict[str, Any] = {}
+    if unauthenticated is not None:
+        auth["Unauthenticated"] = {"Enabled": unauthenticated}
+    if scram is not None:
+        auth["Sasl"] = {"Scram": {"Enabled": scram}}
+    if tls_auth is not None or authorities:
+        tls: dict[str, Any] = {"Enabled": True if tls_auth is None else tls_auth}
+        if authorities:
+            tls["CertificateAuthorityArnList"] = list(authorities)
+        auth["Tls"] = tls
+    params: dict[str, Any] = {}
+    if auth:
+        params["ClientAuthentication"] = auth
+    if client_broker is not None:
+        params["EncryptionInfo"] = {"EncryptionInTransit": {"ClientBroker": client_broker}}
+    if not params:
+        raise CliError("Name something to change (see --help).")
+    _update(cli, cluster, "security", _versioned("update_security", **params), wait, timeout)
+
+
 COMMANDS = (
     scale,
     reboot,
     set_type,
     set_storage,
     set_config,
+    set_security,
     upgrade,
     compatible_versions,
     operation,

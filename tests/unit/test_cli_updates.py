@@ -157,6 +157,22 @@ def test_set_type_with_no_wait_prints_the_operation(stub: Stubber) -> None:
     assert result.stderr == ""
 
 
+def test_set_security_sends_only_what_it_names(stub: Stubber) -> None:
+    current_version(stub)
+    ca = "arn:aws:acm-pca:us-east-1:000000000000:certificate-authority/1"
+    auth = {
+        "Unauthenticated": {"Enabled": False},
+        "Tls": {"Enabled": True, "CertificateAuthorityArnList": [ca]},
+    }
+    stub.add_response("update_security", STARTED, {**VERSIONED, "ClientAuthentication": auth})
+    result = run("cluster", "set-security", CLUSTER_ARN, "--no-unauthenticated",
+                 "--certificate-authority", ca, "--no-wait")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Cluster {CLUSTER_ARN}: security started: {OPERATION_ARN}\n"
+    nothing = run("cluster", "set-security", CLUSTER_ARN)
+    assert nothing.exit_code != 0 and "Name something to change" in nothing.output
+
+
 def test_no_wait_as_json_prints_the_update_response(stub: Stubber) -> None:
     current_version(stub)
     stub.add_response("update_broker_type", STARTED)
