@@ -78,11 +78,15 @@ def pca(steward: Steward) -> Any:
 
 @pytest.fixture(scope="module")
 def ca_arn(pca: Any) -> str:
+    return new_ca(pca, "Clients of orders")
+
+
+def new_ca(pca: Any, name: str) -> str:
     arn: str = pca.create_certificate_authority(
         CertificateAuthorityConfiguration={
             "KeyAlgorithm": "EC_prime256v1",
             "SigningAlgorithm": "SHA256WITHECDSA",
-            "Subject": {"CommonName": "Clients of orders", "Organization": "Example"},
+            "Subject": {"CommonName": name, "Organization": "Example"},
         },
         CertificateAuthorityType="ROOT",
     )["CertificateAuthorityArn"]
@@ -108,7 +112,12 @@ class Identity:
 
 
 def issue(
-    pca: Any, ca: str, directory: Path, name: str, validity: dict[str, Any] | None = None
+    pca: Any,
+    ca: str,
+    directory: Path,
+    name: str,
+    validity: dict[str, Any] | None = None,
+    label: str | None = None,
 ) -> tuple[Identity, str]:
     """A key made here, a CSR for `CN=<name>,O=Example`, a certificate the CA issues for it."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -128,7 +137,7 @@ def issue(
     ).decode()
     chain = issued["Certificate"].strip() + "\n" + issued.get("CertificateChain", "").strip()
     serial = x509.load_pem_x509_certificate(issued["Certificate"].encode()).serial_number
-    return Identity(directory, name, key_pem, chain.strip() + "\n"), f"{serial:x}"
+    return Identity(directory, label or name, key_pem, chain.strip() + "\n"), f"{serial:x}"
 
 
 def principal(name: str) -> str:
@@ -557,3 +566,39 @@ def test_update_security_rolls_authentication_in_and_out_without_refusing_alice(
     assert background.acknowledged
     seen = set(consume_all(mtls_settings(endpoints, alice), TOPIC, timeout=60))
     assert set(background.acknowledged) <= seen
+
+
+def trust(steward: Steward, cluster: str, authorities: list[str]) -> None:
+    kafka_api = steward.client()
+    operation = kafka_api.update_security(
+        ClusterArn=cluster,
+        CurrentVersion=steward.current_version(cluster),
+        ClientAuthentication={"Tls": {"Enabled": True, "CertificateAuthorityArnList": authorities}},
+    )["ClusterOperationArn"]
+    done = steward.wait_for_operation(operation, timeout=600)
+    assert done["OperationState"] == "UPDATE_COMPLETE", done.get("ErrorInfo")
+
+
+def test_client_trust_rotates_to_a_new_ca_without_refusing_alice(
+    pca: Any,
+    ca_arn: str,
+    workdir: Path,
+    steward: Steward,
+    cluster: str,
+    alice: Identity,
+    endpoints: dict[str, str],
+) -> None:
+    """Rotation: trust the old CA and a new one, move alice to a certificate of the new one,
+    then stop trusting the old one; she is never refused, her old certificate is at the end."""
+    next_ca = new_ca(pca, "Clients of orders, next")
+    renewed, _ = issue(pca, next_ca, workdir, "alice", label="alice-next")
+    with BackgroundProducer(mtls_settings(endpoints, alice)) as old_path:
+        trust(steward, cluster, [ca_arn, next_ca])
+        assert produce(mtls_settings(endpoints, renewed), TOPIC, b"renewed") is None
+    with BackgroundProducer(mtls_settings(endpoints, renewed)) as new_path:
+        trust(steward, cluster, [next_ca])
+    for background in (old_path, new_path):
+        assert background.fatal == [] and background.acknowledged
+    assert handshake_refused(mtls_settings(endpoints, alice))
+    seen = set(consume_all(mtls_settings(endpoints, renewed), TOPIC, timeout=60))
+    assert set(old_path.acknowledged) | set(new_path.acknowledged) <= seen
