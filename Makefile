@@ -47,7 +47,7 @@ test-integration: install
 # The fault-injection suite times detection and repair: it runs alone, after the rest, so that no
 # other module's Kafka clusters compete with it for the CPU.
 test: install lint
-	$(BIN)/pytest -q -n 2 --dist loadfile tests --ignore=tests/chaos
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 tests --ignore=tests/chaos
 	$(BIN)/pytest -q tests/chaos
 
 bench: install
