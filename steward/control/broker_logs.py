@@ -19,8 +19,8 @@ from steward.control.model import Cluster, Node, NodeRole
 from steward.kafka.node_config import (
     CLIENT,
     REPLICATION,
-    REPLICATION_PORT,
     client_bootstrap,
+    replication_bootstrap,
     steward_listener,
     tls_bootstrap,
 )
@@ -55,9 +55,7 @@ def broker_log_delivery(cluster: Cluster, nodes: Sequence[Node]) -> LogDelivery 
     )
     plaintext = listener == CLIENT
     if listener == REPLICATION:
-        bootstrap = ",".join(
-            f"{b.host}:{b.ports.get(REPLICATION, REPLICATION_PORT)}" for b in brokers
-        )
+        bootstrap = replication_bootstrap(brokers)
     else:
         bootstrap = client_bootstrap(brokers) if plaintext else tls_bootstrap(brokers)
     return LogDelivery(

@@ -37,8 +37,8 @@ from steward.kafka.node_config import (
     CONTROLLER,
     INTERNAL_USER,
     REPLICATION,
-    REPLICATION_PORT,
     internal_tls,
+    replication_bootstrap,
     steward_listener,
     tls_bootstrap,
 )
@@ -171,10 +171,7 @@ def steward_bootstrap(store: Store, cluster: Cluster, brokers: Iterable[Node]) -
         return ",".join(b.endpoint(CLIENT) for b in brokers)
     ca = ca_certificate(store.engine, cluster.kafka_cluster_id) or ""
     if listener == REPLICATION:
-        servers = ",".join(
-            f"{b.host}:{b.ports.get(REPLICATION, REPLICATION_PORT)}" for b in brokers
-        )
-        return TlsBootstrap(servers, ca, _identity(store, cluster))
+        return TlsBootstrap(replication_bootstrap(brokers), ca, _identity(store, cluster))
     return TlsBootstrap(tls_bootstrap(brokers), ca)
 
 

@@ -76,6 +76,12 @@ def tls_bootstrap(brokers: Iterable[Node]) -> str:
     return ",".join(f"{b.host}:{b.ports.get(CLIENT_TLS, CLIENT_TLS_PORT)}" for b in brokers)
 
 
+def replication_bootstrap(brokers: Iterable[Node]) -> str:
+    """Every broker's REPLICATION listener, `host:port,...`: where Steward and the brokers' agents
+    connect as the cluster's own (`steward_listener`)."""
+    return ",".join(f"{b.host}:{b.ports.get(REPLICATION, REPLICATION_PORT)}" for b in brokers)
+
+
 def sasl_scram_bootstrap(brokers: Iterable[Node]) -> str:
     """The SASL/SCRAM bootstrap string: every broker's CLIENT_SASL_SCRAM listener (SASL_SSL)."""
     return ",".join(
