@@ -504,6 +504,17 @@ def _quiet_kafka_python() -> Iterator[None]:
     yield
 
 
+def update_security(steward: Steward, cluster: str, authentication: dict[str, Any]) -> None:
+    """UpdateSecurity with this ClientAuthentication, waited for until it completes."""
+    operation = steward.client().update_security(
+        ClusterArn=cluster,
+        CurrentVersion=steward.current_version(cluster),
+        ClientAuthentication=authentication,
+    )["ClusterOperationArn"]
+    done = steward.wait_for_operation(operation, timeout=600)
+    assert done["OperationState"] == "UPDATE_COMPLETE", done.get("ErrorInfo")
+
+
 class BackgroundProducer:
     """alice, producing over mutual TLS with acks=all and idempotence, the whole time."""
 
@@ -548,13 +559,7 @@ def test_update_security_rolls_authentication_in_and_out_without_refusing_alice(
     anonymous = mtls_settings(endpoints, None)
     with BackgroundProducer(mtls_settings(endpoints, alice)) as background:
         for unauthenticated in (True, False):
-            operation = kafka_api.update_security(
-                ClusterArn=cluster,
-                CurrentVersion=steward.current_version(cluster),
-                ClientAuthentication={"Unauthenticated": {"Enabled": unauthenticated}},
-            )["ClusterOperationArn"]
-            done = steward.wait_for_operation(operation, timeout=600)
-            assert done["OperationState"] == "UPDATE_COMPLETE", done.get("ErrorInfo")
+            update_security(steward, cluster, {"Unauthenticated": {"Enabled": unauthenticated}})
             described = kafka_api.describe_cluster_v2(ClusterArn=cluster)["ClusterInfo"]
             auth = described["Provisioned"]["ClientAuthentication"]
             assert auth["Unauthenticated"]["Enabled"] is unauthenticated
@@ -569,14 +574,8 @@ def test_update_security_rolls_authentication_in_and_out_without_refusing_alice(
 
 
 def trust(steward: Steward, cluster: str, authorities: list[str]) -> None:
-    kafka_api = steward.client()
-    operation = kafka_api.update_security(
-        ClusterArn=cluster,
-        CurrentVersion=steward.current_version(cluster),
-        ClientAuthentication={"Tls": {"Enabled": True, "CertificateAuthorityArnList": authorities}},
-    )["ClusterOperationArn"]
-    done = steward.wait_for_operation(operation, timeout=600)
-    assert done["OperationState"] == "UPDATE_COMPLETE", done.get("ErrorInfo")
+    tls = {"Enabled": True, "CertificateAuthorityArnList": authorities}
+    update_security(steward, cluster, {"Tls": tls})
 
 
 def test_client_trust_rotates_to_a_new_ca_without_refusing_alice(
