@@ -16,16 +16,20 @@ import base64
 import binascii
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
+from steward.api.json_protocol import (
+    Body,
+    JsonEndpoint,
+    json_response,
+    names_target,
+    with_json_endpoint,
+)
 from steward.control.private_ca import (
     CaRecord,
     InvalidArgsException,
@@ -41,18 +45,15 @@ from steward.errors import StewardError
 log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "ACMPrivateCA."
-CONTENT_TYPE = "application/x-amz-json-1.1"
 MAX_RESULTS = 1000
 MAX_BLOB_BYTES = 32768
 
-Body = dict[str, Any]
 Operation = Callable[[PrivateCertificateAuthorities, Body], Body]
 
 
 def is_acm_pca_request(scope: Scope) -> bool:
     """Whether a request names an AWS Private CA operation in its `X-Amz-Target`."""
-    target: bytes = dict(scope["headers"]).get(b"x-amz-target", b"")
-    return target.startswith(TARGET_PREFIX.encode())
+    return names_target(scope, TARGET_PREFIX)
 
 
 class UnknownOperationException(PrivateCaError):
@@ -88,12 +89,15 @@ def error_response(error: StewardError, request_id: str) -> Response:
     if not isinstance(error, PrivateCaError):
         kind = _AS_ACM_PCA.get(error.error_type, InternalFailure)
         error = kind(error.message)
-    body = json.dumps({"__type": error.error_type, "message": error.message})
-    return Response(
-        body,
-        status_code=error.status,
-        media_type=CONTENT_TYPE,
-        headers={"x-amzn-RequestId": request_id},
+    return json_response(
+        {"__type": error.error_type, "message": error.message}, request_id, error.status
+    )
+
+
+def _unknown_operation(target: str) -> UnknownOperationException:
+    """The message names this service, so that a client pointed at the wrong one can tell."""
+    return UnknownOperationException(
+        f"Steward's private CA has no operation {target or '(no X-Amz-Target)'}."
     )
 
 
@@ -346,63 +350,18 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AcmPcaApi:
-    """ASGI app for `POST /` with an `ACMPrivateCA.*` `X-Amz-Target`."""
-
-    def __init__(self, cas: PrivateCertificateAuthorities) -> None:
-        self.cas = cas
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
-        await response(scope, receive, send)
-
-    async def handle(self, request: Request) -> Response:
-        request_id = str(uuid.uuid4())
-        target = request.headers.get("x-amz-target", "")
-        operation = target.removeprefix(TARGET_PREFIX)
-        try:
-            handler = OPERATIONS.get(operation)
-            if handler is None:
-                raise UnknownOperationException(
-                    f"Steward's private CA has no operation {target or '(no X-Amz-Target)'}."
-                )
-            raw = await request.body()
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise SerializationException("The request body is not valid JSON.") from None
-            if not isinstance(body, dict):
-                raise SerializationException("The request body must be a JSON object.")
-            result = await run_in_threadpool(handler, self.cas, body)
-        except StewardError as error:
-            return error_response(error, request_id)
-        except Exception:
-            log.exception("ACMPrivateCA.%s failed", operation)
-            return error_response(
-                InternalFailure("Steward failed to process the request."), request_id
-            )
-        return Response(
-            json.dumps(result),
-            media_type=CONTENT_TYPE,
-            headers={"x-amzn-RequestId": request_id},
-        )
-
-
 def with_acm_pca(other: ASGIApp, cas: PrivateCertificateAuthorities) -> ASGIApp:
     """A `POST /` that names an AWS Private CA operation in `X-Amz-Target` goes to the private CA
     API, everything else to `other` (Secrets Manager, then MSK's routes)."""
-    acm_pca = AcmPcaApi(cas)
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"] == "/"
-            and is_acm_pca_request(scope)
-        ):
-            await acm_pca(scope, receive, send)
-        else:
-            await other(scope, receive, send)
-
-    return app
+    endpoint = JsonEndpoint(
+        target_prefix=TARGET_PREFIX,
+        operations=OPERATIONS,
+        service=cas,
+        error_response=error_response,
+        unknown_operation=_unknown_operation,
+        serialization=SerializationException,
+        internal=InternalFailure,
+        bare_operations=True,
+        log=log,
+    )
+    return with_json_endpoint(endpoint, other)

@@ -12,16 +12,20 @@ import base64
 import binascii
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
+from steward.api.json_protocol import (
+    Body,
+    JsonEndpoint,
+    json_response,
+    names_target,
+    with_json_endpoint,
+)
 from steward.control.secrets import (
     InternalServiceError,
     InvalidNextTokenException,
@@ -36,16 +40,12 @@ from steward.errors import StewardError
 log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "secretsmanager."
-CONTENT_TYPE = "application/x-amz-json-1.1"
 MAX_RESULTS = 100
-
-Body = dict[str, Any]
 
 
 def is_secrets_manager_request(scope: Scope) -> bool:
     """Whether a request names a Secrets Manager operation in its `X-Amz-Target`."""
-    target: bytes = dict(scope["headers"]).get(b"x-amz-target", b"")
-    return target.startswith(TARGET_PREFIX.encode())
+    return names_target(scope, TARGET_PREFIX)
 
 
 class UnknownOperationException(SecretsManagerError):
@@ -82,12 +82,15 @@ def error_response(error: StewardError, request_id: str) -> Response:
     if not isinstance(error, SecretsManagerError):
         kind = _AS_SECRETS_MANAGER.get(error.error_type, InternalServiceError)
         error = kind(error.message)
-    body = json.dumps({"__type": error.error_type, "Message": error.message})
-    return Response(
-        body,
-        status_code=error.status,
-        media_type=CONTENT_TYPE,
-        headers={"x-amzn-RequestId": request_id},
+    return json_response(
+        {"__type": error.error_type, "Message": error.message}, request_id, error.status
+    )
+
+
+def _unknown_operation(target: str) -> UnknownOperationException:
+    """The message names this service, so that a client pointed at the wrong one can tell."""
+    return UnknownOperationException(
+        f"Steward's Secrets Manager has no operation {target or '(no X-Amz-Target)'}."
     )
 
 
@@ -336,63 +339,18 @@ OPERATIONS: dict[str, Callable[[Secrets, Body], Body]] = {
 }
 
 
-class SecretsManagerApi:
-    """ASGI app for `POST /` with a Secrets Manager `X-Amz-Target`."""
-
-    def __init__(self, secrets: Secrets) -> None:
-        self.secrets = secrets
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
-        await response(scope, receive, send)
-
-    async def handle(self, request: Request) -> Response:
-        request_id = str(uuid.uuid4())
-        target = request.headers.get("x-amz-target", "")
-        operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
-        try:
-            handler = OPERATIONS.get(operation)
-            if handler is None:
-                raise UnknownOperationException(
-                    f"Steward's Secrets Manager has no operation {target or '(no X-Amz-Target)'}."
-                )
-            raw = await request.body()
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise SerializationException("The request body is not valid JSON.") from None
-            if not isinstance(body, dict):
-                raise SerializationException("The request body must be a JSON object.")
-            result = await run_in_threadpool(handler, self.secrets, body)
-        except StewardError as error:
-            return error_response(error, request_id)
-        except Exception:
-            log.exception("secretsmanager.%s failed", operation)
-            return error_response(
-                InternalServiceError("Steward failed to process the request."), request_id
-            )
-        return Response(
-            json.dumps(result),
-            media_type=CONTENT_TYPE,
-            headers={"x-amzn-RequestId": request_id},
-        )
-
-
 def with_secrets_manager(rest_api: ASGIApp, secrets: Secrets) -> ASGIApp:
     """One endpoint for both protocols: a `POST /` that names a Secrets Manager operation in
     `X-Amz-Target` goes to Secrets Manager, everything else to `rest_api` (MSK's routes)."""
-    secrets_api = SecretsManagerApi(secrets)
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"] == "/"
-            and is_secrets_manager_request(scope)
-        ):
-            await secrets_api(scope, receive, send)
-        else:
-            await rest_api(scope, receive, send)
-
-    return app
+    endpoint = JsonEndpoint(
+        target_prefix=TARGET_PREFIX,
+        operations=OPERATIONS,
+        service=secrets,
+        error_response=error_response,
+        unknown_operation=_unknown_operation,
+        serialization=SerializationException,
+        internal=InternalServiceError,
+        bare_operations=False,
+        log=log,
+    )
+    return with_json_endpoint(endpoint, rest_api)
