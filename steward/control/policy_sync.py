@@ -26,6 +26,7 @@ from typing import Any
 from steward.control.access_policies import ClusterIdentity, KafkaAcl, PolicyError, compile_policy
 from steward.control.cluster_policies import has_authorizer
 from steward.control.model import Cluster, utcnow
+from steward.control.periodic import WakeableTask
 from steward.control.topics import SERVING_STATES, serving_bootstrap
 from steward.errors import StewardError
 from steward.kafka.acls import AclChanges, sync_principal_acls
@@ -80,35 +81,22 @@ class PolicySync:
         self.verify_interval = verify_interval
         self._admin = admin
         self._apply = apply
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._task = WakeableTask(
+            "policy-sync", self.pass_once, interval, "Access policy sync pass failed", log
+        )
         self._lock = threading.Lock()
         """One cluster sync at a time: the background pass and `sync_now` never interleave."""
         self._verified: dict[str, float] = {}
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="policy-sync", daemon=True)
-        self._thread.start()
+        self._task.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._task.stop(timeout)
 
     def wake(self) -> None:
         """A pass soon, in the background (what the API calls after a change)."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                self.pass_once()
-            except Exception:
-                log.exception("Access policy sync pass failed")
-            self._wake.wait(self.interval)
+        self._task.wake()
 
     def pass_once(self) -> None:
         for cluster_arn in self.records.cluster_arns():

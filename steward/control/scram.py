@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from steward.control.model import Cluster, ClusterState, utcnow
+from steward.control.periodic import WakeableTask
 from steward.control.secrets import Secrets, SecretsManagerError
 from steward.control.topics import SERVING_STATES, serving_bootstrap
 from steward.errors import BadRequestException, StewardError
@@ -251,32 +251,19 @@ class ScramSync:
         self.secrets = secrets
         self.interval = interval
         self.verify_interval = verify_interval
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._task = WakeableTask(
+            "scram-sync", self.pass_once, interval, "SCRAM credential sync pass failed", log
+        )
         self._verified: dict[str, float] = {}
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="scram-sync", daemon=True)
-        self._thread.start()
+        self._task.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._task.stop(timeout)
 
     def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                self.pass_once()
-            except Exception:
-                log.exception("SCRAM credential sync pass failed")
-            self._wake.wait(self.interval)
+        self._task.wake()
 
     def pass_once(self) -> None:
         by_cluster: dict[str, list[ScramAssociation]] = {}
