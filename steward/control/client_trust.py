@@ -14,7 +14,6 @@ anyway, for the agent that was away and the lists that near their next update.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -22,6 +21,7 @@ from steward.agent.client import AgentClient
 from steward.agent.spec import NodeSpec
 from steward.control.model import Cluster, ClusterState, NodeRole
 from steward.control.node_specs import build_node_spec, user_properties
+from steward.control.periodic import WakeableTask
 from steward.control.private_ca import PrivateCertificateAuthorities
 from steward.store.store import Store
 
@@ -49,12 +49,11 @@ class ClientTrust:
         self.store = store
         self.authorities = authorities
         self.cluster_ca = cluster_ca
-        self.interval = interval
         self.agents: Callable[[str], AgentClient] | None = None
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        authorities.add_listener(lambda _arn: self._wake.set())
+        self._task = WakeableTask(
+            "client-trust", self.push, interval, "pushing client trust to the brokers failed", log
+        )
+        authorities.add_listener(lambda _arn: self._task.wake())
 
     def with_client_trust(self, spec: NodeSpec) -> NodeSpec:
         """`spec` with the certificates and revocation lists of the CAs it names."""
@@ -76,28 +75,13 @@ class ClientTrust:
     def start(self, client_for: Callable[[str], AgentClient]) -> None:
         """`client_for(agent)`: an `AgentClient` whose `apply` adds the node's TLS material."""
         self.agents = client_for
-        self._thread = threading.Thread(target=self._loop, name="client-trust", daemon=True)
-        self._thread.start()
+        self._task.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._task.stop(timeout)
 
     def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            if self._stopping.is_set():
-                return
-            try:
-                self.push()
-            except Exception:
-                log.exception("pushing client trust to the brokers failed")
+        self._task.wake()
 
     def push(self) -> int:
         """Re-apply the specs of the brokers of every ACTIVE cluster with mutual TLS; the number
