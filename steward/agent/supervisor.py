@@ -59,7 +59,7 @@ from steward.agent.volumes import (
 )
 from steward.kafka.distribution import DistributionError, require_distribution
 from steward.kafka.log4j import render_log4j2_properties
-from steward.kafka.plugins import needs_plugins, plugin_jar
+from steward.kafka.plugins import PluginBuildError, needs_plugins, plugin_jar
 from steward.kafka.properties import render_properties
 from steward.kafka.storage import (
     META_PROPERTIES,
@@ -642,7 +642,7 @@ class NodeSupervisor:
                     start_new_session=True,
                     close_fds=True,
                 )
-        except (DistributionError, JavaNotFound, OSError) as error:
+        except (DistributionError, JavaNotFound, PluginBuildError, OSError) as error:
             node.state = "failed"
             node.message = f"cannot start: {error}"
             log.error("%s: %s", spec.key, node.message)

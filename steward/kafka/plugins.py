@@ -66,7 +66,10 @@ def _build(source: Path, kafka_classpath: str, jar: Path) -> None:
             [jar_tool, "cf", str(Path(work) / jar.name), "-C", str(classes), "."],
         )
         for command in commands:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            except subprocess.TimeoutExpired as error:
+                raise PluginBuildError(f"{Path(command[0]).name} took over 300 s") from error
             if done.returncode != 0:
                 raise PluginBuildError(
                     f"{Path(command[0]).name} failed ({done.returncode}): {done.stderr.strip()}"
