@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_VALIDITY = timedelta(days=3650)
@@ -47,25 +47,14 @@ def _certificate_pem(certificate: x509.Certificate) -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def make_certificate_authority(name: str, now: datetime | None = None) -> KeyAndCertificate:
-    """A new self-signed CA named `name` (its common name) that can sign node certificates."""
-    now = now or datetime.now(UTC)
-    key = _new_key()
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Steward"),
-            x509.NameAttribute(NameOID.COMMON_NAME, name[:64]),
-        ]
-    )
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
-        .not_valid_after(now + CA_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+def ca_extensions(
+    builder: x509.CertificateBuilder,
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+) -> x509.CertificateBuilder:
+    """What makes a certificate a CA's: it may sign certificates and revocation lists, and no CA
+    below it (a path length of 0)."""
+    return (
+        builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -80,9 +69,30 @@ def make_certificate_authority(name: str, now: datetime | None = None) -> KeyAnd
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
+
+
+def make_certificate_authority(name: str, now: datetime | None = None) -> KeyAndCertificate:
+    """A new self-signed CA named `name` (its common name) that can sign node certificates."""
+    now = now or datetime.now(UTC)
+    key = _new_key()
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Steward"),
+            x509.NameAttribute(NameOID.COMMON_NAME, name[:64]),
+        ]
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now + CA_VALIDITY)
+    )
+    certificate = ca_extensions(builder, key.public_key()).sign(key, hashes.SHA256())
     return KeyAndCertificate(_certificate_pem(certificate), _key_pem(key))
 
 

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from steward.crypto.certificates import ca_extensions
+
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 KEY_ALGORITHMS: dict[str, tuple[str, int]] = {
@@ -135,29 +137,6 @@ def _hash(signing_algorithm: str) -> hashes.HashAlgorithm:
     return SIGNING_ALGORITHMS[signing_algorithm][1]()
 
 
-def _ca_extensions(
-    builder: x509.CertificateBuilder, public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-) -> x509.CertificateBuilder:
-    return (
-        builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
-
-
 def self_signed_root(
     key: PrivateKey,
     subject: x509.Name,
@@ -177,7 +156,7 @@ def self_signed_root(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
     )
-    return _ca_extensions(builder, key.public_key()).sign(key, _hash(signing_algorithm))
+    return ca_extensions(builder, key.public_key()).sign(key, _hash(signing_algorithm))
 
 
 def load_csr(data: bytes) -> x509.CertificateSigningRequest:
