@@ -152,17 +152,13 @@ class CertificateAuthorityRecords:
         restorable_until: datetime | None = None,
         status_before_deletion: str | None = None,
     ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(schema.private_cas)
-                .where(schema.private_cas.c.arn == arn)
-                .values(
-                    status=status,
-                    last_state_change_at=when,
-                    restorable_until=restorable_until,
-                    status_before_deletion=status_before_deletion,
-                )
-            )
+        self._update(
+            arn,
+            status=status,
+            last_state_change_at=when,
+            restorable_until=restorable_until,
+            status_before_deletion=status_before_deletion,
+        )
 
     def set_certificate(
         self,
@@ -174,32 +170,27 @@ class CertificateAuthorityRecords:
         status: str,
         when: datetime,
     ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(schema.private_cas)
-                .where(schema.private_cas.c.arn == arn)
-                .values(
-                    certificate_pem=certificate_pem,
-                    serial=serial,
-                    not_before=not_before,
-                    not_after=not_after,
-                    status=status,
-                    last_state_change_at=when,
-                )
-            )
+        self._update(
+            arn,
+            certificate_pem=certificate_pem,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
+            status=status,
+            last_state_change_at=when,
+        )
 
     def set_revocation_configuration(self, arn: str, configuration: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(schema.private_cas)
-                .where(schema.private_cas.c.arn == arn)
-                .values(revocation_configuration=configuration)
-            )
+        self._update(arn, revocation_configuration=configuration)
 
     def set_tags(self, arn: str, tags: list[dict[str, str]]) -> None:
+        self._update(arn, tags=tags)
+
+    def _update(self, arn: str, **values: Any) -> None:
+        """Set these columns of the CA's row."""
         with self.engine.begin() as conn:
             conn.execute(
-                update(schema.private_cas).where(schema.private_cas.c.arn == arn).values(tags=tags)
+                update(schema.private_cas).where(schema.private_cas.c.arn == arn).values(**values)
             )
 
     def remove(self, arn: str) -> None:
