@@ -162,6 +162,20 @@ class Agent:
             self.kafka_pids.add(status.pid)
         return status
 
+    def describe(self, *keys: str) -> str:
+        """What the agent reports of the nodes, and the end of each one's output: for a failure
+        message."""
+        parts = []
+        for key in keys:
+            status = self.client.node(key)
+            parts.append(f"--- {key}: {status}")
+            for log in ("stdout.log", "server.log"):
+                path = self.state_dir / "nodes" / key / "logs" / log
+                if path.exists():
+                    lines = path.read_text(errors="replace").splitlines()[-25:]
+                    parts.append(f"{log}:\n" + "\n".join(lines))
+        return "\n".join(parts)
+
     def wait_running(self, key: str, unlike_pid: int | None = None) -> NodeStatus:
         def running() -> NodeStatus | None:
             status = self.node(key)
@@ -224,7 +238,10 @@ def test_kafka_outlives_the_agent_and_is_restarted_when_it_dies(agent: Agent) ->
     broker_applied = time.monotonic() - began
     # A first start on a loaded machine (other modules' clusters, a class archive being
     # written) has taken over 90 s.
-    wait_for("the broker to serve", broker_serves, timeout=180.0)
+    try:
+        wait_for("the broker to serve", broker_serves, timeout=180.0)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{agent.describe(controller.key, broker.key)}") from None
     serving_after = time.monotonic() - began
     print(
         f"\napply controller (StorageTool format + start): {controller_applied:.2f} s;"

@@ -6,6 +6,7 @@ broker type change. After each, every acknowledged message was consumed exactly 
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -36,10 +37,12 @@ def run_operation(steward: Steward, arn: str, start: Any) -> dict[str, Any]:
 
 
 def broker_pids(steward: Steward) -> dict[str, int]:
-    """Broker node key -> pid, from the agents' pid files."""
+    """Broker node key -> pid, from the agents' pid files. A key ends in `-b<id>` for a broker
+    and `-c<id>` for a controller (the cluster id before it is hex, so it may start with b)."""
     pids = {}
-    for pid_file in (steward.home / "agents").glob("*/nodes/*-b*/kafka.pid"):
-        pids[pid_file.parent.name] = json.loads(pid_file.read_text())["pid"]
+    for pid_file in (steward.home / "agents").glob("*/nodes/*/kafka.pid"):
+        if re.search(r"-b\d+$", pid_file.parent.name):
+            pids[pid_file.parent.name] = json.loads(pid_file.read_text())["pid"]
     return pids
 
 
