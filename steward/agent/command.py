@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,16 @@ SERVER_JVM_OPTIONS: tuple[str, ...] = (
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.awt.headless=true",
 )
+
+
+JVM_OPTIONS_ENV = "STEWARD_KAFKA_JVM_OPTIONS"
+"""Options the agent adds to every node's JVM, read when a node starts (like Kafka's own
+KAFKA_OPTS), e.g. `-XX:TieredStopAtLevel=1` where many short-lived nodes share few cores."""
+
+
+def operator_jvm_options() -> list[str]:
+    """The node JVM options of STEWARD_KAFKA_JVM_OPTIONS, split as a shell would."""
+    return shlex.split(os.environ.get(JVM_OPTIONS_ENV, ""))
 
 
 class JavaNotFound(Exception):
@@ -57,6 +68,7 @@ def kafka_server_command(
         f"-Xmx{spec.heap_mb}m",
         *SERVER_JVM_OPTIONS,
         *extra_options,
+        *operator_jvm_options(),
         *spec.jvm_options,
         *log4j_jvm_options(str(log4j_file), str(logs_dir)),
         "-cp",
