@@ -47,6 +47,57 @@ class Zone:
         return f"{self.address_prefix}.254"
 
 
+HOSTS_PER_ZONE_ENV = "STEWARD_HOSTS_PER_ZONE"
+MAX_HOSTS_PER_ZONE = 8
+FIRST_AGENT_HOST_NUMBER = 254
+"""Host k (1-based) of a zone has its agent on <zone prefix>.<255 - k>: host 1 on .254."""
+
+
+@dataclass(frozen=True)
+class Host:
+    """A machine of a zone in the embedded default: one host agent and the nodes it runs. Host 1
+    of a zone is named as the zone (its agent is the zone's of a one-host layout); host k >= 2 is
+    `<zone>-h<k>`. The hosts of a zone share its range of addresses (and its network namespace):
+    host k of n owns the node addresses <prefix>.<a> with a = k, k + n, k + 2n, ... below the
+    agents' addresses."""
+
+    zone: Zone
+    number: int
+    """1-based position of the host in its zone."""
+    hosts_in_zone: int = 1
+
+    @property
+    def name(self) -> str:
+        """The name of the host's agent (and of its state directory under `agents/`)."""
+        return self.zone.name if self.number == 1 else f"{self.zone.name}-h{self.number}"
+
+    @property
+    def agent_address(self) -> str:
+        return f"{self.zone.address_prefix}.{FIRST_AGENT_HOST_NUMBER + 1 - self.number}"
+
+    def node_addresses(self) -> list[str]:
+        """The addresses this host's nodes may take, in order."""
+        last = FIRST_AGENT_HOST_NUMBER - self.hosts_in_zone
+        numbers = range(self.number, last + 1, self.hosts_in_zone)
+        return [f"{self.zone.address_prefix}.{n}" for n in numbers]
+
+    def owns(self, address: str) -> bool:
+        """Whether `address` is one of the host's node addresses."""
+        prefix, _, last = address.rpartition(".")
+        if prefix != self.zone.address_prefix or not last.isdigit():
+            return False
+        number = int(last)
+        in_range = 1 <= number <= FIRST_AGENT_HOST_NUMBER - self.hosts_in_zone
+        return in_range and (number - self.number) % self.hosts_in_zone == 0
+
+
+def zone_hosts(zones: tuple[Zone, ...], per_zone: int) -> tuple[Host, ...]:
+    """Every host of the given zones, `per_zone` each, zone by zone."""
+    if not 1 <= per_zone <= MAX_HOSTS_PER_ZONE:
+        raise ValueError(f"{HOSTS_PER_ZONE_ENV}={per_zone}: expected 1 to {MAX_HOSTS_PER_ZONE}")
+    return tuple(Host(zone, k, per_zone) for zone in zones for k in range(1, per_zone + 1))
+
+
 def zone_network_mode() -> str:
     """How the zones are laid out, from STEWARD_ZONE_NETWORK: "loopback" (the default: loopback
     ranges 127.<octet>.<zone>), "netns" (a network namespace per zone, 10.<octet>.<zone>), or
@@ -82,6 +133,15 @@ class Settings:
         default_factory=lambda: os.environ.get("STEWARD_ACCOUNT_ID", "000000000000")
     )
     zones: tuple[Zone, ...] = field(default_factory=default_zones)
+    hosts_per_zone: int = field(
+        default_factory=lambda: int(os.environ.get(HOSTS_PER_ZONE_ENV, "1"))
+    )
+    """Hosts (agents) per zone on this machine (STEWARD_HOSTS_PER_ZONE, 1 to 8; 1 by default)."""
+    host_replace_after: float = field(
+        default_factory=lambda: float(os.environ.get("STEWARD_HOST_REPLACE_AFTER", "60"))
+    )
+    """Seconds a host's agent may stay silent, and fail to start again, before its brokers are
+    moved to another host of its zone (STEWARD_HOST_REPLACE_AFTER)."""
     agent_port: int = field(
         default_factory=lambda: int(os.environ.get("STEWARD_AGENT_PORT", "9781"))
     )
@@ -134,6 +194,10 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'steward.db'}"
+
+    @property
+    def hosts(self) -> tuple[Host, ...]:
+        return zone_hosts(self.zones, self.hosts_per_zone)
 
     @property
     def agents_dir(self) -> Path:

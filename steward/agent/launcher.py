@@ -25,6 +25,9 @@ from steward.agent.main import PID_FILE
 from steward.network.zones import namespace_command
 
 LOG_FILE = "agent.log"
+POWERED_OFF_FILE = "powered-off"
+"""A file in an agent's state directory that says its host is powered off: the agent is not
+started (fault tests use it to make a host of this machine stay dead, as a broken machine does)."""
 
 
 class AgentStartError(Exception):
@@ -93,6 +96,8 @@ def ensure_agent(
     health = agent_health(host, port)
     if health is not None:
         return _check_identity(health, name, host, port)
+    if powered_off(state_dir):
+        raise AgentStartError(f"host {name} is powered off ({state_dir / POWERED_OFF_FILE})")
     state_dir.mkdir(parents=True, exist_ok=True)
     process: subprocess.Popen[bytes] | None = None
     running = agent_pid(state_dir)
@@ -117,6 +122,21 @@ def ensure_agent(
         f"agent {name} did not answer at {host}:{port} within {timeout:.0f} s:\n"
         f"{_log_tail(state_dir)}"
     )
+
+
+def powered_off(state_dir: Path) -> bool:
+    """Whether the host of the agent of `state_dir` is powered off (see POWERED_OFF_FILE)."""
+    return (state_dir / POWERED_OFF_FILE).exists()
+
+
+def set_powered_off(state_dir: Path, off: bool) -> None:
+    """Power the host of `state_dir` off (its agent is no longer started) or on again."""
+    marker = state_dir / POWERED_OFF_FILE
+    if off:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text("powered off by a fault test\n")
+    else:
+        marker.unlink(missing_ok=True)
 
 
 def stop_agent(state_dir: Path, timeout: float = 15.0) -> bool:

@@ -2,7 +2,8 @@
 directories and network of its nodes, found through the MSK API and the zones' agents.
 
 Each fault acts on one thing and returns at once; a fault that ends by itself later (a hang of N
-seconds, a zone cut for N seconds) ends on a timer thread of its own.
+seconds, a zone cut for N seconds) ends on a timer thread of its own. A host powered off
+(`kill_host`) stays off until `power_on_host`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from steward.agent import processes
 from steward.agent.client import AgentUnavailable
+from steward.agent.launcher import set_powered_off
 from steward.agent.main import PID_FILE
 from steward.agent.spec import NodeStatus
 from steward.control.agents import AgentDirectory
@@ -38,6 +40,8 @@ class LocalNode:
     host: str
     key: str
     """The agent's name for the node."""
+    agent: str
+    """The host agent that runs it."""
 
 
 class LocalCluster:
@@ -56,7 +60,7 @@ class LocalCluster:
         info = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
         name = info["ClusterName"]
         prefix = f"{name.lower()}-{arn.rsplit('/', 1)[1][:8]}"
-        zone_of_host = {z.address_prefix: z.name for z in settings.zones}
+        hosts = settings.hosts
         nodes = []
         pages = client.get_paginator("list_nodes").paginate(ClusterArn=arn)
         for page in pages:
@@ -69,8 +73,9 @@ class LocalCluster:
                     host = item["ControllerNodeInfo"]["Endpoints"][0]
                     node_id = int(item["NodeARN"].rsplit("/", 1)[1])
                     role, letter = "controller", "c"
-                zone = zone_of_host[host.rsplit(".", 1)[0]]
-                nodes.append(LocalNode(node_id, role, zone, host, f"{prefix}-{letter}{node_id}"))
+                [owner] = [h for h in hosts if h.owns(host)]
+                key = f"{prefix}-{letter}{node_id}"
+                nodes.append(LocalNode(node_id, role, owner.zone.name, host, key, owner.name))
         return cls(settings, arn, name, sorted(nodes, key=lambda n: n.node_id))
 
     def node(self, node_id: int) -> LocalNode:
@@ -88,9 +93,9 @@ class LocalCluster:
         return ",".join(f"{n.host}:9092" for n in self.brokers)
 
     def status(self, node: LocalNode) -> NodeStatus:
-        status = self.agents.client(node.zone, timeout=5.0).node(node.key)
+        status = self.agents.client(node.agent, timeout=5.0).node(node.key)
         if status is None:
-            raise FaultError(f"agent {node.zone} does not know {node.key}")
+            raise FaultError(f"agent {node.agent} does not know {node.key}")
         return status
 
     def pid(self, node: LocalNode) -> int:
@@ -112,16 +117,32 @@ class LocalCluster:
 
     def node_dir(self, node: LocalNode) -> Path:
         """Where the node's agent keeps its files (as the agent's `NodePaths.root`)."""
-        return self.settings.agents_dir / node.zone / "nodes" / node.key
+        return self.settings.agents_dir / node.agent / "nodes" / node.key
 
     def data_dir(self, node: LocalNode) -> Path:
         return self.node_dir(node) / "data"
 
-    def agent_pid(self, zone: str) -> int:
+    def agent_pid(self, agent: str) -> int:
+        """The pid of host agent `agent` (host 1 of a zone has the zone's name)."""
         try:
-            return int((self.settings.agents_dir / zone / PID_FILE).read_text().strip())
+            return int((self.settings.agents_dir / agent / PID_FILE).read_text().strip())
         except (OSError, ValueError) as error:
-            raise FaultError(f"no running agent for zone {zone}: {error}") from error
+            raise FaultError(f"no running agent {agent}: {error}") from error
+
+    def host_with_brokers_only(self) -> str:
+        """A host (agent name) that runs brokers of the cluster and no controller, in a zone with
+        another host to move them to."""
+        hosts = {h.name: h for h in self.settings.hosts}
+        with_controllers = {n.agent for n in self.nodes if n.role == "controller"}
+        for broker in self.brokers:
+            zone = hosts[broker.agent].zone.name
+            peers = [h for h in hosts.values() if h.zone.name == zone and h.name != broker.agent]
+            if broker.agent not in with_controllers and peers:
+                return broker.agent
+        raise FaultError(
+            "no host runs only brokers in a zone with another host: start Steward with "
+            "STEWARD_HOSTS_PER_ZONE=2 or more"
+        )
 
 
 # --- the faults ---------------------------------------------------------------------------------
@@ -203,10 +224,44 @@ def fill_disk(cluster: LocalCluster, node_id: int) -> str:
     )
 
 
-def kill_agent(cluster: LocalCluster, zone: str) -> str:
-    pid = cluster.agent_pid(zone)
+def kill_agent(cluster: LocalCluster, agent: str) -> str:
+    pid = cluster.agent_pid(agent)
     os.kill(pid, signal.SIGKILL)
-    return f"kill -9 the agent of zone {zone} (pid {pid})"
+    return f"kill -9 agent {agent} (pid {pid})"
+
+
+def kill_host(cluster: LocalCluster, agent: str) -> str:
+    """A machine that dies: power host `agent` off (its agent is not started again), then
+    SIGKILL its agent and every Kafka process it runs, of any cluster."""
+    state_dir = cluster.settings.agents_dir / agent
+    set_powered_off(state_dir, True)
+    killed = []
+    with contextlib.suppress(FaultError):
+        pid = cluster.agent_pid(agent)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    for pid in _kafka_pids_under(state_dir / "nodes"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return f"power off host {agent}: kill -9 its agent and Kafka processes (pids {killed})"
+
+
+def _kafka_pids_under(directory: Path) -> list[int]:
+    """The Kafka processes (`kafka.Kafka`) with an argument inside `directory`."""
+    found: set[int] = set()
+    for path in {str(directory) + "/", str(directory.resolve()) + "/"}:
+        for pid in processes.pids_with_argument_containing(path):
+            if "kafka.Kafka" in (processes.read_cmdline(pid) or []):
+                found.add(pid)
+    return sorted(found)
+
+
+def power_on_host(cluster: LocalCluster, agent: str) -> str:
+    """Power host `agent` on again: its agent may be started (Steward does it)."""
+    set_powered_off(cluster.settings.agents_dir / agent, False)
+    return f"power on host {agent}"
 
 
 def cut_zone(cluster: LocalCluster, zone: str, seconds: float) -> str:

@@ -64,11 +64,14 @@ SCENARIOS: dict[str, Inject] = {
     "hang-broker": lambda c: [faults.hang_node(c, c.brokers[2].node_id, 60.0)],
     "delete-broker-data": lambda c: [faults.delete_data(c, c.brokers[0].node_id)],
     "fill-broker-disk": lambda c: [faults.fill_disk(c, c.brokers[1].node_id)],
-    "kill-agent": lambda c: [faults.kill_agent(c, c.brokers[1].zone)],
+    "kill-agent": lambda c: [faults.kill_agent(c, c.brokers[1].agent)],
     "cut-zone": lambda c: [faults.cut_zone(c, c.brokers[2].zone, 20.0)],
     "two-faults": _two_faults,
+    "kill-host": lambda c: [faults.kill_host(c, c.host_with_brokers_only())],
 }
-"""Each scenario's fault, by name (what `steward chaos run` accepts)."""
+"""Each scenario's fault, by name (what `steward chaos run` accepts). `kill-host` needs a zone
+with two hosts or more (STEWARD_HOSTS_PER_ZONE): the killed host stays powered off until
+`faults.power_on_host`."""
 
 
 def run_scenario(

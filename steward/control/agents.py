@@ -1,16 +1,20 @@
-"""The host agents the control plane drives. In the embedded default there is one per zone on this
-machine, started (detached) by the control plane when it is not already running; in netns mode
-(STEWARD_ZONE_NETWORK) inside its zone's network namespace, which is made first when missing."""
+"""The host agents the control plane drives. In the embedded default there is one per host on this
+machine (STEWARD_HOSTS_PER_ZONE hosts per zone, one by default), started (detached) by the control
+plane when it is not already running; in netns mode (STEWARD_ZONE_NETWORK) inside its zone's
+network namespace, which is made first when missing."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 
 from steward.agent.client import AgentClient, NodeTls, StorageKeys
-from steward.agent.launcher import ensure_agent
+from steward.agent.launcher import ensure_agent, powered_off
 from steward.network.zones import ZoneNetwork
-from steward.settings import Settings, Zone
+from steward.settings import Host, Settings
+
+log = logging.getLogger(__name__)
 
 
 def agent_token(home: Path) -> str:
@@ -38,11 +42,21 @@ class AgentDirectory:
         self.token = agent_token(settings.home)
         self.storage_keys = storage_keys
         self.node_tls = node_tls
-        self._zones: dict[str, Zone] = {z.name: z for z in settings.zones}
+        self._hosts: dict[str, Host] = {h.name: h for h in settings.hosts}
+
+    @property
+    def hosts(self) -> tuple[Host, ...]:
+        return tuple(self._hosts.values())
+
+    def host(self, agent: str) -> Host:
+        return self._hosts[agent]
+
+    def zone_hosts(self, zone: str) -> list[Host]:
+        """The hosts of `zone`, host 1 first."""
+        return [h for h in self._hosts.values() if h.zone.name == zone]
 
     def url(self, agent: str) -> str:
-        zone = self._zones[agent]
-        return f"http://{zone.agent_address}:{self.settings.agent_port}"
+        return f"http://{self._hosts[agent].agent_address}:{self.settings.agent_port}"
 
     def client(self, agent: str, timeout: float = 60.0) -> AgentClient:
         return AgentClient(self.url(agent), self.token, timeout, self.storage_keys, self.node_tls)
@@ -56,25 +70,32 @@ class AgentDirectory:
         network = self.zone_network()
         if network is not None:
             network.ensure()
-        for zone in self.settings.zones:
-            self._start_agent(zone)
+        for host in self._hosts.values():
+            if powered_off(self.state_dir(host.name)):
+                log.warning("host %s is powered off: its agent is not started", host.name)
+                continue
+            self._start_agent(host)
 
     def ensure_local_agent(self, agent: str, timeout: float = 15.0) -> int:
-        """Start the agent of zone `agent` on this machine unless it answers already; its pid.
-        AgentStartError when it does not answer within `timeout` seconds."""
-        zone = self._zones[agent]
+        """Start the agent `agent` on this machine unless it answers already; its pid.
+        AgentStartError when it does not answer within `timeout` seconds, or its host is powered
+        off."""
+        host = self._hosts[agent]
         network = self.zone_network()
-        if zone.namespace is not None and network is not None:
+        if host.zone.namespace is not None and network is not None:
             network.ensure()  # a cut zone stays cut: its agent then does not answer
-        return self._start_agent(zone, timeout)
+        return self._start_agent(host, timeout)
 
-    def _start_agent(self, zone: Zone, timeout: float = 15.0) -> int:
+    def state_dir(self, agent: str) -> Path:
+        return self.settings.agents_dir / agent
+
+    def _start_agent(self, host: Host, timeout: float = 15.0) -> int:
         return ensure_agent(
-            name=zone.name,
-            host=zone.agent_address,
+            name=host.name,
+            host=host.agent_address,
             port=self.settings.agent_port,
-            state_dir=self.settings.agents_dir / zone.name,
+            state_dir=self.state_dir(host.name),
             token_file=self.settings.home / "agent-token",
-            namespace=zone.namespace,
+            namespace=host.zone.namespace,
             timeout=timeout,
         )

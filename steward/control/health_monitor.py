@@ -7,6 +7,9 @@ ACTIVE cluster with no operation has findings, the monitor starts a HEAL operati
 them at once (`Store.begin_healing`: only if the cluster is still ACTIVE with nothing running, so
 a user's update and a repair never both start), and the reconciler carries it out.
 
+Every `sweep_interval` seconds, in the background, it also removes from each host what that host
+still runs of nodes that moved to another host (`steward.control.stale_nodes`).
+
 While a cluster is HEALING the monitor keeps watching, so that a second fault during a repair is
 repaired next. Clusters in any other state (CREATING, UPDATING, DELETING, ...) are left to their
 operation, which restarts nodes on purpose; what the monitor remembered of them is dropped.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from steward.agent.client import AgentError, AgentUnavailable
 from steward.agent.spec import NodeStatus
@@ -29,9 +32,9 @@ from steward.control.diagnosis import Diagnostician, Finding, NodeObservation
 from steward.control.model import Cluster, ClusterState, Node, NodeRole, OperationType, StateInfo
 from steward.control.node_specs import node_key
 from steward.control.operations import mutable_info, start_operation
-from steward.control.operations.heal import findings as heal_findings
-from steward.control.operations.heal import repaired_nodes
+from steward.control.operations.heal import operation_nodes
 from steward.control.periodic import PeriodicTask
+from steward.control.stale_nodes import remove_stale_nodes
 from steward.kafka import probe
 
 log = logging.getLogger(__name__)
@@ -47,12 +50,16 @@ class HealthMonitor:
         interval: float = 1.0,
         probe_timeout: float = 1.0,
         kafka_interval: float = 5.0,
+        sweep_interval: float = 5.0,
     ) -> None:
         self.ctx = ctx
         self.wake_reconciler = wake_reconciler
         self.interval = interval
         self.probe_timeout = probe_timeout
         self.kafka_interval = kafka_interval
+        self.sweep_interval = sweep_interval
+        self._swept_at = 0.0
+        self._sweep: Future[list[str]] | None = None
         self._doctors: dict[str, Diagnostician] = {}
         self._kafka: dict[str, tuple[float, KafkaHealth]] = {}
         self._reports: dict[str, ClusterHealth] = {}
@@ -77,6 +84,23 @@ class HealthMonitor:
         for cluster in clusters:
             if cluster.arn in watched:
                 self.check(cluster)
+        self._sweep_stale_nodes()
+
+    def _sweep_stale_nodes(self) -> None:
+        """Start a sweep for stale nodes when one is due and none runs."""
+        if self._sweep is not None and not self._sweep.done():
+            return
+        if time.monotonic() - self._swept_at < self.sweep_interval:
+            return
+        self._swept_at = time.monotonic()
+        self._sweep = self._pool.submit(self._sweep_once)
+
+    def _sweep_once(self) -> list[str]:
+        try:
+            return remove_stale_nodes(self.ctx)
+        except Exception:
+            log.exception("sweeping hosts for stale nodes failed")
+            return []
 
     def check(self, cluster: Cluster) -> list[Finding]:
         """Observe `cluster` once; start a repair when it needs one. Returns the findings."""
@@ -153,7 +177,7 @@ class HealthMonitor:
         if op is None or op.type is not OperationType.HEAL:
             return set()
         nodes = self.ctx.store.nodes(cluster.arn)
-        return {n.node_id for n in repaired_nodes(nodes, heal_findings(op))}
+        return {n.node_id for n in operation_nodes(nodes, op)}
 
     def _begin_repair(self, cluster: Cluster, found: list[Finding]) -> bool:
         arns = ArnFactory(self.ctx.settings.region, self.ctx.settings.account_id)

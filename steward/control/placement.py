@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from steward.control.model import Node, NodeRole, utcnow
 from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.node_config import broker_ports, controller_ports
 from steward.network.zones import run_in_namespace
-from steward.settings import Zone
+from steward.settings import Host, Zone
 
 FIRST_CONTROLLER_ID = 1001
-MAX_HOSTS_PER_ZONE = 253
 
 
 class PlacementError(Exception):
@@ -57,21 +56,45 @@ def zone_ports_free(zone: Zone, host: str, ports: Sequence[int]) -> bool:
 
 
 class Placer:
-    """Allocates a fresh loopback address per node inside its zone's range (127.x.<zone>.<host>),
-    skipping addresses held by other nodes or whose ports something else already uses."""
+    """Puts each node on the host of its zone that runs the fewest nodes (of every cluster), on a
+    fresh address of that host's share of the zone's range (127.x.<zone>.<host>), skipping
+    addresses held by other nodes or whose ports something else already uses."""
 
-    def __init__(self, zones: Sequence[Zone], used_hosts: set[str]) -> None:
+    def __init__(
+        self,
+        zones: Sequence[Zone],
+        used_hosts: set[str],
+        hosts: Sequence[Host] | None = None,
+        load: Mapping[str, int] | None = None,
+    ) -> None:
+        """`hosts`: the zones' hosts (one per zone when not given); `load`: how many nodes each
+        host's agent runs now, by agent name."""
         self._zones = {z.name: z for z in zones}
+        self._hosts = list(hosts) if hosts is not None else [Host(z, 1) for z in zones]
         self._used = set(used_hosts)
+        self._load = dict(load or {})
 
-    def _address(self, zone: str, ports: Sequence[int]) -> str:
-        where = self._zones[zone]
-        for host_number in range(1, MAX_HOSTS_PER_ZONE + 1):
-            host = f"{where.address_prefix}.{host_number}"
-            if host not in self._used and zone_ports_free(where, host, ports):
-                self._used.add(host)
-                return host
-        raise PlacementError(f"zone {zone} has no free address left")
+    def host_for(self, zone: str, exclude: Sequence[str] = ()) -> Host:
+        """The host of `zone` with the fewest nodes (the first of equals), but none named in
+        `exclude`."""
+        candidates = [h for h in self._hosts if h.zone.name == zone and h.name not in exclude]
+        if not candidates:
+            raise PlacementError(f"zone {zone} has no host to place a node on")
+        return min(candidates, key=lambda h: (self._load.get(h.name, 0), h.number))
+
+    def address_on(self, host: Host, ports: Sequence[int]) -> str:
+        """A free address of `host` for a node with `ports`, taken from now on."""
+        for address in host.node_addresses():
+            if address not in self._used and zone_ports_free(host.zone, address, ports):
+                self._used.add(address)
+                self._load[host.name] = self._load.get(host.name, 0) + 1
+                return address
+        raise PlacementError(f"host {host.name} has no free address left")
+
+    def _place(self, zone: str, ports: Sequence[int]) -> tuple[str, str]:
+        """(agent, address) of a new node of `zone`."""
+        host = self.host_for(zone)
+        return host.name, self.address_on(host, ports)
 
     def place(
         self,
@@ -90,7 +113,7 @@ class Placer:
         for i, node_id in enumerate(controller_ids):
             zone = zone_for(i, zones)
             ports = controller_ports()
-            host = self._address(zone, list(ports.values()))
+            agent, host = self._place(zone, list(ports.values()))
             nodes.append(
                 Node(
                     cluster_arn,
@@ -98,7 +121,7 @@ class Placer:
                     NodeRole.CONTROLLER,
                     zone,
                     host,
-                    zone,
+                    agent,
                     ports,
                     new_directory_id(),
                     now,
@@ -109,7 +132,7 @@ class Placer:
         for i, node_id in enumerate(broker_ids, start=first_index):
             zone = zone_for(i, zones)
             ports = broker_ports()
-            host = self._address(zone, list(ports.values()))
+            agent, host = self._place(zone, list(ports.values()))
             nodes.append(
                 Node(
                     cluster_arn,
@@ -117,7 +140,7 @@ class Placer:
                     NodeRole.BROKER,
                     zone,
                     host,
-                    zone,
+                    agent,
                     ports,
                     new_directory_id(),
                     now,

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, delete, event, insert, select, update
+from sqlalchemy import Connection, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -273,6 +273,13 @@ class Store:
     def used_hosts(self) -> set[str]:
         with self.engine.connect() as conn:
             return set(conn.execute(select(schema.nodes.c.host)).scalars())
+
+    def nodes_per_agent(self) -> dict[str, int]:
+        """How many nodes (of every cluster) each agent runs, by agent name."""
+        agent = schema.nodes.c.agent
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(agent, func.count()).group_by(agent))
+            return {str(name): int(count) for name, count in rows}
 
     def add_nodes(self, nodes: list[Node]) -> None:
         if not nodes:

@@ -141,7 +141,9 @@ def place_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) ->
     current = _brokers(ctx, cluster)
     count = spec.number_of_broker_nodes - len(current)
     first_id = max((b.node_id for b in current), default=0) + 1
-    placer = Placer(ctx.settings.zones, ctx.store.used_hosts())
+    placer = Placer(
+        ctx.settings.zones, ctx.store.used_hosts(), ctx.settings.hosts, ctx.store.nodes_per_agent()
+    )
     try:
         nodes = placer.place(
             cluster.arn,

@@ -59,7 +59,9 @@ def place_nodes(ctx: ReconcileContext, cluster: Cluster) -> None:
         return
     spec = cluster.spec
     zones = spec.broker_node_group.zones
-    placer = Placer(ctx.settings.zones, ctx.store.used_hosts())
+    placer = Placer(
+        ctx.settings.zones, ctx.store.used_hosts(), ctx.settings.hosts, ctx.store.nodes_per_agent()
+    )
     try:
         nodes = placer.place(
             cluster.arn,

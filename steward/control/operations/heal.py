@@ -5,7 +5,9 @@ The faults (`steward.control.diagnosis.Finding`) are in `op.progress["findings"]
 - REPAIR_NODES: make every faulty node run again. A crashed node is restarted by its agent on its
   own (this step waits for that; a node the agent gave up on is restarted); a hung node is killed
   (SIGKILL) and started again; a stopped node is started; a node its agent lost is given back to
-  it; an agent that stopped answering is started again (embedded default) or waited for. A broker
+  it; an agent that stopped answering is started again (embedded default) or waited for; a host
+  whose agent stays silent while another host of its zone answers has its brokers moved there
+  (`steward.control.host_replacement`), its controllers waited for. A broker
   whose data directory is gone is formatted anew by its agent with the same node and directory id,
   and Kafka copies its replicas back from the other zones. A broker whose volume is (nearly)
   full has the cluster's storage grown first, every broker's volume under its running Kafka
@@ -28,6 +30,7 @@ from dataclasses import replace
 
 from steward.agent.client import AgentUnavailable
 from steward.agent.launcher import AgentStartError
+from steward.control import host_replacement
 from steward.control.arns import new_current_version
 from steward.control.certificates import probe_listener, probe_tls
 from steward.control.context import ReconcileContext
@@ -52,16 +55,23 @@ def findings(op: Operation) -> list[Finding]:
     return [Finding.from_json(item) for item in raw if isinstance(item, dict)]  # type: ignore[union-attr]
 
 
-def repaired_nodes(nodes: list[Node], found: list[Finding]) -> list[Node]:
-    """The nodes a repair of `found` is about: the faulty ones, and every node of an unreachable
-    agent."""
-    ids = {f.node_id for f in found if f.node_id is not None}
+def repaired_nodes(
+    nodes: list[Node], found: list[Finding], moved: set[int] | None = None
+) -> list[Node]:
+    """The nodes a repair of `found` is about: the faulty ones, every node of an unreachable
+    agent, and the brokers it `moved` to another host."""
+    ids = {f.node_id for f in found if f.node_id is not None} | (moved or set())
     agents = {f.agent for f in found if f.node_id is None}
     return [n for n in nodes if n.node_id in ids or n.agent in agents]
 
 
+def operation_nodes(nodes: list[Node], op: Operation) -> list[Node]:
+    """The nodes the HEAL operation `op` repairs."""
+    return repaired_nodes(nodes, findings(op), host_replacement.moved_node_ids(op))
+
+
 def _repaired(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> list[Node]:
-    return repaired_nodes(ctx.store.nodes(cluster.arn), findings(op))
+    return operation_nodes(ctx.store.nodes(cluster.arn), op)
 
 
 def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
@@ -96,8 +106,10 @@ def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
     if any(f.kind == "disk_full" for f in found):
         _grow_storage(ctx, cluster, op)
     for agent in sorted({f.agent for f in found if f.node_id is None}):
-        if not _agent_answers(ctx, agent):
-            waiting.append(f"agent {agent} to answer")
+        if _agent_answers(ctx, agent):
+            host_replacement.answered(ctx, op, agent)
+        else:
+            waiting.extend(_replace_dead_host(ctx, cluster, op, agent))
     nodes = ctx.store.nodes(cluster.arn)
     by_id = {n.node_id: n for n in nodes}
     faulty = {f.node_id for f in found if f.node_id is not None}
@@ -110,7 +122,7 @@ def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
                 waiting.append(f"{finding.subject} to run")
         except AgentUnavailable as error:
             waiting.append(f"agent {node.agent} ({error})")
-    for node in repaired_nodes(nodes, found):
+    for node in operation_nodes(nodes, op):
         if node.node_id in faulty:
             continue
         try:
@@ -184,6 +196,27 @@ def _agent_answers(ctx: ReconcileContext, agent: str) -> bool:
         log.info("agent %s is not back yet: %s", agent, error)
         return False
     return True
+
+
+def _replace_dead_host(
+    ctx: ReconcileContext, cluster: Cluster, op: Operation, agent: str
+) -> list[str]:
+    """Move the brokers of `agent`'s host once it counts as dead, and finish moves begun before
+    a crash of the control plane; what is still waited for."""
+    nodes = ctx.store.nodes(cluster.arn)
+    peers = host_replacement.live_peers(ctx, agent)
+    silent = host_replacement.silent_for(ctx, op, agent)
+    verdict = host_replacement.judge_silent_host(
+        agent, silent, ctx.settings.host_replace_after, peers, nodes
+    )
+    waiting = list(verdict.waiting_for)
+    moved = host_replacement.moved_node_ids(op)
+    for node in [*verdict.move, *(n for n in nodes if n.node_id in moved and n.agent != agent)]:
+        try:
+            host_replacement.move_broker(ctx, cluster, op, node, peers)
+        except AgentUnavailable as error:
+            waiting.append(f"broker {node.node_id} to move ({error})")
+    return waiting
 
 
 RESTART_ONCE: dict[str, tuple[float | None, str]] = {

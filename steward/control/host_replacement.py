@@ -1,0 +1,155 @@
+"""A host that stopped answering for good: its brokers move to another host of its zone.
+
+A host is taken for dead when its agent has not answered for `Settings.host_replace_after`
+seconds and could not be started again, while another host of the same zone answers (a zone cut
+off the network as a whole is waited for: moving within it would not help). The HEAL operation
+then moves each broker of the dead host to the live host of its zone that runs the fewest nodes:
+a new address on that host, the same node id and KRaft directory id, and fresh empty storage that
+the new agent formats with those ids. Kafka copies the broker's replicas back from the other
+zones, as it does for a broker whose data directory was lost.
+
+Controllers are not moved: the quorum is static (`controller.quorum.voters` names their
+addresses), so moving one means rolling every node of the cluster. A dead host's controllers are
+waited for.
+
+A move is recorded in the operation's progress (`moved.<node id>`: the host and address chosen)
+before anything changes, so that a control plane that dies in the middle of it finishes the same
+move. A host that answers again later still has the nodes that moved away: `stale_node_keys` names
+them, and the health monitor removes them (stop and delete), so that a stale broker with the same
+node id never serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from steward.agent.client import AgentUnavailable
+from steward.control.context import ReconcileContext
+from steward.control.model import Cluster, Node, NodeRole, Operation
+from steward.control.node_specs import build_node_spec, node_key, user_properties
+from steward.control.placement import Placer
+from steward.settings import Host
+
+log = logging.getLogger(__name__)
+
+MOVED = "moved."
+"""Prefix of the progress keys that record a broker's move: {"from", "agent", "host"}."""
+SILENT_SINCE = "agent_silent_since."
+"""Prefix of the progress keys that record since when (epoch seconds) an agent has been silent."""
+
+
+@dataclass(frozen=True)
+class HostVerdict:
+    """What a repair does about a host whose agent does not answer and cannot be started."""
+
+    move: list[Node]
+    """Brokers to move to another host of the zone (none until the host counts as dead)."""
+    waiting_for: list[str]
+    """What the repair waits for meanwhile, in words."""
+
+
+def judge_silent_host(
+    agent: str,
+    silent_for: float,
+    replace_after: float,
+    live_peers: Sequence[str],
+    nodes: Sequence[Node],
+) -> HostVerdict:
+    """The decision for the silent agent `agent` (silent for `silent_for` seconds, not startable)
+    about the cluster's `nodes` it runs. `live_peers`: the other hosts of its zone that answer."""
+    on_host = [n for n in nodes if n.agent == agent]
+    brokers = [n for n in on_host if n.role is NodeRole.BROKER]
+    controllers = [
+        f"agent {agent} to answer for controller {n.node_id} (controllers are not moved)"
+        for n in on_host
+        if n.role is NodeRole.CONTROLLER
+    ]
+    if not live_peers:
+        return HostVerdict([], [f"agent {agent} to answer (no other host of its zone answers)"])
+    if silent_for < replace_after:
+        return HostVerdict([], [f"agent {agent} to answer"])
+    return HostVerdict(brokers, controllers)
+
+
+def moved_node_ids(op: Operation) -> set[int]:
+    """The brokers this operation moved (or began to move) to another host."""
+    return {int(key[len(MOVED) :]) for key in op.progress if key.startswith(MOVED)}
+
+
+def silent_for(ctx: ReconcileContext, op: Operation, agent: str) -> float:
+    """Seconds since this repair first found `agent` silent (kept in the operation)."""
+    key = SILENT_SINCE + agent
+    if key not in op.progress:
+        op.progress[key] = time.time()
+        ctx.store.save_operation(op)
+    return time.time() - float(op.progress[key])  # type: ignore[arg-type]
+
+
+def answered(ctx: ReconcileContext, op: Operation, agent: str) -> None:
+    """`agent` answers again: a later silence is timed afresh."""
+    if op.progress.pop(SILENT_SINCE + agent, None) is not None:
+        ctx.store.save_operation(op)
+
+
+def live_peers(ctx: ReconcileContext, agent: str) -> list[str]:
+    """The other hosts of `agent`'s zone whose agents answer."""
+    hosts = {h.name: h for h in ctx.settings.hosts}
+    host = hosts.get(agent)
+    if host is None:
+        return []
+    peers = []
+    for peer in hosts.values():
+        if peer.zone.name != host.zone.name or peer.name == agent:
+            continue
+        try:
+            ctx.agents.client(peer.name, timeout=2.0).health()
+        except AgentUnavailable:
+            continue
+        peers.append(peer.name)
+    return peers
+
+
+def move_broker(
+    ctx: ReconcileContext, cluster: Cluster, op: Operation, node: Node, peers: Sequence[str]
+) -> Node:
+    """Move `node` (a broker of a dead host) to the least loaded of `peers`, or finish the move
+    this operation began; the node as placed now. Safe to repeat: the target is chosen once, and
+    the new agent is given the node only when it does not have it yet."""
+    key = f"{MOVED}{node.node_id}"
+    plan = op.progress.get(key)
+    if not isinstance(plan, dict):
+        hosts: list[Host] = [h for h in ctx.settings.hosts if h.name in peers]
+        placer = Placer(
+            ctx.settings.zones, ctx.store.used_hosts(), hosts, ctx.store.nodes_per_agent()
+        )
+        target = placer.host_for(node.zone)
+        address = placer.address_on(target, list(node.ports.values()))
+        plan = {"from": node.agent, "agent": target.name, "host": address}
+        op.progress[key] = plan
+        ctx.store.save_operation(op)
+        log.warning(
+            "moving broker %d of %s from dead host %s to host %s (%s)",
+            node.node_id,
+            cluster.name,
+            node.agent,
+            target.name,
+            address,
+        )
+    agent, host = str(plan["agent"]), str(plan["host"])
+    if (node.agent, node.host) != (agent, host):
+        ctx.store.update_nodes(cluster.arn, [node.node_id], agent=agent, host=host)
+    moved = replace(node, agent=agent, host=host)
+    client = ctx.agents.client(agent, timeout=30.0)
+    if client.node(node_key(cluster, moved)) is None:
+        nodes = ctx.store.nodes(cluster.arn)
+        client.apply(build_node_spec(cluster, moved, nodes, user_properties(ctx.store, cluster)))
+    return moved
+
+
+def stale_node_keys(agent: str, reported: Sequence[str], placed: Mapping[str, str]) -> list[str]:
+    """Of the nodes agent `agent` reports (by key), those placed on another agent now. `placed`:
+    every node of every cluster, key -> agent. A node unknown to the store is left alone."""
+    return [key for key in reported if key in placed and placed[key] != agent]
