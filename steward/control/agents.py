@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from pathlib import Path
 
 from steward.agent.client import AgentClient, NodeTls, StorageKeys
-from steward.agent.launcher import ensure_agent, powered_off
+from steward.agent.launcher import AgentStartError, ensure_agent, powered_off
 from steward.network.zones import ZoneNetwork
 from steward.settings import Host, Settings
 
@@ -43,6 +44,7 @@ class AgentDirectory:
         self.storage_keys = storage_keys
         self.node_tls = node_tls
         self._hosts: dict[str, Host] = {h.name: h for h in settings.hosts}
+        self._starting: dict[str, threading.Lock] = {}
 
     @property
     def hosts(self) -> tuple[Host, ...]:
@@ -81,6 +83,8 @@ class AgentDirectory:
         AgentStartError when it does not answer within `timeout` seconds, or its host is powered
         off."""
         host = self._hosts[agent]
+        if powered_off(self.state_dir(agent)):
+            raise AgentStartError(f"host {agent} is powered off")
         network = self.zone_network()
         if host.zone.namespace is not None and network is not None:
             network.ensure()  # a cut zone stays cut: its agent then does not answer
@@ -90,12 +94,15 @@ class AgentDirectory:
         return self.settings.agents_dir / agent
 
     def _start_agent(self, host: Host, timeout: float = 15.0) -> int:
-        return ensure_agent(
-            name=host.name,
-            host=host.agent_address,
-            port=self.settings.agent_port,
-            state_dir=self.state_dir(host.name),
-            token_file=self.settings.home / "agent-token",
-            namespace=host.zone.namespace,
-            timeout=timeout,
-        )
+        # One start of an agent at a time: the reconciler, a repair and the health monitor's
+        # sweep may all find it silent at once.
+        with self._starting.setdefault(host.name, threading.Lock()):
+            return ensure_agent(
+                name=host.name,
+                host=host.agent_address,
+                port=self.settings.agent_port,
+                state_dir=self.state_dir(host.name),
+                token_file=self.settings.home / "agent-token",
+                namespace=host.zone.namespace,
+                timeout=timeout,
+            )

@@ -80,17 +80,21 @@ def moved_node_ids(op: Operation) -> set[int]:
 
 
 def silent_for(ctx: ReconcileContext, op: Operation, agent: str) -> float:
-    """Seconds since this repair first found `agent` silent (kept in the operation)."""
+    """Seconds since `agent` has been silent as far as this repair knows (kept in the operation):
+    since the repair began, which its silence started, or since it was last seen answering."""
     key = SILENT_SINCE + agent
-    if key not in op.progress:
-        op.progress[key] = time.time()
+    if not isinstance(op.progress.get(key), int | float):
+        began = op.creation_time.timestamp() if key not in op.progress else time.time()
+        op.progress[key] = began
         ctx.store.save_operation(op)
     return time.time() - float(op.progress[key])  # type: ignore[arg-type]
 
 
 def answered(ctx: ReconcileContext, op: Operation, agent: str) -> None:
     """`agent` answers again: a later silence is timed afresh."""
-    if op.progress.pop(SILENT_SINCE + agent, None) is not None:
+    key = SILENT_SINCE + agent
+    if op.progress.get(key, 0) is not None:
+        op.progress[key] = None
         ctx.store.save_operation(op)
 
 

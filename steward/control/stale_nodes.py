@@ -65,5 +65,5 @@ def _start_idle_agent(ctx: ReconcileContext, agent: str) -> bool:
     except AgentStartError as error:
         log.debug("idle host %s is not back: %s", agent, error)
         return False
-    log.info("started the agent of idle host %s", agent)
+    log.info("the agent of idle host %s answers", agent)
     return True

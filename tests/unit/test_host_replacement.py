@@ -245,6 +245,20 @@ def test_a_move_resumed_after_a_crash_finishes_the_same_move_once(setup: Any) ->
     assert len(agents.agents["az-b"].applied) == 1
 
 
+def test_a_move_resumed_after_the_old_host_came_back_still_gives_the_new_host_its_broker(
+    setup: Any,
+) -> None:
+    ctx, cluster, agents = setup
+    op = heal_host(ctx, cluster, "az-b-h2")
+    # the control plane died after placing broker 2 on az-b, before az-b had it; az-b-h2 is back
+    op.progress["moved.2"] = {"from": "az-b-h2", "agent": "az-b", "host": "127.69.2.7"}
+    ctx.store.save_operation(op)
+    ctx.store.update_nodes(cluster.arn, [2], agent="az-b", host="127.69.2.7")
+    heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+    [spec] = agents.agents["az-b"].applied
+    assert spec.node_id == 2
+
+
 def test_a_dead_host_whose_zone_has_no_live_host_is_waited_for(setup: Any) -> None:
     ctx, cluster, agents = setup
     power_off(agents, "az-b-h2")

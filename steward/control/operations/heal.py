@@ -110,6 +110,7 @@ def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
             host_replacement.answered(ctx, op, agent)
         else:
             waiting.extend(_replace_dead_host(ctx, cluster, op, agent))
+    waiting.extend(_finish_moves(ctx, cluster, op))
     nodes = ctx.store.nodes(cluster.arn)
     by_id = {n.node_id: n for n in nodes}
     faulty = {f.node_id for f in found if f.node_id is not None}
@@ -201,8 +202,7 @@ def _agent_answers(ctx: ReconcileContext, agent: str) -> bool:
 def _replace_dead_host(
     ctx: ReconcileContext, cluster: Cluster, op: Operation, agent: str
 ) -> list[str]:
-    """Move the brokers of `agent`'s host once it counts as dead, and finish moves begun before
-    a crash of the control plane; what is still waited for."""
+    """Move the brokers of `agent`'s host once it counts as dead; what is still waited for."""
     nodes = ctx.store.nodes(cluster.arn)
     peers = host_replacement.live_peers(ctx, agent)
     silent = host_replacement.silent_for(ctx, op, agent)
@@ -210,10 +210,24 @@ def _replace_dead_host(
         agent, silent, ctx.settings.host_replace_after, peers, nodes
     )
     waiting = list(verdict.waiting_for)
-    moved = host_replacement.moved_node_ids(op)
-    for node in [*verdict.move, *(n for n in nodes if n.node_id in moved and n.agent != agent)]:
+    for node in verdict.move:
         try:
             host_replacement.move_broker(ctx, cluster, op, node, peers)
+        except AgentUnavailable as error:
+            waiting.append(f"broker {node.node_id} to move ({error})")
+    return waiting
+
+
+def _finish_moves(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> list[str]:
+    """Finish the moves this operation began (a crash of the control plane may have come between
+    choosing the new host and giving it the broker), even when the old host answers again."""
+    moved = host_replacement.moved_node_ids(op)
+    waiting = []
+    for node in ctx.store.nodes(cluster.arn):
+        if node.node_id not in moved:
+            continue
+        try:
+            host_replacement.move_broker(ctx, cluster, op, node, [])
         except AgentUnavailable as error:
             waiting.append(f"broker {node.node_id} to move ({error})")
     return waiting
