@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from steward.agent.client import AgentClient, NodeTls, StorageKeys
-from steward.agent.launcher import AgentStartError, ensure_agent, powered_off
+from steward.agent.launcher import AgentStartError, agent_pid, ensure_agent, powered_off
 from steward.network.zones import ZoneNetwork
 from steward.settings import Host, Settings
 
@@ -89,6 +89,11 @@ class AgentDirectory:
         if host.zone.namespace is not None and network is not None:
             network.ensure()  # a cut zone stays cut: its agent then does not answer
         return self._start_agent(host, timeout)
+
+    def agent_running(self, agent: str) -> bool:
+        """Whether a process of agent `agent` runs on this machine (it may be starting, or its
+        zone cut off), whether it answers or not."""
+        return agent_pid(self.state_dir(agent)) is not None
 
     def state_dir(self, agent: str) -> Path:
         return self.settings.agents_dir / agent

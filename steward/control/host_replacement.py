@@ -1,8 +1,9 @@
 """A host that stopped answering for good: its brokers move to another host of its zone.
 
 A host is taken for dead when its agent has not answered for `Settings.host_replace_after`
-seconds and could not be started again, while another host of the same zone answers (a zone cut
-off the network as a whole is waited for: moving within it would not help). The HEAL operation
+seconds, could not be started again and has no process running (a slow start is waited for),
+while another host of the same zone answers (a zone cut off the network as a whole is waited for:
+moving within it would not help). The HEAL operation
 then moves each broker of the dead host to the live host of its zone that runs the fewest nodes:
 a new address on that host, the same node id and KRaft directory id, and fresh empty storage that
 the new agent formats with those ids. Kafka copies the broker's replicas back from the other

@@ -169,12 +169,17 @@ class FakeAgent:
 class FakeAgents:
     agents: dict[str, FakeAgent]
     powered_off: set[str] = field(default_factory=set)
+    starting: set[str] = field(default_factory=set)
+    """Hosts whose agent process runs but does not answer yet."""
 
     def client(self, agent: str, timeout: float = 60.0) -> FakeAgent:
         return self.agents[agent]
 
+    def agent_running(self, agent: str) -> bool:
+        return self.agents[agent].alive or agent in self.starting
+
     def ensure_local_agent(self, agent: str, timeout: float = 15.0) -> int:
-        if agent in self.powered_off:
+        if agent in self.powered_off or agent in self.starting:
             raise AgentStartError(f"host {agent} is powered off")
         self.agents[agent].alive = True
         return 1
@@ -257,6 +262,16 @@ def test_a_move_resumed_after_the_old_host_came_back_still_gives_the_new_host_it
     heal.run_step(ctx, cluster, op, "REPAIR_NODES")
     [spec] = agents.agents["az-b"].applied
     assert spec.node_id == 2
+
+
+def test_an_agent_that_is_slow_to_start_is_not_taken_for_a_dead_host(setup: Any) -> None:
+    ctx, cluster, agents = setup
+    agents.agents["az-b-h2"].alive = False
+    agents.starting.add("az-b-h2")
+    op = heal_host(ctx, cluster, "az-b-h2")
+    with pytest.raises(TemporaryError, match=r"agent az-b-h2 to answer \(its process runs\)"):
+        heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+    assert placed(ctx, cluster, 2).agent == "az-b-h2"
 
 
 def test_a_dead_host_whose_zone_has_no_live_host_is_waited_for(setup: Any) -> None:

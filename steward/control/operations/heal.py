@@ -202,7 +202,11 @@ def _agent_answers(ctx: ReconcileContext, agent: str) -> bool:
 def _replace_dead_host(
     ctx: ReconcileContext, cluster: Cluster, op: Operation, agent: str
 ) -> list[str]:
-    """Move the brokers of `agent`'s host once it counts as dead; what is still waited for."""
+    """Move the brokers of `agent`'s host once it counts as dead; what is still waited for. An
+    agent whose process runs (it is still starting, or its zone is cut off) is not dead."""
+    if ctx.agents.agent_running(agent):
+        host_replacement.answered(ctx, op, agent)
+        return [f"agent {agent} to answer (its process runs)"]
     nodes = ctx.store.nodes(cluster.arn)
     peers = host_replacement.live_peers(ctx, agent)
     silent = host_replacement.silent_for(ctx, op, agent)
