@@ -19,8 +19,9 @@ The faults it names:
   registration is stuck.
 - `disk_full`: a broker's volume of its own is `disk_full_at` percent used or more. Kafka stops a
   broker whose only log directory cannot be written, so this comes before the crashes it causes.
-- `agent_unreachable`: the zone's agent has not answered for `agent_lost_after` seconds; its nodes
-  may still run (an agent that stops never stops its Kafka processes) or its zone may be cut off.
+- `agent_unreachable`: a host's agent has not answered for `agent_lost_after` seconds; its nodes
+  may still run (an agent that stops never stops its Kafka processes), its zone may be cut off, or
+  its host may be dead (`steward.control.host_replacement`).
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ class Diagnostician:
                     Finding(
                         "agent_unreachable",
                         agent,
-                        f"the agent of zone {agent} has not answered for {now - since:.1f} s",
+                        f"agent {agent} has not answered for {now - since:.1f} s",
                     )
                 )
         for node_id in excluded:

@@ -3,7 +3,8 @@ against one real 3-broker, 3-zone cluster, injects a fault, waits until Steward 
 cluster (ACTIVE, every replica in sync) and checks that the clients lost nothing: every
 acknowledged message consumed exactly once, in order. The zones run in network namespaces of
 their own where the machine allows it, so that a zone can be cut off, and brokers have volumes of
-their own (loop-mounted filesystems) where it allows that, so that a disk can fill up.
+their own (loop-mounted filesystems) where it allows that, so that a disk can fill up. Each zone
+has two hosts (agents), so that a dead host's brokers can move to the other one.
 
 Scenarios run in the order below against the same cluster; each leaves it healed. How fast
 Steward detects and heals is measured by bench/healing.py, not asserted here.
@@ -14,14 +15,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from steward.agent.client import AgentUnavailable
 from steward.agent.volumes import loop_volumes_supported
-from steward.chaos.faults import LocalCluster
+from steward.chaos.faults import LocalCluster, power_on_host
 from steward.chaos.scenarios import ScenarioResult, run_scenario
 from steward.network.zones import namespaces_supported
 from steward.settings import Settings
@@ -38,7 +41,11 @@ def steward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Steward]:
     instance = Steward(
         tmp_path_factory.mktemp("steward"),
         zone_network="netns" if NETNS else "loopback",
-        extra_env={"STEWARD_BROKER_VOLUMES": "loop" if VOLUMES else "directory"},
+        extra_env={
+            "STEWARD_BROKER_VOLUMES": "loop" if VOLUMES else "directory",
+            "STEWARD_HOSTS_PER_ZONE": "2",
+            "STEWARD_HOST_REPLACE_AFTER": "5",
+        },
     )
     instance.start()
     yield instance
@@ -144,10 +151,10 @@ def _volume_size(client: Any, arn: str) -> int:
 def test_a_killed_agent_is_started_again_and_its_brokers_keep_serving(
     steward: Steward, cluster: LocalCluster
 ) -> None:
-    zone = cluster.brokers[1].zone
-    pid_before = cluster.agent_pid(zone)
+    agent = cluster.brokers[1].agent
+    pid_before = cluster.agent_pid(agent)
     healed(run(steward, cluster, "kill-agent"))
-    assert cluster.agent_pid(zone) != pid_before
+    assert cluster.agent_pid(agent) != pid_before
 
 
 @pytest.mark.skipif(not NETNS, reason="zones are not in network namespaces on this machine")
@@ -188,3 +195,38 @@ def test_steward_cluster_health_shows_every_node_and_kafkas_view(
     assert kafka["underReplicatedPartitions"] == kafka["offlinePartitions"] == 0
     assert kafka["quorumLeader"] in (1001, 1002, 1003)
     assert report["findings"] == []
+
+
+def test_a_dead_hosts_brokers_move_to_another_host_of_their_zone(
+    steward: Steward, cluster: LocalCluster
+) -> None:
+    client = steward.client()
+    dead = cluster.host_with_brokers_only()
+    moved = [b for b in cluster.brokers if b.agent == dead]
+    result = run(steward, cluster, "kill-host")
+    healed(result)
+    now = LocalCluster.from_api(client, cluster.settings, cluster.arn)
+    for broker in moved:
+        placed = now.node(broker.node_id)
+        assert placed.agent != dead and placed.zone == broker.zone
+        assert placed.host != broker.host
+    bootstrap = client.get_bootstrap_brokers(ClusterArn=cluster.arn)["BootstrapBrokerString"]
+    assert {f"{now.node(b.node_id).host}:9092" for b in moved} <= set(bootstrap.split(","))
+    assert not any(b.host in bootstrap for b in moved)
+
+    # the host comes back: Steward starts its agent, which gets rid of the brokers that moved
+    power_on_host(cluster, dead)
+    stale = {b.key for b in moved}
+    deadline = time.monotonic() + 60.0
+    left: set[str] | None = None
+    while time.monotonic() < deadline:
+        try:
+            left = stale & {s.key for s in cluster.agents.client(dead, timeout=2.0).nodes()}
+        except AgentUnavailable:
+            left = None
+        if left == set():
+            break
+        time.sleep(0.5)
+    assert left == set(), f"host {dead} still has {left} (None: its agent never answered)"
+    assert not (cluster.settings.agents_dir / dead / "nodes" / moved[0].key).exists()
+    assert steward.wait_for_state(cluster.arn, {"ACTIVE"}, timeout=30)["State"] == "ACTIVE"
