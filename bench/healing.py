@@ -3,9 +3,9 @@ same Kafka supervised by its agents alone (the health monitor off).
 
 Two Stewards run one after the other on this machine, each with a 3-broker, 3-zone cluster of
 Kafka 4.3.1 (zones in network namespaces and brokers on volumes of their own where the machine
-allows it), and each goes through every
-scenario of `steward.chaos.scenarios` in the same order, under an idempotent acks=all producer
-and a consumer (6 partitions, 200 messages/s):
+allows it, two hosts per zone, a host counted dead after 10 s of silence), and each goes through
+every scenario of `steward.chaos.scenarios` in the same order, under an idempotent acks=all
+producer and a consumer (6 partitions, 200 messages/s):
 
 - **steward**: the health monitor on. "detected" is the start of the first HEAL operation,
   "healed" the moment the cluster is ACTIVE with every replica in sync.
@@ -13,6 +13,13 @@ and a consumer (6 partitions, 200 messages/s):
   but nobody kills a hung broker or starts a dead agent. "detected" is when Kafka itself shows
   the fault (a broker gone from the cluster, a replica out of sync), "healed" when it no longer
   does; a fault Kafka never shows within 30 s counts as healed at 0 s.
+
+`kill-host` powers a host off for the rest of the run (it comes last in the default order); the
+scenarios after it, if any, act on the brokers where they are then. Steward moves the host's
+brokers to the other host of the zone once its agent has been silent for
+`STEWARD_HOST_REPLACE_AFTER` = 10 s (60 s by default, as MSK's replacement of a failed host takes
+a while: a longer wait only adds a constant). With the agents alone nothing moves them, and the
+scenario ends unhealed after 300 s.
 
 For each: time to detect, time to heal, the longest gap between two acknowledgements of one
 partition (the stall), messages acknowledged, lost (acknowledged but never consumed) and consumed
@@ -24,6 +31,7 @@ twice. Prints a table and the ratios steward / agents only.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -49,12 +57,27 @@ ORDER = (
     "kill-agent",
     "cut-zone",
     "two-faults",
+    "kill-host",
 )
+
+HOSTS_PER_ZONE = 2
+"""Hosts per zone: a dead host's brokers have somewhere to go (`kill-host`)."""
+HOST_REPLACE_AFTER = 10.0
+"""Seconds of silence after which Steward takes a host for dead (STEWARD_HOST_REPLACE_AFTER)."""
+HEAL_TIMEOUT = 300.0
+"""Seconds a scenario waits for healing before it counts as never healed."""
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
 def run_mode(
-    monitor: bool, scenarios: list[str], netns: bool, volumes: bool
+    monitor: bool, scenarios: list[str], netns: bool, volumes: bool, loads: dict[str, str]
 ) -> dict[str, ScenarioResult]:
+    """Run `scenarios` against a new Steward; `loads` gets the load average (1, 5, 15 min) at
+    the start of each."""
     label = "steward" if monitor else "agents only"
     with tempfile.TemporaryDirectory(prefix="steward-bench-healing-") as home:
         steward = Steward(
@@ -63,6 +86,8 @@ def run_mode(
             extra_env={
                 "STEWARD_HEALTH_MONITOR": "on" if monitor else "off",
                 "STEWARD_BROKER_VOLUMES": "loop" if volumes else "directory",
+                "STEWARD_HOSTS_PER_ZONE": str(HOSTS_PER_ZONE),
+                "STEWARD_HOST_REPLACE_AFTER": f"{HOST_REPLACE_AFTER:g}",
             },
         )
         steward.start()
@@ -79,13 +104,18 @@ def run_mode(
             cluster = LocalCluster.from_api(client, settings, arn)
             results = {}
             for name in scenarios:
-                print(f"[{label}] {name} ...", flush=True)
+                loads[name] = load_average()
+                print(f"[{label}] {name} ... (load average {loads[name]})", flush=True)
                 try:
-                    result = run_scenario(client, cluster, name, expect_repair=monitor)
+                    result = run_scenario(
+                        client, cluster, name, heal_timeout=HEAL_TIMEOUT, expect_repair=monitor
+                    )
                 except Exception as error:  # reported with the rest; the next one still runs
                     result = ScenarioResult(name, [], None, None, problems=[f"{error!r}"])
                 print(f"[{label}]   {result}", flush=True)
                 results[name] = result
+                if name == "kill-host":  # its brokers may have moved: where are they now
+                    cluster = LocalCluster.from_api(client, settings, arn)
             return results
         finally:
             steward.cleanup()
@@ -93,6 +123,13 @@ def run_mode(
 
 def seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
+
+
+def healed(result: ScenarioResult) -> str:
+    """`result.healed_after`, or that a fault injected never healed within HEAL_TIMEOUT."""
+    if result.healed_after is None and result.injected:
+        return f"never ({HEAL_TIMEOUT:.0f} s)"
+    return seconds(result.healed_after)
 
 
 def ratio(a: float | None, b: float | None) -> str:
@@ -119,11 +156,19 @@ def main() -> None:
         print("brokers cannot have volumes of their own here: fill-broker-disk left out")
         scenarios.remove("fill-broker-disk")
     require_distribution("4.3.1")
-    steward = run_mode(True, scenarios, netns, volumes)
+    print(
+        f"{HOSTS_PER_ZONE} hosts per zone, STEWARD_HOST_REPLACE_AFTER={HOST_REPLACE_AFTER:g} s, "
+        f"{HEAL_TIMEOUT:.0f} s at most per scenario, {os.cpu_count()} cores, "
+        f"load average {load_average()}",
+        flush=True,
+    )
+    steward_loads: dict[str, str] = {}
+    baseline_loads: dict[str, str] = {}
+    steward = run_mode(True, scenarios, netns, volumes, steward_loads)
     baseline = (
         {name: ScenarioResult(name, [], None, None) for name in scenarios}
         if args.steward_only
-        else run_mode(False, scenarios, netns, volumes)
+        else run_mode(False, scenarios, netns, volumes, baseline_loads)
     )
 
     print()
@@ -136,7 +181,7 @@ def main() -> None:
         s, a = steward[name], baseline[name]
         print(
             f"| {name} | {seconds(s.detected_after)} / {seconds(a.detected_after)} "
-            f"| {seconds(s.healed_after)} / {seconds(a.healed_after)} "
+            f"| {healed(s)} / {healed(a)} "
             f"| {ratio(s.healed_after, a.healed_after)} "
             f"| {seconds(s.longest_stall)} / {seconds(a.longest_stall)} "
             f"| {s.acked:,} / {a.acked:,} | {s.lost} / {a.lost} "
@@ -148,6 +193,13 @@ def main() -> None:
             if result.problems:
                 print(f"{name} ({label}): {'; '.join(result.problems)}")
         print(f"{name}: repairs {'; '.join(steward[name].repairs) or 'none'}")
+    print()
+    for name in scenarios:
+        print(
+            f"{name}: load average (1 / 5 / 15 min) at the start: steward "
+            f"{steward_loads.get(name, '-')}, agents only {baseline_loads.get(name, '-')}"
+        )
+    print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":
