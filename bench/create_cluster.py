@@ -37,7 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from steward.agent.command import find_java, kafka_server_command  # noqa: E402
 from steward.agent.spec import NodeSpec  # noqa: E402
-from steward.control.model import (  # noqa: E402
+from steward.control.node_specs import build_node_spec  # noqa: E402
+from steward.control.placement import Placer, new_directory_id  # noqa: E402
+from steward.domain.model import (  # noqa: E402
     BrokerNodeGroup,
     Cluster,
     ClusterSpec,
@@ -45,8 +47,6 @@ from steward.control.model import (  # noqa: E402
     NodeRole,
     utcnow,
 )
-from steward.control.node_specs import build_node_spec  # noqa: E402
-from steward.control.placement import Placer, new_directory_id  # noqa: E402
 from steward.kafka.distribution import require_distribution  # noqa: E402
 from steward.kafka.log4j import render_log4j2_properties  # noqa: E402
 from steward.kafka.properties import render_properties  # noqa: E402

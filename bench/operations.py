@@ -50,8 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from steward.control.agents import AgentDirectory  # noqa: E402
-from steward.control.model import NodeRole  # noqa: E402
 from steward.control.node_specs import node_key  # noqa: E402
+from steward.domain.model import NodeRole  # noqa: E402
 from steward.kafka.distribution import require_distribution  # noqa: E402
 from steward.kafka.health import partition_states, under_replicated  # noqa: E402
 from steward.kafka.node_config import CLIENT  # noqa: E402

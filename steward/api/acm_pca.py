@@ -40,7 +40,7 @@ from steward.control.private_ca import (
     PrivateCertificateAuthorities,
     Validity,
 )
-from steward.errors import StewardError
+from steward.domain.errors import StewardError
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from typing import Any
 from steward.api.msk.fields import Fields
 from steward.api.msk.pagination import page, with_token
 from steward.api.msk.routing import Body, MskRequest, Router
-from steward.control.alarms import (
+from steward.control.service import ClusterService
+from steward.domain.alarms import (
     STATISTICS,
     AlarmRule,
     AlarmState,
@@ -17,8 +18,7 @@ from steward.control.alarms import (
     Comparison,
     MissingData,
 )
-from steward.control.service import ClusterService
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
 
 router = Router()
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from steward.errors import StewardError
+from steward.domain.errors import StewardError
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from steward.api.msk.routing import Body, MskRequest, Router
 from steward.control.service import ClusterService
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
 
 router = Router()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from steward.api.msk.routing import Body, MskRequest, Router
 from steward.control.private_ca import PrivateCaError, ResourceNotFoundException
 from steward.control.service import ClusterService
-from steward.errors import BadRequestException, NotFoundException
+from steward.domain.errors import BadRequestException, NotFoundException
 
 router = Router()
 

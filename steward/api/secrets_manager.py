@@ -35,7 +35,7 @@ from steward.control.secrets import (
     Secrets,
     SecretsManagerError,
 )
-from steward.errors import StewardError
+from steward.domain.errors import StewardError
 
 log = logging.getLogger(__name__)
 

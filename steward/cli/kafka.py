@@ -9,6 +9,7 @@ import click
 
 from steward.cli.client import CliError
 from steward.cli.context import CliContext, pass_cli
+from steward.domain.versions import version_key
 from steward.kafka import distribution as dist
 from steward.kafka.distribution import DistributionError, KafkaDistribution
 from steward.kafka.jmx_exporter import JmxExporterError, install_jmx_exporter
@@ -24,7 +25,7 @@ def kafka() -> None:
 def versions(cli: CliContext) -> None:
     """List the Kafka versions Steward supports and which are installed."""
     installed = {d.version: d for d in dist.installed_distributions()}
-    names = sorted(set(dist.RELEASED_KAFKA_VERSIONS) | set(installed), key=dist.version_key)
+    names = sorted(set(dist.RELEASED_KAFKA_VERSIONS) | set(installed), key=version_key)
     rows = [
         {
             "Version": version,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from steward.control.alarms import AlarmRule, AlarmStatus
-from steward.control.model import utcnow
-from steward.errors import NotFoundException
+from steward.domain.alarms import AlarmRule, AlarmStatus
+from steward.domain.errors import NotFoundException
+from steward.domain.model import utcnow
 from steward.store.store import Store
 
 

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from steward.control.alarms import (
+from steward.control.periodic import PeriodicTask
+from steward.domain.alarms import (
     AlarmRule,
     AlarmState,
     AlarmStatus,
@@ -27,8 +28,7 @@ from steward.control.alarms import (
     evaluation_window,
     recommended_alarms,
 )
-from steward.control.model import ClusterState, NodeRole
-from steward.control.periodic import PeriodicTask
+from steward.domain.model import ClusterState, NodeRole
 from steward.monitor.store import MetricStore
 from steward.store.store import Store
 

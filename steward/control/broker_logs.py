@@ -15,7 +15,7 @@ from typing import Any
 
 from steward.agent.log_delivery import LogDelivery
 from steward.control.arns import cluster_parts
-from steward.control.model import Cluster, Node, NodeRole
+from steward.domain.model import Cluster, Node, NodeRole
 from steward.kafka.node_config import (
     CLIENT,
     REPLICATION,

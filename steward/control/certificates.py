@@ -24,13 +24,13 @@ from sqlalchemy.exc import IntegrityError
 
 from steward.agent.spec import NodeSpec
 from steward.agent.tls import uses_tls
-from steward.control.model import Cluster, Node, NodeRole, utcnow
 from steward.crypto.certificates import (
     KeyAndCertificate,
     issue_node_certificate,
     make_certificate_authority,
 )
 from steward.crypto.master_key import MasterKey
+from steward.domain.model import Cluster, Node, NodeRole, utcnow
 from steward.kafka.admin import TlsBootstrap, client_ssl_context
 from steward.kafka.node_config import (
     CLIENT,

@@ -19,10 +19,10 @@ from dataclasses import replace
 
 from steward.agent.client import AgentClient
 from steward.agent.spec import NodeSpec
-from steward.control.model import Cluster, ClusterState, NodeRole
 from steward.control.node_specs import build_node_spec, user_properties
 from steward.control.periodic import WakeableTask
 from steward.control.private_ca import PrivateCertificateAuthorities
+from steward.domain.model import Cluster, ClusterState, NodeRole
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)

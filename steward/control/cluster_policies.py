@@ -1,7 +1,7 @@
 """Access policies attached to the principals of a cluster: put (create or replace), get, list,
 delete, and a dry run that shows the ACLs a document would make.
 
-A policy is MSK's IAM-style `kafka-cluster:*` document (`steward.control.access_policies`), for
+A policy is MSK's IAM-style `kafka-cluster:*` document (`steward.domain.access_policies`), for
 one Kafka principal as clients authenticate: `User:alice` for the SCRAM user alice,
 `User:CN=alice,O=Example` for a client certificate with that subject (Kafka writes a subject as
 RFC 2253 does: no space after the commas). The API records desired state only, and only a document
@@ -24,16 +24,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from steward.control.access_policies import (
+from steward.control.topics import SERVING_STATES
+from steward.domain.access_policies import (
     ClusterIdentity,
     KafkaAcl,
     PolicyError,
     compile_policy,
     parse_document,
 )
-from steward.control.model import Cluster, ClusterState, utcnow
-from steward.control.topics import SERVING_STATES
-from steward.errors import BadRequestException, NotFoundException
+from steward.domain.errors import BadRequestException, NotFoundException
+from steward.domain.model import Cluster, ClusterState, utcnow
 from steward.kafka.node_config import INTERNAL_USER
 from steward.kafka.node_config import has_authorizer as authorizer_runs
 from steward.kafka.plugins import REVOKED_PRINCIPAL

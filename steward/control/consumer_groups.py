@@ -15,15 +15,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from steward.control.model import Cluster
 from steward.control.topics import serving_bootstrap
-from steward.errors import (
+from steward.domain.errors import (
     BadRequestException,
     ClusterConnectivityException,
     ConflictException,
     NotFoundException,
     UnknownTopicOrPartitionException,
 )
+from steward.domain.model import Cluster
 from steward.kafka import consumer_groups as kafka_groups
 from steward.kafka import topics as kafka_topics
 from steward.kafka.consumer_groups import GroupMember, Partition

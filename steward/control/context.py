@@ -10,7 +10,7 @@ from typing import TypeVar
 from steward.control.agents import AgentDirectory
 from steward.control.certificates import steward_bootstrap
 from steward.control.cluster_view import ClusterView, KafkaClusterView
-from steward.control.model import Cluster, NodeRole
+from steward.domain.model import Cluster, NodeRole
 from steward.settings import Settings
 from steward.store.store import Store
 

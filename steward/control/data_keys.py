@@ -13,8 +13,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from steward.control.model import utcnow
 from steward.crypto.master_key import MasterKey
+from steward.domain.model import utcnow
 from steward.store import schema
 
 

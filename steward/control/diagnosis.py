@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from steward.agent.spec import NodeStatus
-from steward.control.model import NodeRole
+from steward.domain.model import NodeRole
 
 FaultKind = Literal[
     "crashed",

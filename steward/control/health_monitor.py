@@ -29,12 +29,12 @@ from steward.control.certificates import probe_listener, probe_tls, steward_boot
 from steward.control.cluster_health import ClusterHealth, KafkaHealth, read_kafka_health
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Diagnostician, Finding, NodeObservation
-from steward.control.model import Cluster, ClusterState, Node, NodeRole, OperationType, StateInfo
 from steward.control.node_specs import node_key
 from steward.control.operations import mutable_info, start_operation
 from steward.control.operations.heal import operation_nodes
 from steward.control.periodic import PeriodicTask
 from steward.control.stale_nodes import remove_stale_nodes
+from steward.domain.model import Cluster, ClusterState, Node, NodeRole, OperationType, StateInfo
 from steward.kafka import probe
 
 log = logging.getLogger(__name__)

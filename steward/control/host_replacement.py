@@ -29,9 +29,9 @@ from dataclasses import dataclass, replace
 
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import build_node_spec, node_key, user_properties
 from steward.control.placement import Placer
+from steward.domain.model import Cluster, Node, NodeRole, Operation
 from steward.settings import Host
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from steward.agent.spec import NodeSpec
 from steward.control.broker_logs import log_delivery_spec
-from steward.control.model import Cluster, ConfigurationRef, Node, NodeRole
 from steward.control.open_monitoring import exporter_jvm_options, node_exporter_port
+from steward.domain.model import Cluster, ConfigurationRef, Node, NodeRole
 from steward.kafka.instance_types import CONTROLLER_HEAP_MB, INSTANCE_TYPES
 from steward.kafka.node_config import (
     render_broker_properties,

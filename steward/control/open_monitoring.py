@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from steward.control.model import Cluster, Node, NodeRole
+from steward.domain.model import Cluster, Node, NodeRole
 from steward.kafka.jmx_exporter import JMX_EXPORTER_PORT, NODE_EXPORTER_PORT, javaagent_options
 
 

@@ -6,7 +6,7 @@ import errno
 import socket
 from collections.abc import Mapping, Sequence
 
-from steward.control.model import Node, NodeRole, utcnow
+from steward.domain.model import Node, NodeRole, utcnow
 from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.node_config import broker_ports, controller_ports
 from steward.network.zones import run_in_namespace

@@ -23,12 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from steward.control.access_policies import ClusterIdentity, KafkaAcl, PolicyError, compile_policy
 from steward.control.cluster_policies import has_authorizer
-from steward.control.model import Cluster, utcnow
 from steward.control.periodic import WakeableTask
 from steward.control.topics import SERVING_STATES, serving_bootstrap
-from steward.errors import StewardError
+from steward.domain.access_policies import ClusterIdentity, KafkaAcl, PolicyError, compile_policy
+from steward.domain.errors import StewardError
+from steward.domain.model import Cluster, utcnow
 from steward.kafka.acls import AclChanges, sync_principal_acls
 from steward.kafka.admin import admin_client
 from steward.kafka.errors import KafkaAdminError, client_errors

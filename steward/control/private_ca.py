@@ -37,11 +37,11 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from steward.control.model import utcnow
 from steward.crypto import client_ca
 from steward.crypto.client_ca import MalformedCertificate, MalformedCsr, PrivateKey, RevokedSerial
 from steward.crypto.master_key import MasterKey, SealedValueError
-from steward.errors import BadRequestException, StewardError
+from steward.domain.errors import BadRequestException, StewardError
+from steward.domain.model import utcnow
 from steward.store.private_ca import CaRecord, CertificateAuthorityRecords, IssuedCertificate
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,10 @@ import logging
 import threading
 
 from steward.control.context import ReconcileContext
-from steward.control.model import (
+from steward.control.node_specs import build_node_spec, node_key, user_properties
+from steward.control.operations import HANDLERS, fail
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.model import (
     Cluster,
     ClusterState,
     Operation,
@@ -20,9 +23,6 @@ from steward.control.model import (
     StepStatus,
     utcnow,
 )
-from steward.control.node_specs import build_node_spec, node_key, user_properties
-from steward.control.operations import HANDLERS, fail
-from steward.errors import PermanentError, TemporaryError
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from steward.agent.client import AgentUnavailable
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.cluster_view import ClusterView
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import node_key
-from steward.errors import PermanentError, TemporaryError
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.model import Cluster, Node, NodeRole, Operation
 
 WAIT = 0.5
 """Seconds between two looks at a node that is coming back."""

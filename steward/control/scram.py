@@ -23,11 +23,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from steward.control.model import Cluster, ClusterState, utcnow
 from steward.control.periodic import WakeableTask
 from steward.control.secrets import Secrets, SecretsManagerError
 from steward.control.topics import SERVING_STATES, serving_bootstrap
-from steward.errors import BadRequestException, StewardError
+from steward.domain.errors import BadRequestException, StewardError
+from steward.domain.model import Cluster, ClusterState, utcnow
 from steward.kafka import scram as kafka_scram
 from steward.kafka.errors import KafkaAdminError
 from steward.store.secrets import ScramAssociation, SecretRecords

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from steward.control.model import utcnow
 from steward.crypto.master_key import MasterKey, SealedValueError
-from steward.errors import StewardError
+from steward.domain.errors import StewardError
+from steward.domain.model import utcnow
 from steward.store.secrets import (
     DuplicateSecretError,
     SealedVersion,

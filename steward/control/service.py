@@ -3,7 +3,7 @@ these and nothing else.
 
 Methods are synchronous and quick: they validate, record desired state and operations in the store,
 and wake the reconciler. The reconciler does the slow work (starting Kafka) in the background.
-Errors are `steward.errors.StewardError` subclasses.
+Errors are `steward.domain.errors.StewardError` subclasses.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from steward.control.certificates import ca_certificate, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth
 from steward.control.cluster_policies import ClusterPolicies
 from steward.control.consumer_groups import ClusterConsumerGroups
-from steward.control.model import (
+from steward.control.private_ca import PrivateCertificateAuthorities
+from steward.control.scram import ClusterScramSecrets
+from steward.control.secrets import Secrets
+from steward.control.topics import ClusterTopics
+from steward.control.updates import ClusterUpdates
+from steward.crypto.master_key import MasterKey
+from steward.domain.errors import BadRequestException, ConflictException, NotFoundException
+from steward.domain.model import (
     BootstrapBrokers,
     Cluster,
     ClusterSpec,
@@ -33,13 +40,7 @@ from steward.control.model import (
     OperationType,
     utcnow,
 )
-from steward.control.private_ca import PrivateCertificateAuthorities
-from steward.control.scram import ClusterScramSecrets
-from steward.control.secrets import Secrets
-from steward.control.topics import ClusterTopics
-from steward.control.updates import ClusterUpdates
-from steward.crypto.master_key import MasterKey
-from steward.errors import BadRequestException, ConflictException, NotFoundException
+from steward.domain.versions import version_key
 from steward.kafka import distribution, jmx_exporter
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.ids import random_kafka_uuid
@@ -375,7 +376,7 @@ class ClusterService:
         versions = set(distribution.RELEASED_KAFKA_VERSIONS) | installed
         return [
             KafkaVersionInfo(v, distribution.version_status(v), v in installed)
-            for v in sorted(versions, key=distribution.version_key)
+            for v in sorted(versions, key=version_key)
         ]
 
     # --- configurations -------------------------------------------------------------------------

@@ -20,15 +20,7 @@ from contextlib import contextmanager
 
 from steward.control.arns import ArnFactory
 from steward.control.certificates import steward_bootstrap
-from steward.control.model import (
-    Cluster,
-    ClusterState,
-    NodeRole,
-    Topic,
-    TopicPartition,
-    TopicState,
-)
-from steward.errors import (
+from steward.domain.errors import (
     BadRequestException,
     ClusterConnectivityException,
     KafkaRequestException,
@@ -36,6 +28,14 @@ from steward.errors import (
     ReassignmentInProgressException,
     TopicExistsException,
     UnknownTopicOrPartitionException,
+)
+from steward.domain.model import (
+    Cluster,
+    ClusterState,
+    NodeRole,
+    Topic,
+    TopicPartition,
+    TopicState,
 )
 from steward.kafka import topics as kafka_topics
 from steward.kafka.errors import KafkaAdminError

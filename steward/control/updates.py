@@ -15,7 +15,9 @@ from typing import Any
 from steward.control import operations as ops
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.certificates import steward_bootstrap
-from steward.control.model import (
+from steward.domain.errors import BadRequestException, ConflictException
+from steward.domain.limits import MAX_VOLUME_SIZE_GB
+from steward.domain.model import (
     ClientBroker,
     Cluster,
     ClusterSpec,
@@ -28,16 +30,13 @@ from steward.control.model import (
     Operation,
     OperationType,
 )
-from steward.errors import BadRequestException, ConflictException
-from steward.kafka import distribution, reassignment
+from steward.domain.versions import compatible_targets
+from steward.kafka import reassignment
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import internal_tls
 from steward.store.codec import spec_to_json
 from steward.store.store import Store
-
-MAX_VOLUME_SIZE_GB = 16384
-"""MSK's largest EBS volume per broker."""
 
 ALL_BROKERS = "ALL"
 
@@ -46,23 +45,6 @@ ALL_BROKERS = "ALL"
 class CompatibleVersions:
     source: str
     targets: list[str]
-
-
-def compatible_targets(source: str, available: Sequence[str]) -> list[str]:
-    """Versions a cluster on `source` can move to: any newer release (Kafka upgrades in place,
-    finishing with the metadata.version upgrade), or an older patch release of the same minor
-    line (same metadata.version, so Kafka allows it). Older minor lines are refused: once the
-    metadata.version is raised, Kafka cannot go back."""
-    key = distribution.version_key(source)
-    return sorted(
-        (
-            v
-            for v in available
-            if v != source
-            and (distribution.version_key(v) > key or distribution.version_key(v)[:2] == key[:2])
-        ),
-        key=distribution.version_key,
-    )
 
 
 class ClusterUpdates:

@@ -18,7 +18,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from steward.control.access_policies import KafkaAcl
+from steward.domain.access_policies import KafkaAcl
 
 _RESOURCE_TYPES = {
     "CLUSTER": ResourceType.BROKER,  # confluent-kafka's name for Kafka's CLUSTER resource (4)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from steward.domain.versions import version_key
 from steward.settings import kafka_cache_dir
 
 DEFAULT_KAFKA_VERSION = "4.3.1"
@@ -56,10 +57,6 @@ class KafkaDistribution:
     @property
     def classpath(self) -> str:
         return f"{self.libs_dir}/*"
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
 
 
 def version_status(version: str) -> str:

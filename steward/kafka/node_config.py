@@ -19,7 +19,7 @@ hold; every such certificate is the principal `User:steward-internal`. Once a cl
 unauthenticated access is off, every node runs Kafka's StandardAuthorizer, deny by default, with
 that principal as its one super user: the nodes among themselves and Steward (its admin clients,
 probes and tools, over REPLICATION wherever it is mutual TLS) are allowed everything, every client
-only what the ACLs compiled from its access policy allow (`steward.control.access_policies`).
+only what the ACLs compiled from its access policy allow (`steward.domain.access_policies`).
 Such a cluster's REPLICATION and CONTROLLER speak TLS whatever `inCluster` says, since that is
 where the nodes' identities come from. Client listeners open for the client authentication the
 cluster has:
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from steward.control.model import (
+from steward.domain.model import (
     ClientAuthentication,
     ClientBroker,
     EncryptionInTransit,

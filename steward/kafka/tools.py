@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from importlib import resources
 
 from steward.agent.command import JavaNotFound, find_java
+from steward.domain.versions import version_key
 from steward.kafka.distribution import (
     DistributionError,
     installed_distributions,
     require_distribution,
-    version_key,
 )
 from steward.kafka.errors import KafkaAdminError
 

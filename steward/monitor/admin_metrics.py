@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from steward.control.certificates import steward_bootstrap
 from steward.control.consumer_groups import ClusterConsumerGroups, ConsumerGroup
-from steward.control.model import Cluster, ClusterState, EnhancedMonitoring, NodeRole
 from steward.control.periodic import PeriodicTask
-from steward.errors import StewardError
+from steward.domain.errors import StewardError
+from steward.domain.model import Cluster, ClusterState, EnhancedMonitoring, NodeRole
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.health import partition_states
 from steward.kafka.reassignment import broker_disk_usage

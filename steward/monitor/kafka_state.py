@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from steward.agent.volumes import GIB
-from steward.control.model import Cluster
+from steward.domain.model import Cluster
 from steward.kafka.health import PartitionState
 from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME
 from steward.monitor.store import Sample

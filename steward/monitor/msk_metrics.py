@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from steward.control.model import EnhancedMonitoring
+from steward.domain.model import EnhancedMonitoring
 from steward.monitor.exposition import Exposition
 from steward.monitor.store import Sample
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from steward.control.model import Cluster, ClusterState, NodeRole
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
+from steward.domain.model import Cluster, ClusterState, NodeRole
 from steward.kafka.jmx_exporter import JMX_EXPORTER_PORT, NODE_EXPORTER_PORT
 from steward.monitor.control_metrics import ControlPlaneMetrics
 from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME, TOPIC

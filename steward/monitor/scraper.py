@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from steward.control.model import Cluster, ClusterState, Node, NodeRole
+from steward.domain.model import Cluster, ClusterState, Node, NodeRole
 from steward.kafka.jmx_exporter import JMX_EXPORTER_PORT, NODE_EXPORTER_PORT
 from steward.monitor.control_metrics import ScrapeStats
 from steward.monitor.exposition import Exposition, parse_exposition

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
-from steward.control.alarms import AlarmRule, AlarmState, AlarmStatus, Comparison, MissingData
+from steward.domain.alarms import AlarmRule, AlarmState, AlarmStatus, Comparison, MissingData
 from steward.store import schema
 from steward.store.codec import aware
 

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from steward.control.model import (
+from steward.domain.model import (
     BrokerNodeGroup,
     ClientAuthentication,
     ClientBroker,

@@ -126,7 +126,7 @@ alarms = Table(
     Column("updated_at", DateTime(timezone=True)),
     Column("evaluated_at", DateTime(timezone=True)),
 )
-"""Alarms on metrics (`steward.control.alarms`): the rule as JSON and the state last found."""
+"""Alarms on metrics (`steward.domain.alarms`): the rule as JSON and the state last found."""
 
 alarm_history = Table(
     "alarm_history",

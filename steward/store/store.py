@@ -11,7 +11,8 @@ from sqlalchemy import Connection, create_engine, delete, event, func, insert, s
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from steward.control.model import (
+from steward.crypto.master_key import MasterKey
+from steward.domain.model import (
     Cluster,
     ClusterState,
     Configuration,
@@ -24,7 +25,6 @@ from steward.control.model import (
     OperationType,
     StateInfo,
 )
-from steward.crypto.master_key import MasterKey
 from steward.store import schema
 from steward.store.access_keys import AccessKeys
 from steward.store.alarms import Alarms

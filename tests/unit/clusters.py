@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from steward.control.model import (
+from steward.control.placement import Placer
+from steward.control.service import ClusterService
+from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
     ClusterSpec,
     ClusterState,
     OperationState,
 )
-from steward.control.placement import Placer
-from steward.control.service import ClusterService
 
 ZONE_NAMES = ("az-a", "az-b", "az-c")
 

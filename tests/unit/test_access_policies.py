@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from steward.control.access_policies import (
+from steward.domain.access_policies import (
     ClusterIdentity,
     KafkaAcl,
     PolicyError,

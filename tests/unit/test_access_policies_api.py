@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
 from steward.cli.main import cli
-from steward.control.model import ClientAuthentication, ClientBroker, EncryptionInTransit
 from steward.control.service import ClusterService
+from steward.domain.model import ClientAuthentication, ClientBroker, EncryptionInTransit
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.unit.clusters import active_cluster

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from steward.control.consumer_groups import ConsumerGroup, PartitionLag
-from steward.control.model import (
+from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
     ClusterSpec,

@@ -16,7 +16,8 @@ from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
 from steward.cli.main import cli
 from steward.control.alarm_monitor import AlarmMonitor
-from steward.control.alarms import (
+from steward.control.service import ClusterService
+from steward.domain.alarms import (
     AlarmRule,
     AlarmState,
     Comparison,
@@ -24,9 +25,8 @@ from steward.control.alarms import (
     evaluate,
     evaluation_window,
 )
-from steward.control.model import utcnow
-from steward.control.service import ClusterService
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
+from steward.domain.model import utcnow
 from steward.settings import Settings
 from steward.store.store import Store
 from tests.unit.clusters import active_cluster

@@ -36,7 +36,8 @@ from steward.api.msk.fields import Fields
 from steward.api.msk.logging_info import logging_info
 from steward.api.msk.requests import cluster_spec
 from steward.control.broker_logs import broker_log_delivery
-from steward.control.model import (
+from steward.domain.errors import BadRequestException
+from steward.domain.model import (
     BrokerNodeGroup,
     ClientBroker,
     Cluster,
@@ -47,7 +48,6 @@ from steward.control.model import (
     NodeRole,
     utcnow,
 )
-from steward.errors import BadRequestException
 
 ARN = "arn:aws:kafka:us-east-1:123456789012:cluster/demo/043b6d76-352c-494a-9eee-fbff5cc1687d-1"
 DELIVERY = LogDelivery(

@@ -19,7 +19,9 @@ import pytest
 
 from steward.agent import cgroups
 from steward.agent.cgroups import CpuGroups, CpuHierarchy, find_cpu_hierarchy
-from steward.control.model import (
+from steward.control.node_specs import CONTROLLER_CPU_WEIGHT, build_node_spec
+from steward.control.placement import Placer
+from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
     ClusterSpec,
@@ -27,8 +29,6 @@ from steward.control.model import (
     NodeRole,
     utcnow,
 )
-from steward.control.node_specs import CONTROLLER_CPU_WEIGHT, build_node_spec
-from steward.control.placement import Placer
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.settings import Zone
 

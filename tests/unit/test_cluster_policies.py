@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from steward.control.access_policies import KafkaAcl
 from steward.control.cluster_policies import (
     APPLIED,
     INACTIVE,
@@ -22,15 +21,16 @@ from steward.control.cluster_policies import (
     PENDING,
     has_authorizer,
 )
-from steward.control.model import (
+from steward.control.policy_sync import AclSyncError, PolicySync
+from steward.control.service import ClusterService
+from steward.domain.access_policies import KafkaAcl
+from steward.domain.errors import BadRequestException, NotFoundException
+from steward.domain.model import (
     ClientAuthentication,
     ClientBroker,
     ClusterState,
     EncryptionInTransit,
 )
-from steward.control.policy_sync import AclSyncError, PolicySync
-from steward.control.service import ClusterService
-from steward.errors import BadRequestException, NotFoundException
 from steward.kafka.acls import AclChanges
 from steward.settings import Settings, Zone
 from steward.store.store import Store

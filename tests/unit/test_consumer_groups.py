@@ -20,8 +20,8 @@ from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
 from steward.cli.main import cli
 from steward.control.consumer_groups import ConsumerGroup, PartitionLag
-from steward.control.model import BrokerNodeGroup, ClusterSpec
 from steward.control.service import ClusterService
+from steward.domain.model import BrokerNodeGroup, ClusterSpec
 from steward.kafka import consumer_groups as kafka_groups
 from steward.kafka import topics as kafka_topics
 from steward.kafka.consumer_groups import GroupMember, OffsetQuery, Partition

@@ -7,7 +7,7 @@ import threading
 
 from steward.agent.spec import NodeStatus
 from steward.control.diagnosis import Diagnostician, Finding, NodeObservation
-from steward.control.model import NodeRole
+from steward.domain.model import NodeRole
 from steward.kafka import probe
 
 BROKER = NodeRole.BROKER

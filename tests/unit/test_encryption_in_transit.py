@@ -26,7 +26,9 @@ from steward.control.certificates import (
     ca_certificate,
     steward_bootstrap,
 )
-from steward.control.model import (
+from steward.crypto.certificates import issue_node_certificate, make_certificate_authority
+from steward.crypto.master_key import MasterKey
+from steward.domain.model import (
     BrokerNodeGroup,
     ClientBroker,
     Cluster,
@@ -35,8 +37,6 @@ from steward.control.model import (
     EncryptionInTransit,
     Node,
 )
-from steward.crypto.certificates import issue_node_certificate, make_certificate_authority
-from steward.crypto.master_key import MasterKey
 from steward.kafka.admin import (
     TlsBootstrap,
     java_client_security,

@@ -13,7 +13,12 @@ import pytest
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Finding
-from steward.control.model import (
+from steward.control.node_specs import node_key
+from steward.control.operations import heal, start_operation
+from steward.control.placement import Placer
+from steward.control.service import ClusterService
+from steward.domain.errors import TemporaryError
+from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
     ClusterSpec,
@@ -21,11 +26,6 @@ from steward.control.model import (
     Operation,
     OperationType,
 )
-from steward.control.node_specs import node_key
-from steward.control.operations import heal, start_operation
-from steward.control.placement import Placer
-from steward.control.service import ClusterService
-from steward.errors import TemporaryError
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 

@@ -18,7 +18,13 @@ from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Finding
 from steward.control.host_replacement import judge_silent_host
-from steward.control.model import (
+from steward.control.node_specs import node_key
+from steward.control.operations import heal, start_operation
+from steward.control.placement import Placer
+from steward.control.service import ClusterService
+from steward.control.stale_nodes import remove_stale_nodes
+from steward.domain.errors import TemporaryError
+from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
     ClusterSpec,
@@ -28,12 +34,6 @@ from steward.control.model import (
     OperationType,
     utcnow,
 )
-from steward.control.node_specs import node_key
-from steward.control.operations import heal, start_operation
-from steward.control.placement import Placer
-from steward.control.service import ClusterService
-from steward.control.stale_nodes import remove_stale_nodes
-from steward.errors import TemporaryError
 from steward.settings import Settings, Zone, zone_hosts
 from steward.store.store import Store
 

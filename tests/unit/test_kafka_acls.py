@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from steward.control.access_policies import KafkaAcl
+from steward.domain.access_policies import KafkaAcl
 from steward.kafka.acls import from_binding, sync_principal_acls, to_binding
 
 

@@ -16,16 +16,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from steward.agent.node_metrics import Endpoint, NodeMetricsServers, render_host_metrics
 from steward.agent.spec import NodeSpec
-from steward.control.model import (
+from steward.control.node_specs import build_node_spec
+from steward.control.operations.common import target_spec
+from steward.control.service import ClusterService
+from steward.domain.errors import BadRequestException
+from steward.domain.model import (
     ClusterState,
     EnhancedMonitoring,
     OpenMonitoring,
     OperationType,
 )
-from steward.control.node_specs import build_node_spec
-from steward.control.operations.common import target_spec
-from steward.control.service import ClusterService
-from steward.errors import BadRequestException
 from steward.kafka import jmx_exporter
 from steward.monitor.exposition import parse_exposition
 from steward.monitor.msk_metrics import USED_PREFIXES, Scrape, broker_samples, cluster_samples

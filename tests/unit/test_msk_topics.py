@@ -20,14 +20,14 @@ from confluent_kafka import KafkaError, KafkaException
 
 from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
-from steward.control.model import (
+from steward.control.service import ClusterService
+from steward.control.topics import parse_topic_configs
+from steward.domain.errors import BadRequestException
+from steward.domain.model import (
     BrokerNodeGroup,
     ClusterSpec,
     NodeRole,
 )
-from steward.control.service import ClusterService
-from steward.control.topics import parse_topic_configs
-from steward.errors import BadRequestException
 from steward.kafka import topics as kafka_topics
 from steward.kafka.health import PartitionState
 from steward.kafka.node_config import client_bootstrap

@@ -1,7 +1,7 @@
 """What brokers and controllers of a cluster run with."""
 
-from steward.control.model import Node, NodeRole
 from steward.control.placement import Placer
+from steward.domain.model import Node, NodeRole
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import render_broker_properties, render_controller_properties
 from steward.settings import Zone

@@ -1,7 +1,7 @@
 """Placement: nodes spread over zones, each on its own address."""
 
-from steward.control.model import NodeRole
 from steward.control.placement import Placer, controller_count
+from steward.domain.model import NodeRole
 from steward.settings import Zone
 
 ZONES = (Zone("az-a", "127.66.1"), Zone("az-b", "127.66.2"), Zone("az-c", "127.66.3"))

@@ -30,7 +30,7 @@ from steward.control.private_ca import (
     validity_end,
 )
 from steward.crypto.master_key import MasterKey
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
 from steward.store import schema
 from steward.store.private_ca import CertificateAuthorityRecords
 from steward.store.store import open_engine

@@ -12,7 +12,12 @@ import pytest
 
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.context import ReconcileContext
-from steward.control.model import (
+from steward.control.node_specs import build_node_spec, node_key
+from steward.control.operations import start_operation
+from steward.control.placement import Placer
+from steward.control.rolling import roll
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
     ClusterSpec,
@@ -23,11 +28,6 @@ from steward.control.model import (
     OperationType,
     utcnow,
 )
-from steward.control.node_specs import build_node_spec, node_key
-from steward.control.operations import start_operation
-from steward.control.placement import Placer
-from steward.control.rolling import roll
-from steward.errors import PermanentError, TemporaryError
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 

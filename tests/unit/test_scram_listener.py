@@ -1,14 +1,14 @@
 """A SCRAM cluster's brokers: a SASL_SSL listener on 9096 (MSK's port) that takes SCRAM-SHA-512
 only, next to the TLS and plaintext listeners the cluster's encryption in transit allows."""
 
-from steward.control.model import (
+from steward.control.placement import Placer
+from steward.domain.model import (
     ClientAuthentication,
     ClientBroker,
     EncryptionInTransit,
     Node,
     NodeRole,
 )
-from steward.control.placement import Placer
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import (
     CLIENT_SASL_SCRAM,

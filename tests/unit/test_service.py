@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from steward.control.model import (
+from steward.control.service import ClusterService
+from steward.domain.errors import BadRequestException, ConflictException, NotFoundException
+from steward.domain.model import (
     BrokerNodeGroup,
     ClientAuthentication,
     ClientBroker,
@@ -15,8 +17,6 @@ from steward.control.model import (
     OperationState,
     OperationType,
 )
-from steward.control.service import ClusterService
-from steward.errors import BadRequestException, ConflictException, NotFoundException
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 

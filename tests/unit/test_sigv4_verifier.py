@@ -16,7 +16,7 @@ from botocore.credentials import Credentials
 from steward.api.auth import sigv4
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.auth.verifier import SigV4Verifier
-from steward.errors import ForbiddenException, UnauthorizedException
+from steward.domain.errors import ForbiddenException, UnauthorizedException
 
 KEY_ID = "STWTESTKEY0000000001"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

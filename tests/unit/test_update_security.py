@@ -10,7 +10,10 @@ import pytest
 
 from steward.api.msk.fields import Fields
 from steward.api.msk.requests import client_authentication_changes
-from steward.control.model import (
+from steward.control.operations.common import target_spec
+from steward.control.service import ClusterService
+from steward.domain.errors import BadRequestException
+from steward.domain.model import (
     ClientAuthentication,
     ClientBroker,
     Cluster,
@@ -19,9 +22,6 @@ from steward.control.model import (
     Node,
     OperationType,
 )
-from steward.control.operations.common import target_spec
-from steward.control.service import ClusterService
-from steward.errors import BadRequestException
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import (
     INTERNAL_PRINCIPAL,

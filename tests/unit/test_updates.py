@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from steward.control.model import (
+from steward.control.operations import start_operation
+from steward.control.operations.common import target_spec
+from steward.control.service import ClusterService
+from steward.domain.errors import BadRequestException, ConflictException
+from steward.domain.model import (
     Cluster,
     ClusterState,
     ConfigurationRef,
     OperationType,
 )
-from steward.control.operations import start_operation
-from steward.control.operations.common import target_spec
-from steward.control.service import ClusterService
-from steward.control.updates import compatible_targets
-from steward.errors import BadRequestException, ConflictException
+from steward.domain.versions import compatible_targets
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.unit.clusters import active_cluster

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from steward.api import acm_pca, secrets_manager
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.errors import error_response
-from steward.errors import BadRequestException, InternalServerErrorException, StewardError
+from steward.domain.errors import BadRequestException, InternalServerErrorException, StewardError
 
 log = logging.getLogger(__name__)
 

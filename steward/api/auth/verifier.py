@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from steward.api.auth import sigv4
 from steward.api.auth.sigv4 import Authorization, CredentialScope, ReceivedRequest
-from steward.errors import ForbiddenException, UnauthorizedException
+from steward.domain.errors import ForbiddenException, UnauthorizedException
 
 SERVICE = "kafka"
 """MSK's signing name: what boto3 and the AWS CLI put into the credential scope."""

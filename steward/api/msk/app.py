@@ -18,7 +18,7 @@ from steward.api.msk.errors import error_response
 from steward.api.msk.fields import Fields, Query, parse_json_object
 from steward.api.msk.routing import MskRequest, Router
 from steward.control.service import ClusterService
-from steward.errors import InternalServerErrorException, NotFoundException, StewardError
+from steward.domain.errors import InternalServerErrorException, NotFoundException, StewardError
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from steward.api.msk import shapes
 from steward.api.msk.pagination import page, with_token
 from steward.api.msk.routing import Body, MskRequest, Router
 from steward.control.service import ClusterService
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
 
 router = Router()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
-from steward.errors import StewardError
+from steward.domain.errors import StewardError
 
 
 def error_response(error: StewardError, request_id: str) -> JSONResponse:

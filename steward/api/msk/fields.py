@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from steward.agent.log_delivery import (
     prefix_problem,
 )
 from steward.api.msk.fields import Fields
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
 
 Problem = Callable[[str], str | None]
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from steward.api.msk.fields import Query
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
 
 T = TypeVar("T")
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from steward.api.msk.fields import Fields
 from steward.api.msk.logging_info import logging_info as checked_logging_info
-from steward.control.model import (
+from steward.domain.errors import BadRequestException
+from steward.domain.model import (
     BrokerNodeGroup,
     ClientAuthentication,
     ClientBroker,
@@ -16,7 +17,6 @@ from steward.control.model import (
     EnhancedMonitoring,
     OpenMonitoring,
 )
-from steward.errors import BadRequestException
 
 DEFAULT_VOLUME_SIZE_GB = 1000
 """MSK's default EBS volume per broker when `storageInfo` is left out."""

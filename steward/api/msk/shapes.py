@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from steward.control.model import (
+from steward.domain.model import (
     BootstrapBrokers,
     Cluster,
     ClusterSpec,

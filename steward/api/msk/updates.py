@@ -12,10 +12,10 @@ from steward.api.msk.requests import (
     open_monitoring,
 )
 from steward.api.msk.routing import Body, MskRequest, Router
-from steward.control.model import ClientBroker, EnhancedMonitoring, Operation
 from steward.control.service import ClusterService
-from steward.control.updates import MAX_VOLUME_SIZE_GB
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
+from steward.domain.limits import MAX_VOLUME_SIZE_GB
+from steward.domain.model import ClientBroker, EnhancedMonitoring, Operation
 
 router = Router()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Operation, OperationType
 from steward.control.operations import (
     broker_type,
     configuration,
@@ -27,6 +26,7 @@ from steward.control.operations import (
 )
 from steward.control.operations.broker_count import ScaleIn, ScaleOut
 from steward.control.operations.common import fail, mutable_info, new_operation
+from steward.domain.model import Cluster, Operation, OperationType
 
 
 class OperationHandler(Protocol):

@@ -19,12 +19,12 @@ from steward.agent.client import AgentUnavailable
 from steward.control.balance import BalanceError, plan_topic_by_topic
 from steward.control.certificates import steward_bootstrap
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import node_key
 from steward.control.operations.common import finish_update, keep_serving, target_spec
 from steward.control.operations.create import serving_broker_ids, start_selected_nodes
 from steward.control.placement import PlacementError, Placer
-from steward.errors import PermanentError, TemporaryError
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.model import Cluster, Node, NodeRole, Operation
 from steward.kafka import membership, reassignment
 from steward.kafka.reassignment import Partition
 

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 from steward.agent.spec import NodeSpec
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import build_node_spec, user_properties
 from steward.control.operations.common import finish_update, keep_serving, target_spec
 from steward.control.rolling import roll
-from steward.errors import PermanentError
+from steward.domain.errors import PermanentError
+from steward.domain.model import Cluster, Node, NodeRole, Operation
 
 STEPS = ("ROLL_BROKERS", "FINALIZE")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from steward.control.model import (
+from steward.domain.model import (
     Cluster,
     ClusterSpec,
     ClusterState,

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, ClusterState, Node, NodeRole, Operation, StateInfo
 from steward.control.node_specs import build_node_spec, node_key, user_properties
 from steward.control.placement import FIRST_CONTROLLER_ID, PlacementError, Placer, controller_count
-from steward.errors import PermanentError, TemporaryError
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.model import Cluster, ClusterState, Node, NodeRole, Operation, StateInfo
 from steward.kafka import distribution
 from steward.kafka.admin import serving_brokers
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import node_key
-from steward.errors import PermanentError, TemporaryError
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.model import Cluster, Node, NodeRole, Operation
 
 STEPS = ("STOP_NODES", "REMOVE_CLUSTER")
 

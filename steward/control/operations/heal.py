@@ -35,12 +35,12 @@ from steward.control.arns import new_current_version
 from steward.control.certificates import probe_listener, probe_tls
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Finding
-from steward.control.model import Cluster, ClusterState, Node, NodeRole, Operation
 from steward.control.node_specs import build_node_spec, node_key, user_properties
 from steward.control.operations.common import mutable_info
 from steward.control.operations.storage import grow_volumes
-from steward.control.updates import MAX_VOLUME_SIZE_GB
-from steward.errors import PermanentError, TemporaryError
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.limits import MAX_VOLUME_SIZE_GB
+from steward.domain.model import Cluster, ClusterState, Node, NodeRole, Operation
 from steward.kafka import health, probe, reassignment
 from steward.kafka.node_config import CONTROLLER
 

@@ -11,12 +11,12 @@ from dataclasses import replace
 
 from steward.agent.spec import NodeSpec
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import build_node_spec, user_properties
 from steward.control.operations.common import finish_update, keep_serving, target_spec
 from steward.control.operations.create import install_kafka_version
 from steward.control.rolling import roll
-from steward.errors import PermanentError, TemporaryError
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.model import Cluster, Node, NodeRole, Operation
 from steward.kafka import features
 
 STEPS = (

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Operation
 from steward.control.operations.common import finish_update, keep_serving
 from steward.control.rolling import roll
-from steward.errors import PermanentError
+from steward.domain.errors import PermanentError
+from steward.domain.model import Cluster, Operation
 
 STEPS = ("REBOOT_BROKER", "FINALIZE")
 

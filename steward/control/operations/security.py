@@ -17,11 +17,11 @@ import dataclasses
 from steward.agent.client import AgentUnavailable
 from steward.agent.spec import NodeSpec
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, Node, NodeRole, Operation
 from steward.control.node_specs import build_node_spec, node_key, user_properties
 from steward.control.operations.common import finish_update, keep_serving, target_spec
 from steward.control.rolling import Render, RollProgress, roll
-from steward.errors import PermanentError, TemporaryError
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.model import Cluster, Node, NodeRole, Operation
 from steward.kafka.node_config import has_authorizer
 
 STEPS = ("ROLL_CONTROLLERS", "ROLL_BROKERS", "APPLY_ACCESS_POLICIES", "FINALIZE")

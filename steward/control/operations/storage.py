@@ -12,10 +12,10 @@ from dataclasses import replace
 
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
-from steward.control.model import Cluster, NodeRole, Operation
 from steward.control.node_specs import build_node_spec, node_key, user_properties
 from steward.control.operations.common import finish_update, keep_serving, target_spec
-from steward.errors import PermanentError, TemporaryError
+from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.model import Cluster, NodeRole, Operation
 
 STEPS = ("GROW_VOLUMES", "FINALIZE")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from steward.errors import BadRequestException
+from steward.domain.errors import BadRequestException
 
 
 class AlarmState(StrEnum):
