@@ -67,6 +67,7 @@ from tests.integration.harness import Steward, provisioned  # noqa: E402
 from tests.integration.workload import Workload  # noqa: E402
 
 VERSION = "4.3.1"
+ROLL_STEPS = ("ROLL_CONTROLLERS", "ROLL_BROKERS", "REBOOT_BROKER", "UPDATE_NODES")
 POLL = 0.25
 """Seconds between two looks at a running operation."""
 WARMUP = 2.0
@@ -323,7 +324,7 @@ class Bench:
                         waits.append((waiting, now - since))
                     waiting, since = label, now
                 for key, progress in stored.progress.items():
-                    if key.startswith("roll.") and isinstance(progress, dict):
+                    if key in ROLL_STEPS and isinstance(progress, dict):
                         for node in progress.get("done", []):
                             rolled.setdefault(int(node), now)
             if info["OperationState"] in ("UPDATE_COMPLETE", "UPDATE_FAILED"):

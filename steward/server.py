@@ -26,6 +26,7 @@ from steward.control.client_trust import ClientTrust
 from steward.control.context import ReconcileContext
 from steward.control.data_keys import DataKeys
 from steward.control.health_monitor import HealthMonitor
+from steward.control.node_specs import NodeSpecRenderer
 from steward.control.policy_sync import PolicySync
 from steward.control.reconciler import Reconciler
 from steward.control.scram import ScramSync
@@ -56,7 +57,7 @@ class ControlPlane:
     def start(self) -> None:
         self.reconciler.start()
         if self.client_trust is not None:
-            self.client_trust.start(self.reconciler.ctx.agents.client)
+            self.client_trust.start(self.reconciler.ctx.agents.client, self.reconciler.ctx.render)
         if self.monitor is not None:
             self.monitor.start()
         if self.scram_sync is not None:
@@ -97,8 +98,9 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     store.master_key = master_key
     data_keys = DataKeys(store.engine, master_key)
     certificates = ClusterCertificates(store.engine, master_key)
-    agents = AgentDirectory(settings, data_keys.key_for, certificates.with_node_tls)
-    context = ReconcileContext(settings, store, agents)
+    agents = AgentDirectory(settings)
+    renderer = NodeSpecRenderer(store, data_keys.key_for, certificates.with_node_tls)
+    context = ReconcileContext(settings, store, agents, renderer)
     reconciler = Reconciler(context)
     monitor = HealthMonitor(context, reconciler.wake) if settings.health_monitor else None
     service = ClusterService(
@@ -113,7 +115,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         service.private_cas,
         lambda cluster_id: ca_certificate(store.engine, cluster_id) or "",
     )
-    agents.node_tls = lambda spec: client_trust.with_client_trust(certificates.with_node_tls(spec))
+    renderer.client_trust = client_trust.with_client_trust
     scram_sync = ScramSync(store, service.secrets)
     service.secrets.on_change = service.scram.wake = scram_sync.wake
     plane = ControlPlane(settings, store, service, reconciler, monitor, scram_sync)

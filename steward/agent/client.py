@@ -5,8 +5,6 @@ Each call opens its own connection, so a client needs no closing and can be made
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -27,27 +25,16 @@ class AgentError(Exception):
         self.detail = detail
 
 
-StorageKeys = Callable[[str], str]
-"""The data key of a cluster's encrypted storage, by Kafka cluster id."""
-
-NodeTls = Callable[[NodeSpec], NodeSpec]
-"""A spec with its node's TLS key and certificates added, where the node has TLS listeners."""
-
-
 class AgentClient:
     def __init__(
         self,
         base_url: str,
         token: str,
         timeout: float = 60.0,
-        storage_keys: StorageKeys | None = None,
-        node_tls: NodeTls | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self.storage_keys = storage_keys
-        self.node_tls = node_tls
 
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/v1/health")
@@ -65,11 +52,8 @@ class AgentClient:
             raise
 
     def apply(self, spec: NodeSpec) -> NodeStatus:
-        """Send the spec, with its cluster's data key when its storage is encrypted."""
-        if spec.encrypted_storage and spec.storage_key is None and self.storage_keys is not None:
-            spec = replace(spec, storage_key=self.storage_keys(spec.cluster_id))
-        if self.node_tls is not None:
-            spec = self.node_tls(spec)
+        """Send the spec as it is (`steward.control.node_specs.NodeSpecRenderer` makes it
+        whole: keys and certificates included)."""
         return NodeStatus.from_dict(self._call("PUT", f"/v1/nodes/{spec.key}", spec.to_dict()))
 
     def stop(self, key: str, timeout: float | None = None) -> NodeStatus:

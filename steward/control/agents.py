@@ -10,7 +10,7 @@ import secrets
 import threading
 from pathlib import Path
 
-from steward.agent.client import AgentClient, NodeTls, StorageKeys
+from steward.agent.client import AgentClient
 from steward.agent.launcher import AgentStartError, agent_pid, ensure_agent, powered_off
 from steward.network.zones import ZoneNetwork
 from steward.settings import Host, Settings
@@ -31,18 +31,9 @@ def agent_token(home: Path) -> str:
 
 
 class AgentDirectory:
-    def __init__(
-        self,
-        settings: Settings,
-        storage_keys: StorageKeys | None = None,
-        node_tls: NodeTls | None = None,
-    ) -> None:
-        """`storage_keys`: where clients find the data keys of encrypted clusters; `node_tls`:
-        the TLS keys and certificates of nodes with TLS listeners."""
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.token = agent_token(settings.home)
-        self.storage_keys = storage_keys
-        self.node_tls = node_tls
         self._hosts: dict[str, Host] = {h.name: h for h in settings.hosts}
         self._starting: dict[str, threading.Lock] = {}
 
@@ -61,7 +52,7 @@ class AgentDirectory:
         return f"http://{self._hosts[agent].agent_address}:{self.settings.agent_port}"
 
     def client(self, agent: str, timeout: float = 60.0) -> AgentClient:
-        return AgentClient(self.url(agent), self.token, timeout, self.storage_keys, self.node_tls)
+        return AgentClient(self.url(agent), self.token, timeout)
 
     def zone_network(self) -> ZoneNetwork | None:
         """The network of the zones that have namespaces (netns mode), or None (loopback)."""

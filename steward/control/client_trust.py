@@ -14,20 +14,22 @@ anyway, for the agent that was away and the lists that near their next update.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from steward.agent.client import AgentClient
 from steward.agent.spec import NodeSpec
-from steward.control.node_specs import build_node_spec, user_properties
 from steward.control.periodic import WakeableTask
 from steward.control.private_ca import PrivateCertificateAuthorities
-from steward.domain.model import Cluster, ClusterState, NodeRole
+from steward.domain.model import Cluster, ClusterState, Node, NodeRole
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)
 
 PUSH_INTERVAL = 60.0
+
+
+RenderNode = Callable[[Cluster, Node, Sequence[Node]], NodeSpec]
 
 
 def trusted_authorities(cluster: Cluster) -> tuple[str, ...]:
@@ -50,6 +52,7 @@ class ClientTrust:
         self.authorities = authorities
         self.cluster_ca = cluster_ca
         self.agents: Callable[[str], AgentClient] | None = None
+        self.render: RenderNode | None = None
         self._task = WakeableTask(
             "client-trust", self.push, interval, "pushing client trust to the brokers failed", log
         )
@@ -72,9 +75,10 @@ class ClientTrust:
         )
 
     # --- pushing --------------------------------------------------------------------------------
-    def start(self, client_for: Callable[[str], AgentClient]) -> None:
-        """`client_for(agent)`: an `AgentClient` whose `apply` adds the node's TLS material."""
+    def start(self, client_for: Callable[[str], AgentClient], render: RenderNode) -> None:
+        """`client_for(agent)`: an `AgentClient`; `render`: a node's whole spec."""
         self.agents = client_for
+        self.render = render
         self._task.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -86,7 +90,7 @@ class ClientTrust:
     def push(self) -> int:
         """Re-apply the specs of the brokers of every ACTIVE cluster with mutual TLS; the number
         of brokers reached."""
-        assert self.agents is not None
+        assert self.agents is not None and self.render is not None
         reached = 0
         for cluster in self.store.list_clusters():
             if cluster.state is not ClusterState.ACTIVE or not trusted_authorities(cluster):
@@ -94,13 +98,12 @@ class ClientTrust:
             if cluster.active_operation_arn is not None:
                 continue  # the operation applies specs itself, in its own order
             nodes = self.store.nodes(cluster.arn)
-            configured = user_properties(self.store, cluster)
             for node in nodes:
                 if node.role is not NodeRole.BROKER:
                     continue
                 try:
                     client = self.agents(node.agent)
-                    client.apply(build_node_spec(cluster, node, nodes, configured))
+                    client.apply(self.render(cluster, node, nodes))
                     reached += 1
                 except Exception as error:
                     log.warning(

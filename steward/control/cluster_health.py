@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from steward.control.diagnosis import Finding, NodeObservation
+from steward.control.diagnosis import NodeObservation
+from steward.domain.health import Finding
 from steward.kafka import admin, health, membership
 from steward.kafka.reassignment import broker_disk_usage
 

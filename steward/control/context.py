@@ -7,10 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from steward.agent.spec import NodeSpec
 from steward.control.agents import AgentDirectory
 from steward.control.certificates import steward_bootstrap
 from steward.control.cluster_view import ClusterView, KafkaClusterView
-from steward.domain.model import Cluster, NodeRole
+from steward.control.node_specs import NodeSpecRenderer
+from steward.domain.model import Cluster, Node, NodeRole
 from steward.settings import Settings
 from steward.store.store import Store
 
@@ -23,10 +25,24 @@ class ReconcileContext:
     settings: Settings
     store: Store
     agents: AgentDirectory
+    renderer: NodeSpecRenderer | None = None
+    """Every node's spec; one on the store alone (no keys, no certificates) when not given."""
     broker_wait_timeout: float = 180.0
     """How long a create waits for its brokers to serve before it fails."""
     apply_policies: Callable[[Cluster], None] | None = None
     """Write a cluster's access policies as Kafka ACLs now (UpdateSecurity, between brokers)."""
+
+    def render(
+        self,
+        cluster: Cluster,
+        node: Node,
+        nodes: Sequence[Node] | None = None,
+        desired: str = "running",
+    ) -> NodeSpec:
+        """The whole spec the cluster's desired state gives `node` (`NodeSpecRenderer`)."""
+        if self.renderer is None:
+            self.renderer = NodeSpecRenderer(self.store)
+        return self.renderer.render(cluster, node, nodes, desired)
 
     def bootstrap(self, cluster: Cluster) -> str:
         """The cluster's bootstrap string as Steward connects to it (`steward_bootstrap`)."""

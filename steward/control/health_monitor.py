@@ -21,19 +21,23 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 
 from steward.agent.client import AgentError, AgentUnavailable
 from steward.agent.spec import NodeStatus
-from steward.control.arns import ArnFactory
+from steward.control.arns import ArnFactory, new_current_version
 from steward.control.certificates import probe_listener, probe_tls, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth, KafkaHealth, read_kafka_health
 from steward.control.context import ReconcileContext
-from steward.control.diagnosis import Diagnostician, Finding, NodeObservation
+from steward.control.diagnosis import Diagnostician, NodeObservation
 from steward.control.node_specs import node_key
-from steward.control.operations import mutable_info, start_operation
-from steward.control.operations.heal import operation_nodes
+from steward.control.operation_records import mutable_info
 from steward.control.periodic import PeriodicTask
+from steward.control.pipeline import start_operation
 from steward.control.stale_nodes import remove_stale_nodes
+from steward.control.step import load_progress
+from steward.control.steps.repair import RepairProgress, grown_spec_size, operation_nodes
+from steward.domain.health import Finding
 from steward.domain.model import Cluster, ClusterState, Node, NodeRole, OperationType, StateInfo
 from steward.kafka import probe
 
@@ -177,14 +181,24 @@ class HealthMonitor:
         if op is None or op.type is not OperationType.HEAL:
             return set()
         nodes = self.ctx.store.nodes(cluster.arn)
-        return {n.node_id for n in operation_nodes(nodes, op)}
+        moves = load_progress(RepairProgress, op.progress.get("REPAIR_NODES"))
+        return {n.node_id for n in operation_nodes(nodes, cluster, moves)}
 
     def _begin_repair(self, cluster: Cluster, found: list[Finding]) -> bool:
         arns = ArnFactory(self.ctx.settings.region, self.ctx.settings.account_id)
         arn = arns.operation(cluster.arn)
-        info = mutable_info(cluster.spec)
-        op = start_operation(arn, cluster.arn, OperationType.HEAL, source=info, target=info)
-        op.progress["findings"] = [f.to_json() for f in found]
+        source = mutable_info(cluster.spec)
+        if any(f.kind == "disk_full" for f in found):
+            self._grow_storage(cluster)
+        cluster.status.findings = list(found)
+        op = start_operation(
+            arn,
+            cluster.arn,
+            OperationType.HEAL,
+            source,
+            mutable_info(cluster.spec),
+            generation=cluster.generation,
+        )
         cluster.state = ClusterState.HEALING
         cluster.active_operation_arn = arn
         cluster.state_info = StateInfo(_state_code(found), "; ".join(f.reason for f in found))
@@ -193,6 +207,35 @@ class HealthMonitor:
         log.warning("healing %s: %s", cluster.name, cluster.state_info.message)
         self.wake_reconciler()
         return True
+
+    def _grow_storage(self, cluster: Cluster) -> None:
+        """A broker's volume is (nearly) full: the repair's spec has the cluster's storage grown
+        (`grown_volume_gb` for the fullest broker), as a user would with UpdateBrokerStorage.
+        At the largest volume already, the spec stays and the repair fails with StorageFull."""
+        group = cluster.spec.broker_node_group
+        used = []
+        for node in self.ctx.store.nodes(cluster.arn):
+            if node.role is not NodeRole.BROKER:
+                continue
+            try:
+                status = self.ctx.agents.client(node.agent, timeout=2.0).node(
+                    node_key(cluster, node)
+                )
+            except (AgentUnavailable, AgentError):
+                continue
+            if status is not None and status.volume_used_bytes is not None:
+                used.append(status.volume_used_bytes)
+        size = grown_spec_size(group.volume_size_gb, used)
+        if size is None:
+            return
+        log.warning(
+            "growing the storage of %s from %d to %d GiB per broker",
+            cluster.name,
+            group.volume_size_gb,
+            size,
+        )
+        cluster.accept(cluster.spec.replace(broker_node_group=replace(group, volume_size_gb=size)))
+        cluster.current_version = new_current_version()
 
 
 def _should_probe(obs: NodeObservation) -> bool:

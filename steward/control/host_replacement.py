@@ -13,7 +13,7 @@ Controllers are not moved: the quorum is static (`controller.quorum.voters` name
 addresses), so moving one means rolling every node of the cluster. A dead host's controllers are
 waited for.
 
-A move is recorded in the operation's progress (`moved.<node id>`: the host and address chosen)
+A move is recorded in the repair's progress (`HostMoves.moved`: the host and address chosen)
 before anything changes, so that a control plane that dies in the middle of it finishes the same
 move. A host that answers again later still has the nodes that moved away: `stale_node_keys` names
 them, and the health monitor removes them (stop and delete), so that a stale broker with the same
@@ -24,22 +24,27 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
-from steward.control.node_specs import build_node_spec, node_key, user_properties
+from steward.control.node_specs import node_key
 from steward.control.placement import Placer
-from steward.domain.model import Cluster, Node, NodeRole, Operation
+from steward.domain.model import Cluster, Node, NodeRole
 from steward.settings import Host
 
 log = logging.getLogger(__name__)
 
-MOVED = "moved."
-"""Prefix of the progress keys that record a broker's move: {"from", "agent", "host"}."""
-SILENT_SINCE = "agent_silent_since."
-"""Prefix of the progress keys that record since when (epoch seconds) an agent has been silent."""
+
+@dataclass
+class HostMoves:
+    """What a repair keeps about dead hosts (part of its progress)."""
+
+    moved: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Broker id -> its move: {"from", "agent", "host"}."""
+    silent_since: dict[str, float | None] = field(default_factory=dict)
+    """Agent -> since when (epoch seconds) it has been silent; None once it answered."""
 
 
 @dataclass(frozen=True)
@@ -75,28 +80,27 @@ def judge_silent_host(
     return HostVerdict(brokers, controllers)
 
 
-def moved_node_ids(op: Operation) -> set[int]:
-    """The brokers this operation moved (or began to move) to another host."""
-    return {int(key[len(MOVED) :]) for key in op.progress if key.startswith(MOVED)}
+def moved_node_ids(moves: HostMoves) -> set[int]:
+    """The brokers this repair moved (or began to move) to another host."""
+    return {int(node_id) for node_id in moves.moved}
 
 
-def silent_for(ctx: ReconcileContext, op: Operation, agent: str) -> float:
-    """Seconds since `agent` has been silent as far as this repair knows (kept in the operation):
-    since the repair began, which its silence started, or since it was last seen answering."""
-    key = SILENT_SINCE + agent
-    if not isinstance(op.progress.get(key), int | float):
-        began = op.creation_time.timestamp() if key not in op.progress else time.time()
-        op.progress[key] = began
-        ctx.store.save_operation(op)
-    return time.time() - float(op.progress[key])  # type: ignore[arg-type]
+def silent_for(moves: HostMoves, agent: str, began: float, save: Callable[[], None]) -> float:
+    """Seconds since `agent` has been silent as far as this repair knows: since the repair
+    `began`, which its silence started, or since it was last seen answering."""
+    since = moves.silent_since.get(agent)
+    if since is None:
+        since = began if agent not in moves.silent_since else time.time()
+        moves.silent_since[agent] = since
+        save()
+    return time.time() - since
 
 
-def answered(ctx: ReconcileContext, op: Operation, agent: str) -> None:
+def answered(moves: HostMoves, agent: str, save: Callable[[], None]) -> None:
     """`agent` answers again: a later silence is timed afresh."""
-    key = SILENT_SINCE + agent
-    if op.progress.get(key, 0) is not None:
-        op.progress[key] = None
-        ctx.store.save_operation(op)
+    if moves.silent_since.get(agent, 0) is not None:
+        moves.silent_since[agent] = None
+        save()
 
 
 def live_peers(ctx: ReconcileContext, agent: str) -> list[str]:
@@ -118,14 +122,19 @@ def live_peers(ctx: ReconcileContext, agent: str) -> list[str]:
 
 
 def move_broker(
-    ctx: ReconcileContext, cluster: Cluster, op: Operation, node: Node, peers: Sequence[str]
+    ctx: ReconcileContext,
+    cluster: Cluster,
+    moves: HostMoves,
+    save: Callable[[], None],
+    node: Node,
+    peers: Sequence[str],
 ) -> Node:
     """Move `node` (a broker of a dead host) to the least loaded of `peers`, or finish the move
-    this operation began; the node as placed now. Safe to repeat: the target is chosen once, and
-    the new agent is given the node only when it does not have it yet."""
-    key = f"{MOVED}{node.node_id}"
-    plan = op.progress.get(key)
-    if not isinstance(plan, dict):
+    this repair began; the node as placed now. Safe to repeat: the target is chosen once (and
+    saved before anything changes), and the new agent is given the node only when it does not
+    have it yet."""
+    plan = moves.moved.get(str(node.node_id))
+    if plan is None:
         hosts: list[Host] = [h for h in ctx.settings.hosts if h.name in peers]
         placer = Placer(
             ctx.settings.zones, ctx.store.used_hosts(), hosts, ctx.store.nodes_per_agent()
@@ -133,8 +142,8 @@ def move_broker(
         target = placer.host_for(node.zone)
         address = placer.address_on(target, list(node.ports.values()))
         plan = {"from": node.agent, "agent": target.name, "host": address}
-        op.progress[key] = plan
-        ctx.store.save_operation(op)
+        moves.moved[str(node.node_id)] = plan
+        save()
         log.warning(
             "moving broker %d of %s from dead host %s to host %s (%s)",
             node.node_id,
@@ -143,14 +152,13 @@ def move_broker(
             target.name,
             address,
         )
-    agent, host = str(plan["agent"]), str(plan["host"])
+    agent, host = plan["agent"], plan["host"]
     if (node.agent, node.host) != (agent, host):
         ctx.store.update_nodes(cluster.arn, [node.node_id], agent=agent, host=host)
     moved = replace(node, agent=agent, host=host)
     client = ctx.agents.client(agent, timeout=30.0)
     if client.node(node_key(cluster, moved)) is None:
-        nodes = ctx.store.nodes(cluster.arn)
-        client.apply(build_node_spec(cluster, moved, nodes, user_properties(ctx.store, cluster)))
+        client.apply(ctx.render(cluster, moved))
     return moved
 
 

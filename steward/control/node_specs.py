@@ -1,8 +1,15 @@
-"""What the control plane asks an agent to run for each node of a cluster."""
+"""What the control plane asks an agent to run for each node of a cluster.
+
+`NodeSpecRenderer` assembles all of it in one place: the node's Kafka properties (Steward's and
+the cluster's configuration revision), its launch settings from the desired spec (Kafka version,
+instance type), and the material it needs (its data key when its storage is encrypted, its TLS key
+and certificates, the client CAs it trusts). An agent client only sends what it renders.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from steward.agent.spec import NodeSpec
 from steward.control.broker_logs import log_delivery_spec
@@ -39,6 +46,68 @@ def revision_properties(store: Store, ref: ConfigurationRef | None) -> dict[str,
         if revision.revision == ref.revision:
             return parse_properties(revision.server_properties.decode("utf-8"))
     return {}
+
+
+def desired_node(cluster: Cluster, node: Node) -> Node:
+    """`node` as the cluster's spec wants it: on the spec's Kafka version and (a broker) on its
+    instance type. The node's record catches up once it runs so (`Store.update_nodes`)."""
+    spec = cluster.spec
+    instance_type = (
+        spec.broker_node_group.instance_type if node.role is NodeRole.BROKER else node.instance_type
+    )
+    if node.kafka_version == spec.kafka_version and node.instance_type == instance_type:
+        return node
+    return replace(node, kafka_version=spec.kafka_version, instance_type=instance_type)
+
+
+SpecDecorator = Callable[[NodeSpec], NodeSpec]
+
+
+class NodeSpecRenderer:
+    """Everything a node gets, from the cluster's desired spec and the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        storage_keys: Callable[[str], str] | None = None,
+        node_tls: SpecDecorator | None = None,
+        client_trust: SpecDecorator | None = None,
+    ) -> None:
+        """`storage_keys`: a cluster's data key by Kafka cluster id; `node_tls`: a spec with its
+        node's TLS key and certificates; `client_trust`: with the client CAs it trusts."""
+        self.store = store
+        self.storage_keys = storage_keys
+        self.node_tls = node_tls
+        self.client_trust = client_trust
+
+    def render(
+        self,
+        cluster: Cluster,
+        node: Node,
+        nodes: Sequence[Node] | None = None,
+        desired: str = "running",
+        configured: dict[str, str] | None = None,
+    ) -> NodeSpec:
+        """The spec of `node` that the cluster's desired spec gives it (`nodes`: the cluster's
+        nodes, read from the store when not given; `configured`: the configuration's properties,
+        likewise)."""
+        if nodes is None:
+            nodes = self.store.nodes(cluster.arn)
+        if configured is None:
+            configured = user_properties(self.store, cluster)
+        wanted = [desired_node(cluster, n) for n in nodes]
+        spec = build_node_spec(cluster, desired_node(cluster, node), wanted, configured, desired)
+        return self.with_material(spec)
+
+    def with_material(self, spec: NodeSpec) -> NodeSpec:
+        """`spec` with the keys and certificates its node needs."""
+        if spec.encrypted_storage and spec.storage_key is None and self.storage_keys is not None:
+            spec = replace(spec, storage_key=self.storage_keys(spec.cluster_id))
+        if self.node_tls is not None:
+            spec = self.node_tls(spec)
+        if self.client_trust is not None:
+            spec = self.client_trust(spec)
+        return spec
 
 
 def build_node_spec(

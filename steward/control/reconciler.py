@@ -1,38 +1,63 @@
-"""Drives every unfinished cluster operation to its end, one step at a time.
+"""Drives every cluster with an unfinished operation through its part of the pipeline, one step at
+a time (`steward.control.pipeline`).
 
 Level-triggered: each pass reads the store, so nothing depends on an in-memory event. A worker
-thread per cluster runs that cluster's operations in order; a step that is not ready yet is retried
-after its delay, a step that can never succeed fails the operation. After a crash the next start
-finds the same unfinished operations in the store and carries on with the step that was running.
+thread per cluster runs that cluster's operations in order. For each step the reconciler enforces
+what the pipeline declares: a step that is waiting (`TemporaryError`) runs again after its delay
+until its timeout, then the operation fails with the step's timeout code; a step that can never
+succeed (`PermanentError`) fails the operation with its MSK error code; any other error is retried
+with the step's exponential backoff, capped, until the backoff gives up. A failed operation
+leaves the cluster converging on the spec it last converged on (`pipeline.on_failure`). After a
+crash the next start finds the same unfinished operations in the store and carries on with the
+step that was running, its timeout counted afresh.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 from steward.control.context import ReconcileContext
-from steward.control.node_specs import build_node_spec, node_key, user_properties
-from steward.control.operations import HANDLERS, fail
+from steward.control.node_specs import node_key
+from steward.control.operation_records import fail
+from steward.control.pipeline import ClusterPipeline, Pipeline
+from steward.control.step import Step, StepRun, dump_progress
 from steward.domain.errors import PermanentError, TemporaryError
 from steward.domain.model import (
     Cluster,
     ClusterState,
     Operation,
     OperationState,
+    OperationStep,
     StepStatus,
     utcnow,
 )
 
 log = logging.getLogger(__name__)
 
+Wait = Callable[[float], object]
+"""Wait up to that many seconds (returns early when the reconciler stops)."""
+Clock = Callable[[], datetime]
+
 
 class Reconciler:
-    def __init__(self, context: ReconcileContext, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        context: ReconcileContext,
+        interval: float = 1.0,
+        pipeline: Pipeline | None = None,
+        wait: Wait | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         self.ctx = context
         self.interval = interval
+        self.pipeline: Pipeline = pipeline or ClusterPipeline()
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._wait: Wait = wait or self._stopping.wait
+        self._clock = clock
         self._workers: dict[str, threading.Thread] = {}
         self._thread: threading.Thread | None = None
 
@@ -54,6 +79,7 @@ class Reconciler:
 
     # --- the loop -------------------------------------------------------------------------------
     def _loop(self) -> None:
+        self.restart_clocks()
         try:
             self.ctx.agents.ensure_local_agents()
             self.readopt()
@@ -92,7 +118,6 @@ class Reconciler:
 
     def drive(self, op: Operation) -> None:
         """Run `op`'s steps until it finishes, is superseded, or the reconciler stops."""
-        handler = HANDLERS[op.type]
         while not self._stopping.is_set():
             cluster = self.ctx.store.get_cluster(op.cluster_arn)
             current = self.ctx.store.get_operation(op.arn)
@@ -103,48 +128,104 @@ class Reconciler:
             if step is None:
                 self._complete(cluster, op)
                 return
-            if op.state is OperationState.PENDING:
-                op.state = OperationState.UPDATE_IN_PROGRESS
-            step.status = StepStatus.IN_PROGRESS
-            self.ctx.store.save_operation(op)
-            try:
-                handler.run_step(self.ctx, cluster, op, step.name)
-            except TemporaryError as error:
-                step.detail = str(error)
-                self.ctx.store.save_operation(op)
-                self._stopping.wait(error.delay)
-                continue
-            except PermanentError as error:
-                log.warning("operation %s failed at %s: %s", op.arn, step.name, error)
-                fail(op, error.code, str(error))
-                handler.on_failure(self.ctx, cluster, op)
-                self._finish(cluster, op)
+            if not self._run(cluster, op, step):
                 return
-            except Exception as error:  # a bug or an unexpected outage: retry, don't lose the op
-                log.exception("step %s of %s raised", step.name, op.arn)
-                step.detail = f"retrying after error: {error}"
-                self.ctx.store.save_operation(op)
-                self._stopping.wait(5.0)
-                continue
-            step.status = StepStatus.SUCCEEDED
-            step.detail = ""
-            if self.ctx.store.get_cluster(cluster.arn) is None:
-                return  # the step removed the cluster (end of a delete)
-            if not self.ctx.store.save_operation(op, cluster):
-                return  # superseded while the step ran (e.g. the cluster is being deleted)
+
+    def _run(self, cluster: Cluster, op: Operation, step: OperationStep) -> bool:
+        """One run of `step`; False when the operation is over (or no longer this one's)."""
+        entry = self.pipeline.step(step.name)
+        if op.state is OperationState.PENDING:
+            op.state = OperationState.UPDATE_IN_PROGRESS
+        if step.status is not StepStatus.IN_PROGRESS or step.started_at is None:
+            step.status = StepStatus.IN_PROGRESS
+            step.started_at = self._clock()
+        self.ctx.store.save_operation(op)
+        elapsed = (self._clock() - step.started_at).total_seconds()
+        if entry.timeout is not None and elapsed > entry.timeout:
+            waited = f": {step.detail}" if step.detail else ""
+            message = f"{step.name} did not finish within {entry.timeout:.0f} s{waited}"
+            self._fail(cluster, op, PermanentError(message, entry.timeout_code))
+            return False
+        run = StepRun(self.ctx, cluster, op, step, entry.progress)
+        try:
+            entry.run(run)
+        except TemporaryError as error:
+            self._keep(run, step, str(error))
+            self._wait(error.delay)
+            return True
+        except PermanentError as error:
+            log.warning("operation %s failed at %s: %s", op.arn, step.name, error)
+            op.progress[step.name] = dump_progress(run.progress)
+            self._fail(cluster, op, error)
+            return False
+        except Exception as error:  # a bug or an unexpected outage: back off, then give up
+            return self._back_off(cluster, op, step, entry, run, error)
+        op.progress[step.name] = dump_progress(run.progress)
+        step.status = StepStatus.SUCCEEDED
+        step.detail = ""
+        step.attempts = 0
+        if self.ctx.store.get_cluster(cluster.arn) is None:
+            return False  # the step removed the cluster (end of a delete)
+        return self.ctx.store.save_operation(op, cluster)  # False: superseded while it ran
+
+    def _back_off(
+        self,
+        cluster: Cluster,
+        op: Operation,
+        step: OperationStep,
+        entry: Step[object],
+        run: StepRun[object],
+        error: Exception,
+    ) -> bool:
+        step.attempts += 1
+        if step.attempts >= entry.backoff.attempts:
+            log.error("step %s of %s gave up after %d errors", step.name, op.arn, step.attempts)
+            message = f"{step.name} failed {step.attempts} times; last error: {error}"
+            op.progress[step.name] = dump_progress(run.progress)
+            self._fail(cluster, op, PermanentError(message, "InternalFailure"))
+            return False
+        delay = entry.backoff.delay(step.attempts)
+        log.exception("step %s of %s raised; retrying in %.0f s", step.name, op.arn, delay)
+        self._keep(run, step, f"retrying in {delay:.0f} s after error: {error}")
+        self._wait(delay)
+        return True
+
+    def _keep(self, run: StepRun[object], step: OperationStep, detail: str) -> None:
+        step.detail = detail
+        run.save()
+
+    def _fail(self, cluster: Cluster, op: Operation, error: PermanentError) -> None:
+        fail(op, error.code, str(error))
+        rollback = self.pipeline.on_failure(self.ctx, cluster, op)
+        if cluster.active_operation_arn == op.arn:
+            cluster.active_operation_arn = None
+        if rollback is not None:
+            cluster.active_operation_arn = rollback.arn
+            if self.ctx.store.replace_operation(op, cluster, rollback):
+                log.warning("rolling %s back (%s)", cluster.name, rollback.arn)
+            return
+        if not self.ctx.store.save_operation(op, cluster):
+            log.info("operation %s was superseded before it finished", op.arn)
 
     def _complete(self, cluster: Cluster, op: Operation) -> None:
         op.state = OperationState.UPDATE_COMPLETE
         op.end_time = utcnow()
-        self._finish(cluster, op)
-
-    def _finish(self, cluster: Cluster, op: Operation) -> None:
         if cluster.active_operation_arn == op.arn:
             cluster.active_operation_arn = None
         if not self.ctx.store.save_operation(op, cluster):
             log.info("operation %s was superseded before it finished", op.arn)
 
     # --- after a restart ------------------------------------------------------------------------
+    def restart_clocks(self) -> None:
+        """A step's timeout counts from when this control plane took it up: the time it was
+        down does not count against it."""
+        for op in self.ctx.store.unfinished_operations():
+            running = [s for s in op.steps if s.status is StepStatus.IN_PROGRESS]
+            for step in running:
+                step.started_at = self._clock()
+            if running:
+                self.ctx.store.save_operation(op)
+
     def readopt(self) -> None:
         """Make sure every node of a settled cluster is known to its agent. Agents re-adopt running
         Kafka processes themselves; a node an agent has lost (its host was wiped) is given back."""
@@ -152,9 +233,8 @@ class Reconciler:
             if cluster.state in (ClusterState.CREATING, ClusterState.DELETING, ClusterState.FAILED):
                 continue
             nodes = self.ctx.store.nodes(cluster.arn)
-            configured = user_properties(self.ctx.store, cluster)
             for node in nodes:
                 client = self.ctx.agents.client(node.agent)
                 if client.node(node_key(cluster, node)) is None:
                     log.warning("agent %s lost node %s; giving it back", node.agent, node.node_id)
-                    client.apply(build_node_spec(cluster, node, nodes, configured))
+                    client.apply(self.ctx.render(cluster, node, nodes))

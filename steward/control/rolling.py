@@ -6,10 +6,14 @@ back, wait until it serves again and is back in every in-sync replica set before
 Controllers roll the same way, followers before the active one, each only while every voter of
 the quorum is caught up.
 
-A roll is resumable: which nodes are done and which one is being restarted live in the
-operation's progress, so a control plane that crashes mid-roll neither skips a node nor restarts
-one twice on purpose. Each call makes as much progress as it can and raises `TemporaryError` to be
-called again while it waits.
+A broker that may not stop yet (it would take a partition below its minimum in-sync replicas) is
+passed over: the roll restarts the next broker that may, and comes back to it. Each restart is
+recorded in the cluster's status with why it was made.
+
+A roll is resumable: which nodes are done and which one is being restarted live in the step's
+progress, so a control plane that crashes mid-roll neither skips a node nor restarts one twice on
+purpose. Each call makes as much progress as it can and raises `TemporaryError` to be called again
+while it waits.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.cluster_view import ClusterView
 from steward.control.context import ReconcileContext
 from steward.control.node_specs import node_key
+from steward.control.step import StepRun
 from steward.domain.errors import PermanentError, TemporaryError
-from steward.domain.model import Cluster, Node, NodeRole, Operation
+from steward.domain.model import Cluster, Node, NodeRole
 
 WAIT = 0.5
 """Seconds between two looks at a node that is coming back."""
@@ -43,7 +48,7 @@ class RollProgress:
     restart_sent_at: float | None = None
 
     @classmethod
-    def load(cls, data: object) -> RollProgress:
+    def from_json(cls, data: object) -> RollProgress:
         if not isinstance(data, dict):
             return cls()
         return cls(
@@ -53,7 +58,7 @@ class RollProgress:
             restart_sent_at=data.get("restart_sent_at"),
         )
 
-    def dump(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "done": self.done,
             "current": self.current,
@@ -73,38 +78,35 @@ def roll_order(nodes: Sequence[Node], quorum_leader: int | None) -> list[Node]:
 
 
 def roll(
-    ctx: ReconcileContext,
-    cluster: Cluster,
-    op: Operation,
+    run: StepRun[RollProgress],
     *,
-    name: str,
     nodes: Sequence[Node],
     view: ClusterView,
+    reason: str,
     render: Render | None = None,
     after_node: Callable[[Node], None] | None = None,
     timeout: float = 300.0,
 ) -> None:
-    """Restart `nodes` one at a time under the rolling rule. With `render`, each node is given
-    the spec it returns (the agent restarts it when its launch settings change, and only then);
-    without, each node is restarted as it is (a reboot). `after_node` records what a node now
-    runs, once it is back."""
-    key = f"roll.{name}"
-    progress = RollProgress.load(op.progress.get(key))
-
-    def save() -> None:
-        op.progress[key] = progress.dump()
-        ctx.store.save_operation(op)
-
-    for node in roll_order(nodes, view.quorum_leader()):
-        if node.node_id in progress.done:
-            continue
-        if progress.current != node.node_id:
-            _wait_until_safe(view, node)
+    """Restart `nodes` one at a time under the rolling rule, keeping the roll's progress in
+    `run`. With `render`, each node is given the spec it returns (the agent restarts it when its
+    launch settings change, and only then); without, each node is restarted as it is (a
+    reboot). A broker that may not stop yet is passed over for the next one and come back to;
+    controllers go strictly in their order. `reason` is recorded in the cluster's status for
+    each restart; `after_node` records what a node now runs, once it is back."""
+    ctx, cluster, progress = run.ctx, run.cluster, run.progress
+    pending = [n for n in roll_order(nodes, view.quorum_leader()) if n.node_id not in progress.done]
+    current = next((n for n in pending if n.node_id == progress.current), None)
+    if current is None and progress.current is not None:
+        progress.current = None  # no longer part of the roll (e.g. removed meanwhile)
+    while pending:
+        node = current if current is not None else _next_to_restart(view, pending)
+        if current is None:
             status = _status(ctx, cluster, node)
             progress.current = node.node_id
             progress.previous_start = status.started_at if status else None
             progress.restart_sent_at = time.time()
-            save()
+            cluster.status.record_restart(node.node_id, reason)
+            run.save(with_cluster=True)
             _restart(ctx, cluster, node, render)
         elif not _restarted(_status(ctx, cluster, node), progress.previous_start):
             _restart(ctx, cluster, node, render)  # the control plane died before it was sent
@@ -117,7 +119,32 @@ def roll(
         progress.current = None
         progress.previous_start = None
         progress.restart_sent_at = None
-        save()
+        run.save()
+        pending.remove(node)
+        current = None
+
+
+def _next_to_restart(view: ClusterView, pending: Sequence[Node]) -> Node:
+    """The first of `pending` that may go down now: the next controller once the quorum is
+    caught up, else the first broker that would take no partition below its minimum in-sync
+    replicas. Raises `TemporaryError` naming why when none may."""
+    first_blocked: tuple[Node, list[str]] | None = None
+    for node in pending:
+        if node.role is NodeRole.CONTROLLER:
+            if not view.quorum_caught_up():
+                raise TemporaryError(
+                    f"waiting for the quorum to catch up before {node.node_id}", WAIT
+                )
+            return node
+        blockers = view.blockers(node.node_id)
+        if not blockers:
+            return node
+        if first_blocked is None:
+            first_blocked = (node, blockers)
+    assert first_blocked is not None
+    node, blockers = first_blocked
+    shown = ", ".join(blockers[:5]) + (" ..." if len(blockers) > 5 else "")
+    raise TemporaryError(f"broker {node.node_id} cannot stop yet: {shown}", WAIT)
 
 
 def _status(ctx: ReconcileContext, cluster: Cluster, node: Node) -> NodeStatus | None:
@@ -147,17 +174,6 @@ def _restarted(status: NodeStatus | None, previous_start: float | None) -> bool:
     if status is None or status.started_at is None:
         return False
     return previous_start is None or status.started_at > previous_start
-
-
-def _wait_until_safe(view: ClusterView, node: Node) -> None:
-    if node.role is NodeRole.CONTROLLER:
-        if not view.quorum_caught_up():
-            raise TemporaryError(f"waiting for the quorum to catch up before {node.node_id}", WAIT)
-        return
-    blockers = view.blockers(node.node_id)
-    if blockers:
-        shown = ", ".join(blockers[:5]) + (" ..." if len(blockers) > 5 else "")
-        raise TemporaryError(f"broker {node.node_id} cannot stop yet: {shown}", WAIT)
 
 
 def _wait_until_back(

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from steward.control import operations as ops
 from steward.control.alarm_book import AlarmBook
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.certificates import ca_certificate, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth
 from steward.control.cluster_policies import ClusterPolicies
 from steward.control.consumer_groups import ClusterConsumerGroups
+from steward.control.operation_records import fail, mutable_info
+from steward.control.pipeline import start_operation
 from steward.control.private_ca import PrivateCertificateAuthorities
 from steward.control.scram import ClusterScramSecrets
 from steward.control.secrets import Secrets
@@ -146,8 +147,12 @@ class ClusterService:
             kafka_cluster_id=_kafka_cluster_id(),
             tags=dict(tags),
         )
-        operation = ops.start_operation(
-            self.arns.operation(arn), arn, OperationType.CREATE, target=ops.mutable_info(spec)
+        operation = start_operation(
+            self.arns.operation(arn),
+            arn,
+            OperationType.CREATE,
+            target=mutable_info(spec),
+            generation=cluster.generation,
         )
         cluster.active_operation_arn = operation.arn
         try:
@@ -287,9 +292,11 @@ class ClusterService:
             return cluster
         for operation in self.store.operations(arn):
             if not operation.state.finished:
-                ops.fail(operation, "Superseded", "The cluster is being deleted.")
+                fail(operation, "Superseded", "The cluster is being deleted.")
                 self.store.save_operation(operation)
-        delete = ops.start_operation(self.arns.operation(arn), arn, OperationType.DELETE)
+        delete = start_operation(
+            self.arns.operation(arn), arn, OperationType.DELETE, generation=cluster.generation
+        )
         cluster.state = ClusterState.DELETING
         cluster.state_info = None
         cluster.active_operation_arn = delete.arn

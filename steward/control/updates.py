@@ -2,8 +2,9 @@
 desired change as a cluster operation that the reconciler carries out.
 
 A cluster takes one change at a time: an update needs the cluster ACTIVE, with no operation
-running, at the `currentVersion` the caller read (optimistic concurrency, as MSK does). The
-operation's `progress["target_spec"]` holds the spec the cluster will have when it completes.
+running, at the `currentVersion` the caller read (optimistic concurrency, as MSK does). An
+accepted update writes the cluster's new spec (one generation more) and opens the operation MSK
+shows; the pipeline brings the cluster there (`steward.control.pipeline`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from steward.control import operations as ops
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.certificates import steward_bootstrap
+from steward.control.operation_records import mutable_info
+from steward.control.pipeline import start_operation
 from steward.domain.errors import BadRequestException, ConflictException
 from steward.domain.limits import MAX_VOLUME_SIZE_GB
 from steward.domain.model import (
@@ -35,7 +37,6 @@ from steward.kafka import reassignment
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import internal_tls
-from steward.store.codec import spec_to_json
 from steward.store.store import Store
 
 ALL_BROKERS = "ALL"
@@ -305,14 +306,18 @@ class ClusterUpdates:
     ) -> Operation:
         if cluster.state is not ClusterState.ACTIVE or cluster.active_operation_arn:
             raise self._busy(cluster)
-        operation = ops.start_operation(
+        source = mutable_info(cluster.spec)
+        if spec != cluster.spec:
+            cluster.accept(spec)
+        operation = start_operation(
             self.arns.operation(cluster.arn),
             cluster.arn,
             kind,
-            source=ops.mutable_info(cluster.spec),
-            target=ops.mutable_info(spec),
+            source=source,
+            target=mutable_info(spec),
+            generation=cluster.generation,
         )
-        operation.progress = {**(progress or {}), "target_spec": spec_to_json(spec)}
+        operation.progress = dict(progress or {})
         cluster.state = state
         cluster.state_info = None
         cluster.active_operation_arn = operation.arn

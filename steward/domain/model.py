@@ -10,6 +10,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from steward.domain.health import Finding
 
 
 def utcnow() -> datetime:
@@ -149,11 +153,67 @@ class StateInfo:
     message: str
 
 
+@dataclass(frozen=True)
+class Condition:
+    """One fact about a cluster's status, Kubernetes style: `Converged` (its nodes run the spec
+    of the current generation), `Healthy` (no finding of the health monitor open)."""
+
+    type: str
+    status: bool
+    reason: str = ""
+    message: str = ""
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NodeRestart:
+    """Why the control plane restarted a node (the roller records each restart it makes)."""
+
+    node_id: int
+    reason: str
+    at: datetime
+
+
+RESTARTS_KEPT = 50
+"""How many of its latest restarts a cluster's status keeps."""
+
+
+@dataclass
+class ClusterStatus:
+    """What the cluster is, as the reconciler last saw it converge: Strimzi's status with an
+    observed generation. `Cluster.spec` is what it should be; a pass of the pipeline writes
+    this when it has brought the nodes there."""
+
+    observed_generation: int = 0
+    """The generation of `Cluster.spec` the cluster last converged on."""
+    applied_spec: ClusterSpec | None = None
+    """The spec of `observed_generation`: what the nodes run (None before the first create)."""
+    node_spec_hashes: dict[int, str] = field(default_factory=dict)
+    """Node id -> the `NodeSpec.spec_hash` it was last given, once converged."""
+    findings: list[Finding] = field(default_factory=list)
+    """What the health monitor found wrong and a HEAL is (or was last) repairing."""
+    conditions: list[Condition] = field(default_factory=list)
+    restarts: list[NodeRestart] = field(default_factory=list)
+
+    def condition(self, kind: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == kind), None)
+
+    def set_condition(self, kind: str, status: bool, reason: str = "", message: str = "") -> None:
+        old = self.condition(kind)
+        since = old.since if old is not None and old.status == status else utcnow()
+        self.conditions = [c for c in self.conditions if c.type != kind]
+        self.conditions.append(Condition(kind, status, reason, message, since))
+
+    def record_restart(self, node_id: int, reason: str) -> None:
+        self.restarts = [*self.restarts, NodeRestart(node_id, reason, utcnow())][-RESTARTS_KEPT:]
+
+
 @dataclass
 class Cluster:
     arn: str
     name: str
     spec: ClusterSpec
+    """The desired state: the last spec a user's request (or a repair) was accepted with."""
     state: ClusterState
     creation_time: datetime
     current_version: str
@@ -163,6 +223,28 @@ class Cluster:
     state_info: StateInfo | None = None
     active_operation_arn: str | None = None
     cluster_type: str = "PROVISIONED"
+    generation: int = 1
+    """Bumped by every accepted change of `spec`; `status.observed_generation` catches up."""
+    status: ClusterStatus = field(default_factory=ClusterStatus)
+
+    @property
+    def observed_spec(self) -> ClusterSpec:
+        """What the cluster runs as far as users can tell: the spec it last converged on (what
+        DescribeCluster shows while an update is under way), or the desired one before that."""
+        return self.status.applied_spec or self.spec
+
+    def accept(self, spec: ClusterSpec) -> None:
+        """Take `spec` as the new desired state (a cluster whose status predates generations
+        counts as converged on the spec it had)."""
+        if self.status.applied_spec is None:
+            self.status.applied_spec = self.spec
+            self.status.observed_generation = self.generation
+        self.spec = spec
+        self.generation += 1
+
+    @property
+    def converged(self) -> bool:
+        return self.status.observed_generation >= self.generation
 
 
 @dataclass
@@ -200,6 +282,11 @@ class OperationStep:
     name: str
     status: StepStatus = StepStatus.PENDING
     detail: str = ""
+    started_at: datetime | None = None
+    """When the step began (again, after a restart of the control plane): its timeout counts
+    from here."""
+    attempts: int = 0
+    """Unexpected errors in a row: what the step's backoff grows with."""
 
 
 @dataclass
@@ -218,7 +305,10 @@ class Operation:
     error_code: str | None = None
     error_message: str | None = None
     progress: dict[str, object] = field(default_factory=dict)
-    """Step-private facts that must survive a restart (e.g. which nodes were already started)."""
+    """Step name -> the step's progress (`steward.control.step`), what must survive a restart
+    (e.g. which nodes were already started)."""
+    generation: int = 0
+    """The generation of the cluster's spec this operation brings it to."""
 
     def step(self, name: str) -> OperationStep:
         for step in self.steps:

@@ -30,6 +30,8 @@ clusters = Table(
     Column("kafka_cluster_id", String, nullable=False),
     Column("active_operation_arn", String),
     Column("cluster_type", String, nullable=False),
+    Column("generation", Integer, nullable=False, server_default="1"),
+    Column("status", JSON),
 )
 
 nodes = Table(
@@ -63,6 +65,7 @@ operations = Table(
     Column("error_code", String),
     Column("error_message", Text),
     Column("progress", JSON, nullable=False),
+    Column("generation", Integer, nullable=False, server_default="0"),
 )
 
 configurations = Table(

@@ -32,9 +32,12 @@ from steward.store.codec import (
     aware,
     spec_from_json,
     spec_to_json,
+    status_from_json,
+    status_to_json,
     steps_from_json,
     steps_to_json,
 )
+from steward.store.migrations import add_missing_columns
 
 
 class DuplicateError(Exception):
@@ -58,6 +61,7 @@ def open_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     schema.metadata.create_all(engine)
+    add_missing_columns(engine, schema.metadata)
     return engine
 
 
@@ -74,6 +78,8 @@ def _cluster(row: Any) -> Cluster:
         state_info=StateInfo(info["code"], info["message"]) if info else None,
         active_operation_arn=row.active_operation_arn,
         cluster_type=row.cluster_type,
+        generation=row.generation,
+        status=status_from_json(row.status),
     )
 
 
@@ -90,6 +96,8 @@ def _cluster_values(cluster: Cluster) -> dict[str, Any]:
         "kafka_cluster_id": cluster.kafka_cluster_id,
         "active_operation_arn": cluster.active_operation_arn,
         "cluster_type": cluster.cluster_type,
+        "generation": cluster.generation,
+        "status": status_to_json(cluster.status),
     }
 
 
@@ -139,6 +147,7 @@ def _operation(row: Any) -> Operation:
         error_code=row.error_code,
         error_message=row.error_message,
         progress=dict(row.progress),
+        generation=row.generation,
     )
 
 
@@ -156,6 +165,7 @@ def _operation_values(op: Operation) -> dict[str, Any]:
         "error_code": op.error_code,
         "error_message": op.error_message,
         "progress": op.progress,
+        "generation": op.generation,
     }
 
 
@@ -350,6 +360,23 @@ class Store:
                 return False
             if cluster is not None:
                 self.save_cluster(cluster, conn)
+        return True
+
+    def replace_operation(self, failed: Operation, cluster: Cluster, follow_up: Operation) -> bool:
+        """Save the end of `failed`, the cluster, and the operation that follows it (a rollback)
+        atomically; False, saving nothing, when `failed` had finished meanwhile."""
+        done = (OperationState.UPDATE_COMPLETE.value, OperationState.UPDATE_FAILED.value)
+        ops = schema.operations
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(ops)
+                .where((ops.c.arn == failed.arn) & ops.c.state.not_in(done))
+                .values(**_operation_values(failed))
+            )
+            if result.rowcount == 0:
+                return False
+            conn.execute(insert(ops).values(**_operation_values(follow_up)))
+            self.save_cluster(cluster, conn)
         return True
 
     # --- configurations -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from steward.domain.model import (
     Cluster,
     ClusterSpec,
     ClusterState,
+    Operation,
     OperationState,
 )
 
@@ -37,3 +38,12 @@ def active_cluster(
     )
     service.store.add_nodes(nodes)
     return service.describe_cluster(created.arn)
+
+
+def desired_spec(service: ClusterService, operation: Operation) -> ClusterSpec:
+    """The spec an accepted update wrote for the cluster (the generation its operation brings
+    the cluster to)."""
+    cluster = service.store.get_cluster(operation.cluster_arn)
+    assert cluster is not None
+    assert cluster.generation == operation.generation
+    return cluster.spec

@@ -12,7 +12,7 @@ from cryptography import x509
 
 from steward.agent.spec import NodeSpec
 from steward.control.client_trust import ClientTrust
-from steward.control.node_specs import build_node_spec, user_properties
+from steward.control.node_specs import NodeSpecRenderer, build_node_spec, user_properties
 from steward.control.service import ClusterService
 from steward.crypto.certificates import make_certificate_authority
 from steward.domain.model import ClientAuthentication, ClientBroker, EncryptionInTransit
@@ -35,14 +35,13 @@ def service(tmp_path: Path) -> ClusterService:
 
 
 class Agent:
-    """Records what it is given, the way `AgentClient.apply` gets it: with the client trust."""
+    """Records what it is given (the renderer has added the client trust)."""
 
-    def __init__(self, trust: ClientTrust) -> None:
-        self.trust = trust
+    def __init__(self) -> None:
         self.applied: list[NodeSpec] = []
 
     def apply(self, spec: NodeSpec) -> Any:
-        self.applied.append(self.trust.with_client_trust(spec))
+        self.applied.append(spec)
 
 
 def test_a_push_gives_the_brokers_the_cas_and_their_revocation_lists(
@@ -58,8 +57,9 @@ def test_a_push_gives_the_brokers_the_cas_and_their_revocation_lists(
     )
     active_cluster(service, name="plain")  # no client certificates: nothing to push
     trust = ClientTrust(service.store, cas, lambda _cluster_id: "unused")
-    agent = Agent(trust)
+    agent = Agent()
     trust.agents = lambda _name: agent  # type: ignore[assignment,return-value]
+    trust.render = NodeSpecRenderer(service.store, client_trust=trust.with_client_trust).render
 
     assert trust.push() == 3  # the three brokers of `mutual`, not its controllers
     assert {s.role for s in agent.applied} == {"broker"}

@@ -6,7 +6,8 @@ import socket
 import threading
 
 from steward.agent.spec import NodeStatus
-from steward.control.diagnosis import Diagnostician, Finding, NodeObservation
+from steward.control.diagnosis import Diagnostician, NodeObservation
+from steward.domain.health import Finding
 from steward.domain.model import NodeRole
 from steward.kafka import probe
 

@@ -12,12 +12,12 @@ import pytest
 
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.context import ReconcileContext
-from steward.control.diagnosis import Finding
 from steward.control.node_specs import node_key
-from steward.control.operations import heal, start_operation
+from steward.control.pipeline import run_step, start_operation
 from steward.control.placement import Placer
 from steward.control.service import ClusterService
 from steward.domain.errors import TemporaryError
+from steward.domain.health import Finding
 from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
@@ -76,7 +76,7 @@ def setup(tmp_path: Path) -> tuple[ReconcileContext, Cluster, FakeAgent]:
 
 def repair(ctx: ReconcileContext, cluster: Cluster, kind: str) -> Operation:
     op = start_operation(f"{cluster.arn}-op", cluster.arn, OperationType.HEAL)
-    op.progress["findings"] = [Finding(kind, "az-b", "why", 2, NodeRole.BROKER).to_json()]  # type: ignore[arg-type]
+    cluster.status.findings = [Finding(kind, "az-b", "why", 2, NodeRole.BROKER)]  # type: ignore[arg-type]
     ctx.store.start_operation(cluster, op)
     return op
 
@@ -92,10 +92,10 @@ def test_a_hung_broker_is_killed_once_then_waited_for(setup: Any) -> None:
     agent.statuses[key] = NodeStatus(key, "running", pid=100, started_at=1.0)
     op = repair(ctx, cluster, "hung")
     with pytest.raises(TemporaryError):
-        heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+        run_step(ctx, cluster, op, "REPAIR_NODES")
     assert agent.calls == [("restart", (key, 0.0))]
     agent.statuses[key] = NodeStatus(key, "running", pid=200, started_at=2.0)
-    heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+    run_step(ctx, cluster, op, "REPAIR_NODES")
     assert agent.calls == [("restart", (key, 0.0))], "killed once"
 
 
@@ -104,12 +104,12 @@ def test_a_repair_resumed_after_a_crash_leaves_a_new_process_alone(setup: Any) -
     key = key_of(ctx, cluster, 2)
     op = repair(ctx, cluster, "hung")
     # the control plane died after remembering pid 100 and killing it, before it saved "done"
-    op.progress["faulty_pid.2"] = 100
+    op.progress["REPAIR_NODES"] = {"faulty_pids": {"2": 100}}
     agent.statuses[key] = NodeStatus(key, "starting", pid=300, started_at=3.0)
     with pytest.raises(TemporaryError):
-        heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+        run_step(ctx, cluster, op, "REPAIR_NODES")
     assert agent.calls == []
-    heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+    run_step(ctx, cluster, op, "REPAIR_NODES")
 
 
 def test_a_crashed_broker_is_left_to_its_agent_until_it_runs(setup: Any) -> None:
@@ -118,9 +118,9 @@ def test_a_crashed_broker_is_left_to_its_agent_until_it_runs(setup: Any) -> None
     agent.statuses[key] = NodeStatus(key, "crashed", started_at=1.0, last_exit_code=-9)
     op = repair(ctx, cluster, "crashed")
     with pytest.raises(TemporaryError, match="broker 2 to run"):
-        heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+        run_step(ctx, cluster, op, "REPAIR_NODES")
     agent.statuses[key] = NodeStatus(key, "starting", pid=7, started_at=2.0)
-    heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+    run_step(ctx, cluster, op, "REPAIR_NODES")
     assert agent.calls == []
 
 
@@ -128,7 +128,7 @@ def test_a_node_its_agent_lost_is_given_back(setup: Any) -> None:
     ctx, cluster, agent = setup
     op = repair(ctx, cluster, "lost")
     with pytest.raises(TemporaryError):
-        heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+        run_step(ctx, cluster, op, "REPAIR_NODES")
     assert agent.calls == [("apply", key_of(ctx, cluster, 2))]
 
 
@@ -140,12 +140,12 @@ def test_a_broker_without_its_data_restarts_with_time_for_a_controlled_shutdown(
     agent.statuses[key] = NodeStatus(key, "running", pid=100, started_at=1.0, data_missing=True)
     op = repair(ctx, cluster, "data_lost")
     with pytest.raises(TemporaryError):
-        heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+        run_step(ctx, cluster, op, "REPAIR_NODES")
     assert agent.calls == [("restart", (key, 5.0))]
 
 
 def test_storage_grows_so_that_the_fullest_broker_uses_at_most_60_percent() -> None:
-    from steward.control.operations.heal import grown_volume_gb
+    from steward.control.steps.repair import grown_volume_gb
 
     gib = 1024**3
     assert grown_volume_gb(1, gib) == 2  # a full 1 GiB volume

@@ -16,14 +16,16 @@ from steward.agent.launcher import AgentStartError, ensure_agent, set_powered_of
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
-from steward.control.diagnosis import Finding
 from steward.control.host_replacement import judge_silent_host
 from steward.control.node_specs import node_key
-from steward.control.operations import heal, start_operation
+from steward.control.pipeline import run_step, start_operation
 from steward.control.placement import Placer
 from steward.control.service import ClusterService
 from steward.control.stale_nodes import remove_stale_nodes
+from steward.control.step import load_progress
+from steward.control.steps.repair import RepairProgress, operation_nodes
 from steward.domain.errors import TemporaryError
+from steward.domain.health import Finding
 from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
@@ -210,7 +212,7 @@ def power_off(agents: FakeAgents, host: str) -> None:
 
 def heal_host(ctx: ReconcileContext, cluster: Cluster, host: str) -> Operation:
     op = start_operation(f"{cluster.arn}-op", cluster.arn, OperationType.HEAL)
-    op.progress["findings"] = [Finding("agent_unreachable", host, "silent").to_json()]
+    cluster.status.findings = [Finding("agent_unreachable", host, "silent")]
     ctx.store.start_operation(cluster, op)
     return op
 
@@ -226,7 +228,7 @@ def test_a_dead_hosts_broker_moves_to_the_other_host_with_its_ids(setup: Any) ->
     assert before.agent == "az-b-h2"
     power_off(agents, "az-b-h2")
     op = heal_host(ctx, cluster, "az-b-h2")
-    heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+    run_step(ctx, cluster, op, "REPAIR_NODES")
     after = placed(ctx, cluster, 2)
     assert (after.agent, after.zone) == ("az-b", "az-b")
     assert after.host != before.host and after.host.startswith("127.69.2.")
@@ -234,7 +236,10 @@ def test_a_dead_hosts_broker_moves_to_the_other_host_with_its_ids(setup: Any) ->
     [spec] = agents.agents["az-b"].applied
     assert (spec.node_id, spec.directory_id, spec.role) == (2, before.directory_id, "broker")
     assert f"//{after.host}:" in spec.properties["advertised.listeners"]
-    assert [n.node_id for n in heal.operation_nodes(ctx.store.nodes(cluster.arn), op)] == [2]
+    progress = load_progress(RepairProgress, op.progress["REPAIR_NODES"])
+    assert [
+        n.node_id for n in operation_nodes(ctx.store.nodes(cluster.arn), cluster, progress)
+    ] == [2]
 
 
 def test_a_move_resumed_after_a_crash_finishes_the_same_move_once(setup: Any) -> None:
@@ -242,10 +247,12 @@ def test_a_move_resumed_after_a_crash_finishes_the_same_move_once(setup: Any) ->
     power_off(agents, "az-b-h2")
     op = heal_host(ctx, cluster, "az-b-h2")
     # the control plane died after choosing where broker 2 goes, before it changed anything
-    op.progress["moved.2"] = {"from": "az-b-h2", "agent": "az-b", "host": "127.69.2.7"}
+    op.progress["REPAIR_NODES"] = {
+        "moved": {"2": {"from": "az-b-h2", "agent": "az-b", "host": "127.69.2.7"}}
+    }
     ctx.store.save_operation(op)
-    heal.run_step(ctx, cluster, op, "REPAIR_NODES")
-    heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+    run_step(ctx, cluster, op, "REPAIR_NODES")
+    run_step(ctx, cluster, op, "REPAIR_NODES")
     assert placed(ctx, cluster, 2).host == "127.69.2.7"
     assert len(agents.agents["az-b"].applied) == 1
 
@@ -256,10 +263,12 @@ def test_a_move_resumed_after_the_old_host_came_back_still_gives_the_new_host_it
     ctx, cluster, agents = setup
     op = heal_host(ctx, cluster, "az-b-h2")
     # the control plane died after placing broker 2 on az-b, before az-b had it; az-b-h2 is back
-    op.progress["moved.2"] = {"from": "az-b-h2", "agent": "az-b", "host": "127.69.2.7"}
+    op.progress["REPAIR_NODES"] = {
+        "moved": {"2": {"from": "az-b-h2", "agent": "az-b", "host": "127.69.2.7"}}
+    }
     ctx.store.save_operation(op)
     ctx.store.update_nodes(cluster.arn, [2], agent="az-b", host="127.69.2.7")
-    heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+    run_step(ctx, cluster, op, "REPAIR_NODES")
     [spec] = agents.agents["az-b"].applied
     assert spec.node_id == 2
 
@@ -270,7 +279,7 @@ def test_an_agent_that_is_slow_to_start_is_not_taken_for_a_dead_host(setup: Any)
     agents.starting.add("az-b-h2")
     op = heal_host(ctx, cluster, "az-b-h2")
     with pytest.raises(TemporaryError, match=r"agent az-b-h2 to answer \(its process runs\)"):
-        heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+        run_step(ctx, cluster, op, "REPAIR_NODES")
     assert placed(ctx, cluster, 2).agent == "az-b-h2"
 
 
@@ -280,7 +289,7 @@ def test_a_dead_host_whose_zone_has_no_live_host_is_waited_for(setup: Any) -> No
     power_off(agents, "az-b")
     op = heal_host(ctx, cluster, "az-b-h2")
     with pytest.raises(TemporaryError, match="no other host of its zone answers"):
-        heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+        run_step(ctx, cluster, op, "REPAIR_NODES")
     assert placed(ctx, cluster, 2).agent == "az-b-h2"
 
 
@@ -289,14 +298,14 @@ def test_a_dead_hosts_controller_is_waited_for(setup: Any) -> None:
     power_off(agents, "az-b")  # host 1 of az-b runs controller 1002
     op = heal_host(ctx, cluster, "az-b")
     with pytest.raises(TemporaryError, match=r"controller 1002 \(controllers are not moved"):
-        heal.run_step(ctx, cluster, op, "REPAIR_NODES")
+        run_step(ctx, cluster, op, "REPAIR_NODES")
     assert placed(ctx, cluster, 1002).agent == "az-b"
 
 
 def test_a_host_that_comes_back_loses_the_brokers_that_moved_away(setup: Any) -> None:
     ctx, cluster, agents = setup
     power_off(agents, "az-b-h2")
-    heal.run_step(ctx, cluster, heal_host(ctx, cluster, "az-b-h2"), "REPAIR_NODES")
+    run_step(ctx, cluster, heal_host(ctx, cluster, "az-b-h2"), "REPAIR_NODES")
     assert remove_stale_nodes(ctx) == []  # still off
     # powered on again: the sweep starts its agent, which still has broker 2 and a stranger
     agents.powered_off.clear()

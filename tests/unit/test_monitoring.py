@@ -17,7 +17,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from steward.agent.node_metrics import Endpoint, NodeMetricsServers, render_host_metrics
 from steward.agent.spec import NodeSpec
 from steward.control.node_specs import build_node_spec
-from steward.control.operations.common import target_spec
 from steward.control.service import ClusterService
 from steward.domain.errors import BadRequestException
 from steward.domain.model import (
@@ -33,7 +32,7 @@ from steward.monitor.scraper import MetricsScraper
 from steward.monitor.store import MetricStore, Sample, Statistic
 from steward.settings import Settings, Zone
 from steward.store.store import Store
-from tests.unit.clusters import active_cluster
+from tests.unit.clusters import active_cluster, desired_spec
 
 ZONES = (Zone("az-a", "127.71.1"), Zone("az-b", "127.71.2"), Zone("az-c", "127.71.3"))
 DIMS = {"Cluster Name": "orders", "Broker ID": "1"}
@@ -299,7 +298,7 @@ def test_update_monitoring_is_an_operation_with_the_new_settings(
         open_monitoring=OpenMonitoring(jmx_exporter=True, node_exporter=True),
     )
     assert operation.type is OperationType.UPDATE_MONITORING
-    target = target_spec(operation)
+    target = desired_spec(service, operation)
     assert target.enhanced_monitoring is EnhancedMonitoring.PER_BROKER
     assert target.open_monitoring == OpenMonitoring(jmx_exporter=True, node_exporter=True)
     assert service.describe_cluster(cluster.arn).state is ClusterState.UPDATING

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from steward.control.operations.broker_count import next_moves
+from steward.control.steps.replicas import next_moves
 
 
 def test_each_broker_takes_part_in_at_most_so_many_moves_at_once() -> None:

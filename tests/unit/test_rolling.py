@@ -1,5 +1,6 @@
 """The rolling rule with stand-ins for the agents and for Kafka: one node at a time, never while
-it would hurt, each back in sync before the next, and resumable after a crash."""
+it would hurt (a blocked broker is passed over and come back to), each back in sync before the
+next, every restart recorded with its reason, and resumable after a crash."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import pytest
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.context import ReconcileContext
 from steward.control.node_specs import build_node_spec, node_key
-from steward.control.operations import start_operation
+from steward.control.pipeline import start_operation
 from steward.control.placement import Placer
-from steward.control.rolling import roll
+from steward.control.rolling import RollProgress, roll
+from steward.control.step import StepRun, dump_progress
 from steward.domain.errors import PermanentError, TemporaryError
 from steward.domain.model import (
     BrokerNodeGroup,
@@ -127,11 +129,23 @@ def new_op(world: World) -> Operation:
     return start_operation("arn:op", world.cluster.arn, OperationType.REBOOT_NODE)
 
 
+STEP = "REBOOT_BROKER"
+
+
+def roll_once(world: World, op: Operation, view: FakeView, nodes: list[Node], **kw: Any) -> None:
+    """One run of a roll step, its progress kept in `op` as the reconciler keeps it."""
+    run = StepRun(world.ctx, world.cluster, op, op.step(STEP), RollProgress)
+    try:
+        roll(run, nodes=nodes, view=view, reason=kw.pop("reason", "test"), **kw)
+    finally:
+        op.progress[STEP] = dump_progress(run.progress)
+
+
 def drive(world: World, op: Operation, view: FakeView, nodes: list[Node], **kw: Any) -> int:
     """Call `roll` until it returns, like the reconciler does; returns how many waits it took."""
     for waits in range(200):
         try:
-            roll(world.ctx, world.cluster, op, name="test", nodes=nodes, view=view, **kw)
+            roll_once(world, op, view, nodes, **dict(kw))
             return waits
         except TemporaryError:
             continue
@@ -145,24 +159,38 @@ def test_brokers_restart_one_at_a_time_in_order(world: World) -> None:
     drive(world, op, view, brokers)
     assert world.agents.restarts == [world.key(1), world.key(2), world.key(3)]
     assert view.elections == [1, 2, 3]
-    assert op.progress["roll.test"]["done"] == [1, 2, 3]
+    assert op.progress[STEP]["done"] == [1, 2, 3]
 
 
-def test_a_broker_is_not_stopped_while_it_would_hurt(world: World) -> None:
+def test_a_broker_that_would_hurt_is_passed_over_and_restarted_once_it_would_not(
+    world: World,
+) -> None:
     op = new_op(world)
     view = FakeView(blocked={2: ["orders-0 would drop below min.insync.replicas"]})
     brokers = [n for n in world.nodes if n.role is NodeRole.BROKER]
     waits = []
     for _ in range(10):
         try:
-            roll(world.ctx, world.cluster, op, name="test", nodes=brokers, view=view)
+            roll_once(world, op, view, brokers)
         except TemporaryError as error:
             waits.append(str(error))
     assert "broker 2 cannot stop yet: orders-0 would drop below min.insync.replicas" in waits
-    assert world.agents.restarts == [world.key(1)]
+    assert world.agents.restarts == [world.key(1), world.key(3)], "2 never stopped while blocked"
     view.blocked.clear()
     drive(world, op, view, brokers)
-    assert world.agents.restarts == [world.key(1), world.key(2), world.key(3)]
+    assert world.agents.restarts == [world.key(1), world.key(3), world.key(2)]
+
+
+def test_every_restart_is_recorded_with_its_reason(world: World) -> None:
+    op = new_op(world)
+    brokers = [n for n in world.nodes if n.role is NodeRole.BROKER]
+    drive(world, op, FakeView(), brokers, reason="Kafka 4.2.1 -> 4.3.1")
+    restarts = world.cluster.status.restarts
+    assert [(r.node_id, r.reason) for r in restarts] == [
+        (1, "Kafka 4.2.1 -> 4.3.1"),
+        (2, "Kafka 4.2.1 -> 4.3.1"),
+        (3, "Kafka 4.2.1 -> 4.3.1"),
+    ]
 
 
 def test_the_next_broker_waits_until_the_last_is_back_in_sync(world: World) -> None:
@@ -171,7 +199,7 @@ def test_the_next_broker_waits_until_the_last_is_back_in_sync(world: World) -> N
     brokers = [n for n in world.nodes if n.role is NodeRole.BROKER]
     for _ in range(5):
         with pytest.raises(TemporaryError, match="back in sync"):
-            roll(world.ctx, world.cluster, op, name="test", nodes=brokers, view=view)
+            roll_once(world, op, view, brokers)
     assert world.agents.restarts == [world.key(1)]
     view.lagging.clear()
     drive(world, op, view, brokers)
@@ -185,7 +213,7 @@ def test_a_resumed_roll_restarts_nothing_twice(world: World) -> None:
     view = FakeView(lagging={1})
     brokers = [n for n in world.nodes if n.role is NodeRole.BROKER]
     with pytest.raises(TemporaryError):
-        roll(world.ctx, world.cluster, op, name="test", nodes=brokers, view=view)
+        roll_once(world, op, view, brokers)
     saved = dict(op.progress)
     resumed = new_op(world)
     resumed.progress = saved
@@ -198,7 +226,7 @@ def test_a_restart_lost_in_a_crash_is_sent_again(world: World) -> None:
     """Progress says broker 1 is being restarted, but its process is the old one: the restart
     never reached the agent."""
     op = new_op(world)
-    op.progress["roll.test"] = {
+    op.progress[STEP] = {
         "done": [],
         "current": 1,
         "previous_start": 1.0,

@@ -3,7 +3,7 @@ use several times what the cluster's settled brokers use."""
 
 from __future__ import annotations
 
-from steward.control.operations.broker_count import (
+from steward.control.steps.replicas import (
     SETTLE_FLOOR,
     SETTLE_YOUNG,
     settled_cpu,

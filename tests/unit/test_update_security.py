@@ -10,7 +10,6 @@ import pytest
 
 from steward.api.msk.fields import Fields
 from steward.api.msk.requests import client_authentication_changes
-from steward.control.operations.common import target_spec
 from steward.control.service import ClusterService
 from steward.domain.errors import BadRequestException
 from steward.domain.model import (
@@ -32,7 +31,7 @@ from steward.kafka.node_config import (
 from steward.kafka.plugins import PRINCIPAL_BUILDER
 from steward.settings import Settings, Zone
 from steward.store.store import Store
-from tests.unit.clusters import active_cluster
+from tests.unit.clusters import active_cluster, desired_spec
 from tests.unit.test_node_config import nodes as placed
 
 ZONES = (Zone("az-a", "127.71.1"), Zone("az-b", "127.71.2"), Zone("az-c", "127.71.3"))
@@ -60,10 +59,10 @@ def test_turning_unauthenticated_access_off_is_a_security_update(
         client_authentication={"sasl_scram": True, "unauthenticated": False},
     )
     assert operation.type is OperationType.UPDATE_SECURITY
-    assert target_spec(operation).client_authentication == SCRAM_ONLY
+    assert desired_spec(service, operation).client_authentication == SCRAM_ONLY
     after = service.describe_cluster(cluster.arn)
     assert after.state is ClusterState.UPDATING
-    assert after.spec.client_authentication == ClientAuthentication()  # until it completes
+    assert after.observed_spec.client_authentication == ClientAuthentication()  # until done
 
 
 def test_what_a_security_update_leaves_out_stays(service: ClusterService) -> None:
@@ -75,7 +74,7 @@ def test_what_a_security_update_leaves_out_stays(service: ClusterService) -> Non
     operation = service.updates.update_security(
         cluster.arn, cluster.current_version, client_broker=ClientBroker.TLS_PLAINTEXT
     )
-    target = target_spec(operation)
+    target = desired_spec(service, operation)
     assert target.client_authentication == ClientAuthentication(sasl_scram=True)
     assert target.encryption_in_transit == EncryptionInTransit(
         ClientBroker.TLS_PLAINTEXT, in_cluster=True

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from steward.control.operations import start_operation
-from steward.control.operations.common import target_spec
+from steward.control.pipeline import start_operation
 from steward.control.service import ClusterService
 from steward.domain.errors import BadRequestException, ConflictException
 from steward.domain.model import (
@@ -20,7 +19,7 @@ from steward.domain.model import (
 from steward.domain.versions import compatible_targets
 from steward.settings import Settings, Zone
 from steward.store.store import Store
-from tests.unit.clusters import active_cluster
+from tests.unit.clusters import active_cluster, desired_spec
 
 ZONES = (Zone("az-a", "127.69.1"), Zone("az-b", "127.69.2"), Zone("az-c", "127.69.3"))
 
@@ -43,12 +42,12 @@ def test_scaling_out_records_the_target_and_puts_the_cluster_in_updating(
     assert op.type is OperationType.INCREASE_BROKER_COUNT
     assert op.source == {**op.source, "numberOfBrokerNodes": 3}  # type: ignore[dict-item]
     assert op.target and op.target["numberOfBrokerNodes"] == 6
-    assert target_spec(op).number_of_broker_nodes == 6
+    assert desired_spec(service, op).number_of_broker_nodes == 6
     after = service.describe_cluster(cluster.arn)
     assert after.state is ClusterState.UPDATING
     assert after.active_operation_arn == op.arn
     assert after.current_version != cluster.current_version
-    assert after.spec.number_of_broker_nodes == 3  # until the operation completes
+    assert after.observed_spec.number_of_broker_nodes == 3  # until the operation completes
 
 
 def test_scaling_in_is_its_own_operation_type(service: ClusterService, cluster: Cluster) -> None:
@@ -98,7 +97,7 @@ def test_storage_only_grows(service: ClusterService, cluster: Cluster) -> None:
     with pytest.raises(BadRequestException, match="same storage"):
         service.updates.update_broker_storage(cluster.arn, version, [("1", 20)])
     op = service.updates.update_broker_storage(cluster.arn, version, [("ALL", 20)])
-    assert target_spec(op).broker_node_group.volume_size_gb == 20
+    assert desired_spec(service, op).broker_node_group.volume_size_gb == 20
 
 
 def test_reboot_names_one_known_broker(service: ClusterService, cluster: Cluster) -> None:

@@ -109,8 +109,9 @@ def open_monitoring(spec: ClusterSpec) -> dict[str, Any]:
 
 
 def provisioned(cluster: Cluster) -> dict[str, Any]:
-    """The broker-side members shared by `ClusterInfo` (v1) and `Provisioned` (v2)."""
-    spec = cluster.spec
+    """The broker-side members shared by `ClusterInfo` (v1) and `Provisioned` (v2): what the
+    cluster runs (during an update, what it had; the operation shows the target)."""
+    spec = cluster.observed_spec
     return compact(
         {
             "brokerNodeGroupInfo": broker_node_group_info(spec),
@@ -179,7 +180,7 @@ def node_info(cluster: Cluster, node: Node) -> dict[str, Any]:
         "nodeARN": node.arn,
     }
     if node.role is NodeRole.BROKER:
-        software = broker_software_info(cluster.spec)
+        software = broker_software_info(cluster.observed_spec)
         software["kafkaVersion"] = node.kafka_version
         info["nodeType"] = "BROKER"
         info["brokerNodeInfo"] = {

@@ -1,11 +1,10 @@
-"""INCREASE_BROKER_COUNT and DECREASE_BROKER_COUNT: scale a cluster's brokers out or in while it
-serves.
+"""Moving replicas while the cluster serves, for a broker count change either way.
 
-Out: place the new brokers round-robin over the cluster's zones, start them, then move replicas
+Out: once the new brokers (`steward.control.steps.nodes`) serve and have settled, move replicas
 onto them with Kafka's partition reassignment (throttled), as few as balance needs, and hand
 leadership back to the preferred replicas.
-In: move every replica off the leaving brokers first (same planner, same throttle), then stop
-them, delete their data and unregister them from the cluster's metadata.
+In: choose the leaving brokers, move every replica off them first (same planner, same throttle),
+then stop them, delete their data and unregister them from the cluster's metadata.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from steward.agent.client import AgentUnavailable
@@ -20,36 +20,14 @@ from steward.control.balance import BalanceError, plan_topic_by_topic
 from steward.control.certificates import steward_bootstrap
 from steward.control.context import ReconcileContext
 from steward.control.node_specs import node_key
-from steward.control.operations.common import finish_update, keep_serving, target_spec
-from steward.control.operations.create import serving_broker_ids, start_selected_nodes
-from steward.control.placement import PlacementError, Placer
+from steward.control.step import NoProgress, StepRun
+from steward.control.steps.nodes import brokers_of, record_count_change
 from steward.domain.errors import PermanentError, TemporaryError
-from steward.domain.model import Cluster, Node, NodeRole, Operation
+from steward.domain.model import Cluster, Node
 from steward.kafka import membership, reassignment
 from steward.kafka.reassignment import Partition
 
 log = logging.getLogger(__name__)
-
-OUT_STEPS = (
-    "PLACE_NEW_BROKERS",
-    "START_NEW_BROKERS",
-    "WAIT_FOR_NEW_BROKERS",
-    "WAIT_FOR_BROKERS_TO_SETTLE",
-    "REASSIGN_PARTITIONS",
-    "WAIT_FOR_REASSIGNMENT",
-    "ELECT_PREFERRED_LEADERS",
-    "FINALIZE",
-)
-IN_STEPS = (
-    "CHECK_CAPACITY",
-    "WAIT_FOR_BROKERS_TO_SETTLE",
-    "REASSIGN_PARTITIONS",
-    "WAIT_FOR_REASSIGNMENT",
-    "ELECT_PREFERRED_LEADERS",
-    "STOP_LEAVING_BROKERS",
-    "UNREGISTER_BROKERS",
-    "FINALIZE",
-)
 
 SETTLE_YOUNG = 120.0
 """Seconds since its process started during which a broker may still be warming up: a JVM that
@@ -73,122 +51,37 @@ REASSIGNMENT_TIMEOUT = 3600.0
 moves Kafka made stay valid)."""
 
 
-class ScaleOut:
-    STEPS = OUT_STEPS
-
-    @staticmethod
-    def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
-        run_step(ctx, cluster, op, step)
-
-    @staticmethod
-    def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-        keep_serving(cluster)
+@dataclass
+class LeavingBrokers:
+    node_ids: list[int] = field(default_factory=list)
 
 
-class ScaleIn(ScaleOut):
-    STEPS = IN_STEPS
+@dataclass
+class SettleProgress:
+    sampled_at: float | None = None
+    cpu: dict[str, float] = field(default_factory=dict)
+    """Broker id -> the CPU seconds its process had used at `sampled_at`."""
 
 
-def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
-    if step == "PLACE_NEW_BROKERS":
-        place_new_brokers(ctx, cluster, op)
-    elif step == "START_NEW_BROKERS":
-        start_new_brokers(ctx, cluster, op)
-    elif step == "WAIT_FOR_NEW_BROKERS":
-        wait_for_new_brokers(ctx, cluster, op)
-    elif step == "CHECK_CAPACITY":
-        choose_leaving_brokers(ctx, cluster, op)
-    elif step == "WAIT_FOR_BROKERS_TO_SETTLE":
-        wait_for_brokers_to_settle(ctx, cluster, op)
-    elif step == "REASSIGN_PARTITIONS":
-        reassign_partitions(ctx, cluster, op)
-    elif step == "WAIT_FOR_REASSIGNMENT":
-        wait_for_reassignment(ctx, cluster, op)
-    elif step == "ELECT_PREFERRED_LEADERS":
-        elect_preferred_leaders(ctx, cluster)
-    elif step == "STOP_LEAVING_BROKERS":
-        stop_leaving_brokers(ctx, cluster, op)
-    elif step == "UNREGISTER_BROKERS":
-        unregister_leaving_brokers(ctx, cluster, op)
-    elif step == "FINALIZE":
-        finish_update(cluster, op)
-    else:
-        raise PermanentError(f"unknown step {step}")
+@dataclass
+class ReassignmentPlan:
+    planned: bool = False
+    target: list[list[Any]] = field(default_factory=list)
+    """[topic, partition, replicas] for every partition the plan moves."""
+    moves: int = 0
 
 
-def _brokers(ctx: ReconcileContext, cluster: Cluster) -> list[Node]:
-    return [n for n in ctx.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
-
-
-def _ids(op: Operation, key: str) -> list[int]:
-    return [int(i) for i in op.progress.get(key, [])]  # type: ignore[union-attr]
-
-
-def _record_count_change(op: Operation, created: list[int], deleted: list[int]) -> None:
-    target = dict(op.target or {})
-    target["brokerCountUpdateInfo"] = {
-        "createdBrokerIds": [float(i) for i in created],
-        "deletedBrokerIds": [float(i) for i in deleted],
-    }
-    op.target = target
-
-
-# --- scale out ----------------------------------------------------------------------------------
-def place_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    if "new_brokers" in op.progress:
-        return
-    spec = target_spec(op)
-    current = _brokers(ctx, cluster)
-    count = spec.number_of_broker_nodes - len(current)
-    first_id = max((b.node_id for b in current), default=0) + 1
-    placer = Placer(
-        ctx.settings.zones, ctx.store.used_hosts(), ctx.settings.hosts, ctx.store.nodes_per_agent()
-    )
-    try:
-        nodes = placer.place(
-            cluster.arn,
-            spec.broker_node_group.zones,
-            broker_ids=range(first_id, first_id + count),
-            controller_ids=[],
-            kafka_version=spec.kafka_version,
-            instance_type=spec.broker_node_group.instance_type,
-            first_index=len(current),
-        )
-    except PlacementError as error:
-        raise PermanentError(str(error), "InsufficientCapacity") from error
-    # Progress first, nodes second: a crash in between places the same ids again, never twice.
-    op.progress["new_brokers"] = [n.node_id for n in nodes]
-    _record_count_change(op, [n.node_id for n in nodes], [])
-    ctx.store.save_operation(op)
-    ctx.store.add_nodes(nodes)
-
-
-def start_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    new = set(_ids(op, "new_brokers"))
-    start_selected_nodes(ctx, cluster, lambda node: node.node_id in new)
-
-
-def wait_for_new_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    expected = set(_ids(op, "new_brokers"))
-    serving = serving_broker_ids(ctx, cluster)
-    if expected <= serving:
-        return
-    started = float(op.progress.setdefault("new_brokers_wait_started", time.time()))  # type: ignore[arg-type]
-    if time.time() - started > ctx.broker_wait_timeout:
-        raise PermanentError(
-            f"new brokers {sorted(expected - serving)} did not come up within "
-            f"{ctx.broker_wait_timeout:.0f} s",
-            "NodeStartTimeout",
-        )
-    raise TemporaryError(f"{len(expected & serving)} of {len(expected)} new brokers serving", 0.5)
+def _leaving(run: StepRun[Any]) -> list[int]:
+    return run.progress_of("CHECK_CAPACITY", LeavingBrokers).node_ids
 
 
 # --- scale in -----------------------------------------------------------------------------------
-def choose_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+def choose_leaving_brokers(run: StepRun[LeavingBrokers]) -> None:
     """The brokers to remove: the newest of each zone, the same number from every zone, so the
     cluster stays spread evenly. Refused when the rest cannot hold every topic's replicas."""
-    spec = target_spec(op)
-    current = _brokers(ctx, cluster)
+    ctx, cluster = run.ctx, run.cluster
+    spec = cluster.spec
+    current = brokers_of(ctx, cluster)
     zones = spec.broker_node_group.zones
     per_zone = (len(current) - spec.number_of_broker_nodes) // len(zones)
     leaving: list[int] = []
@@ -204,12 +97,13 @@ def choose_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operatio
             "lower those topics' replication factor first, or keep more brokers.",
             "InsufficientBrokers",
         )
-    op.progress["leaving_brokers"] = sorted(leaving)
-    _record_count_change(op, [], sorted(leaving))
+    run.progress.node_ids = sorted(leaving)
+    record_count_change(run.op, [], sorted(leaving))
 
 
-def stop_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    leaving = set(_ids(op, "leaving_brokers"))
+def stop_leaving_brokers(run: StepRun[NoProgress]) -> None:
+    ctx, cluster = run.ctx, run.cluster
+    leaving = set(_leaving(run))
 
     def remove(node: Node) -> None:
         try:
@@ -217,12 +111,13 @@ def stop_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation)
         except AgentUnavailable as error:
             raise TemporaryError(f"agent {node.agent} is unavailable: {error}", 2.0) from error
 
-    ctx.in_parallel(remove, [b for b in _brokers(ctx, cluster) if b.node_id in leaving])
+    ctx.in_parallel(remove, [b for b in brokers_of(ctx, cluster) if b.node_id in leaving])
 
 
-def unregister_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    leaving = _ids(op, "leaving_brokers")
-    staying = [b for b in _brokers(ctx, cluster) if b.node_id not in leaving]
+def unregister_leaving_brokers(run: StepRun[NoProgress]) -> None:
+    ctx, cluster = run.ctx, run.cluster
+    leaving = _leaving(run)
+    staying = [b for b in brokers_of(ctx, cluster) if b.node_id not in leaving]
     bootstrap = steward_bootstrap(ctx.store, cluster, staying)
     for broker_id in leaving:
         try:
@@ -233,22 +128,21 @@ def unregister_leaving_brokers(ctx: ReconcileContext, cluster: Cluster, op: Oper
 
 
 # --- moving replicas (both directions) ----------------------------------------------------------
-def wait_for_brokers_to_settle(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+def wait_for_brokers_to_settle(run: StepRun[SettleProgress]) -> None:
     """Move no replica while a broker still burns CPU on its start. Measured on this machine
     (docs/benchmarks.md, run E): replicas moved while three new JVMs were still compiling stalled
     producers for 5.7-6.5 s; the same moves 25 s later, 1.9-2.2 s. Each broker's CPU time is read
     from its agent twice, SETTLE_SAMPLE seconds apart, and the young brokers are held against the
     settled ones (`warming_brokers`); after SETTLE_TIMEOUT the moves start anyway."""
-    started = float(op.progress.setdefault("settle_started", time.time()))  # type: ignore[arg-type]
     now = time.time()
-    usage = _cpu_usage(ctx, cluster)
+    usage = _cpu_usage(run.ctx, run.cluster)
     cpu = {str(b): used for b, (used, _) in usage.items()}
-    sampled_at = op.progress.get("settle_sampled_at")
-    before = op.progress.get("settle_cpu")
-    op.progress["settle_sampled_at"] = now
-    op.progress["settle_cpu"] = cpu
-    ctx.store.save_operation(op)
-    if not isinstance(sampled_at, float) or not isinstance(before, dict) or now <= sampled_at:
+    sampled_at = run.progress.sampled_at
+    before = run.progress.cpu
+    run.progress.sampled_at = now
+    run.progress.cpu = cpu
+    run.save()
+    if sampled_at is None or now <= sampled_at:
         raise TemporaryError("measuring the brokers' CPU use", SETTLE_SAMPLE)
     rates = {
         int(b): (used - float(before[b])) / (now - sampled_at)
@@ -257,7 +151,7 @@ def wait_for_brokers_to_settle(ctx: ReconcileContext, cluster: Cluster, op: Oper
     }
     ages = {b: now - began for b, (_, began) in usage.items() if began is not None}
     warming = warming_brokers(rates, ages)
-    if warming and now - started < SETTLE_TIMEOUT:
+    if warming and run.elapsed < SETTLE_TIMEOUT:
         shown = ", ".join(f"broker {b} {rate:.2f} cores" for b, rate in sorted(warming.items()))
         settled = settled_cpu(rates, ages)
         raise TemporaryError(
@@ -290,7 +184,7 @@ def _cpu_usage(ctx: ReconcileContext, cluster: Cluster) -> dict[int, tuple[float
     """For each running broker, the CPU time it has used so far and when its process started,
     as its agent reports them."""
     found = {}
-    for broker in _brokers(ctx, cluster):
+    for broker in brokers_of(ctx, cluster):
         try:
             status = ctx.agents.client(broker.agent, timeout=5.0).node(node_key(cluster, broker))
         except AgentUnavailable:
@@ -307,14 +201,15 @@ def _assignment(ctx: ReconcileContext, cluster: Cluster) -> dict[tuple[str, int]
         raise TemporaryError(f"reading the partition assignment: {error}", 2.0) from error
 
 
-def reassign_partitions(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+def reassign_partitions(run: StepRun[ReassignmentPlan]) -> None:
     """Plan once (the plan is kept in the operation), then start the first moves of the plan
     (`next_moves`). Safe to repeat. The plan balances replicas by count, then by the bytes the
     partitions hold now (`even_out_bytes`); by count alone when Kafka cannot tell the sizes."""
-    leaving = set(_ids(op, "leaving_brokers"))
+    ctx, cluster = run.ctx, run.cluster
+    leaving = set(_leaving(run))
     bootstrap = ctx.bootstrap(cluster)
-    if "reassignment" not in op.progress:
-        staying = {b.node_id: b.zone for b in _brokers(ctx, cluster) if b.node_id not in leaving}
+    if not run.progress.planned:
+        staying = {b.node_id: b.zone for b in brokers_of(ctx, cluster) if b.node_id not in leaving}
         try:
             sizes: dict[Partition, int] | None = reassignment.partition_sizes(bootstrap)
         except reassignment.ReassignmentError as error:
@@ -324,10 +219,11 @@ def reassign_partitions(ctx: ReconcileContext, cluster: Cluster, op: Operation) 
             plan = plan_topic_by_topic(_assignment(ctx, cluster), staying, sizes)
         except BalanceError as error:
             raise PermanentError(str(error), "InsufficientBrokers") from error
-        op.progress["reassignment"] = _encode(plan.target)
-        op.progress["replica_moves"] = plan.moves
-        ctx.store.save_operation(op)
-    target = _decode(op.progress["reassignment"])
+        run.progress.target = _encode(plan.target)
+        run.progress.moves = plan.moves
+        run.progress.planned = True
+        run.save()
+    target = _decode(run.progress.target)
     if not target:
         return
     try:
@@ -340,24 +236,23 @@ def reassign_partitions(ctx: ReconcileContext, cluster: Cluster, op: Operation) 
         raise TemporaryError(f"starting the reassignment: {error}", 2.0) from error
 
 
-def wait_for_reassignment(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+def wait_for_reassignment(run: StepRun[NoProgress]) -> None:
     """Until every partition is where the plan puts it, starting the plan's next moves as
     earlier ones end."""
-    bootstrap = ctx.bootstrap(cluster)
-    target = _decode(op.progress.get("reassignment", []))
-    started = float(op.progress.setdefault("reassignment_started", time.time()))  # type: ignore[arg-type]
+    bootstrap = run.ctx.bootstrap(run.cluster)
+    target = _decode(run.progress_of("REASSIGN_PARTITIONS", ReassignmentPlan).target)
     try:
         left = _start_next_moves(bootstrap, target)
     except reassignment.ReassignmentError as error:
         raise TemporaryError(f"moving replicas: {error}", 2.0) from error
     if left:
-        if time.time() - started > REASSIGNMENT_TIMEOUT:
+        if run.elapsed > REASSIGNMENT_TIMEOUT:
             raise PermanentError(
                 f"{left} partitions were still moving after {REASSIGNMENT_TIMEOUT:.0f} s",
                 "ReassignmentTimeout",
             )
         raise TemporaryError(f"{len(target) - left} of {len(target)} partitions moved", 1.0)
-    leaving = set(_ids(op, "leaving_brokers"))
+    leaving = set(_leaving(run))
     involved = sorted({b for r in target.values() for b in r} | leaving)
     try:
         reassignment.clear_replication_throttle(bootstrap, involved, sorted({t for t, _ in target}))
@@ -404,9 +299,9 @@ def next_moves(
     return chosen
 
 
-def elect_preferred_leaders(ctx: ReconcileContext, cluster: Cluster) -> None:
+def elect_preferred_leaders(run: StepRun[NoProgress]) -> None:
     try:
-        reassignment.elect_preferred_leaders(ctx.bootstrap(cluster))
+        reassignment.elect_preferred_leaders(run.ctx.bootstrap(run.cluster))
     except reassignment.ReassignmentError as error:
         raise TemporaryError(f"electing preferred leaders: {error}", 2.0) from error
 
@@ -415,7 +310,7 @@ def _encode(target: dict[tuple[str, int], list[int]]) -> list[list[Any]]:
     return [[topic, partition, list(replicas)] for (topic, partition), replicas in target.items()]
 
 
-def _decode(data: object) -> dict[tuple[str, int], list[int]]:
+def _decode(data: list[list[Any]]) -> dict[tuple[str, int], list[int]]:
     if not isinstance(data, list):
         return {}
     return {(str(t), int(p)): [int(b) for b in r] for t, p, r in data}

@@ -1,11 +1,11 @@
-"""What every operation module uses: making, failing and describing operations."""
+"""The operation records MSK shows (`ListClusterOperations`, `DescribeClusterOperation`):
+making, failing and describing them. What an operation does is the pipeline's
+(`steward.control.pipeline`)."""
 
 from __future__ import annotations
 
 from steward.domain.model import (
-    Cluster,
     ClusterSpec,
-    ClusterState,
     Operation,
     OperationState,
     OperationStep,
@@ -13,7 +13,6 @@ from steward.domain.model import (
     StepStatus,
     utcnow,
 )
-from steward.store.codec import spec_from_json
 
 
 def new_operation(
@@ -23,6 +22,7 @@ def new_operation(
     steps: tuple[str, ...],
     source: dict[str, object] | None = None,
     target: dict[str, object] | None = None,
+    generation: int = 0,
 ) -> Operation:
     return Operation(
         arn=arn,
@@ -33,6 +33,7 @@ def new_operation(
         creation_time=utcnow(),
         source=source,
         target=target,
+        generation=generation,
     )
 
 
@@ -64,24 +65,3 @@ def mutable_info(spec: ClusterSpec) -> dict[str, object]:
             "revision": spec.configuration.revision,
         }
     return info
-
-
-def target_spec(operation: Operation) -> ClusterSpec:
-    """The spec the cluster will have once an update `operation` completes."""
-    data = operation.progress.get("target_spec")
-    if not isinstance(data, dict):
-        raise ValueError(f"operation {operation.arn} has no target spec")
-    return spec_from_json(data)
-
-
-def finish_update(cluster: Cluster, operation: Operation) -> None:
-    """The last step of an update: the cluster has the target spec and is ACTIVE again."""
-    cluster.spec = target_spec(operation)
-    cluster.state = ClusterState.ACTIVE
-    cluster.state_info = None
-
-
-def keep_serving(cluster: Cluster) -> None:
-    """After a failed update the cluster stays ACTIVE on what it had: every step leaves Kafka
-    serving, and the operation records why it stopped. A new request can continue or retry."""
-    cluster.state = ClusterState.ACTIVE

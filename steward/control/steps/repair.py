@@ -1,7 +1,8 @@
-"""HEAL: repair what the health monitor found, while the cluster is HEALING.
+"""Repairing what the health monitor found (a HEAL, while the cluster is HEALING).
 
-The faults (`steward.control.diagnosis.Finding`) are in `op.progress["findings"]`; the cluster's
-`StateInfo` names them while the repair runs. Steps:
+The faults (`steward.domain.health.Finding`) are the cluster's status (`ClusterStatus.findings`),
+written by the monitor when it opened the repair; the cluster's `StateInfo` names them while the
+repair runs. Steps:
 - REPAIR_NODES: make every faulty node run again. A crashed node is restarted by its agent on its
   own (this step waits for that; a node the agent gave up on is restarted); a hung node is killed
   (SIGKILL) and started again; a stopped node is started; a node its agent lost is given back to
@@ -10,14 +11,13 @@ The faults (`steward.control.diagnosis.Finding`) are in `op.progress["findings"]
   (`steward.control.host_replacement`), its controllers waited for. A broker
   whose data directory is gone is formatted anew by its agent with the same node and directory id,
   and Kafka copies its replicas back from the other zones. A broker whose volume is (nearly)
-  full has the cluster's storage grown first, every broker's volume under its running Kafka
-  (`grown_volume_gb`), as a user would with UpdateBrokerStorage; then it is restarted if it
-  stopped.
+  full: the monitor opened the repair with the cluster's storage grown in its spec
+  (`grown_volume_gb`), as a user would with UpdateBrokerStorage; this step grows every broker's
+  volume under its running Kafka, then restarts the broker if it stopped.
 - WAIT_FOR_NODES: each repaired broker is registered and unfenced, each controller answers.
 - WAIT_FOR_IN_SYNC: each repaired broker is back in the in-sync set of every partition it holds;
   the controller quorum is caught up.
 - REBALANCE_LEADERS: preferred leader election, so that leadership is spread as before.
-- FINALIZE: the cluster is ACTIVE again.
 Every step can run again after a control-plane crash: a hung node is killed only while it still
 runs the process that hung.
 """
@@ -26,33 +26,36 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import replace
+from dataclasses import dataclass, field
+from typing import Any
 
 from steward.agent.client import AgentUnavailable
 from steward.agent.launcher import AgentStartError
 from steward.control import host_replacement
-from steward.control.arns import new_current_version
 from steward.control.certificates import probe_listener, probe_tls
 from steward.control.context import ReconcileContext
-from steward.control.diagnosis import Finding
-from steward.control.node_specs import build_node_spec, node_key, user_properties
-from steward.control.operations.common import mutable_info
-from steward.control.operations.storage import grow_volumes
+from steward.control.host_replacement import HostMoves
+from steward.control.node_specs import node_key
+from steward.control.step import NoProgress, StepRun
+from steward.control.steps.storage import grow_volumes
 from steward.domain.errors import PermanentError, TemporaryError
+from steward.domain.health import Finding
 from steward.domain.limits import MAX_VOLUME_SIZE_GB
-from steward.domain.model import Cluster, ClusterState, Node, NodeRole, Operation
+from steward.domain.model import Cluster, Node, NodeRole
 from steward.kafka import health, probe, reassignment
 from steward.kafka.node_config import CONTROLLER
 
 log = logging.getLogger(__name__)
 
-STEPS = ("REPAIR_NODES", "WAIT_FOR_NODES", "WAIT_FOR_IN_SYNC", "REBALANCE_LEADERS", "FINALIZE")
 WAIT = 0.5
 
 
-def findings(op: Operation) -> list[Finding]:
-    raw = op.progress.get("findings", [])
-    return [Finding.from_json(item) for item in raw if isinstance(item, dict)]  # type: ignore[union-attr]
+@dataclass
+class RepairProgress(HostMoves):
+    repaired: list[int] = field(default_factory=list)
+    """Nodes whose one restart (`RESTART_ONCE`) was made."""
+    faulty_pids: dict[str, int | None] = field(default_factory=dict)
+    """Node id -> the process the repair is about, remembered before anything is done to it."""
 
 
 def repaired_nodes(
@@ -65,52 +68,39 @@ def repaired_nodes(
     return [n for n in nodes if n.node_id in ids or n.agent in agents]
 
 
-def operation_nodes(nodes: list[Node], op: Operation) -> list[Node]:
-    """The nodes the HEAL operation `op` repairs."""
-    return repaired_nodes(nodes, findings(op), host_replacement.moved_node_ids(op))
+def operation_nodes(nodes: list[Node], cluster: Cluster, progress: HostMoves) -> list[Node]:
+    """The nodes the repair of `cluster`'s findings is about (`progress`: what it moved)."""
+    found = cluster.status.findings
+    return repaired_nodes(nodes, found, host_replacement.moved_node_ids(progress))
 
 
-def _repaired(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> list[Node]:
-    return operation_nodes(ctx.store.nodes(cluster.arn), op)
+def _repaired(run: StepRun[Any]) -> list[Node]:
+    moves = run.progress_of("REPAIR_NODES", RepairProgress)
+    return operation_nodes(run.ctx.store.nodes(run.cluster.arn), run.cluster, moves)
 
 
-def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
-    if step == "REPAIR_NODES":
-        _repair(ctx, cluster, op)
-    elif step == "WAIT_FOR_NODES":
-        _wait_for_nodes(ctx, cluster, op)
-    elif step == "WAIT_FOR_IN_SYNC":
-        _wait_for_in_sync(ctx, cluster, op)
-    elif step == "REBALANCE_LEADERS":
-        if any(n.role is NodeRole.BROKER for n in _repaired(ctx, cluster, op)):
-            try:
-                reassignment.elect_preferred_leaders(ctx.bootstrap(cluster))
-            except reassignment.ReassignmentError as error:  # auto leader rebalance also does it
-                log.warning("preferred leader election after a repair failed: %s", error)
-    elif step == "FINALIZE":
-        cluster.state = ClusterState.ACTIVE
-        cluster.state_info = None
-    else:
-        raise PermanentError(f"unknown step {step}")
-
-
-def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    cluster.state = ClusterState.ACTIVE
-    cluster.state_info = None
+def rebalance_leaders(run: StepRun[NoProgress]) -> None:
+    if any(n.role is NodeRole.BROKER for n in _repaired(run)):
+        try:
+            reassignment.elect_preferred_leaders(run.ctx.bootstrap(run.cluster))
+        except reassignment.ReassignmentError as error:  # auto leader rebalance also does it
+            log.warning("preferred leader election after a repair failed: %s", error)
 
 
 # --- REPAIR_NODES ----------------------------------------------------------------------------
-def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+def repair_nodes(run: StepRun[RepairProgress]) -> None:
+    ctx, cluster = run.ctx, run.cluster
+    progress = run.progress
     waiting: list[str] = []
-    found = findings(op)
+    found = cluster.status.findings
     if any(f.kind == "disk_full" for f in found):
-        _grow_storage(ctx, cluster, op)
+        _grow_storage(ctx, cluster)
     for agent in sorted({f.agent for f in found if f.node_id is None}):
         if _agent_answers(ctx, agent):
-            host_replacement.answered(ctx, op, agent)
+            host_replacement.answered(progress, agent, run.save)
         else:
-            waiting.extend(_replace_dead_host(ctx, cluster, op, agent))
-    waiting.extend(_finish_moves(ctx, cluster, op))
+            waiting.extend(_replace_dead_host(run, agent))
+    waiting.extend(_finish_moves(run))
     nodes = ctx.store.nodes(cluster.arn)
     by_id = {n.node_id: n for n in nodes}
     faulty = {f.node_id for f in found if f.node_id is not None}
@@ -119,11 +109,11 @@ def _repair(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
         if node is None:
             continue
         try:
-            if not _repair_node(ctx, cluster, op, node, finding):
+            if not _repair_node(run, node, finding):
                 waiting.append(f"{finding.subject} to run")
         except AgentUnavailable as error:
             waiting.append(f"agent {node.agent} ({error})")
-    for node in operation_nodes(nodes, op):
+    for node in operation_nodes(nodes, cluster, progress):
         if node.node_id in faulty:
             continue
         try:
@@ -147,40 +137,22 @@ def grown_volume_gb(current_gb: int, used_bytes: int) -> int:
     return min(MAX_VOLUME_SIZE_GB, max(needed, current_gb + max(1, math.ceil(current_gb / 10))))
 
 
-def _grow_storage(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    """Grow the cluster's storage once (the new size is kept in the operation), then wait until
-    every broker's volume has grown."""
-    group = cluster.spec.broker_node_group
-    if "volume_grown_to" not in op.progress:
-        used = 0
-        for node in ctx.store.nodes(cluster.arn):
-            if node.role is NodeRole.BROKER:
-                try:
-                    status = ctx.agents.client(node.agent, timeout=5.0).node(
-                        node_key(cluster, node)
-                    )
-                except AgentUnavailable:
-                    continue
-                if status is not None and status.volume_used_bytes is not None:
-                    used = max(used, status.volume_used_bytes)
-        size = grown_volume_gb(group.volume_size_gb, used)
-        if size <= group.volume_size_gb:
-            raise PermanentError(
-                f"the brokers' storage is full at {group.volume_size_gb} GiB, the largest volume",
-                "StorageFull",
-            )
-        log.warning(
-            "growing the storage of %s from %d to %d GiB per broker",
-            cluster.name,
-            group.volume_size_gb,
-            size,
+def _grow_storage(ctx: ReconcileContext, cluster: Cluster) -> None:
+    """Grow every broker's volume to the size the repair's spec has, or fail when the storage
+    could not grow (it was at the largest volume already)."""
+    size = cluster.spec.broker_node_group.volume_size_gb
+    if size <= cluster.observed_spec.broker_node_group.volume_size_gb:
+        raise PermanentError(
+            f"the brokers' storage is full at {size} GiB, the largest volume", "StorageFull"
         )
-        cluster.spec = cluster.spec.replace(broker_node_group=replace(group, volume_size_gb=size))
-        cluster.current_version = new_current_version()
-        op.target = mutable_info(cluster.spec)  # DescribeClusterOperation shows the new size
-        op.progress["volume_grown_to"] = size
-        ctx.store.save_operation(op, cluster)
     grow_volumes(ctx, cluster)
+
+
+def grown_spec_size(current_gb: int, used_bytes: list[int]) -> int | None:
+    """The volume size a repair of full brokers grows the storage to (`grown_volume_gb` for the
+    fullest one), or None when it cannot grow."""
+    size = grown_volume_gb(current_gb, max(used_bytes, default=0))
+    return size if size > current_gb else None
 
 
 def _agent_answers(ctx: ReconcileContext, agent: str) -> bool:
@@ -199,39 +171,40 @@ def _agent_answers(ctx: ReconcileContext, agent: str) -> bool:
     return True
 
 
-def _replace_dead_host(
-    ctx: ReconcileContext, cluster: Cluster, op: Operation, agent: str
-) -> list[str]:
+def _replace_dead_host(run: StepRun[RepairProgress], agent: str) -> list[str]:
     """Move the brokers of `agent`'s host once it counts as dead; what is still waited for. An
     agent whose process runs (it is still starting, or its zone is cut off) is not dead."""
+    ctx, cluster, progress = run.ctx, run.cluster, run.progress
     if ctx.agents.agent_running(agent):
-        host_replacement.answered(ctx, op, agent)
+        host_replacement.answered(progress, agent, run.save)
         return [f"agent {agent} to answer (its process runs)"]
     nodes = ctx.store.nodes(cluster.arn)
     peers = host_replacement.live_peers(ctx, agent)
-    silent = host_replacement.silent_for(ctx, op, agent)
+    began = run.op.creation_time.timestamp()
+    silent = host_replacement.silent_for(progress, agent, began, run.save)
     verdict = host_replacement.judge_silent_host(
         agent, silent, ctx.settings.host_replace_after, peers, nodes
     )
     waiting = list(verdict.waiting_for)
     for node in verdict.move:
         try:
-            host_replacement.move_broker(ctx, cluster, op, node, peers)
+            host_replacement.move_broker(ctx, cluster, progress, run.save, node, peers)
         except AgentUnavailable as error:
             waiting.append(f"broker {node.node_id} to move ({error})")
     return waiting
 
 
-def _finish_moves(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> list[str]:
+def _finish_moves(run: StepRun[RepairProgress]) -> list[str]:
     """Finish the moves this operation began (a crash of the control plane may have come between
     choosing the new host and giving it the broker), even when the old host answers again."""
-    moved = host_replacement.moved_node_ids(op)
+    ctx, cluster, progress = run.ctx, run.cluster, run.progress
+    moved = host_replacement.moved_node_ids(progress)
     waiting = []
     for node in ctx.store.nodes(cluster.arn):
         if node.node_id not in moved:
             continue
         try:
-            host_replacement.move_broker(ctx, cluster, op, node, [])
+            host_replacement.move_broker(ctx, cluster, progress, run.save, node, [])
         except AgentUnavailable as error:
             waiting.append(f"broker {node.node_id} to move ({error})")
     return waiting
@@ -249,30 +222,28 @@ the log says). A node that lost its data is formatted anew by its agent before i
 node's own ids (Kafka sees the same log directory, empty, and copies the replicas back)."""
 
 
-def _repair_node(
-    ctx: ReconcileContext, cluster: Cluster, op: Operation, node: Node, finding: Finding
-) -> bool:
+def _repair_node(run: StepRun[RepairProgress], node: Node, finding: Finding) -> bool:
     """Do what `finding` needs for `node` (once), and tell whether the node runs again."""
+    ctx, cluster, progress = run.ctx, run.cluster, run.progress
     client = ctx.agents.client(node.agent, timeout=30.0)
     key = node_key(cluster, node)
     status = client.node(key)
     if status is None:
-        nodes = ctx.store.nodes(cluster.arn)
-        client.apply(build_node_spec(cluster, node, nodes, user_properties(ctx.store, cluster)))
+        client.apply(ctx.render(cluster, node))
         return False
-    done_key = f"repaired.{node.node_id}"
     restart = RESTART_ONCE.get(finding.kind)
-    if restart is not None and not op.progress.get(done_key):
+    if restart is not None and node.node_id not in progress.repaired:
         # The process this repair is about, remembered before anything is done to it: after a
         # crash of the control plane mid-repair, a process started since is left alone.
-        faulty_pid = op.progress.setdefault(f"faulty_pid.{node.node_id}", status.pid)
-        ctx.store.save_operation(op)
+        faulty_pid = progress.faulty_pids.setdefault(str(node.node_id), status.pid)
+        run.save()
         if status.pid == faulty_pid:
             timeout, message = restart
             log.warning(message, finding.subject)
             client.restart(key, timeout=timeout)
-        op.progress[done_key] = True
-        ctx.store.save_operation(op)
+            cluster.status.record_restart(node.node_id, f"repair: {finding.kind}: {finding.reason}")
+        progress.repaired.append(node.node_id)
+        run.save(with_cluster=True)
         return False
     if status.state in ("failed", "stopped"):
         client.restart(key)
@@ -286,10 +257,11 @@ def _running(ctx: ReconcileContext, cluster: Cluster, node: Node) -> bool:
 
 
 # --- WAIT_FOR_NODES / WAIT_FOR_IN_SYNC -------------------------------------------------------
-def _wait_for_nodes(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
+def wait_for_nodes(run: StepRun[NoProgress]) -> None:
+    ctx, cluster = run.ctx, run.cluster
     bootstrap = ctx.bootstrap(cluster)
     waiting = []
-    for node in _repaired(ctx, cluster, op):
+    for node in _repaired(run):
         if node.role is NodeRole.CONTROLLER:
             host, port = node.endpoint(CONTROLLER).rsplit(":", 1)
             tls = probe_tls(ctx.store, cluster, node)
@@ -310,8 +282,9 @@ def _wait_for_nodes(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> N
         raise TemporaryError("waiting for " + ", ".join(waiting), WAIT)
 
 
-def _wait_for_in_sync(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    nodes = _repaired(ctx, cluster, op)
+def wait_for_in_sync(run: StepRun[NoProgress]) -> None:
+    ctx, cluster = run.ctx, run.cluster
+    nodes = _repaired(run)
     brokers = {n.node_id for n in nodes if n.role is NodeRole.BROKER}
     view = ctx.cluster_view(cluster)
     if any(n.role is NodeRole.CONTROLLER for n in nodes) and not view.quorum_caught_up():

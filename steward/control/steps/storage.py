@@ -1,4 +1,4 @@
-"""UPDATE_BROKER_STORAGE: grow every broker's storage, restarting nothing.
+"""GROW_VOLUMES: give every broker the volume size of the spec, restarting nothing.
 
 Where brokers have volumes of their own (`steward.agent.volumes`), GROW_VOLUMES gives each
 broker's agent the new size, and the agent grows the volume under the running Kafka. Where they
@@ -8,26 +8,16 @@ Storage never shrinks, as on MSK; the request layer refuses that.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
-from steward.control.node_specs import build_node_spec, node_key, user_properties
-from steward.control.operations.common import finish_update, keep_serving, target_spec
-from steward.domain.errors import PermanentError, TemporaryError
-from steward.domain.model import Cluster, NodeRole, Operation
-
-STEPS = ("GROW_VOLUMES", "FINALIZE")
+from steward.control.node_specs import node_key
+from steward.control.step import NoProgress, StepRun
+from steward.domain.errors import TemporaryError
+from steward.domain.model import Cluster, NodeRole
 
 
-def run_step(ctx: ReconcileContext, cluster: Cluster, op: Operation, step: str) -> None:
-    if step == "GROW_VOLUMES":
-        grow_volumes(ctx, replace(cluster, spec=target_spec(op)))
-        return
-    if step == "FINALIZE":
-        finish_update(cluster, op)
-        return
-    raise PermanentError(f"unknown step {step}")
+def grow(run: StepRun[NoProgress]) -> None:
+    grow_volumes(run.ctx, run.cluster)
 
 
 def grow_volumes(ctx: ReconcileContext, cluster: Cluster) -> None:
@@ -35,7 +25,6 @@ def grow_volumes(ctx: ReconcileContext, cluster: Cluster) -> None:
     (or has no volume to grow). Applying a spec that differs only in its volume size restarts
     nothing."""
     nodes = ctx.store.nodes(cluster.arn)
-    configured = user_properties(ctx.store, cluster)
     wanted = cluster.spec.broker_node_group.volume_size_gb * 1024**3
     waiting = []
     for node in (n for n in nodes if n.role is NodeRole.BROKER):
@@ -44,7 +33,7 @@ def grow_volumes(ctx: ReconcileContext, cluster: Cluster) -> None:
             status = client.node(node_key(cluster, node))
             if status is None:
                 continue  # not placed yet: its spec will carry the size
-            status = client.apply(build_node_spec(cluster, node, nodes, configured))
+            status = client.apply(ctx.render(cluster, node, nodes))
         except AgentUnavailable as error:
             raise TemporaryError(f"agent {node.agent} is unavailable: {error}", 2.0) from error
         size = status.volume_size_bytes
@@ -52,7 +41,3 @@ def grow_volumes(ctx: ReconcileContext, cluster: Cluster) -> None:
             waiting.append(f"broker {node.node_id}")
     if waiting:
         raise TemporaryError(f"waiting for the volumes of {', '.join(waiting)} to grow", 2.0)
-
-
-def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> None:
-    keep_serving(cluster)
