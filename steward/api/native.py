@@ -42,6 +42,35 @@ def get_cluster_health(service: ClusterService, request: MskRequest) -> Body:
     return report.to_json()
 
 
+@router.add("GetClusterStatus", "GET", "/steward/v1/clusters/{clusterArn}/status")
+def get_cluster_status(service: ClusterService, request: MskRequest) -> Body:
+    """Where the cluster stands against its spec: the generation asked for and the one it last
+    converged on, its conditions, what the health monitor found, and why its nodes restarted."""
+    cluster = service.describe_cluster(request.param("clusterArn"))
+    status = cluster.status
+    return {
+        "clusterArn": cluster.arn,
+        "generation": cluster.generation,
+        "observedGeneration": status.observed_generation,
+        "conditions": [
+            {
+                "type": c.type,
+                "status": "True" if c.status else "False",
+                "reason": c.reason,
+                "message": c.message,
+                "lastTransitionTime": c.since.isoformat() if c.since else None,
+            }
+            for c in status.conditions
+        ],
+        "findings": [f.to_json() for f in status.findings],
+        "nodeSpecHashes": {str(k): v for k, v in sorted(status.node_spec_hashes.items())},
+        "restarts": [
+            {"nodeId": r.node_id, "reason": r.reason, "time": r.at.isoformat()}
+            for r in status.restarts
+        ],
+    }
+
+
 @router.add("GetClusterCaCertificate", "GET", "/steward/v1/clusters/{clusterArn}/ca-certificate")
 def get_cluster_ca_certificate(service: ClusterService, request: MskRequest) -> Body:
     """The PEM certificate of the cluster's own CA, which signed its brokers' TLS certificates:

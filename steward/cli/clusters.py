@@ -390,6 +390,32 @@ def health(cli: CliContext, cluster: str) -> None:
         cli.output.text(f"fault: {finding['reason']}")
 
 
+@cluster.command("status", epilog=CLUSTER_HELP)
+@CLUSTER
+@pass_cli
+def status(cli: CliContext, cluster: str) -> None:
+    """Where the cluster stands against its spec: generations, conditions, recent restarts."""
+    arn = cli.api.cluster_arn(cluster)
+    report = cli.api.steward_route("GET", f"/steward/v1/clusters/{quote(arn, safe='')}/status")
+    if cli.output.is_json:
+        cli.output.json(report)
+        return
+    cli.output.text(
+        f"generation {report['generation']}, converged on {report['observedGeneration']}"
+    )
+    cli.output.table(
+        ["CONDITION", "STATUS", "REASON", "MESSAGE"],
+        [(c["type"], c["status"], c["reason"], c["message"]) for c in report["conditions"]],
+    )
+    for finding in report["findings"]:
+        cli.output.text(f"fault: {finding['reason']}")
+    if report["restarts"]:
+        cli.output.table(
+            ["TIME", "NODE", "WHY"],
+            [(r["time"], r["nodeId"], r["reason"]) for r in report["restarts"]],
+        )
+
+
 def _node_row(node: dict[str, Any]) -> tuple[Any, ...]:
     node_id = str(node.get("NodeARN", "")).rsplit("/", 1)[-1] or "-"
     if "BrokerNodeInfo" in node:

@@ -201,15 +201,20 @@ def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> Operat
     if op.type in (OperationType.INCREASE_BROKER_COUNT, OperationType.DECREASE_BROKER_COUNT):
         nodes.keep_placed_brokers(ctx, cluster, op)
         return None
+    code, message = op.error_code or "", op.error_message or ""
+    if op.progress.get("rollback_of"):
+        # Bringing the nodes back failed too: the cluster serves as it is, its status says it is
+        # not converged, and a new request can go on from there.
+        cluster.status.set_condition("Converged", False, code, message)
+        return None
     applied = cluster.status.applied_spec
     if applied is None or applied == cluster.spec:
         return None
     failed_target = mutable_info(cluster.spec)
     cluster.accept(applied)
-    if op.type not in ROLLS_BACK or op.progress.get("rollback_of"):
-        cluster.status.set_condition(
-            "Converged", op.type not in ROLLS_BACK, op.error_code or "", op.error_message or ""
-        )
+    if op.type not in ROLLS_BACK:
+        # Nothing to bring back (storage that grew stays grown; a reboot changed no spec).
+        cluster.status.observed_generation = cluster.generation
         return None
     arns = ArnFactory(ctx.settings.region, ctx.settings.account_id)
     rollback = start_operation(
