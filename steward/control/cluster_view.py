@@ -17,8 +17,9 @@ class ClusterView(Protocol):
     """What a roll needs to know about the running cluster (Kafka's view, not the agents')."""
 
     def blockers(self, broker_id: int) -> list[str]:
-        """Why stopping `broker_id` now would hurt: under-replicated partitions, or partitions
-        whose in-sync set would drop below min.insync.replicas. Empty when it is safe."""
+        """Why stopping `broker_id` now would hurt: partitions under-replicated for want of
+        another broker, or partitions whose in-sync set would drop below min.insync.replicas.
+        Empty when it is safe."""
         ...
 
     def broker_back(self, broker_id: int) -> bool:
@@ -66,7 +67,13 @@ class KafkaClusterView:
     def blockers(self, broker_id: int) -> list[str]:
         try:
             states = health.partition_states(self.bootstrap)
-            lagging = health.under_replicated(states)
+            # A partition short of only this broker's replica (it is down, or behind) loses
+            # nothing more when it restarts: a broker that does not run is restarted first.
+            lagging = [
+                p
+                for p in health.under_replicated(states)
+                if set(p.replicas) - set(p.isr) - {broker_id}
+            ]
             if lagging:
                 return [f"{p.topic}-{p.partition} is under-replicated" for p in lagging]
             min_isr = health.min_insync_replicas(self.bootstrap, {p.topic for p in states})

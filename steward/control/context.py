@@ -38,11 +38,12 @@ class ReconcileContext:
         node: Node,
         nodes: Sequence[Node] | None = None,
         desired: str = "running",
+        configured: dict[str, str] | None = None,
     ) -> NodeSpec:
         """The whole spec the cluster's desired state gives `node` (`NodeSpecRenderer`)."""
         if self.renderer is None:
             self.renderer = NodeSpecRenderer(self.store)
-        return self.renderer.render(cluster, node, nodes, desired)
+        return self.renderer.render(cluster, node, nodes, desired, configured)
 
     def bootstrap(self, cluster: Cluster) -> str:
         """The cluster's bootstrap string as Steward connects to it (`steward_bootstrap`)."""

@@ -31,6 +31,7 @@ from steward.domain.model import (
     Operation,
     OperationState,
     OperationStep,
+    OperationType,
     StepStatus,
     utcnow,
 )
@@ -124,12 +125,30 @@ class Reconciler:
             if cluster is None or current is None or current.state.finished:
                 return
             op = current
+            if self._superseded(cluster, op):
+                return
             step = op.next_step
             if step is None:
                 self._complete(cluster, op)
                 return
             if not self._run(cluster, op, step):
                 return
+
+    def _superseded(self, cluster: Cluster, op: Operation) -> bool:
+        """An operation for an older generation of the spec than the cluster's has nothing left
+        to do: the newer spec's operation converges the cluster. It ends as superseded."""
+        if not op.generation or cluster.generation <= op.generation:
+            return False
+        if op.type is OperationType.DELETE:
+            return False
+        log.info("operation %s was superseded by generation %d", op.arn, cluster.generation)
+        fail(
+            op, "Superseded", f"The cluster's spec changed since (generation {cluster.generation})."
+        )
+        if cluster.active_operation_arn == op.arn:
+            cluster.active_operation_arn = None
+        self.ctx.store.save_operation(op, cluster)
+        return True
 
     def _run(self, cluster: Cluster, op: Operation, step: OperationStep) -> bool:
         """One run of `step`; False when the operation is over (or no longer this one's)."""

@@ -235,6 +235,26 @@ def test_an_operation_superseded_while_its_step_runs_is_left_as_it_is(world: Wor
     assert after.steps[1].status is StepStatus.PENDING, "FINALIZE never ran"
 
 
+def test_an_operation_for_a_superseded_spec_ends_and_leaves_the_cluster_to_the_newer_one(
+    world: World,
+) -> None:
+    ran: list[str] = []
+
+    def roll(run: StepRun[NoProgress]) -> None:
+        ran.append(run.op.arn)
+
+    steps = {"ROLL_BROKERS": step("ROLL_BROKERS", roll, NoProgress)}
+    op = world.begin(OperationType.UPDATE_BROKER_TYPE, SPEC.replace(kafka_version="4.2.1"))
+    newer = world.stored()
+    newer.accept(SPEC)  # a newer spec was accepted before the reconciler took the operation up
+    world.ctx.store.save_cluster(newer)
+    world.reconciler(steps).drive(op)
+    ended = world.operation(op)
+    assert (ended.state, ended.error_code) == (OperationState.UPDATE_FAILED, "Superseded")
+    assert ran == [], "nothing done for the old spec"
+    assert world.stored().active_operation_arn is None
+
+
 def test_a_failed_update_rolls_the_cluster_back_to_the_spec_it_last_converged_on(
     world: World,
 ) -> None:

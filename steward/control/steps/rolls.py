@@ -4,8 +4,8 @@ it through the roller (`steward.control.rolling`), controllers first (followers 
 active one), then brokers.
 
 - ROLL_CONTROLLERS / ROLL_BROKERS: a new Kafka release, instance type, security settings, JMX
-  exporter, or static configuration settings. After a configuration change that Kafka took at
-  run time only (`APPLY_DYNAMIC_SETTINGS` found nothing that needs a restart) nothing rolls.
+  exporter, or static configuration settings. A node that differs only by the settings
+  `APPLY_DYNAMIC_SETTINGS` gave Kafka at run time is not restarted for them.
 - REBOOT_BROKER: the brokers RebootBroker named, restarted as they are.
 - UPDATE_NODES: each broker is given its new spec live (node metrics, log delivery); a node
   whose launch settings change (the JMX exporter was switched) rolls instead.
@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from steward.agent.client import AgentUnavailable
 from steward.agent.spec import NodeSpec
 from steward.control.context import ReconcileContext
-from steward.control.node_specs import desired_node, node_key
+from steward.control.node_specs import desired_node, node_key, revision_properties, user_properties
 from steward.control.rolling import RollProgress, roll
 from steward.control.step import NoProgress, StepRun
 from steward.control.steps.access import apply_policies, turns_authorizer_on
-from steward.control.steps.settings import DynamicSettings
+from steward.control.steps.settings import DynamicSettings, previous_configuration
 from steward.domain.changes import describe_changes
 from steward.domain.errors import TemporaryError
 from steward.domain.model import Cluster, Node, NodeRole, Operation
@@ -81,9 +81,6 @@ def upgrade_metadata_version(run: StepRun[NoProgress]) -> None:
 
 # --- shared -------------------------------------------------------------------------------------
 def _roll_changed(run: StepRun[RollProgress], roles: set[NodeRole]) -> None:
-    settings = run.progress_of("APPLY_DYNAMIC_SETTINGS", DynamicSettings)
-    if settings.applied and not settings.restart_for:
-        return  # Kafka took every change at run time
     nodes = run.ctx.store.nodes(run.cluster.arn)
     _roll(run, _changed(run, nodes, roles), nodes)
 
@@ -92,28 +89,51 @@ def _changed(run: StepRun[RollProgress], nodes: Sequence[Node], roles: set[NodeR
     """The nodes of `roles` whose rendered spec differs from what runs, and those this roll has
     begun already (a node rolled, or being rolled, before a crash stays in the roll)."""
     begun = {*run.progress.done, run.progress.current}
-    return [
-        n
-        for n in nodes
-        if n.role in roles
-        and (
-            n.node_id in begun
-            or _differs(run.ctx, run.cluster, n, run.ctx.render(run.cluster, n, nodes))
-        )
-    ]
+    ctx, cluster = run.ctx, run.cluster
+    live = _live_settings(run)
+    changed = []
+    for node in (n for n in nodes if n.role in roles):
+        if node.node_id in begun:
+            changed.append(node)
+            continue
+        accepted = {ctx.render(cluster, node, nodes).spec_hash}
+        if live is not None:
+            accepted.add(ctx.render(cluster, node, nodes, configured=live).spec_hash)
+        if _running_hash(ctx, cluster, node) not in accepted:
+            changed.append(node)
+    return changed
 
 
-def _differs(ctx: ReconcileContext, cluster: Cluster, node: Node, spec: NodeSpec) -> bool:
+def _live_settings(run: StepRun[RollProgress]) -> dict[str, str] | None:
+    """The configuration's properties as a node that only lacks the settings Kafka took at run
+    time has them (its old values of those), or None when none were taken."""
+    taken = run.progress_of("APPLY_DYNAMIC_SETTINGS", DynamicSettings).dynamic
+    if not taken:
+        return None
+    store = run.ctx.store
+    old = revision_properties(store, previous_configuration(run))
+    live = dict(user_properties(store, run.cluster))
+    for key in taken:
+        if key in old:
+            live[key] = old[key]
+        else:
+            live.pop(key, None)
+    return live
+
+
+def _running_hash(ctx: ReconcileContext, cluster: Cluster, node: Node) -> str | None:
     try:
         status = ctx.agents.client(node.agent).node(node_key(cluster, node))
     except AgentUnavailable as error:
         raise TemporaryError(f"agent {node.agent} is unavailable: {error}", 2.0) from error
-    return status is None or status.spec_hash != spec.spec_hash
+    return None if status is None else status.spec_hash
 
 
 def _roll(run: StepRun[RollProgress], rolling: list[Node], nodes: Sequence[Node]) -> None:
     ctx, cluster = run.ctx, run.cluster
     reason = describe_changes(cluster.observed_spec, cluster.spec) or "its spec changed"
+    if run.op.progress.get("rollback_of"):
+        reason = f"rolling back the failed {run.op.type.value}"
     policies = turns_authorizer_on(cluster)
 
     def render(node: Node) -> NodeSpec:

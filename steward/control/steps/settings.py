@@ -10,11 +10,12 @@ settings only restarts nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from steward.control.node_specs import revision_properties, user_properties
 from steward.control.step import StepRun
 from steward.domain.errors import PermanentError, TemporaryError
-from steward.domain.model import NodeRole
+from steward.domain.model import ConfigurationRef, NodeRole
 from steward.kafka.dynamic_config import (
     DynamicConfigError,
     apply_cluster_defaults,
@@ -39,9 +40,20 @@ def changes(old: dict[str, str], new: dict[str, str]) -> tuple[dict[str, str], l
     return changed, removed
 
 
+def previous_configuration(run: StepRun[Any]) -> ConfigurationRef | None:
+    """The configuration the change starts from: the one the cluster converged on, or for a
+    rollback, the failed operation's target (whose dynamic settings may have been applied)."""
+    if run.op.progress.get("rollback_of"):
+        source = (run.op.source or {}).get("configurationInfo")
+        if isinstance(source, dict):
+            return ConfigurationRef(str(source["arn"]), int(source["revision"]))
+        return None
+    return run.cluster.observed_spec.configuration
+
+
 def apply_dynamic_settings(run: StepRun[DynamicSettings]) -> None:
     ctx, cluster = run.ctx, run.cluster
-    old = revision_properties(ctx.store, cluster.observed_spec.configuration)
+    old = revision_properties(ctx.store, previous_configuration(run))
     changed, removed = changes(old, user_properties(ctx.store, cluster))
     # A removed setting goes back to Steward's default where it has one (Kafka refuses to drop
     # some cluster defaults, e.g. min.insync.replicas while eligible leader replicas are on).
