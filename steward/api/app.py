@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from steward.api.acm_pca import with_acm_pca
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi
-from steward.api.secrets_manager import with_secrets_manager
 from steward.control.service import ClusterService
 from steward.monitor.control_metrics import CONTENT_TYPE
+from steward.pca.api import with_acm_pca
+from steward.secrets.api import with_secrets_manager
 
 OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 """What answers without a signature: liveness, and what Prometheus reads (it cannot sign

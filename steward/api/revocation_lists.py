@@ -7,9 +7,9 @@ routes (ARN percent-encoded in the path, camelCase JSON, MSK's error shapes)."""
 from __future__ import annotations
 
 from steward.api.msk.routing import Body, MskRequest, Router
-from steward.control.private_ca import PrivateCaError, ResourceNotFoundException
 from steward.control.service import ClusterService
 from steward.domain.errors import BadRequestException, NotFoundException
+from steward.pca.service import PrivateCaError, ResourceNotFoundException
 
 router = Router()
 

@@ -20,8 +20,8 @@ from dataclasses import replace
 from steward.agent.client import AgentClient
 from steward.agent.spec import NodeSpec
 from steward.control.periodic import WakeableTask
-from steward.control.private_ca import PrivateCertificateAuthorities
 from steward.domain.model import Cluster, ClusterState, Node, NodeRole
+from steward.pca.service import PrivateCertificateAuthorities
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)

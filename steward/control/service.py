@@ -19,9 +19,7 @@ from steward.control.cluster_policies import ClusterPolicies
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.operation_records import fail, mutable_info
 from steward.control.pipeline import start_operation
-from steward.control.private_ca import PrivateCertificateAuthorities
 from steward.control.scram import ClusterScramSecrets
-from steward.control.secrets import Secrets
 from steward.control.topics import ClusterTopics
 from steward.control.updates import ClusterUpdates
 from steward.crypto.master_key import MasterKey
@@ -60,10 +58,12 @@ from steward.kafka.node_config import (
 from steward.kafka.properties import PropertiesError, validate_server_properties
 from steward.kafka.reassignment import broker_disk_usage
 from steward.monitor.queries import ClusterMetrics
+from steward.pca.service import PrivateCertificateAuthorities
+from steward.pca.store import CertificateAuthorityRecords
+from steward.secrets.service import Secrets
+from steward.secrets.store import SecretRecords
 from steward.settings import Settings
 from steward.store.access_policies import PolicyRecords
-from steward.store.private_ca import CertificateAuthorityRecords
-from steward.store.secrets import SecretRecords
 from steward.store.store import DuplicateError, Store
 
 

@@ -16,7 +16,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from steward.control.private_ca import (
+from steward.crypto.master_key import MasterKey
+from steward.domain.errors import BadRequestException
+from steward.pca.service import (
     CertificateAuthorityNotUsable,
     InvalidArgsException,
     InvalidArnException,
@@ -29,10 +31,8 @@ from steward.control.private_ca import (
     parse_serial,
     validity_end,
 )
-from steward.crypto.master_key import MasterKey
-from steward.domain.errors import BadRequestException
+from steward.pca.store import CertificateAuthorityRecords
 from steward.store import schema
-from steward.store.private_ca import CertificateAuthorityRecords
 from steward.store.store import open_engine
 
 ACCOUNT = "123456789012"

@@ -15,10 +15,11 @@ from typing import Protocol
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from steward.api import acm_pca, secrets_manager
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.errors import error_response
 from steward.domain.errors import BadRequestException, InternalServerErrorException, StewardError
+from steward.pca import api as acm_pca
+from steward.secrets import api as secrets_manager
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from steward.crypto.client_ca import MalformedCertificate, MalformedCsr, Private
 from steward.crypto.master_key import MasterKey, SealedValueError
 from steward.domain.errors import BadRequestException, StewardError
 from steward.domain.model import utcnow
-from steward.store.private_ca import CaRecord, CertificateAuthorityRecords, IssuedCertificate
+from steward.pca.store import CaRecord, CertificateAuthorityRecords, IssuedCertificate
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Secrets, their sealed versions, and their associations with clusters, as the store keeps them.
 
-This layer moves rows only: values arrive and leave sealed (`steward.control.secrets` seals and
+This layer moves rows only: values arrive and leave sealed (`steward.secrets.service` seals and
 opens them), so nothing here ever holds a secret value in clear.
 """
 

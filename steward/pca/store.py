@@ -1,7 +1,7 @@
 """Private certificate authorities and the certificates they issued, as the store keeps them.
 
 This layer moves rows only: a CA's private key arrives and leaves sealed
-(`steward.control.private_ca` seals and opens it), so nothing here holds a key in clear.
+(`steward.pca.service` seals and opens it), so nothing here holds a key in clear.
 """
 
 from __future__ import annotations

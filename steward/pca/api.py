@@ -23,14 +23,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Scope
 
-from steward.api.json_protocol import (
-    Body,
-    JsonEndpoint,
-    json_response,
-    names_target,
-    with_json_endpoint,
-)
-from steward.control.private_ca import (
+from steward.domain.errors import StewardError
+from steward.pca.service import (
     CaRecord,
     InvalidArgsException,
     InvalidNextTokenException,
@@ -40,7 +34,13 @@ from steward.control.private_ca import (
     PrivateCertificateAuthorities,
     Validity,
 )
-from steward.domain.errors import StewardError
+from steward.wire.json_protocol import (
+    Body,
+    JsonEndpoint,
+    json_response,
+    names_target,
+    with_json_endpoint,
+)
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from steward.crypto.master_key import MasterKey, SealedValueError
 from steward.domain.errors import StewardError
 from steward.domain.model import utcnow
-from steward.store.secrets import (
+from steward.secrets.store import (
     DuplicateSecretError,
     SealedVersion,
     SecretRecord,

@@ -19,14 +19,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Scope
 
-from steward.api.json_protocol import (
-    Body,
-    JsonEndpoint,
-    json_response,
-    names_target,
-    with_json_endpoint,
-)
-from steward.control.secrets import (
+from steward.domain.errors import StewardError
+from steward.secrets.service import (
     InternalServiceError,
     InvalidNextTokenException,
     InvalidParameterException,
@@ -35,7 +29,13 @@ from steward.control.secrets import (
     Secrets,
     SecretsManagerError,
 )
-from steward.domain.errors import StewardError
+from steward.wire.json_protocol import (
+    Body,
+    JsonEndpoint,
+    json_response,
+    names_target,
+    with_json_endpoint,
+)
 
 log = logging.getLogger(__name__)
 
