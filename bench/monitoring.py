@@ -80,7 +80,7 @@ def scraper_cpu(steward: Steward, passes: int, parse_all: bool) -> tuple[float, 
             before = time.process_time()
             scraper.scrape_once()
             spent += time.process_time() - before
-        scraper.stop()
+        scraper.close()
         metrics.close()
     store.close()
     return spent / passes, nodes

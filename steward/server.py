@@ -10,15 +10,16 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
 
 from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
+from steward.background import BackgroundTasks, Pace
 from steward.control.agents import AgentDirectory
 from steward.control.alarm_monitor import AlarmMonitor, StoredMetrics
 from steward.control.certificates import ClusterCertificates, ca_certificate
@@ -40,53 +41,34 @@ from steward.store.store import Store
 log = logging.getLogger("steward")
 
 
+RECONCILER = "reconciler"
+HEALTH_MONITOR = "health-monitor"
+SCRAM_SYNC = "scram-sync"
+POLICY_SYNC = "policy-sync"
+CLIENT_TRUST = "client-trust"
+METRICS_SCRAPER = "metrics-scraper"
+ADMIN_METRICS = "admin-metrics"
+ALARM_MONITOR = "alarm-monitor"
+
+
 @dataclass
 class ControlPlane:
     settings: Settings
     store: Store
     service: ClusterService
     reconciler: Reconciler
-    monitor: HealthMonitor | None
-    scram_sync: ScramSync | None = None
-    scraper: MetricsScraper | None = None
-    admin_metrics: AdminMetricsCollector | None = None
-    alarms: AlarmMonitor | None = None
-    client_trust: ClientTrust | None = None
-    policy_sync: PolicySync | None = None
+    tasks: BackgroundTasks
+    """Every background loop, the reconciler's dispatch among them."""
+    closing: list[Callable[[], object]] = field(default_factory=list)
+    """What to release once the tasks are stopped, in this order."""
 
     def start(self) -> None:
-        self.reconciler.start()
-        if self.client_trust is not None:
-            self.client_trust.start(self.reconciler.ctx.agents.client, self.reconciler.ctx.render)
-        if self.monitor is not None:
-            self.monitor.start()
-        if self.scram_sync is not None:
-            self.scram_sync.start()
-        if self.policy_sync is not None:
-            self.policy_sync.start()
-        if self.scraper is not None:
-            self.scraper.start()
-        if self.admin_metrics is not None:
-            self.admin_metrics.start()
-        if self.alarms is not None:
-            self.alarms.start()
+        self.tasks.start()
 
     def close(self) -> None:
-        if self.client_trust is not None:
-            self.client_trust.stop()
-        if self.alarms is not None:
-            self.alarms.stop()
-        if self.admin_metrics is not None:
-            self.admin_metrics.stop()
-        if self.scraper is not None:
-            self.scraper.stop()
-        self.service.metrics.close()
-        if self.scram_sync is not None:
-            self.scram_sync.stop()
-        if self.policy_sync is not None:
-            self.policy_sync.stop()
-        if self.monitor is not None:
-            self.monitor.stop()
+        self.tasks.stop(timeout=10.0)
+        for close in self.closing:
+            close()
         self.reconciler.stop()
         self.store.close()
 
@@ -101,46 +83,73 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     agents = AgentDirectory(settings)
     renderer = NodeSpecRenderer(store, data_keys.key_for, certificates.with_node_tls)
     context = ReconcileContext(settings, store, agents, renderer)
+    tasks = BackgroundTasks()
     reconciler = Reconciler(context)
-    monitor = HealthMonitor(context, reconciler.wake) if settings.health_monitor else None
+    tasks.add(
+        RECONCILER,
+        reconciler.pass_once,
+        reconciler.interval,
+        pace=Pace.DELAY,
+        at_start=reconciler.prepare,
+    )
+    wake_reconciler = tasks.waker(RECONCILER)
+    monitor = HealthMonitor(context, wake_reconciler) if settings.health_monitor else None
     service = ClusterService(
         settings,
         store,
-        wake_reconciler=reconciler.wake,
+        wake_reconciler=wake_reconciler,
         health_reports=monitor.report if monitor is not None else None,
         master_key=data_keys.master_key,
     )
+    plane = ControlPlane(settings, store, service, reconciler, tasks)
+    if monitor is not None:
+        tasks.add(HEALTH_MONITOR, monitor.check_all, monitor.interval)
+        plane.closing.append(monitor.close)
+
     client_trust = ClientTrust(
         store,
         service.private_cas,
         lambda cluster_id: ca_certificate(store.engine, cluster_id) or "",
     )
+    client_trust.agents = agents.client
+    client_trust.render = context.render
     renderer.client_trust = client_trust.with_client_trust
+    tasks.add(CLIENT_TRUST, client_trust.push, client_trust.interval, pace=Pace.DELAY)
+    wake_trust = tasks.waker(CLIENT_TRUST)
+    service.private_cas.add_listener(lambda _arn: wake_trust())
+
     scram_sync = ScramSync(store, service.secrets)
-    service.secrets.on_change = service.scram.wake = scram_sync.wake
-    plane = ControlPlane(settings, store, service, reconciler, monitor, scram_sync)
-    plane.client_trust = client_trust
-    plane.policy_sync = PolicySync(store, service.policies.records)
-    service.policies.wake = plane.policy_sync.wake
-    context.apply_policies = plane.policy_sync.apply_cluster
+    tasks.add(SCRAM_SYNC, scram_sync.pass_once, scram_sync.interval, pace=Pace.DELAY)
+    service.secrets.on_change = service.scram.wake = tasks.waker(SCRAM_SYNC)
+
+    policy_sync = PolicySync(store, service.policies.records)
+    tasks.add(POLICY_SYNC, policy_sync.pass_once, policy_sync.interval, pace=Pace.DELAY)
+    service.policies.wake = tasks.waker(POLICY_SYNC)
+    context.apply_policies = policy_sync.apply_cluster
+
     if settings.metrics_interval > 0:
         metrics = service.metrics.store
-        plane.scraper = MetricsScraper(
+        scraper = MetricsScraper(
             store,
             metrics,
             service.metrics.control_plane.scrape_stats,
             interval=settings.metrics_interval,
         )
-        plane.admin_metrics = AdminMetricsCollector(
+        tasks.add(METRICS_SCRAPER, scraper.scrape_once, scraper.interval)
+        admin_metrics = AdminMetricsCollector(
             store, service.consumer_groups, metrics, interval=settings.metrics_interval
         )
-        plane.alarms = AlarmMonitor(
+        tasks.add(ADMIN_METRICS, admin_metrics.collect_all, admin_metrics.interval)
+        alarms = AlarmMonitor(
             store,
             StoredMetrics(metrics),
             region=settings.region,
             account=settings.account_id,
             interval=settings.metrics_interval,
         )
+        tasks.add(ALARM_MONITOR, alarms.run_once, alarms.interval)
+        plane.closing += [alarms.close, scraper.close]
+    plane.closing.append(service.metrics.close)
     return plane
 
 

@@ -8,13 +8,9 @@ from typing import Any
 
 from steward.api.msk.pagination import page, with_token
 from steward.api.msk.routing import Body, MskRequest, Router
-from steward.control.consumer_groups import (
-    RESET_TARGETS,
-    ConsumerGroup,
-    OffsetReset,
-    ResetTarget,
-)
+from steward.control.consumer_groups import RESET_TARGETS, OffsetReset, ResetTarget
 from steward.control.service import ClusterService
+from steward.kafka.group_lag import ConsumerGroup
 
 router = Router()
 

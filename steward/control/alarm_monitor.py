@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from steward.control.periodic import PeriodicTask
 from steward.domain.alarms import (
     AlarmRule,
     AlarmState,
@@ -128,16 +127,11 @@ class AlarmMonitor:
         self.interval = interval
         self.notify = notify
         self.clock = clock
-        self._task = PeriodicTask("alarm-monitor", self.run_once, interval)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alarm-webhook")
 
-    def start(self) -> None:
-        self._task.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop evaluating; notifications already due are still sent (each within
+    def close(self) -> None:
+        """After the last evaluation: the notifications already due are still sent (each within
         WEBHOOK_TIMEOUT)."""
-        self._task.stop(timeout)
         self._pool.shutdown(wait=True)
 
     def run_once(self) -> None:

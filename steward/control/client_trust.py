@@ -19,7 +19,6 @@ from dataclasses import replace
 
 from steward.agent.client import AgentClient
 from steward.agent.spec import NodeSpec
-from steward.control.periodic import WakeableTask
 from steward.domain.model import Cluster, ClusterState, Node, NodeRole
 from steward.pca.service import PrivateCertificateAuthorities
 from steward.store.store import Store
@@ -51,12 +50,11 @@ class ClientTrust:
         self.store = store
         self.authorities = authorities
         self.cluster_ca = cluster_ca
+        self.interval = interval
         self.agents: Callable[[str], AgentClient] | None = None
+        """`agents(agent)`: an `AgentClient`; set before the first `push`."""
         self.render: RenderNode | None = None
-        self._task = WakeableTask(
-            "client-trust", self.push, interval, "pushing client trust to the brokers failed", log
-        )
-        authorities.add_listener(lambda _arn: self._task.wake())
+        """A node's whole spec; set before the first `push`."""
 
     def with_client_trust(self, spec: NodeSpec) -> NodeSpec:
         """`spec` with the certificates and revocation lists of the CAs it names."""
@@ -75,18 +73,6 @@ class ClientTrust:
         )
 
     # --- pushing --------------------------------------------------------------------------------
-    def start(self, client_for: Callable[[str], AgentClient], render: RenderNode) -> None:
-        """`client_for(agent)`: an `AgentClient`; `render`: a node's whole spec."""
-        self.agents = client_for
-        self.render = render
-        self._task.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._task.stop(timeout)
-
-    def wake(self) -> None:
-        self._task.wake()
-
     def push(self) -> int:
         """Re-apply the specs of the brokers of every ACTIVE cluster with mutual TLS; the number
         of brokers reached."""

@@ -26,8 +26,9 @@ from steward.domain.errors import (
 from steward.domain.model import Cluster
 from steward.kafka import consumer_groups as kafka_groups
 from steward.kafka import topics as kafka_topics
-from steward.kafka.consumer_groups import GroupMember, Partition
+from steward.kafka.consumer_groups import Partition
 from steward.kafka.errors import KafkaAdminError
+from steward.kafka.group_lag import ConsumerGroup, PartitionLag
 from steward.store.store import Store
 
 READ_TIMEOUT = 10.0
@@ -39,61 +40,6 @@ message at or after a time, or a given offset (kept within the first and the log
 `kafka-consumer-groups --to-offset` does)."""
 
 CONSUMER_PROTOCOL = "consumer"
-
-
-@dataclass(frozen=True)
-class PartitionLag:
-    topic: str
-    partition: int
-    committed_offset: int | None
-    """None when the group has committed nothing for the partition (yet)."""
-    log_end_offset: int | None
-    """None when Kafka could not tell (e.g. the topic is gone)."""
-    member_id: str | None = None
-    """The member the partition is assigned to, if any."""
-
-    @property
-    def lag(self) -> int | None:
-        if self.committed_offset is None or self.log_end_offset is None:
-            return None
-        return self.log_end_offset - self.committed_offset
-
-
-@dataclass(frozen=True)
-class TopicLag:
-    """MSK's per-topic consumer lag metrics of a group."""
-
-    topic: str
-    sum_offset_lag: int
-    max_offset_lag: int
-
-
-@dataclass(frozen=True)
-class ConsumerGroup:
-    group_id: str
-    state: str
-    """Kafka's state, MSK-style: STABLE, EMPTY, PREPARING_REBALANCE, COMPLETING_REBALANCE, ..."""
-    protocol_type: str
-    """`consumer`, or empty for a group with committed offsets and no membership protocol."""
-    group_type: str
-    """CLASSIC, or CONSUMER (KIP-848)."""
-    coordinator: int | None
-    partition_assignor: str
-    members: tuple[GroupMember, ...]
-    partitions: tuple[PartitionLag, ...]
-    """By (topic, partition): the committed ones, and in a description the assigned ones too."""
-
-    @property
-    def total_lag(self) -> int:
-        return sum(p.lag for p in self.partitions if p.lag is not None)
-
-    @property
-    def topics(self) -> list[TopicLag]:
-        lags: dict[str, list[int]] = {}
-        for p in self.partitions:
-            if p.lag is not None:
-                lags.setdefault(p.topic, []).append(p.lag)
-        return [TopicLag(topic, sum(values), max(values)) for topic, values in sorted(lags.items())]
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Diagnostician, NodeObservation
 from steward.control.node_specs import node_key
 from steward.control.operation_records import mutable_info
-from steward.control.periodic import PeriodicTask
 from steward.control.pipeline import start_operation
 from steward.control.stale_nodes import remove_stale_nodes
 from steward.control.step import load_progress
@@ -67,14 +66,11 @@ class HealthMonitor:
         self._doctors: dict[str, Diagnostician] = {}
         self._kafka: dict[str, tuple[float, KafkaHealth]] = {}
         self._reports: dict[str, ClusterHealth] = {}
-        self._task = PeriodicTask("health-monitor", self.check_all, interval)
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health-probe")
 
-    def start(self) -> None:
-        self._task.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._task.stop(timeout)
+    def close(self) -> None:
+        """Drop the probes under way (after the background task that calls `check_all` is
+        stopped)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def check_all(self) -> None:

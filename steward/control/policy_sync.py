@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from steward.control.cluster_policies import has_authorizer
-from steward.control.periodic import WakeableTask
 from steward.control.topics import SERVING_STATES, serving_bootstrap
 from steward.domain.access_policies import ClusterIdentity, KafkaAcl, PolicyError, compile_policy
 from steward.domain.errors import StewardError
@@ -81,22 +80,9 @@ class PolicySync:
         self.verify_interval = verify_interval
         self._admin = admin
         self._apply = apply
-        self._task = WakeableTask(
-            "policy-sync", self.pass_once, interval, "Access policy sync pass failed", log
-        )
         self._lock = threading.Lock()
         """One cluster sync at a time: the background pass and `sync_now` never interleave."""
         self._verified: dict[str, float] = {}
-
-    def start(self) -> None:
-        self._task.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._task.stop(timeout)
-
-    def wake(self) -> None:
-        """A pass soon, in the background (what the API calls after a change)."""
-        self._task.wake()
 
     def pass_once(self) -> None:
         for cluster_arn in self.records.cluster_arns():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -55,44 +56,32 @@ class Reconciler:
         self.ctx = context
         self.interval = interval
         self.pipeline: Pipeline = pipeline or ClusterPipeline()
-        self._wake = threading.Event()
         self._stopping = threading.Event()
         self._wait: Wait = wait or self._stopping.wait
         self._clock = clock
         self._workers: dict[str, threading.Thread] = {}
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        for worker in list(self._workers.values()):
-            worker.join(timeout)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    # --- the loop -------------------------------------------------------------------------------
-    def _loop(self) -> None:
+    # The dispatch loop is a background task (`steward.background`): `prepare` once, then
+    # `pass_once` every `interval` seconds or when woken. Each cluster with unfinished operations
+    # gets a worker thread of its own, so one hung cluster never delays another.
+    def prepare(self) -> None:
+        """What a (re)started control plane does before its first pass: restart the step clocks
+        (time down does not count against a step's timeout), start the local agents, re-adopt
+        the nodes they run."""
         self.restart_clocks()
         try:
             self.ctx.agents.ensure_local_agents()
             self.readopt()
         except Exception:
             log.exception("starting agents or re-adopting nodes failed; will retry per operation")
-        while not self._stopping.is_set():
-            try:
-                self.pass_once()
-            except Exception:
-                log.exception("reconcile pass failed")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the cluster workers: each ends at its next step boundary (or wait)."""
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        for worker in list(self._workers.values()):
+            worker.join(max(0.0, deadline - time.monotonic()))
 
     def pass_once(self) -> None:
         for op in self.ctx.store.unfinished_operations():

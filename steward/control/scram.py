@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from steward.control.periodic import WakeableTask
 from steward.control.topics import SERVING_STATES, serving_bootstrap
 from steward.domain.errors import BadRequestException, StewardError
 from steward.domain.model import Cluster, ClusterState, utcnow
@@ -251,19 +250,7 @@ class ScramSync:
         self.secrets = secrets
         self.interval = interval
         self.verify_interval = verify_interval
-        self._task = WakeableTask(
-            "scram-sync", self.pass_once, interval, "SCRAM credential sync pass failed", log
-        )
         self._verified: dict[str, float] = {}
-
-    def start(self) -> None:
-        self._task.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._task.stop(timeout)
-
-    def wake(self) -> None:
-        self._task.wake()
 
     def pass_once(self) -> None:
         by_cluster: dict[str, list[ScramAssociation]] = {}

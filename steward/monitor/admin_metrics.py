@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from steward.control.certificates import steward_bootstrap
-from steward.control.consumer_groups import ClusterConsumerGroups, ConsumerGroup
-from steward.control.periodic import PeriodicTask
 from steward.domain.errors import StewardError
 from steward.domain.model import Cluster, ClusterState, EnhancedMonitoring, NodeRole
 from steward.kafka.errors import KafkaAdminError
+from steward.kafka.group_lag import ConsumerGroup
 from steward.kafka.health import partition_states
 from steward.kafka.reassignment import broker_disk_usage
 from steward.monitor.kafka_state import disk_samples, partition_samples
@@ -44,11 +44,19 @@ class _Seen:
     time_lag: float | None
 
 
+class GroupReader(Protocol):
+    """A cluster's consumer groups, with their lag (the control plane's use case)."""
+
+    def group_ids(self, cluster_arn: str) -> list[str]: ...
+
+    def groups(self, cluster_arn: str, group_ids: Sequence[str]) -> list[ConsumerGroup]: ...
+
+
 class AdminMetricsCollector:
     def __init__(
         self,
         store: Store,
-        groups: ClusterConsumerGroups,
+        groups: GroupReader,
         metrics: MetricStore,
         interval: float = 30.0,
         clock: Callable[[], float] = time.time,
@@ -59,13 +67,6 @@ class AdminMetricsCollector:
         self.interval = interval
         self.clock = clock
         self._seen: dict[tuple[str, str, str, int], _Seen] = {}
-        self._task = PeriodicTask("admin-metrics", self.collect_all, interval)
-
-    def start(self) -> None:
-        self._task.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._task.stop(timeout)
 
     def collect_all(self) -> int:
         """One pass over every serving cluster; the number of samples stored."""

@@ -11,7 +11,6 @@ it answers again).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -80,29 +79,13 @@ class MetricsScraper:
         self._client = httpx.Client(timeout=timeout)
         self._previous: dict[tuple[str, int], Scrape] = {}
         self._last_compact = 0.0
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="metrics-scrape")
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="metrics-scraper", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def close(self) -> None:
+        """Drop the reads under way and the HTTP client (after the background task that calls
+        `scrape_once` is stopped)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
-
-    def _loop(self) -> None:
-        next_pass = time.monotonic() + self.interval
-        while not self._stopping.wait(max(0.0, next_pass - time.monotonic())):
-            next_pass = max(next_pass + self.interval, time.monotonic())
-            try:
-                self.scrape_once()
-            except Exception:
-                log.exception("scraping metrics failed")
 
     def scrape_once(self, now: float | None = None) -> int:
         """One pass over every target; how many samples were stored."""

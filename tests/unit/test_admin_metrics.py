@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from steward.control.consumer_groups import ConsumerGroup, PartitionLag
 from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
@@ -14,6 +13,7 @@ from steward.domain.model import (
     ClusterState,
     EnhancedMonitoring,
 )
+from steward.kafka.group_lag import ConsumerGroup, PartitionLag
 from steward.kafka.health import PartitionState
 from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.kafka_state import disk_samples, partition_samples

@@ -144,7 +144,7 @@ def test_a_state_change_is_recorded_and_sent_to_the_webhooks(store: Store) -> No
     store.alarms.put(rule(webhook_urls=("http://127.0.0.1:1/hook",)))
     metrics.values = periods(150, 200, 300)
     alarms.evaluate_all()
-    alarms.stop()  # the notifications due are sent first
+    alarms.close()  # the notifications due are sent first
     _, status = store.alarms.get("lag-high")  # type: ignore[misc]
     assert status.state is AlarmState.ALARM and "Threshold Crossed" in status.reason
     assert metrics.asked[0] == (
@@ -172,7 +172,7 @@ def test_the_alarm_clears_and_unchanged_states_send_nothing(store: Store) -> Non
     clock[0] = NOW + 180  # three newer periods, all low
     metrics.values = {NOW + t: 0.0 for t in (0, 60, 120)}
     alarms.evaluate_all()
-    alarms.stop()
+    alarms.close()
     states = [p["NewStateValue"] for _, p in sent]
     assert states == ["ALARM", "OK"]
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from steward.background import BackgroundTasks, Pace
 from steward.control.cluster_policies import (
     APPLIED,
     INACTIVE,
@@ -318,8 +319,10 @@ def test_a_woken_sync_applies_a_change_without_a_restart(
     sync = PolicySync(
         service.store, service.policies.records, interval=3600, admin=kafka.admin, apply=kafka.apply
     )
-    service.policies.wake = sync.wake
-    sync.start()
+    tasks = BackgroundTasks()
+    tasks.add("policy-sync", sync.pass_once, sync.interval, pace=Pace.DELAY)
+    service.policies.wake = tasks.waker("policy-sync")
+    tasks.start()
     try:
         service.policies.put(secured, "User:alice", consumer_of(secured))
         for _ in range(200):
@@ -328,7 +331,7 @@ def test_a_woken_sync_applies_a_change_without_a_restart(
             time.sleep(0.02)
         assert service.policies.get(secured, "User:alice").status == APPLIED
     finally:
-        sync.stop()
+        tasks.stop()
 
 
 def test_an_update_security_applies_policies_before_the_store_has_the_authorizer(

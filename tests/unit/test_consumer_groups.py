@@ -19,12 +19,12 @@ from click.testing import CliRunner, Result
 from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
 from steward.cli.main import cli
-from steward.control.consumer_groups import ConsumerGroup, PartitionLag
 from steward.control.service import ClusterService
 from steward.domain.model import BrokerNodeGroup, ClusterSpec
 from steward.kafka import consumer_groups as kafka_groups
 from steward.kafka import topics as kafka_topics
 from steward.kafka.consumer_groups import GroupMember, OffsetQuery, Partition
+from steward.kafka.group_lag import ConsumerGroup, PartitionLag
 from steward.kafka.health import PartitionState
 from steward.settings import Settings
 from steward.store.store import Store

@@ -445,7 +445,7 @@ def test_the_scraper_stores_msk_metrics_of_every_node(service: ClusterService) -
         for node_id in (1, 2, 3):
             exporters[node_id].text = JMX_TEXT.format(bytes_in=1000 + 1000 * node_id, messages=20)
         scraper.scrape_once()
-        scraper.stop()
+        scraper.close()
         now = time.time() + 1
         for node_id in (1, 2, 3):
             dims = {"Cluster Name": "orders", "Broker ID": str(node_id)}
