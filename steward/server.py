@@ -21,7 +21,6 @@ from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
 from steward.background import BackgroundTasks, Pace
 from steward.control.agents import AgentDirectory
-from steward.control.alarm_monitor import AlarmMonitor, StoredMetrics
 from steward.control.certificates import ClusterCertificates, ca_certificate
 from steward.control.client_trust import ClientTrust
 from steward.control.context import ReconcileContext
@@ -34,6 +33,7 @@ from steward.control.scram import ScramSync
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
 from steward.monitor.admin_metrics import AdminMetricsCollector
+from steward.monitor.alarm_monitor import AlarmMonitor, StoredMetrics
 from steward.monitor.scraper import MetricsScraper
 from steward.settings import Settings
 from steward.store.store import Store

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from steward.control.alarm_book import AlarmBook
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.certificates import ca_certificate, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth
@@ -57,6 +56,7 @@ from steward.kafka.node_config import (
 )
 from steward.kafka.properties import PropertiesError, validate_server_properties
 from steward.kafka.reassignment import broker_disk_usage
+from steward.monitor.alarm_book import AlarmBook
 from steward.monitor.queries import ClusterMetrics
 from steward.pca.service import PrivateCertificateAuthorities
 from steward.pca.store import CertificateAuthorityRecords

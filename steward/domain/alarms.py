@@ -3,7 +3,7 @@ dimensions) per period, compared with a threshold over the last `evaluation_peri
 `datapoints_to_alarm` of which must breach for ALARM; states OK, ALARM and INSUFFICIENT_DATA;
 `treat_missing_data` as CloudWatch has it (missing, notBreaching, breaching, ignore).
 
-This module holds the rules and their evaluation only; `steward.control.alarm_monitor` runs them,
+This module holds the rules and their evaluation only; `steward.monitor.alarm_monitor` runs them,
 records each change in the alarm's history and notifies its webhooks.
 """
 

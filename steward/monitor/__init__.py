@@ -1,1 +1,2 @@
-"""Cluster metrics: scraping the exporters, storing time series, querying them."""
+"""Cluster metrics: scraping the exporters and reading Kafka's Admin API, storing time series,
+querying them as MSK's metrics, and the alarms that watch them."""

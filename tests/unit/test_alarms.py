@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
 from steward.cli.main import cli
-from steward.control.alarm_monitor import AlarmMonitor
 from steward.control.service import ClusterService
 from steward.domain.alarms import (
     AlarmRule,
@@ -27,6 +26,7 @@ from steward.domain.alarms import (
 )
 from steward.domain.errors import BadRequestException
 from steward.domain.model import utcnow
+from steward.monitor.alarm_monitor import AlarmMonitor
 from steward.settings import Settings
 from steward.store.store import Store
 from tests.unit.clusters import active_cluster
