@@ -12,18 +12,19 @@ ROOT = Path(steward.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("domain",),
-    ("wire", "network"),
+    ("wire", "network", "crypto", "background"),
     ("settings",),
-    ("crypto", "store"),
+    ("store", "client"),
     ("kafka",),
     ("agent",),
     ("pca", "secrets"),
     ("security",),
-    ("monitor", "background"),
+    ("monitor",),
     ("control",),
     ("chaos",),
     ("api",),
-    ("cli", "server"),
+    ("server",),
+    ("cli",),
 )
 """Bottom to top; packages of one layer do not import each other."""
 
