@@ -35,7 +35,6 @@ from confluent_kafka.admin import AdminClient, NewTopic
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from steward.agent.command import find_java, kafka_server_command  # noqa: E402
 from steward.agent.spec import NodeSpec  # noqa: E402
 from steward.control.node_specs import build_node_spec  # noqa: E402
 from steward.control.placement import Placer, new_directory_id  # noqa: E402
@@ -48,6 +47,8 @@ from steward.domain.model import (  # noqa: E402
     utcnow,
 )
 from steward.kafka.distribution import require_distribution  # noqa: E402
+from steward.kafka.java import find_java  # noqa: E402
+from steward.kafka.launch import kafka_server_command  # noqa: E402
 from steward.kafka.log4j import render_log4j2_properties  # noqa: E402
 from steward.kafka.properties import render_properties  # noqa: E402
 from steward.kafka.storage import storage_tool_command  # noqa: E402

@@ -26,11 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from steward.agent.command import find_java  # noqa: E402
-from steward.agent.encryption import encryption_supported  # noqa: E402
 from steward.kafka.distribution import require_distribution  # noqa: E402
+from steward.kafka.java import find_java  # noqa: E402
 from steward.kafka.topics import create_topic  # noqa: E402
-from steward.settings import ENCRYPTION_AT_REST_ENV  # noqa: E402
+from steward.settings import ENCRYPTION_AT_REST_ENV, encryption_supported  # noqa: E402
 from tests.integration.harness import Steward, provisioned  # noqa: E402
 
 VERSION = "4.3.1"

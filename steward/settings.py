@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from steward.agent.encryption import encryption_supported
 from steward.network.zones import ZoneNetwork, namespaces_supported
 
 ZONE_NETWORK_ENV = "STEWARD_ZONE_NETWORK"
@@ -14,6 +14,15 @@ ZONE_NETWORK_MODES = ("loopback", "netns", "auto")
 AUTH_ENV = "STEWARD_AUTH"
 ENCRYPTION_AT_REST_ENV = "STEWARD_ENCRYPTION_AT_REST"
 ENCRYPTION_AT_REST_MODES = ("auto", "on", "off")
+ENCRYPTION_TOOLS = ("gocryptfs", "fusermount3")
+"""What encrypts a node's data at rest (`steward.agent.encryption`): gocryptfs and the FUSE
+helper that unmounts its views."""
+
+
+def encryption_supported() -> bool:
+    """gocryptfs, the FUSE helper and /dev/fuse: what an agent needs to encrypt nodes' data, and
+    what STEWARD_ENCRYPTION_AT_REST=auto looks for on this host."""
+    return all(shutil.which(tool) for tool in ENCRYPTION_TOOLS) and Path("/dev/fuse").exists()
 
 
 def _env_path(name: str, default: Path) -> Path:

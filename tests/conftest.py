@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from steward.agent.command import JVM_OPTIONS_ENV
+from steward.kafka.java import JVM_OPTIONS_ENV
 
 # The suite starts and stops hundreds of short-lived Kafka JVMs on a machine of two cores: with
 # only the client compiler, each takes a fraction of the CPU to start and warm up, and Kafka

@@ -15,7 +15,6 @@ once the control plane has sent the key.
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -26,16 +25,10 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = "gocryptfs.conf"
 FUSE_TYPE = "fuse.gocryptfs"
-_TOOLS = ("gocryptfs", "fusermount3")
 
 
 class EncryptionError(Exception):
     """The encrypted view cannot be made or mounted."""
-
-
-def encryption_supported() -> bool:
-    """gocryptfs, the FUSE helper and /dev/fuse: what an agent needs to encrypt nodes' data."""
-    return all(shutil.which(tool) for tool in _TOOLS) and Path("/dev/fuse").exists()
 
 
 def mounted_type(path: Path) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 
 from steward.agent.cgroups import MAX_WEIGHT, MIN_WEIGHT
 from steward.agent.log_delivery import InvalidLogDelivery, LogDelivery
+from steward.kafka.launch import LOCATION_PROPERTIES, server_properties
 
 NodeRole = Literal["broker", "controller"]
 DesiredState = Literal["running", "stopped"]
@@ -24,17 +25,7 @@ _KAFKA_UUID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _PROPERTY_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
-AGENT_OWNED_PROPERTIES: frozenset[str] = frozenset(
-    {
-        "log.dirs",
-        "log.dir",
-        "metadata.log.dir",
-        "ssl.keystore.location",
-        "ssl.truststore.location",
-        "listener.name.client_tls.ssl.truststore.location",
-        "steward.revocation.lists.location",
-    }
-)
+AGENT_OWNED_PROPERTIES: frozenset[str] = LOCATION_PROPERTIES
 """Storage locations: the agent places every node's data and TLS key store under its own node
 directory."""
 
@@ -215,12 +206,7 @@ class NodeSpec:
 
     def server_properties(self, data_dir: str) -> dict[str, str]:
         """The properties the node runs with: the spec's, plus identity and storage."""
-        return {
-            **self.properties,
-            "process.roles": self.role,
-            "node.id": str(self.node_id),
-            "log.dirs": data_dir,
-        }
+        return server_properties(self.properties, self.role, self.node_id, data_dir)
 
     @property
     def spec_hash(self) -> str:

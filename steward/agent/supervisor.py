@@ -39,9 +39,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from steward.agent import class_archive, processes
+from steward.agent import processes
 from steward.agent.cgroups import CpuGroups
-from steward.agent.command import JavaNotFound, find_java, kafka_server_command
 from steward.agent.encryption import EncryptedDirectory, EncryptionError
 from steward.agent.log_delivery import LogDelivery
 from steward.agent.log_shipper import LogShipper, ship_logs
@@ -57,9 +56,12 @@ from steward.agent.volumes import (
     usage,
     volume_mode,
 )
+from steward.kafka import class_archive
 from steward.kafka.distribution import DistributionError, require_distribution
+from steward.kafka.java import JavaNotFound, find_java, server_classpath
+from steward.kafka.launch import LOG4J_FILE, PROPERTIES_FILE, kafka_server_command
 from steward.kafka.log4j import render_log4j2_properties
-from steward.kafka.plugins import PluginBuildError, needs_plugins, plugin_jar
+from steward.kafka.plugins import PluginBuildError
 from steward.kafka.properties import render_properties
 from steward.kafka.storage import (
     META_PROPERTIES,
@@ -90,11 +92,11 @@ class NodePaths:
 
     @property
     def properties(self) -> Path:
-        return self.root / "server.properties"
+        return self.root / PROPERTIES_FILE
 
     @property
     def log4j(self) -> Path:
-        return self.root / "log4j2.properties"
+        return self.root / LOG4J_FILE
 
     @property
     def data(self) -> Path:
@@ -177,7 +179,7 @@ def _encrypted(node: _Node) -> EncryptedDirectory | None:
 
 def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
     """The real command line: Kafka from the spec's distribution, on the node's files, with the
-    version's class archive (`steward.agent.class_archive`)."""
+    version's class archive (`steward.kafka.class_archive`)."""
     java = find_java()
     archives: list[str] = []
     if class_archive.enabled():
@@ -185,13 +187,10 @@ def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
             kafka_cache_dir() / "class-archives", spec.kafka_version, java
         )
         archives = class_archive.jvm_options(archive, spec.key)
-    classpath = require_distribution(spec.kafka_version).classpath
-    if needs_plugins(spec.properties):
-        classpath = f"{classpath}{os.pathsep}{plugin_jar(spec.kafka_version)}"
     return kafka_server_command(
         spec,
         java=java,
-        classpath=classpath,
+        classpath=server_classpath(spec.kafka_version, spec.properties),
         properties_file=paths.properties,
         log4j_file=paths.log4j,
         logs_dir=paths.logs,

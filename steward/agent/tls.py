@@ -1,5 +1,6 @@
 """A node's TLS key store and trust store: PEM files in the node's directory, which Kafka reads
-with `ssl.keystore.type=PEM` and `ssl.truststore.type=PEM`.
+with `ssl.keystore.type=PEM` and `ssl.truststore.type=PEM` from the locations that
+`steward.kafka.launch` names.
 
 The private key reaches the agent inside the node's spec and lands only in the key store file
 (mode 0600, in a directory of mode 0700): never on a command line, in `server.properties`, in
@@ -12,8 +13,7 @@ import os
 from pathlib import Path
 
 from steward.agent.spec import NodeSpec
-from steward.kafka.node_config import CLIENT_TRUSTSTORE_PREFIX
-from steward.kafka.plugins import REVOCATION_LISTS_LOCATION
+from steward.kafka.launch import client_trust_locations, store_locations, uses_pem_stores
 
 KEYSTORE_FILE = "keystore.pem"
 TRUSTSTORE_FILE = "truststore.pem"
@@ -23,7 +23,7 @@ REVOCATION_LISTS_FILE = "revocation-lists.pem"
 
 def uses_tls(spec: NodeSpec) -> bool:
     """The node has a listener (or talks to one) that needs its key store and trust store."""
-    return spec.properties.get("ssl.keystore.type") == "PEM"
+    return uses_pem_stores(spec.properties)
 
 
 def write_tls_files(spec: NodeSpec, directory: Path) -> dict[str, str]:
@@ -39,10 +39,7 @@ def write_tls_files(spec: NodeSpec, directory: Path) -> dict[str, str]:
         _write_private(keystore, spec.tls_key.strip() + "\n" + spec.tls_certificate_chain.strip())
     if spec.tls_trusted_certificates is not None:
         _write_private(truststore, spec.tls_trusted_certificates.strip())
-    locations = {
-        "ssl.keystore.location": str(keystore),
-        "ssl.truststore.location": str(truststore),
-    }
+    locations = store_locations(keystore, truststore)
     if spec.client_certificate_authorities:
         locations.update(_write_client_trust(spec, directory))
     return locations
@@ -60,10 +57,7 @@ def _write_client_trust(spec: NodeSpec, directory: Path) -> dict[str, str]:
             _write_private(lists, spec.revocation_lists.strip())
     elif not lists.exists():
         _write_private(lists, "")
-    return {
-        f"{CLIENT_TRUSTSTORE_PREFIX}ssl.truststore.location": str(truststore),
-        REVOCATION_LISTS_LOCATION: str(lists),
-    }
+    return client_trust_locations(truststore, lists)
 
 
 def _write_private(path: Path, text: str) -> None:

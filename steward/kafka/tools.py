@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
-from steward.agent.command import JavaNotFound, find_java
 from steward.domain.versions import version_key
 from steward.kafka.distribution import (
     DistributionError,
@@ -22,6 +21,7 @@ from steward.kafka.distribution import (
     require_distribution,
 )
 from steward.kafka.errors import KafkaAdminError
+from steward.kafka.java import JavaNotFound, find_java
 
 TOOL_JVM_OPTIONS: tuple[str, ...] = (
     "-Xmx256m",

@@ -23,12 +23,12 @@ import pytest
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import ConfigResource, ConfigSource, NewTopic
 
-from steward.agent.command import find_java
 from steward.control.agents import AgentDirectory
 from steward.kafka import dynamic_config, features, health, membership, reassignment
 from steward.kafka.admin import admin_client
 from steward.kafka.distribution import require_distribution
 from steward.kafka.ids import random_kafka_uuid
+from steward.kafka.java import find_java
 from steward.kafka.log4j import log4j_jvm_options, render_log4j2_properties
 from steward.kafka.properties import render_properties
 from steward.settings import Settings, Zone

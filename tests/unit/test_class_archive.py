@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from steward.agent.class_archive import WRITTEN_AFTER, archive_path, jvm_options
+from steward.kafka.class_archive import WRITTEN_AFTER, archive_path, jvm_options
 
 
 def test_without_an_archive_a_node_writes_one_of_its_own_at_exit(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from steward.agent.command import JVM_OPTIONS_ENV, KAFKA_MAIN, kafka_server_command
 from steward.agent.spec import NodeSpec
+from steward.kafka.java import JVM_OPTIONS_ENV
+from steward.kafka.launch import KAFKA_MAIN, kafka_server_command
 
 
 def spec() -> NodeSpec:

@@ -1,17 +1,16 @@
-"""The command line of a Kafka node: `java <jvm options> -cp <libs>/* kafka.Kafka <properties>`."""
+"""The Java that runs Kafka: where to find it, the JVM options of a Kafka server, and the class
+path a node runs with."""
 
 from __future__ import annotations
 
 import os
 import shlex
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
-from steward.agent.spec import NodeSpec
-from steward.kafka.log4j import log4j_jvm_options
-
-KAFKA_MAIN = "kafka.Kafka"
+from steward.kafka.distribution import require_distribution
+from steward.kafka.plugins import needs_plugins, plugin_jar
 
 # What kafka-server-start.sh / kafka-run-class.sh use for a server (KAFKA_JVM_PERFORMANCE_OPTS),
 # plus exiting on OutOfMemoryError so that the agent restarts a broken JVM instead of leaving it.
@@ -35,6 +34,11 @@ def operator_jvm_options() -> list[str]:
     return shlex.split(os.environ.get(JVM_OPTIONS_ENV, ""))
 
 
+def heap_options(heap_mb: int) -> list[str]:
+    """A fixed heap of `heap_mb` MiB: as large at start as it may grow."""
+    return [f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m"]
+
+
 class JavaNotFound(Exception):
     pass
 
@@ -52,27 +56,11 @@ def find_java() -> str:
     return found
 
 
-def kafka_server_command(
-    spec: NodeSpec,
-    *,
-    java: str,
-    classpath: str,
-    properties_file: Path,
-    log4j_file: Path,
-    logs_dir: Path,
-    extra_options: Sequence[str] = (),
-) -> list[str]:
-    return [
-        java,
-        f"-Xms{spec.heap_mb}m",
-        f"-Xmx{spec.heap_mb}m",
-        *SERVER_JVM_OPTIONS,
-        *extra_options,
-        *operator_jvm_options(),
-        *spec.jvm_options,
-        *log4j_jvm_options(str(log4j_file), str(logs_dir)),
-        "-cp",
-        classpath,
-        KAFKA_MAIN,
-        str(properties_file),
-    ]
+def server_classpath(kafka_version: str, properties: Mapping[str, str]) -> str:
+    """The class path of a node of Kafka `kafka_version` with these properties: the
+    distribution's jars, and the jar of Steward's own classes when the properties load one
+    (`steward.kafka.plugins`, built on first use)."""
+    classpath = require_distribution(kafka_version).classpath
+    if needs_plugins(properties):
+        classpath = f"{classpath}{os.pathsep}{plugin_jar(kafka_version)}"
+    return classpath
