@@ -17,6 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("crypto", "store"),
     ("kafka",),
     ("agent",),
+    ("client",),
     ("pca", "secrets"),
     ("security",),
     ("monitor", "background"),
