@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from steward.cli.client import CliError
-from steward.cli.context import CliContext, pass_cli
+from steward.client.api import CliError
+from steward.client.context import CliContext, pass_cli
 from steward.settings import Settings
 
 if TYPE_CHECKING:

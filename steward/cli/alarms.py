@@ -9,7 +9,7 @@ from urllib.parse import quote
 import click
 
 from steward.cli.clusters import key_values
-from steward.cli.context import CliContext, pass_cli
+from steward.client.context import CliContext, pass_cli
 
 ALARMS = "/steward/v1/alarms"
 NAME = click.argument("name", metavar="NAME")

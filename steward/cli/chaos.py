@@ -6,8 +6,8 @@ import click
 
 from steward.chaos.faults import FaultError, LocalCluster
 from steward.chaos.scenarios import SCENARIOS, ScenarioResult, run_scenario
-from steward.cli.client import CliError
-from steward.cli.context import CliContext, pass_cli
+from steward.client.api import CliError
+from steward.client.context import CliContext, pass_cli
 from steward.settings import Settings
 
 

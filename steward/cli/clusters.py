@@ -9,13 +9,12 @@ from urllib.parse import quote
 
 import click
 
-from steward.cli.client import CliError
-from steward.cli.context import CliContext, pass_cli
 from steward.cli.progress import wait_for_cluster
+from steward.client.api import CliError
+from steward.client.context import CliContext, pass_cli
+from steward.client.options import CLUSTER, CLUSTER_HELP
 from steward.kafka.distribution import DEFAULT_KAFKA_VERSION
 
-CLUSTER = click.argument("cluster", metavar="CLUSTER")
-CLUSTER_HELP = "CLUSTER is a cluster ARN or the exact name of a cluster."
 DEFAULT_WAIT_TIMEOUT = 900.0
 
 

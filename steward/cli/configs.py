@@ -6,8 +6,8 @@ from typing import IO, Any
 
 import click
 
-from steward.cli.context import CliContext, pass_cli
-from steward.cli.output import Output
+from steward.client.context import CliContext, pass_cli
+from steward.client.output import Output
 
 CONFIG = click.argument("config", metavar="CONFIG")
 CONFIG_HELP = "CONFIG is a configuration ARN or the exact name of a configuration."

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from steward.cli.client import CliError
-from steward.cli.context import CliContext, pass_cli
+from steward.client.api import CliError
+from steward.client.context import CliContext, pass_cli
 from steward.domain.versions import version_key
 from steward.kafka import distribution as dist
 from steward.kafka.distribution import DistributionError, KafkaDistribution

@@ -10,20 +10,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from steward.cli.access_keys import access_key
 from steward.cli.alarms import alarm
 from steward.cli.chaos import chaos
-from steward.cli.client import default_endpoint_url, translate
 from steward.cli.clusters import cluster
 from steward.cli.configs import config
-from steward.cli.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.cli.groups import group as consumer_group
 from steward.cli.kafka import kafka
 from steward.cli.metrics import metrics
-from steward.cli.output import Output
 from steward.cli.policies import policy
-from steward.cli.private_ca import ca
-from steward.cli.secrets import secret
 from steward.cli.server import server
 from steward.cli.topics import topic
 from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
+from steward.client.api import default_endpoint_url, translate
+from steward.client.context import OUTPUT_FORMATS, CliContext, output_option
+from steward.client.output import Output
+from steward.pca.cli import ca
+from steward.secrets.cli import secret
 
 
 class StewardGroup(click.Group):

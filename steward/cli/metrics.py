@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import click
 
-from steward.cli.clusters import CLUSTER, CLUSTER_HELP
-from steward.cli.context import CliContext, pass_cli
+from steward.client.context import CliContext, pass_cli
+from steward.client.options import CLUSTER, CLUSTER_HELP
 
 STATISTICS = ("Average", "Maximum", "Minimum", "Sum", "SampleCount")
 _DURATION = re.compile(r"^(\d+)([smhd])$")

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import click
 
-from steward.cli.clusters import CLUSTER, CLUSTER_HELP
-from steward.cli.context import CliContext, pass_cli
+from steward.client.context import CliContext, pass_cli
+from steward.client.options import CLUSTER, CLUSTER_HELP
 
 PRINCIPAL_HELP = (
     "PRINCIPAL is a Kafka principal: User:alice for a SCRAM user, User:CN=alice,O=Example for a "

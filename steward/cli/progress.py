@@ -20,7 +20,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from steward.cli.client import Api, CliError
+from steward.client.api import Api, CliError
 
 POLL_INTERVAL = 0.5
 DELETED = "DELETED"

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from steward.cli.clusters import CLUSTER, CLUSTER_HELP, key_values
-from steward.cli.context import CliContext, pass_cli
+from steward.cli.clusters import key_values
+from steward.client.context import CliContext, pass_cli
+from steward.client.options import CLUSTER, CLUSTER_HELP
 
 TOPIC = click.argument("topic", metavar="TOPIC")
 DEFAULT_REPLICATION_FACTOR = 3

@@ -14,11 +14,11 @@ from typing import Any
 
 import click
 
-from steward.cli.client import Api, CliError
-from steward.cli.clusters import CLUSTER, CLUSTER_HELP
-from steward.cli.context import CliContext, pass_cli
-from steward.cli.output import Output
 from steward.cli.progress import UPDATE_FAILED, operation_steps, wait_for_operation
+from steward.client.api import Api, CliError
+from steward.client.context import CliContext, pass_cli
+from steward.client.options import CLUSTER, CLUSTER_HELP
+from steward.client.output import Output
 
 DEFAULT_UPDATE_TIMEOUT = 1800.0
 """Rolling restarts and partition moves take longer than creating a cluster."""

@@ -25,9 +25,9 @@ from botocore.credentials import Credentials
 
 from steward.agent.cgroups import CpuGroups
 from steward.agent.volumes import loop_volumes_supported, release_volumes_under
-from steward.api.auth.credentials_file import credentials_path, read_credentials
 from steward.api.auth.keys import new_access_key_id, new_secret_access_key
-from steward.cli.signing import SigV4HttpxAuth
+from steward.client.credentials_file import credentials_path, read_credentials
+from steward.client.signing import SigV4HttpxAuth
 from steward.network.zones import ZoneNetwork, remove_octet
 from steward.settings import ENCRYPTION_AT_REST_ENV, encryption_supported
 

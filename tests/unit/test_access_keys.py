@@ -18,13 +18,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
-from steward.api.auth.credentials_file import read_credentials, write_credentials
 from steward.api.auth.guard import AcceptAnyRequest
 from steward.api.auth.keys import check_access_key_id, create_access_key
 from steward.api.auth.startup import prepare_authentication
 from steward.api.auth.verifier import SigV4Verifier
-from steward.cli import credentials as cli_credentials
 from steward.cli.main import cli
+from steward.client import credentials as cli_credentials
+from steward.client.credentials_file import read_credentials, write_credentials
 from steward.settings import Settings, Zone
 from steward.store import schema
 from steward.store.access_keys import AccessKey, AccessKeys, DuplicateAccessKeyError

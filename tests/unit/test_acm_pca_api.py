@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 from steward.api.app import build_app
 from steward.api.auth.keys import NewAccessKey, create_access_key
 from steward.api.auth.verifier import SigV4Verifier
-from steward.cli.signing import SigV4HttpxAuth
+from steward.client.signing import SigV4HttpxAuth
 from steward.control.service import ClusterService
 from steward.settings import Settings, Zone
 from steward.store.store import Store

@@ -12,9 +12,9 @@ import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner, Result
 
-from steward.cli import client as cli_client
 from steward.cli import progress
 from steward.cli.main import cli
+from steward.client import api as cli_client
 
 CLUSTER_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/orders/5f1c-1"
 OTHER_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/orders-dev/77aa-1"

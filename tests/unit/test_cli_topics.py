@@ -11,9 +11,9 @@ import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner, Result
 
-from steward.cli import client as cli_client
 from steward.cli.main import cli
 from steward.cli.topics import decode_configs, encode_configs
+from steward.client import api as cli_client
 
 CLUSTER_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/orders/5f1c-1"
 TOPIC_ARN = "arn:aws:kafka:us-east-1:000000000000:topic/orders/5f1c-1/events"

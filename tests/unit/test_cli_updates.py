@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from steward.cli import client as cli_client
 from steward.cli import progress
+from steward.client import api as cli_client
 from tests.unit.test_cli_api import (
     CLUSTER_ARN,
     CONFIG_ARN,

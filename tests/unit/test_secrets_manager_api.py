@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from steward.api.app import build_app
 from steward.api.auth.keys import NewAccessKey, create_access_key
 from steward.api.auth.verifier import SigV4Verifier
-from steward.cli.signing import SigV4HttpxAuth
+from steward.client.signing import SigV4HttpxAuth
 from steward.control.service import ClusterService
 from steward.crypto.master_key import KEY_FILE
 from steward.settings import Settings, Zone

@@ -15,10 +15,10 @@ from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import TextIO
 
-from steward.api.auth.credentials_file import PROFILE, credentials_path, write_credentials
 from steward.api.auth.guard import AcceptAnyRequest, Authenticator
 from steward.api.auth.keys import NewAccessKey, check_access_key_id, create_access_key
 from steward.api.auth.verifier import SigV4Verifier
+from steward.client.credentials_file import PROFILE, credentials_path, write_credentials
 from steward.settings import AUTH_ENV, Settings
 from steward.store.access_keys import AccessKey, AccessKeys
 

@@ -17,9 +17,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from steward.cli.client import CliError, make_client
-from steward.cli.context import CliContext, pass_cli
-from steward.cli.output import response_data
+from steward.client.api import CliError, make_client
+from steward.client.context import CliContext, pass_cli
+from steward.client.output import response_data
 
 CLIENT_AUTH_TEMPLATE = "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1"
 REASONS = click.Choice(

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import click
 
-from steward.cli.client import Api, default_region
-from steward.cli.output import Output
+from steward.client.api import Api, default_region
+from steward.client.output import Output
 
 
 @dataclass

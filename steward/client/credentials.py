@@ -8,7 +8,7 @@ from __future__ import annotations
 import botocore.session
 from botocore.credentials import Credentials
 
-from steward.api.auth.credentials_file import credentials_path, read_credentials
+from steward.client.credentials_file import credentials_path, read_credentials
 from steward.settings import default_home
 
 PLACEHOLDER = "steward"

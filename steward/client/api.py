@@ -18,8 +18,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from steward.cli.credentials import botocore_session, steward_credentials
-from steward.cli.signing import SigV4HttpxAuth
+from steward.client.credentials import botocore_session, steward_credentials
+from steward.client.signing import SigV4HttpxAuth
 from steward.settings import Settings
 
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from steward.cli.client import CliError, make_client
-from steward.cli.clusters import CLUSTER, CLUSTER_HELP
-from steward.cli.context import CliContext, pass_cli
-from steward.cli.output import response_data
+from steward.client.api import CliError, make_client
+from steward.client.context import CliContext, pass_cli
+from steward.client.options import CLUSTER, CLUSTER_HELP
+from steward.client.output import response_data
 
 NAME_PREFIX = "AmazonMSK_"
 SECRETS = click.argument("secrets", nargs=-1, required=True, metavar="SECRET...")
