@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from steward.control.topics import serving_bootstrap
 from steward.domain.errors import (
     BadRequestException,
     ClusterConnectivityException,
@@ -28,6 +27,7 @@ from steward.kafka import consumer_groups as kafka_groups
 from steward.kafka import topics as kafka_topics
 from steward.kafka.consumer_groups import GroupMember, Partition
 from steward.kafka.errors import KafkaAdminError
+from steward.security.certificates import serving_bootstrap
 from steward.store.store import Store
 
 READ_TIMEOUT = 10.0

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from steward.control.certificates import steward_bootstrap
 from steward.control.consumer_groups import ClusterConsumerGroups, ConsumerGroup
 from steward.control.periodic import PeriodicTask
 from steward.domain.errors import StewardError
@@ -30,6 +29,7 @@ from steward.kafka.health import partition_states
 from steward.kafka.reassignment import broker_disk_usage
 from steward.monitor.kafka_state import disk_samples, partition_samples
 from steward.monitor.store import MetricStore, Sample
+from steward.security.certificates import steward_bootstrap
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)
