@@ -21,20 +21,20 @@ from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
 from steward.background import BackgroundTasks, Pace
 from steward.control.agents import AgentDirectory
-from steward.control.certificates import ClusterCertificates, ca_certificate
-from steward.control.client_trust import ClientTrust
 from steward.control.context import ReconcileContext
-from steward.control.data_keys import DataKeys
 from steward.control.health_monitor import HealthMonitor
 from steward.control.node_specs import NodeSpecRenderer
-from steward.control.policy_sync import PolicySync
 from steward.control.reconciler import Reconciler
-from steward.control.scram import ScramSync
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
 from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.alarm_monitor import AlarmMonitor, StoredMetrics
 from steward.monitor.scraper import MetricsScraper
+from steward.security.certificates import ClusterCertificates, ca_certificate
+from steward.security.client_trust import ClientTrust
+from steward.security.data_keys import DataKeys
+from steward.security.policy_sync import PolicySync
+from steward.security.scram import ScramSync
 from steward.settings import Settings
 from steward.store.store import Store
 

@@ -11,10 +11,10 @@ from steward.api.msk.fields import Fields
 from steward.api.msk.pagination import page, with_token
 from steward.api.msk.routing import Body, MskRequest, Router
 from steward.api.msk.shapes import timestamp
-from steward.control.cluster_policies import ClusterPolicy
 from steward.control.service import ClusterService
 from steward.domain.access_policies import KafkaAcl
 from steward.domain.errors import BadRequestException
+from steward.security.cluster_policies import ClusterPolicy
 
 router = Router()
 

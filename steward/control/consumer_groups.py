@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from steward.control.topics import serving_bootstrap
 from steward.domain.errors import (
     BadRequestException,
     ClusterConnectivityException,
@@ -29,6 +28,7 @@ from steward.kafka import topics as kafka_topics
 from steward.kafka.consumer_groups import Partition
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.group_lag import ConsumerGroup, PartitionLag
+from steward.security.certificates import serving_bootstrap
 from steward.store.store import Store
 
 READ_TIMEOUT = 10.0

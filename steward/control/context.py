@@ -9,10 +9,10 @@ from typing import TypeVar
 
 from steward.agent.spec import NodeSpec
 from steward.control.agents import AgentDirectory
-from steward.control.certificates import steward_bootstrap
 from steward.control.cluster_view import ClusterView, KafkaClusterView
 from steward.control.node_specs import NodeSpecRenderer
 from steward.domain.model import Cluster, Node, NodeRole
+from steward.security.certificates import steward_bootstrap
 from steward.settings import Settings
 from steward.store.store import Store
 

@@ -26,7 +26,6 @@ from dataclasses import replace
 from steward.agent.client import AgentError, AgentUnavailable
 from steward.agent.spec import NodeStatus
 from steward.control.arns import ArnFactory, new_current_version
-from steward.control.certificates import probe_listener, probe_tls, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth, KafkaHealth, read_kafka_health
 from steward.control.context import ReconcileContext
 from steward.control.diagnosis import Diagnostician, NodeObservation
@@ -39,6 +38,7 @@ from steward.control.steps.repair import RepairProgress, grown_spec_size, operat
 from steward.domain.health import Finding
 from steward.domain.model import Cluster, ClusterState, Node, NodeRole, OperationType, StateInfo
 from steward.kafka import probe
+from steward.security.certificates import probe_listener, probe_tls, steward_bootstrap
 
 log = logging.getLogger(__name__)
 

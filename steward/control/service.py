@@ -12,13 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from steward.control.arns import ArnFactory, new_current_version
-from steward.control.certificates import ca_certificate, steward_bootstrap
 from steward.control.cluster_health import ClusterHealth
-from steward.control.cluster_policies import ClusterPolicies
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.operation_records import fail, mutable_info
 from steward.control.pipeline import start_operation
-from steward.control.scram import ClusterScramSecrets
 from steward.control.topics import ClusterTopics
 from steward.control.updates import ClusterUpdates
 from steward.crypto.master_key import MasterKey
@@ -62,8 +59,11 @@ from steward.pca.service import PrivateCertificateAuthorities
 from steward.pca.store import CertificateAuthorityRecords
 from steward.secrets.service import Secrets
 from steward.secrets.store import SecretRecords
+from steward.security.certificates import ca_certificate, steward_bootstrap
+from steward.security.cluster_policies import ClusterPolicies
+from steward.security.policy_store import PolicyRecords
+from steward.security.scram import ClusterScramSecrets
 from steward.settings import Settings
-from steward.store.access_policies import PolicyRecords
 from steward.store.store import DuplicateError, Store
 
 

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from steward.control.arns import ArnFactory
-from steward.control.certificates import steward_bootstrap
 from steward.domain.errors import (
     BadRequestException,
     ClusterConnectivityException,
@@ -31,8 +30,6 @@ from steward.domain.errors import (
 )
 from steward.domain.model import (
     Cluster,
-    ClusterState,
-    NodeRole,
     Topic,
     TopicPartition,
     TopicState,
@@ -40,18 +37,8 @@ from steward.domain.model import (
 from steward.kafka import topics as kafka_topics
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.properties import PropertiesError, parse_properties
+from steward.security.certificates import serving_bootstrap
 from steward.store.store import Store
-
-SERVING_STATES = frozenset(
-    {
-        ClusterState.ACTIVE,
-        ClusterState.UPDATING,
-        ClusterState.HEALING,
-        ClusterState.REBOOTING_BROKER,
-        ClusterState.MAINTENANCE,
-    }
-)
-"""Cluster states in which the brokers serve, so topics can be read and changed."""
 
 READ_TIMEOUT = 10.0
 CHANGE_TIMEOUT = 30.0
@@ -259,21 +246,6 @@ class ClusterTopics:
             raise ClusterConnectivityException(
                 f"Kafka in cluster {cluster.name} did not answer: {error}", "clusterArn"
             ) from error
-
-
-def serving_bootstrap(store: Store, cluster: Cluster, managed: str) -> str:
-    """The bootstrap string of the cluster's brokers when they serve; else a BadRequestException
-    that says `managed` ("its topics") can be managed once, or while, the cluster is ACTIVE."""
-    brokers = [n for n in store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
-    if cluster.state not in SERVING_STATES or not brokers:
-        when = (
-            "once it is ACTIVE" if cluster.state is ClusterState.CREATING else "while it is ACTIVE"
-        )
-        raise BadRequestException(
-            f"Cluster {cluster.name} is {cluster.state.value}; {managed} can be managed {when}.",
-            "clusterArn",
-        )
-    return steward_bootstrap(store, cluster, brokers)
 
 
 def _unknown(name: str, changing: bool) -> NotFoundException:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from steward.control.arns import ArnFactory, new_current_version
-from steward.control.certificates import steward_bootstrap
 from steward.control.operation_records import mutable_info
 from steward.control.pipeline import start_operation
 from steward.domain.errors import BadRequestException, ConflictException
@@ -37,6 +36,7 @@ from steward.kafka import reassignment
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import internal_tls
+from steward.security.certificates import steward_bootstrap
 from steward.store.store import Store
 
 ALL_BROKERS = "ALL"

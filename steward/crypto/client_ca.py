@@ -2,7 +2,7 @@
 self-signed root, certificates signed from a client's CSR, and certificate revocation lists.
 
 Pure functions over `cryptography` objects and PEM text: nothing here stores, seals or logs a
-key. `steward.control.private_ca` decides what to sign and keeps the results.
+key. `steward.pca.service` decides what to sign and keeps the results.
 
 Keys are ECDSA (P-256, P-384, P-521) or RSA (2048, 3072, 4096), as AWS Private CA's
 KeyAlgorithm names them; signatures are ECDSA or PKCS#1 v1.5 RSA over SHA-2. RSA-PSS is not

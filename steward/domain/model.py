@@ -31,6 +31,19 @@ class ClusterState(StrEnum):
     UPDATING = "UPDATING"
 
 
+SERVING_STATES = frozenset(
+    {
+        ClusterState.ACTIVE,
+        ClusterState.UPDATING,
+        ClusterState.HEALING,
+        ClusterState.REBOOTING_BROKER,
+        ClusterState.MAINTENANCE,
+    }
+)
+"""Cluster states in which the brokers serve, so Kafka can be read and changed through them
+(topics, consumer groups, SCRAM credentials, ACLs)."""
+
+
 class OperationState(StrEnum):
     PENDING = "PENDING"
     UPDATE_IN_PROGRESS = "UPDATE_IN_PROGRESS"

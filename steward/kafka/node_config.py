@@ -11,7 +11,7 @@ Listener layout of every node (the ports follow MSK's conventions):
 
 With `inCluster` encryption, REPLICATION and CONTROLLER speak TLS too. Every TLS listener uses the
 node's PEM key store and trust store, which the agent writes (`steward.agent.tls`): a key and
-certificate issued by the cluster's own CA (`steward.control.certificates`).
+certificate issued by the cluster's own CA (`steward.security.certificates`).
 
 Identities and authorization. Where REPLICATION and CONTROLLER speak TLS they demand a client
 certificate from the cluster's CA (mutual TLS), which only the cluster's nodes and Steward itself

@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from steward.control.certificates import steward_bootstrap
 from steward.domain.errors import StewardError
 from steward.domain.model import Cluster, ClusterState, EnhancedMonitoring, NodeRole
 from steward.kafka.errors import KafkaAdminError
@@ -30,6 +29,7 @@ from steward.kafka.health import partition_states
 from steward.kafka.reassignment import broker_disk_usage
 from steward.monitor.kafka_state import disk_samples, partition_samples
 from steward.monitor.store import MetricStore, Sample
+from steward.security.certificates import steward_bootstrap
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)

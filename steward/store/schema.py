@@ -157,7 +157,7 @@ secrets = Table(
     Column("last_accessed_time", DateTime(timezone=True)),
     Column("deletion_time", DateTime(timezone=True)),
 )
-"""Secrets of the Secrets-Manager-compatible API (`steward.control.secrets`); a secret scheduled
+"""Secrets of the Secrets-Manager-compatible API (`steward.secrets.service`); a secret scheduled
 for deletion keeps its row, with the time it goes, until then."""
 
 secret_versions = Table(
@@ -220,7 +220,7 @@ private_cas = Table(
     Column("status_before_deletion", String),
     Column("tags", JSON, nullable=False),
 )
-"""Private certificate authorities of the ACM-PCA-compatible API (`steward.control.private_ca`):
+"""Private certificate authorities of the ACM-PCA-compatible API (`steward.pca.service`):
 their configuration as the API took it, their certificate, and their private key sealed by the
 master key (`steward.crypto.master_key`) with the CA's ARN as context. A deleted CA keeps its row,
 with the time it can be restored until, until then."""
@@ -254,8 +254,8 @@ access_policies = Table(
     Column("applied_time", DateTime(timezone=True)),
     Column("detail", Text),
 )
-"""Access policies of a cluster's principals (`steward.control.cluster_policies`), one per
+"""Access policies of a cluster's principals (`steward.security.cluster_policies`), one per
 principal: the document as compact JSON, a version counted up at every change, and what the sync
-(`steward.control.policy_sync`) made of it: whether Steward may have written ACLs of the principal
+(`steward.security.policy_sync`) made of it: whether Steward may have written ACLs of the principal
 (`in_kafka`), which version Kafka's ACLs are (`applied_version`) and the last failure. A deleted
 policy whose ACLs may be in Kafka stays, `deleting`, until the sync has removed them."""

@@ -24,9 +24,9 @@ from confluent_kafka import Consumer, Producer
 
 from steward.agent.encryption import FUSE_TYPE, mounted_type
 from steward.agent.volumes import loop_volumes_supported
-from steward.control.data_keys import DataKeys
 from steward.crypto.master_key import MasterKey
 from steward.kafka.topics import create_topic
+from steward.security.data_keys import DataKeys
 from steward.settings import ENCRYPTION_AT_REST_ENV, encryption_supported
 from steward.store.store import Store
 from tests.integration.harness import Steward, pids_mentioning, provisioned

@@ -11,11 +11,11 @@ import pytest
 from cryptography import x509
 
 from steward.agent.spec import NodeSpec
-from steward.control.client_trust import ClientTrust
 from steward.control.node_specs import NodeSpecRenderer, build_node_spec, user_properties
 from steward.control.service import ClusterService
 from steward.crypto.certificates import make_certificate_authority
 from steward.domain.model import ClientAuthentication, ClientBroker, EncryptionInTransit
+from steward.security.client_trust import ClientTrust
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.unit.clusters import active_cluster

@@ -15,14 +15,6 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 from steward.background import BackgroundTasks, Pace
-from steward.control.cluster_policies import (
-    APPLIED,
-    INACTIVE,
-    MAX_DOCUMENT_BYTES,
-    PENDING,
-    has_authorizer,
-)
-from steward.control.policy_sync import AclSyncError, PolicySync
 from steward.control.service import ClusterService
 from steward.domain.access_policies import KafkaAcl
 from steward.domain.errors import BadRequestException, NotFoundException
@@ -33,6 +25,14 @@ from steward.domain.model import (
     EncryptionInTransit,
 )
 from steward.kafka.acls import AclChanges
+from steward.security.cluster_policies import (
+    APPLIED,
+    INACTIVE,
+    MAX_DOCUMENT_BYTES,
+    PENDING,
+    has_authorizer,
+)
+from steward.security.policy_sync import AclSyncError, PolicySync
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.unit.clusters import active_cluster
@@ -181,7 +181,7 @@ def test_size_and_count_limits(
     big["Id"] = "x" * MAX_DOCUMENT_BYTES
     with pytest.raises(BadRequestException, match="larger than 20480 bytes"):
         service.policies.put(secured, "User:alice", big)
-    monkeypatch.setattr("steward.control.cluster_policies.MAX_PRINCIPALS_PER_CLUSTER", 2)
+    monkeypatch.setattr("steward.security.cluster_policies.MAX_PRINCIPALS_PER_CLUSTER", 2)
     service.policies.put(secured, "User:a", consumer_of(secured))
     service.policies.put(secured, "User:b", consumer_of(secured))
     service.policies.put(secured, "User:b", consumer_of(secured, "orders"))  # a replacement

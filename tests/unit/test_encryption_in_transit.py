@@ -20,12 +20,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from steward.agent.spec import NodeSpec
 from steward.agent.tls import write_tls_files
 from steward.cli.clusters import _in_transit
-from steward.control.certificates import (
-    ClusterCertificates,
-    advertised_hosts,
-    ca_certificate,
-    steward_bootstrap,
-)
 from steward.crypto.certificates import issue_node_certificate, make_certificate_authority
 from steward.crypto.master_key import MasterKey
 from steward.domain.model import (
@@ -50,6 +44,12 @@ from steward.kafka.node_config import (
     tls_bootstrap,
 )
 from steward.kafka.properties import parse_properties
+from steward.security.certificates import (
+    ClusterCertificates,
+    advertised_hosts,
+    ca_certificate,
+    steward_bootstrap,
+)
 from steward.store.store import Store
 from tests.unit.test_node_config import nodes
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from steward.control.data_keys import DataKeys
 from steward.crypto.master_key import MASTER_KEY_ENV, MasterKey, SealedValueError
+from steward.security.data_keys import DataKeys
 from steward.store.store import Store
 
 

@@ -15,10 +15,10 @@ from botocore.exceptions import ClientError
 
 from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
-from steward.control import scram
-from steward.control.scram import ScramSync
 from steward.control.service import ClusterService
 from steward.domain.model import ClusterState
+from steward.security import scram
+from steward.security.scram import ScramSync
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.unit.serving import serving

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from steward.api.msk.pagination import page, with_token
 from steward.api.msk.routing import Body, MskRequest, Router
-from steward.control.scram import UnprocessedScramSecret
 from steward.control.service import ClusterService
+from steward.security.scram import UnprocessedScramSecret
 
 router = Router()
 

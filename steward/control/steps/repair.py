@@ -32,7 +32,6 @@ from typing import Any
 from steward.agent.client import AgentUnavailable
 from steward.agent.launcher import AgentStartError
 from steward.control import host_replacement
-from steward.control.certificates import probe_listener, probe_tls
 from steward.control.context import ReconcileContext
 from steward.control.host_replacement import HostMoves
 from steward.control.node_specs import node_key
@@ -44,6 +43,7 @@ from steward.domain.limits import MAX_VOLUME_SIZE_GB
 from steward.domain.model import Cluster, Node, NodeRole
 from steward.kafka import health, probe, reassignment
 from steward.kafka.node_config import CONTROLLER
+from steward.security.certificates import probe_listener, probe_tls
 
 log = logging.getLogger(__name__)
 

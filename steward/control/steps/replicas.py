@@ -17,7 +17,6 @@ from typing import Any
 
 from steward.agent.client import AgentUnavailable
 from steward.control.balance import BalanceError, plan_topic_by_topic
-from steward.control.certificates import steward_bootstrap
 from steward.control.context import ReconcileContext
 from steward.control.node_specs import node_key
 from steward.control.step import NoProgress, StepRun
@@ -26,6 +25,7 @@ from steward.domain.errors import PermanentError, TemporaryError
 from steward.domain.model import Cluster, Node
 from steward.kafka import membership, reassignment
 from steward.kafka.reassignment import Partition
+from steward.security.certificates import steward_bootstrap
 
 log = logging.getLogger(__name__)
 

@@ -23,13 +23,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from steward.control.topics import SERVING_STATES, serving_bootstrap
 from steward.domain.errors import BadRequestException, StewardError
-from steward.domain.model import Cluster, ClusterState, utcnow
+from steward.domain.model import SERVING_STATES, Cluster, ClusterState, utcnow
 from steward.kafka import scram as kafka_scram
 from steward.kafka.errors import KafkaAdminError
 from steward.secrets.service import Secrets, SecretsManagerError
 from steward.secrets.store import ScramAssociation, SecretRecords
+from steward.security.certificates import serving_bootstrap
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)

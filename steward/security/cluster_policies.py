@@ -5,7 +5,7 @@ A policy is MSK's IAM-style `kafka-cluster:*` document (`steward.domain.access_p
 one Kafka principal as clients authenticate: `User:alice` for the SCRAM user alice,
 `User:CN=alice,O=Example` for a client certificate with that subject (Kafka writes a subject as
 RFC 2253 does: no space after the commas). The API records desired state only, and only a document
-that compiles for the cluster; `steward.control.policy_sync.PolicySync` makes Kafka's ACLs of each
+that compiles for the cluster; `steward.security.policy_sync.PolicySync` makes Kafka's ACLs of each
 principal what its policy compiles to, on clusters that have an authorizer (`has_authorizer`).
 On a cluster without one a policy is kept, INACTIVE, and applied once unauthenticated access is
 turned off.
@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from steward.control.topics import SERVING_STATES
 from steward.domain.access_policies import (
     ClusterIdentity,
     KafkaAcl,
@@ -33,11 +32,11 @@ from steward.domain.access_policies import (
     parse_document,
 )
 from steward.domain.errors import BadRequestException, NotFoundException
-from steward.domain.model import Cluster, ClusterState, utcnow
+from steward.domain.model import SERVING_STATES, Cluster, ClusterState, utcnow
 from steward.kafka.node_config import INTERNAL_USER
 from steward.kafka.node_config import has_authorizer as authorizer_runs
 from steward.kafka.plugins import REVOKED_PRINCIPAL
-from steward.store.access_policies import PolicyRecords, StoredPolicy
+from steward.security.policy_store import PolicyRecords, StoredPolicy
 
 MAX_DOCUMENT_BYTES = 20 * 1024
 """A document's size as compact JSON (UTF-8), as IAM counts a policy's size without whitespace."""

@@ -1,5 +1,5 @@
 """The sync that makes Kafka's ACLs of each principal with an access policy exactly what its
-policy compiles to, the way `steward.control.scram.ScramSync` keeps SCRAM credentials.
+policy compiles to, the way `steward.security.scram.ScramSync` keeps SCRAM credentials.
 
 Level-triggered: a pass reads every stored policy, deleted ones still waiting included, and for
 each principal whose policy changed since it was applied (or failed, or every `verify_interval`
@@ -23,15 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from steward.control.cluster_policies import has_authorizer
-from steward.control.topics import SERVING_STATES, serving_bootstrap
 from steward.domain.access_policies import ClusterIdentity, KafkaAcl, PolicyError, compile_policy
 from steward.domain.errors import StewardError
-from steward.domain.model import Cluster, utcnow
+from steward.domain.model import SERVING_STATES, Cluster, utcnow
 from steward.kafka.acls import AclChanges, sync_principal_acls
 from steward.kafka.admin import admin_client
 from steward.kafka.errors import KafkaAdminError, client_errors
-from steward.store.access_policies import PolicyRecords, StoredPolicy
+from steward.security.certificates import serving_bootstrap
+from steward.security.cluster_policies import has_authorizer
+from steward.security.policy_store import PolicyRecords, StoredPolicy
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)

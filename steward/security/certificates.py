@@ -30,7 +30,8 @@ from steward.crypto.certificates import (
     make_certificate_authority,
 )
 from steward.crypto.master_key import MasterKey
-from steward.domain.model import Cluster, Node, NodeRole, utcnow
+from steward.domain.errors import BadRequestException
+from steward.domain.model import SERVING_STATES, Cluster, ClusterState, Node, NodeRole, utcnow
 from steward.kafka.admin import TlsBootstrap, client_ssl_context
 from steward.kafka.node_config import (
     CLIENT,
@@ -173,6 +174,21 @@ def steward_bootstrap(store: Store, cluster: Cluster, brokers: Iterable[Node]) -
     if listener == REPLICATION:
         return TlsBootstrap(replication_bootstrap(brokers), ca, _identity(store, cluster))
     return TlsBootstrap(tls_bootstrap(brokers), ca)
+
+
+def serving_bootstrap(store: Store, cluster: Cluster, managed: str) -> str:
+    """The bootstrap string of the cluster's brokers when they serve; else a BadRequestException
+    that says `managed` ("its topics") can be managed once, or while, the cluster is ACTIVE."""
+    brokers = [n for n in store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
+    if cluster.state not in SERVING_STATES or not brokers:
+        when = (
+            "once it is ACTIVE" if cluster.state is ClusterState.CREATING else "while it is ACTIVE"
+        )
+        raise BadRequestException(
+            f"Cluster {cluster.name} is {cluster.state.value}; {managed} can be managed {when}.",
+            "clusterArn",
+        )
+    return steward_bootstrap(store, cluster, brokers)
 
 
 def probe_listener(cluster: Cluster, node: Node) -> str:

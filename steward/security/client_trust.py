@@ -1,6 +1,6 @@
 """Which client certificates a cluster's brokers accept: the certificates of the private CAs the
 cluster names (MSK's `ClientAuthentication.Tls.CertificateAuthorityArnList`) and those CAs'
-revocation lists, on their way from the private CA service (`steward.control.private_ca`) to each
+revocation lists, on their way from the private CA service (`steward.pca.service`) to each
 broker's agent.
 
 Both travel inside the broker's `NodeSpec` (`with_client_trust`, on every apply). Which CAs a
