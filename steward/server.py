@@ -17,6 +17,7 @@ from pathlib import Path
 
 import uvicorn
 
+from steward import logs
 from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
 from steward.background import BackgroundTasks, Pace
@@ -153,16 +154,13 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     return plane
 
 
-def configure_logging(home: Path) -> None:
+def configure_logging(settings: Settings) -> None:
+    """To the terminal and to steward.log in the home, at the settings' level and format."""
     handlers: list[logging.Handler] = [
         logging.StreamHandler(),
-        logging.FileHandler(home / "steward.log"),
+        logging.FileHandler(settings.home / "steward.log"),
     ]
-    logging.basicConfig(
-        level=os.environ.get("STEWARD_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-    )
+    logs.configure(settings.log_level, settings.log_format, handlers)
 
 
 @contextmanager
@@ -179,7 +177,7 @@ def run(settings: Settings | None = None) -> None:
     """Run the control plane in the foreground until SIGINT/SIGTERM."""
     settings = settings or Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    configure_logging(settings.home)
+    configure_logging(settings)
     plane = build_control_plane(settings)
     try:
         authenticator = prepare_authentication(settings, plane.store.access_keys, sys.stdout)
@@ -193,6 +191,7 @@ def run(settings: Settings | None = None) -> None:
         port=settings.api_port,
         log_level="warning",
         access_log=False,
+        log_config=None,  # uvicorn's records go through Steward's handlers and format
     )
     server = uvicorn.Server(config)
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))

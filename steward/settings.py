@@ -30,6 +30,10 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser() if value else default
 
 
+LOG_LEVEL_ENV = "STEWARD_LOG_LEVEL"
+LOG_FORMAT_ENV = "STEWARD_LOG_FORMAT"
+
+
 def default_home() -> Path:
     return _env_path("STEWARD_HOME", Path.home() / ".steward")
 
@@ -182,6 +186,12 @@ class Settings:
     )
     """How the API checks callers (STEWARD_AUTH): "sigv4" (the default: every request signed by
     an access key of this Steward) or "off" (anything passes; development only)."""
+    log_level: str = field(default_factory=lambda: os.environ.get(LOG_LEVEL_ENV, "INFO"))
+    """INFO (the default: operations, repairs, refusals, warnings), DEBUG (also every request to
+    an agent and the Kafka clients' chatter), WARNING or ERROR (STEWARD_LOG_LEVEL)."""
+    log_format: str = field(default_factory=lambda: os.environ.get(LOG_FORMAT_ENV, "text"))
+    """`text` (the default: a line a record) or `json` (a JSON object a line; STEWARD_LOG_FORMAT).
+    The agents Steward starts log the same way."""
     encryption_at_rest: str = field(
         default_factory=lambda: os.environ.get(ENCRYPTION_AT_REST_ENV, "").strip().lower() or "auto"
     )

@@ -18,8 +18,10 @@ from typing import IO
 
 import uvicorn
 
+from steward import logs
 from steward.agent.server import build_app
 from steward.agent.supervisor import NodeSupervisor
+from steward.settings import LOG_FORMAT_ENV, LOG_LEVEL_ENV
 
 log = logging.getLogger("steward.agent")
 
@@ -34,7 +36,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=9781)
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--token-file", type=Path, required=True)
-    parser.add_argument("--log-level", default=os.environ.get("STEWARD_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", default=os.environ.get(LOG_LEVEL_ENV, "INFO"))
+    parser.add_argument("--log-format", default=os.environ.get(LOG_FORMAT_ENV, "text"))
     return parser.parse_args(argv)
 
 
@@ -66,9 +69,8 @@ def write_pid_file(state_dir: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level,
-        format=f"%(asctime)s %(levelname)s agent[{args.name}] %(name)s: %(message)s",
+    logs.configure(
+        args.log_level, args.log_format, [logging.StreamHandler()], f"agent[{args.name}]"
     )
     state_dir: Path = args.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -89,7 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = build_app(supervisor, name=args.name, token=token, on_shutdown=shut_down)
     log.info("agent %s on %s:%d, state in %s", args.name, args.host, args.port, state_dir)
     # uvicorn handles SIGTERM/SIGINT: it stops serving, runs the app's shutdown, then exits.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", access_log=False, log_config=None
+    )
     return 0
 
 

@@ -144,6 +144,8 @@ class Reconciler:
         entry = self.pipeline.step(step.name)
         if op.state is OperationState.PENDING:
             op.state = OperationState.UPDATE_IN_PROGRESS
+            steps = ", ".join(s.name for s in op.steps)
+            log.info("%s: %s %s began: %s", cluster.name, op.type.value, op.arn, steps)
         if step.status is not StepStatus.IN_PROGRESS or step.started_at is None:
             step.status = StepStatus.IN_PROGRESS
             step.started_at = self._clock()
@@ -169,6 +171,13 @@ class Reconciler:
         except Exception as error:  # a bug or an unexpected outage: back off, then give up
             return self._back_off(cluster, op, step, entry, run, error)
         op.progress[step.name] = dump_progress(run.progress)
+        log.info(
+            "%s: %s %s done after %.1f s",
+            cluster.name,
+            op.type.value,
+            step.name,
+            (self._clock() - step.started_at).total_seconds(),
+        )
         step.status = StepStatus.SUCCEEDED
         step.detail = ""
         step.attempts = 0
@@ -220,7 +229,9 @@ class Reconciler:
         op.end_time = utcnow()
         if cluster.active_operation_arn == op.arn:
             cluster.active_operation_arn = None
-        if not self.ctx.store.save_operation(op, cluster):
+        if self.ctx.store.save_operation(op, cluster):
+            log.info("%s: %s %s completed", cluster.name, op.type.value, op.arn)
+        else:
             log.info("operation %s was superseded before it finished", op.arn)
 
     # --- after a restart ------------------------------------------------------------------------

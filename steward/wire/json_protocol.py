@@ -105,6 +105,13 @@ class JsonEndpoint(Generic[Service]):
                 raise self.serialization("The request body must be a JSON object.")
             result = await run_in_threadpool(handler, self.service, body)
         except StewardError as error:
+            self.log.info(
+                "refused %s%s: %s: %s",
+                self.target_prefix,
+                operation,
+                error.error_type,
+                error.message,
+            )
             return self.error_response(error, request_id)
         except Exception:
             self.log.exception("%s%s failed", self.target_prefix, operation)

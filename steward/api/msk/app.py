@@ -70,6 +70,7 @@ class MskApi:
             msk_request = MskRequest(params, query, Fields(body))
             result = await run_in_threadpool(route.handler, self.service, msk_request)
         except StewardError as error:
+            log.info("refused %s %s: %s: %s", request.method, path, error.error_type, error.message)
             return error_response(error, request_id)
         except Exception:
             log.exception("%s %s failed", request.method, path)
