@@ -54,6 +54,9 @@ class Zone:
     namespace: str | None = None
     """The Linux network namespace the zone's agent and nodes run in (`netns` mode, see
     steward.network.zones), or None: the zone is a loopback range of the host's own network."""
+    subnets: tuple[str, ...] = ()
+    """The subnet ids (`subnet-0a1b...`) that name this zone in a CreateCluster's
+    `ClientSubnets`, as STEWARD_ZONES gives them; the zone's name always does too."""
 
     @property
     def agent_address(self) -> str:
@@ -123,17 +126,63 @@ def zone_network_mode() -> str:
     return mode
 
 
+ZONES_ENV = "STEWARD_ZONES"
+SUBNET_ID_PREFIX = "subnet-"
+
+
+def parse_zones(value: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The zones STEWARD_ZONES names, each with the subnet ids that stand for it in
+    `ClientSubnets`. Two forms: zone names separated by commas (`az-a,az-b,az-c`), or zones
+    separated by semicolons, each with `=` and its comma-separated subnet ids
+    (`az-a=subnet-0a1b,subnet-0a1c;az-b=subnet-0b1a;az-c`). A ValueError says what is wrong."""
+    mapped = "=" in value or ";" in value
+    entries = value.split(";") if mapped else value.split(",")
+    zones: list[tuple[str, tuple[str, ...]]] = []
+    owner: dict[str, str] = {}
+    for entry in entries:
+        if mapped and not entry.strip():
+            continue  # a trailing or doubled ";"
+        name, _, listed = entry.partition("=")
+        name = name.strip()
+        if not name:
+            raise ValueError(f"{ZONES_ENV}={value!r}: a zone has no name")
+        if any(name == known for known, _ in zones):
+            raise ValueError(f"{ZONES_ENV}={value!r}: zone {name} is named twice")
+        subnets = tuple(s.strip() for s in listed.split(",")) if listed.strip() else ()
+        for subnet in subnets:
+            if not subnet.startswith(SUBNET_ID_PREFIX) or subnet == SUBNET_ID_PREFIX:
+                raise ValueError(
+                    f"{ZONES_ENV}={value!r}: {subnet!r} (under zone {name}) is not a subnet id "
+                    f"({SUBNET_ID_PREFIX}...); zones are separated by ';'"
+                )
+            if subnet in owner:
+                raise ValueError(
+                    f"{ZONES_ENV}={value!r}: subnet {subnet} is in both {owner[subnet]} and {name}"
+                )
+            owner[subnet] = name
+        zones.append((name, subnets))
+    return zones
+
+
 def default_zones() -> tuple[Zone, ...]:
-    """Three local zones. STEWARD_ADDRESS_OCTET picks the second octet (127.<octet>.<zone>.<host>)
-    so that several Steward instances on one machine (tests, CI) never share an address. In netns
-    mode (STEWARD_ZONE_NETWORK) zone i is the namespace steward-<octet>-<name> with the addresses
+    """Three local zones by default, or those STEWARD_ZONES names (`parse_zones`).
+    STEWARD_ADDRESS_OCTET picks the second octet (127.<octet>.<zone>.<host>) so that several
+    Steward instances on one machine (tests, CI) never share an address. In netns mode
+    (STEWARD_ZONE_NETWORK) zone i is the namespace steward-<octet>-<name> with the addresses
     10.<octet>.<i>.<host>."""
     octet = int(os.environ.get("STEWARD_ADDRESS_OCTET", "0"))
-    names = [name.strip() for name in os.environ.get("STEWARD_ZONES", "az-a,az-b,az-c").split(",")]
+    parsed = parse_zones(os.environ.get(ZONES_ENV, "az-a,az-b,az-c"))
+    names = [name for name, _ in parsed]
     if zone_network_mode() == "netns":
         network = ZoneNetwork(octet, names)
-        return tuple(Zone(z.name, z.prefix, z.namespace) for z in network.zones)
-    return tuple(Zone(name, f"127.{octet}.{i + 1}") for i, name in enumerate(names))
+        return tuple(
+            Zone(z.name, z.prefix, z.namespace, subnets)
+            for z, (_, subnets) in zip(network.zones, parsed, strict=True)
+        )
+    return tuple(
+        Zone(name, f"127.{octet}.{i + 1}", subnets=subnets)
+        for i, (name, subnets) in enumerate(parsed)
+    )
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,16 @@ def _kafka_version(info: dict[str, Any]) -> str | None:
 
 
 def _zones_of(info: dict[str, Any]) -> list[str]:
-    return list((_provisioned(info).get("BrokerNodeGroupInfo") or {}).get("ClientSubnets") or [])
+    """The zones the brokers are spread over (`ZoneIds`; the client subnets may be subnet ids
+    that stand for them)."""
+    group = _provisioned(info).get("BrokerNodeGroupInfo") or {}
+    return list(group.get("ZoneIds") or group.get("ClientSubnets") or [])
+
+
+def _subnets_if_not_zones(info: dict[str, Any]) -> list[str] | None:
+    """The client subnets, where they are not simply the zones' names."""
+    subnets = (_provisioned(info).get("BrokerNodeGroupInfo") or {}).get("ClientSubnets")
+    return subnets if subnets and subnets != _zones_of(info) else None
 
 
 def _in_transit(provisioned: dict[str, Any]) -> str | None:
@@ -85,7 +94,9 @@ def _cluster_fields(info: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Kafka version", software.get("KafkaVersion")),
         ("Brokers", provisioned.get("NumberOfBrokerNodes")),
         ("Instance type", group.get("InstanceType")),
-        ("Zones", group.get("ClientSubnets")),
+        ("Zones", _zones_of(info) or None),
+        ("Client subnets", _subnets_if_not_zones(info)),
+        ("Security groups", group.get("SecurityGroups") or None),
         ("Volume size", f"{volume} GiB" if volume is not None else None),
         ("Configuration", configuration),
         ("Encryption in transit", _in_transit(provisioned)),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from steward.control.arns import ArnFactory, new_current_version
+from steward.control.client_subnets import place_client_subnets
 from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.operation_records import fail, mutable_info
@@ -126,6 +127,8 @@ class ClusterService:
     # --- clusters -------------------------------------------------------------------------------
     def create_cluster(self, name: str, spec: ClusterSpec, tags: dict[str, str]) -> Cluster:
         """Validate and record a new cluster in CREATING with a CREATE operation."""
+        group = place_client_subnets(spec.broker_node_group, self.settings.zones)
+        spec = spec.replace(broker_node_group=group)
         self._validate_spec(spec)
         if self.store.cluster_by_name(name) is not None:
             raise ConflictException(f"A cluster named {name} already exists.", "clusterName")

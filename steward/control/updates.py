@@ -99,7 +99,7 @@ class ClusterUpdates:
             raise BadRequestException("Specify the target volume size.", param)
         sizes = {size for _, size in volumes}
         broker_ids = {str(n.node_id) for n in self._brokers(cluster)}
-        named = {node for node, _ in volumes}
+        named = {node.removesuffix(".0") for node, _ in volumes}
         if len(sizes) != 1 or (named != {ALL_BROKERS} and named != broker_ids):
             raise BadRequestException(
                 "Every broker of a cluster has the same storage: give kafkaBrokerNodeId ALL, "

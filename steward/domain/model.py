@@ -129,9 +129,24 @@ class OpenMonitoring:
 class BrokerNodeGroup:
     instance_type: str
     zones: tuple[str, ...]
-    """The cluster's `ClientSubnets`: in Steward a client subnet names an availability zone."""
+    """The availability zones the brokers are spread over, one per client subnet, in the order
+    of `client_subnets`."""
     volume_size_gb: int = 1000
     security_groups: tuple[str, ...] = ()
+    """MSK's `SecurityGroups`: recorded as given and answered back; Steward filters nothing by
+    them."""
+    client_subnets: tuple[str, ...] = ()
+    """MSK's `ClientSubnets` as the user gave them: zone names, or subnet ids the operator
+    mapped to zones (STEWARD_ZONES). Empty: they are the zone names."""
+
+    @property
+    def subnets(self) -> tuple[str, ...]:
+        """The client subnets to answer with, one per zone."""
+        return self.client_subnets or self.zones
+
+    def subnet_of(self, zone: str) -> str:
+        """The client subnet that placed brokers in `zone` (the zone's name if none did)."""
+        return dict(zip(self.zones, self.subnets, strict=False)).get(zone, zone)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ def spec_from_json(data: dict[str, Any]) -> ClusterSpec:
             zones=tuple(group["zones"]),
             volume_size_gb=group["volume_size_gb"],
             security_groups=tuple(group.get("security_groups", ())),
+            client_subnets=tuple(group.get("client_subnets", ())),
         ),
         configuration=ConfigurationRef(**configuration) if configuration else None,
         encryption_in_transit=EncryptionInTransit(

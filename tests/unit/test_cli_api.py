@@ -273,3 +273,21 @@ def test_config_describe_shows_the_latest_revisions_properties(stub: Stubber) ->
     result = run("config", "describe", "dev")
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith("\nnum.partitions=6\n")
+
+
+def test_describe_shows_the_zones_of_subnet_ids_and_the_security_groups(stub: Stubber) -> None:
+    info = cluster_info("ACTIVE")
+    info["Provisioned"]["BrokerNodeGroupInfo"] = {
+        "InstanceType": "kafka.m5.large",
+        "ClientSubnets": ["subnet-0a1b", "subnet-0b1a", "subnet-0c1a"],
+        "ZoneIds": ["az-a", "az-b", "az-c"],
+        "SecurityGroups": ["sg-0123"],
+    }
+    listing(stub, "orders")
+    stub.add_response("describe_cluster_v2", {"ClusterInfo": info}, {"ClusterArn": CLUSTER_ARN})
+    result = run("cluster", "describe", "orders")
+    assert result.exit_code == 0, result.output
+    rows = {line.split("  ")[0]: line.split()[-1] for line in result.stdout.splitlines()}
+    assert rows["Zones"] == "az-a,az-b,az-c"
+    assert rows["Client subnets"] == "subnet-0a1b,subnet-0b1a,subnet-0c1a"
+    assert rows["Security groups"] == "sg-0123"

@@ -13,6 +13,7 @@ from steward.domain.errors import BadRequestException
 
 router = Router()
 
+CLUSTER_TYPES = ("PROVISIONED", "SERVERLESS")
 CLUSTER_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
 
 
@@ -76,11 +77,7 @@ def list_clusters(service: ClusterService, request: MskRequest) -> Body:
 
 @router.add("ListClustersV2", "GET", "/api/v2/clusters")
 def list_clusters_v2(service: ClusterService, request: MskRequest) -> Body:
-    cluster_type = request.query.get("clusterTypeFilter")
-    if cluster_type not in (None, "", "PROVISIONED", "SERVERLESS"):
-        raise BadRequestException(
-            "clusterTypeFilter must be PROVISIONED or SERVERLESS.", "clusterTypeFilter"
-        )
+    cluster_type = request.query.choice("clusterTypeFilter", CLUSTER_TYPES)
     clusters = service.list_clusters(request.query.get("clusterNameFilter"))
     if cluster_type == "SERVERLESS":
         clusters = []

@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from steward.domain.errors import BadRequestException
@@ -28,6 +28,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequestException("The request body must be a JSON object.")
     return data
+
+
+def enum_spelling(value: str, allowed: Iterable[str]) -> str | None:
+    """MSK's spelling of the enum value `value` names in any case (`All` -> `ALL`), or None."""
+    return next((a for a in allowed if a.upper() == value.upper()), None)
 
 
 class Fields:
@@ -75,6 +80,19 @@ class Fields:
         if choices is not None and value not in choices:
             raise self._bad(member, "one of " + ", ".join(choices))
         return value
+
+    def choice(self, member: str, allowed: Iterable[str], *, required: bool = False) -> str | None:
+        """A member that takes one of MSK's enum values, in MSK's spelling. MSK's service reads
+        them without regard to case (`per_broker`, `All`), so this does too; anything else is
+        refused naming the member and what it takes."""
+        allowed = tuple(allowed)
+        value = self.string(member, required=required)
+        if value is None:
+            return None
+        spelling = enum_spelling(value, allowed)
+        if spelling is None:
+            raise self._bad(member, "one of " + ", ".join(allowed))
+        return spelling
 
     def required_string(self, member: str, **limits: Any) -> str:
         value = self.string(member, required=True, **limits)
@@ -224,3 +242,15 @@ class Query:
         if not minimum <= value <= maximum:
             raise BadRequestException(f"{name} must be between {minimum} and {maximum}.", name)
         return value
+
+    def choice(self, name: str, allowed: Iterable[str]) -> str | None:
+        """A query parameter that takes one of MSK's enum values, in any case (see
+        `Fields.choice`); an empty one is left out."""
+        allowed = tuple(allowed)
+        raw = self.get(name)
+        if raw is None or raw == "":
+            return None
+        spelling = enum_spelling(raw, allowed)
+        if spelling is None:
+            raise BadRequestException(f"{name} must be one of {', '.join(allowed)}.", name)
+        return spelling

@@ -22,6 +22,10 @@ DEFAULT_VOLUME_SIZE_GB = 1000
 """MSK's default EBS volume per broker when `storageInfo` is left out."""
 
 STORAGE_MODES = ("LOCAL", "TIERED")
+BROKER_AZ_DISTRIBUTIONS = ("DEFAULT",)
+PUBLIC_ACCESS_TYPES = ("DISABLED", "SERVICE_PROVIDED_EIPS")
+NETWORK_TYPES = ("IPV4", "DUAL")
+REBALANCING_STATUSES = ("PAUSED", "ACTIVE")
 
 
 def cluster_spec(body: Fields) -> ClusterSpec:
@@ -31,12 +35,11 @@ def cluster_spec(body: Fields) -> ClusterSpec:
     brokers = body.required_integer("numberOfBrokerNodes")
     group = body.object("brokerNodeGroupInfo", required=True)
     assert group is not None
-    storage_mode = body.string("storageMode", choices=STORAGE_MODES) or "LOCAL"
-    if storage_mode != "LOCAL":
-        raise BadRequestException(
-            "Tiered storage is not available; use storageMode LOCAL.", body.name("storageMode")
-        )
-    monitoring = body.string("enhancedMonitoring", choices=tuple(EnhancedMonitoring))
+    storage_mode = local_storage_mode(body) or "LOCAL"
+    monitoring = body.choice("enhancedMonitoring", EnhancedMonitoring)
+    rebalancing = body.object("rebalancing")
+    if rebalancing is not None:
+        rebalancing.choice("status", REBALANCING_STATUSES)
     logging_info = checked_logging_info(body.object("loggingInfo"))
     return ClusterSpec(
         kafka_version=kafka_version,
@@ -53,29 +56,54 @@ def cluster_spec(body: Fields) -> ClusterSpec:
     )
 
 
+def local_storage_mode(body: Fields) -> str | None:
+    """`storageMode` as given (LOCAL), or None; TIERED is refused."""
+    storage_mode = body.choice("storageMode", STORAGE_MODES)
+    if storage_mode not in (None, "LOCAL"):
+        raise BadRequestException(
+            "Tiered storage is not available; use storageMode LOCAL.", body.name("storageMode")
+        )
+    return storage_mode
+
+
 def broker_node_group(group: Fields) -> BrokerNodeGroup:
+    """The broker group as asked for: its `clientSubnets` as given (zone names or subnet ids);
+    the use case places them in zones (`steward.control.client_subnets`)."""
     instance_type = group.required_string("instanceType", min_length=5, max_length=64)
-    zones = group.strings("clientSubnets", required=True)
-    assert zones is not None
-    group.string("brokerAZDistribution", choices=("DEFAULT",))
+    subnets = group.strings("clientSubnets", required=True)
+    assert subnets is not None
+    group.choice("brokerAZDistribution", BROKER_AZ_DISTRIBUTIONS)
     volume = DEFAULT_VOLUME_SIZE_GB
     storage = group.object("storageInfo")
     ebs = storage.object("ebsStorageInfo") if storage is not None else None
     if ebs is not None:
         volume = ebs.integer("volumeSize", minimum=1, maximum=16384) or volume
     connectivity = group.object("connectivityInfo")
-    public = connectivity.object("publicAccess") if connectivity is not None else None
-    if public is not None and public.string("type") not in (None, "DISABLED"):
+    if connectivity is not None:
+        check_connectivity(connectivity)
+    return BrokerNodeGroup(
+        instance_type=instance_type,
+        zones=(),
+        volume_size_gb=volume,
+        security_groups=tuple(group.strings("securityGroups") or ()),
+        client_subnets=tuple(subnets),
+    )
+
+
+def check_connectivity(connectivity: Fields) -> None:
+    """`connectivityInfo` of a new cluster: brokers are reached on the zones' own addresses, over
+    IPv4 (no public access, no dual stack)."""
+    public = connectivity.object("publicAccess")
+    if public is not None and public.choice("type", PUBLIC_ACCESS_TYPES) not in (None, "DISABLED"):
         raise BadRequestException(
             "Public access is not available; use publicAccess type DISABLED.",
             public.name("type"),
         )
-    return BrokerNodeGroup(
-        instance_type=instance_type,
-        zones=tuple(zones),
-        volume_size_gb=volume,
-        security_groups=tuple(group.strings("securityGroups") or ()),
-    )
+    if connectivity.choice("networkType", NETWORK_TYPES) not in (None, "IPV4"):
+        raise BadRequestException(
+            "Dual-stack (IPv6) networking is not available; use networkType IPV4.",
+            connectivity.name("networkType"),
+        )
 
 
 def configuration_ref(info: Fields | None) -> ConfigurationRef | None:
@@ -92,7 +120,7 @@ def encryption_in_transit(info: Fields | None) -> EncryptionInTransit:
     transit = info.object("encryptionInTransit") if info is not None else None
     if transit is None:
         return EncryptionInTransit(ClientBroker.TLS, in_cluster=True)
-    client_broker = transit.string("clientBroker", choices=tuple(ClientBroker))
+    client_broker = transit.choice("clientBroker", ClientBroker)
     in_cluster = transit.boolean("inCluster")
     return EncryptionInTransit(
         client_broker=ClientBroker(client_broker or ClientBroker.TLS),

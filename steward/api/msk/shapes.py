@@ -48,7 +48,7 @@ def broker_node_group_info(spec: ClusterSpec) -> dict[str, Any]:
     group = spec.broker_node_group
     return {
         "brokerAZDistribution": "DEFAULT",
-        "clientSubnets": list(group.zones),
+        "clientSubnets": list(group.subnets),
         "instanceType": group.instance_type,
         "securityGroups": list(group.security_groups),
         "storageInfo": {"ebsStorageInfo": {"volumeSize": group.volume_size_gb}},
@@ -185,7 +185,7 @@ def node_info(cluster: Cluster, node: Node) -> dict[str, Any]:
         info["nodeType"] = "BROKER"
         info["brokerNodeInfo"] = {
             "brokerId": float(node.node_id),
-            "clientSubnet": node.zone,
+            "clientSubnet": cluster.spec.broker_node_group.subnet_of(node.zone),
             "clientVpcIpAddress": node.host,
             "currentBrokerSoftwareInfo": software,
             "endpoints": [node.host],

@@ -3,16 +3,17 @@ change out (`{clusterArn, clusterOperationArn}`); `DescribeClusterOperation` fol
 
 from __future__ import annotations
 
-from steward.api.msk.fields import Fields
+from steward.api.msk.fields import Fields, enum_spelling
 from steward.api.msk.logging_info import logging_info as checked_logging_info
 from steward.api.msk.requests import (
-    STORAGE_MODES,
     client_authentication_changes,
     configuration_ref,
+    local_storage_mode,
     open_monitoring,
 )
 from steward.api.msk.routing import Body, MskRequest, Router
 from steward.control.service import ClusterService
+from steward.control.updates import ALL_BROKERS
 from steward.domain.errors import BadRequestException
 from steward.domain.limits import MAX_VOLUME_SIZE_GB
 from steward.domain.model import ClientBroker, EnhancedMonitoring, Operation
@@ -45,6 +46,8 @@ def update_broker_storage(service: ClusterService, request: MskRequest) -> Body:
     volumes = []
     for info in infos:
         node = info.required_string("kafkaBrokerNodeId", min_length=1)
+        # MSK's developer guide writes the keyword `All`, its API reference `ALL`; MSK takes both.
+        node = enum_spelling(node, (ALL_BROKERS,)) or node
         size = info.integer("volumeSizeGB", minimum=1, maximum=MAX_VOLUME_SIZE_GB)
         _refuse_provisioned_throughput(info.object("provisionedThroughput"))
         if size is None:
@@ -62,10 +65,7 @@ def update_broker_storage(service: ClusterService, request: MskRequest) -> Body:
 def update_storage(service: ClusterService, request: MskRequest) -> Body:
     body = request.body
     current_version = _current_version(request)
-    if body.string("storageMode", choices=STORAGE_MODES) not in (None, "LOCAL"):
-        raise BadRequestException(
-            "Tiered storage is not available; use storageMode LOCAL.", "storageMode"
-        )
+    local_storage_mode(body)
     _refuse_provisioned_throughput(body.object("provisionedThroughput"))
     size = body.integer("volumeSizeGB", minimum=1, maximum=MAX_VOLUME_SIZE_GB)
     if size is None:
@@ -128,7 +128,7 @@ def update_security(service: ClusterService, request: MskRequest) -> Body:
             "encryptionInfo.encryptionAtRest",
         )
     transit = encryption.object("encryptionInTransit") if encryption is not None else None
-    client_broker = transit.string("clientBroker", choices=tuple(ClientBroker)) if transit else None
+    client_broker = transit.choice("clientBroker", ClientBroker) if transit else None
     if body.object("clientAuthentication") is None and transit is None:
         raise BadRequestException(
             "Name what to change: clientAuthentication or encryptionInfo.", "clientAuthentication"
@@ -166,7 +166,7 @@ def get_compatible_kafka_versions(service: ClusterService, request: MskRequest) 
 def update_monitoring(service: ClusterService, request: MskRequest) -> Body:
     body = request.body
     current_version = _current_version(request)
-    level = body.string("enhancedMonitoring", choices=tuple(EnhancedMonitoring))
+    level = body.choice("enhancedMonitoring", EnhancedMonitoring)
     opened = body.object("openMonitoring")
     logging = body.object("loggingInfo")
     return _started(
