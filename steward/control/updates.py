@@ -56,6 +56,7 @@ class ClusterUpdates:
         describe: Callable[[str], Cluster],
         check_spec: Callable[[ClusterSpec], None],
         known_versions: Callable[[], list[str]],
+        pin_release: Callable[[ClusterSpec, str], ClusterSpec],
         wake: Callable[[], None],
     ) -> None:
         self.store = store
@@ -63,6 +64,7 @@ class ClusterUpdates:
         self._describe = describe
         self._check_spec = check_spec
         self._known_versions = known_versions
+        self._pin_release = pin_release
         self._wake = wake
 
     # --- the use cases --------------------------------------------------------------------------
@@ -147,19 +149,27 @@ class ClusterUpdates:
         cluster = self._updatable(arn, current_version)
         param = "targetKafkaVersion"
         source = cluster.spec.kafka_version
-        if target_version == source:
-            raise BadRequestException(f"The cluster already runs Kafka {source}.", param)
-        allowed = compatible_targets(source, self._known_versions())
-        if target_version not in allowed:
-            raise BadRequestException(
-                f"Kafka {source} cannot be updated to {target_version}; compatible versions: "
-                f"{', '.join(allowed) or 'none'}.",
-                param,
-            )
-        spec = cluster.spec.replace(
-            kafka_version=target_version,
-            configuration=configuration or cluster.spec.configuration,
+        spec = self._pin_release(
+            cluster.spec.replace(
+                kafka_version=target_version,
+                configuration=configuration or cluster.spec.configuration,
+            ),
+            param,
         )
+        if target_version == source:
+            # A line name again moves the cluster to the newest release of its line.
+            if spec.release == cluster.spec.release:
+                raise BadRequestException(
+                    f"The cluster already runs Kafka {source} ({spec.release}).", param
+                )
+        else:
+            allowed = compatible_targets(source, self._known_versions())
+            if target_version not in allowed:
+                raise BadRequestException(
+                    f"Kafka {source} cannot be updated to {target_version}; compatible "
+                    f"versions: {', '.join(allowed) or 'none'}.",
+                    param,
+                )
         self._check_spec(spec)
         return self._begin(
             cluster, current_version, OperationType.UPDATE_CLUSTER_KAFKA_VERSION, spec
