@@ -34,7 +34,7 @@ from steward.domain.model import (
 from steward.domain.versions import compatible_targets
 from steward.kafka import reassignment
 from steward.kafka.errors import KafkaAdminError
-from steward.kafka.instance_types import INSTANCE_TYPES
+from steward.kafka.instance_types import INSTANCE_TYPES, is_express
 from steward.kafka.node_config import internal_tls
 from steward.security.certificates import steward_bootstrap
 from steward.store.store import Store
@@ -97,6 +97,7 @@ class ClusterUpdates:
         in Steward, so the request must name ALL (or every broker with the same size)."""
         cluster = self._updatable(arn, current_version)
         param = "targetBrokerEBSVolumeInfo"
+        self._check_storage_settable(cluster, param)
         if not volumes:
             raise BadRequestException("Specify the target volume size.", param)
         sizes = {size for _, size in volumes}
@@ -112,6 +113,7 @@ class ClusterUpdates:
 
     def update_storage(self, arn: str, current_version: str, volume_size_gb: int) -> Operation:
         cluster = self._updatable(arn, current_version)
+        self._check_storage_settable(cluster, "volumeSizeGB")
         return self._grow_storage(cluster, current_version, volume_size_gb, "volumeSizeGB")
 
     def update_broker_type(self, arn: str, current_version: str, instance_type: str) -> Operation:
@@ -123,8 +125,16 @@ class ClusterUpdates:
                 f"{', '.join(INSTANCE_TYPES)}.",
                 param,
             )
-        if instance_type == cluster.spec.broker_node_group.instance_type:
+        current = cluster.spec.broker_node_group.instance_type
+        if instance_type == current:
             raise BadRequestException(f"The brokers already are {instance_type}.", param)
+        if is_express(instance_type) != is_express(current):
+            raise BadRequestException(
+                f"The brokers are {current}: an Express cluster changes only to another Express "
+                "type and a Standard one only to another Standard type (Steward does not run "
+                "clusters of both kinds of broker, which moving between them needs).",
+                param,
+            )
         group = replace(cluster.spec.broker_node_group, instance_type=instance_type)
         spec = cluster.spec.replace(broker_node_group=group)
         return self._begin(cluster, current_version, OperationType.UPDATE_BROKER_TYPE, spec)
@@ -288,6 +298,15 @@ class ClusterUpdates:
             if error.invalid_parameter == "numberOfBrokerNodes":
                 raise BadRequestException(error.message, param) from error
             raise
+
+    @staticmethod
+    def _check_storage_settable(cluster: Cluster, param: str) -> None:
+        if is_express(cluster.spec.broker_node_group.instance_type):
+            raise BadRequestException(
+                "The cluster's brokers are Express brokers: their storage is managed (Steward "
+                "grows each broker's volume as it fills) and cannot be set.",
+                param,
+            )
 
     def _grow_storage(
         self, cluster: Cluster, current_version: str, size: int, param: str
