@@ -16,6 +16,7 @@ from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.operation_records import fail, mutable_info
 from steward.control.pipeline import start_operation
+from steward.control.resource_policies import ClusterResourcePolicies
 from steward.control.topics import ClusterTopics
 from steward.control.updates import ClusterUpdates
 from steward.crypto.master_key import MasterKey
@@ -71,6 +72,7 @@ from steward.security.cluster_policies import ClusterPolicies
 from steward.security.policy_store import PolicyRecords
 from steward.security.scram import ClusterScramSecrets
 from steward.settings import Settings
+from steward.store.resource_policies import ResourcePolicyRecords
 from steward.store.store import DuplicateError, Store
 
 
@@ -124,6 +126,9 @@ class ClusterService:
         )
         self.scram = ClusterScramSecrets(store, self.secrets, describe=self.describe_cluster)
         self.policies = ClusterPolicies(PolicyRecords(store.engine), self.describe_cluster)
+        self.resource_policies = ClusterResourcePolicies(
+            ResourcePolicyRecords(store.engine), self.describe_cluster
+        )
         self.private_cas = PrivateCertificateAuthorities(
             CertificateAuthorityRecords(store.engine),
             settings.region,
