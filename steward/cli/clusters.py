@@ -14,8 +14,12 @@ from steward.client.api import CliError
 from steward.client.context import CliContext, pass_cli
 from steward.client.options import CLUSTER, CLUSTER_HELP
 from steward.kafka.distribution import DEFAULT_KAFKA_VERSION
+from steward.kafka.instance_types import is_express
 
 DEFAULT_WAIT_TIMEOUT = 900.0
+DEFAULT_VOLUME_SIZE_GB = 100
+"""The CLI's storage per Standard broker when --volume-size is left out (MSK's API default, 1000
+GiB, is more than a laptop has)."""
 
 
 def key_values(
@@ -133,9 +137,7 @@ def cluster() -> None:
 @click.option(
     "--volume-size",
     type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Storage per broker, GiB.",
+    help="Storage per broker, GiB  [default: 100; Express types: managed, not set]",
 )
 @click.option("--configuration", help="ARN or name of a configuration to apply.")
 @click.option(
@@ -186,7 +188,7 @@ def create(
     zones: list[str],
     instance_type: str,
     kafka_version: str,
-    volume_size: int,
+    volume_size: int | None,
     configuration: str | None,
     configuration_revision: int | None,
     tags: dict[str, str],
@@ -209,15 +211,15 @@ def create(
     provisioned: dict[str, Any] = {
         "KafkaVersion": kafka_version,
         "NumberOfBrokerNodes": brokers,
-        "BrokerNodeGroupInfo": {
-            "InstanceType": instance_type,
-            "ClientSubnets": zones,
-            "StorageInfo": {"EbsStorageInfo": {"VolumeSize": volume_size}},
-        },
+        "BrokerNodeGroupInfo": {"InstanceType": instance_type, "ClientSubnets": zones},
         "EncryptionInfo": {
             "EncryptionInTransit": {"ClientBroker": client_broker, "InCluster": in_cluster}
         },
     }
+    if volume_size is not None or not is_express(instance_type):
+        provisioned["BrokerNodeGroupInfo"]["StorageInfo"] = {
+            "EbsStorageInfo": {"VolumeSize": volume_size or DEFAULT_VOLUME_SIZE_GB}
+        }
     if configuration is not None:
         provisioned["ConfigurationInfo"] = api.configuration_info(
             configuration, configuration_revision

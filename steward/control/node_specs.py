@@ -55,9 +55,9 @@ def desired_node(cluster: Cluster, node: Node) -> Node:
     instance_type = (
         spec.broker_node_group.instance_type if node.role is NodeRole.BROKER else node.instance_type
     )
-    if node.kafka_version == spec.kafka_version and node.instance_type == instance_type:
+    if node.kafka_version == spec.release and node.instance_type == instance_type:
         return node
-    return replace(node, kafka_version=spec.kafka_version, instance_type=instance_type)
+    return replace(node, kafka_version=spec.release, instance_type=instance_type)
 
 
 SpecDecorator = Callable[[NodeSpec], NodeSpec]

@@ -17,6 +17,7 @@ from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.operation_records import fail, mutable_info
 from steward.control.pipeline import start_operation
+from steward.control.resource_policies import ClusterResourcePolicies
 from steward.control.topics import ClusterTopics
 from steward.control.updates import ClusterUpdates
 from steward.crypto.master_key import MasterKey
@@ -36,7 +37,14 @@ from steward.domain.model import (
     OperationType,
     utcnow,
 )
-from steward.domain.versions import version_key
+from steward.domain.versions import (
+    line_name,
+    line_names,
+    line_of,
+    release_for,
+    unsupported_version_reason,
+    version_key,
+)
 from steward.kafka import distribution, jmx_exporter
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.ids import random_kafka_uuid
@@ -65,6 +73,7 @@ from steward.security.cluster_policies import ClusterPolicies
 from steward.security.policy_store import PolicyRecords
 from steward.security.scram import ClusterScramSecrets
 from steward.settings import Settings
+from steward.store.resource_policies import ResourcePolicyRecords
 from steward.store.store import DuplicateError, Store
 
 
@@ -101,6 +110,7 @@ class ClusterService:
             describe=self.describe_cluster,
             check_spec=self._validate_spec,
             known_versions=lambda: [v.version for v in self.list_kafka_versions()],
+            pin_release=self.pin_release,
             wake=wake_reconciler,
         )
         self.topics = ClusterTopics(store, self.arns, describe=self.describe_cluster)
@@ -117,6 +127,9 @@ class ClusterService:
         )
         self.scram = ClusterScramSecrets(store, self.secrets, describe=self.describe_cluster)
         self.policies = ClusterPolicies(PolicyRecords(store.engine), self.describe_cluster)
+        self.resource_policies = ClusterResourcePolicies(
+            ResourcePolicyRecords(store.engine), self.describe_cluster
+        )
         self.private_cas = PrivateCertificateAuthorities(
             CertificateAuthorityRecords(store.engine),
             settings.region,
@@ -129,6 +142,7 @@ class ClusterService:
         """Validate and record a new cluster in CREATING with a CREATE operation."""
         group = place_client_subnets(spec.broker_node_group, self.settings.zones)
         spec = spec.replace(broker_node_group=group)
+        spec = self.pin_release(spec)
         self._validate_spec(spec)
         if self.store.cluster_by_name(name) is not None:
             raise ConflictException(f"A cluster named {name} already exists.", "clusterName")
@@ -214,7 +228,11 @@ class ClusterService:
                     f"Configuration {config.name} has no revision {spec.configuration.revision}.",
                     "configurationInfo.revision",
                 )
-            if config.kafka_versions and spec.kafka_version not in config.kafka_versions:
+            if config.kafka_versions and not {
+                spec.kafka_version,
+                spec.release,
+                line_name(line_of(spec.release)),
+            } & set(config.kafka_versions):
                 raise BadRequestException(
                     f"Configuration {config.name} is not for Kafka {spec.kafka_version}.",
                     "configurationInfo.arn",
@@ -263,8 +281,7 @@ class ClusterService:
             self.private_cas.check_usable(auth.tls_certificate_authority_arns)
 
     def _validate_kafka_version(self, version: str, param: str) -> None:
-        if not any(v.version == version for v in self.list_kafka_versions()):
-            raise BadRequestException(f"Unsupported Kafka version {version}.", param)
+        self.kafka_release(version, param)
 
     def describe_cluster(self, arn: str) -> Cluster:
         cluster = self.store.get_cluster(arn)
@@ -382,12 +399,34 @@ class ClusterService:
 
     # --- Kafka versions -------------------------------------------------------------------------
     def list_kafka_versions(self) -> list[KafkaVersionInfo]:
+        """The releases Steward can install and MSK's names of their lines (`4.1.x.kraft`, the
+        newest release of 4.1), ordered by version; a line name after its releases."""
         installed = {d.version for d in distribution.installed_distributions()}
-        versions = set(distribution.RELEASED_KAFKA_VERSIONS) | installed
+        releases = sorted(set(distribution.RELEASED_KAFKA_VERSIONS) | installed, key=version_key)
+        versions = sorted([*releases, *line_names(releases)], key=version_key)
         return [
-            KafkaVersionInfo(v, distribution.version_status(v), v in installed)
-            for v in sorted(versions, key=version_key)
+            KafkaVersionInfo(
+                v, distribution.version_status(v), release_for(v, releases) in installed
+            )
+            for v in versions
         ]
+
+    def kafka_release(self, version: str, param: str = "kafkaVersion") -> str:
+        """The release a cluster of `version` runs (MSK's line names map to the newest release
+        of their line); MSK's BadRequestException, naming what Steward runs, for any other."""
+        known = [v.version for v in self.list_kafka_versions()]
+        release = release_for(version, known)
+        if release is None:
+            raise BadRequestException(
+                f"{unsupported_version_reason(version)} Supported versions: {', '.join(known)}.",
+                param,
+            )
+        return release
+
+    def pin_release(self, spec: ClusterSpec, param: str = "kafkaVersion") -> ClusterSpec:
+        """`spec` with the release its `kafka_version` maps to, pinned."""
+        release = self.kafka_release(spec.kafka_version, param)
+        return spec.replace(kafka_release=None if release == spec.kafka_version else release)
 
     # --- configurations -------------------------------------------------------------------------
     def _check_properties(self, server_properties: bytes) -> None:

@@ -34,7 +34,7 @@ from steward.domain.model import (
 from steward.domain.versions import compatible_targets
 from steward.kafka import reassignment
 from steward.kafka.errors import KafkaAdminError
-from steward.kafka.instance_types import INSTANCE_TYPES
+from steward.kafka.instance_types import INSTANCE_TYPES, is_express
 from steward.kafka.node_config import internal_tls
 from steward.security.certificates import steward_bootstrap
 from steward.store.store import Store
@@ -56,6 +56,7 @@ class ClusterUpdates:
         describe: Callable[[str], Cluster],
         check_spec: Callable[[ClusterSpec], None],
         known_versions: Callable[[], list[str]],
+        pin_release: Callable[[ClusterSpec, str], ClusterSpec],
         wake: Callable[[], None],
     ) -> None:
         self.store = store
@@ -63,6 +64,7 @@ class ClusterUpdates:
         self._describe = describe
         self._check_spec = check_spec
         self._known_versions = known_versions
+        self._pin_release = pin_release
         self._wake = wake
 
     # --- the use cases --------------------------------------------------------------------------
@@ -95,6 +97,7 @@ class ClusterUpdates:
         in Steward, so the request must name ALL (or every broker with the same size)."""
         cluster = self._updatable(arn, current_version)
         param = "targetBrokerEBSVolumeInfo"
+        self._check_storage_settable(cluster, param)
         if not volumes:
             raise BadRequestException("Specify the target volume size.", param)
         sizes = {size for _, size in volumes}
@@ -110,6 +113,7 @@ class ClusterUpdates:
 
     def update_storage(self, arn: str, current_version: str, volume_size_gb: int) -> Operation:
         cluster = self._updatable(arn, current_version)
+        self._check_storage_settable(cluster, "volumeSizeGB")
         return self._grow_storage(cluster, current_version, volume_size_gb, "volumeSizeGB")
 
     def update_broker_type(self, arn: str, current_version: str, instance_type: str) -> Operation:
@@ -121,8 +125,16 @@ class ClusterUpdates:
                 f"{', '.join(INSTANCE_TYPES)}.",
                 param,
             )
-        if instance_type == cluster.spec.broker_node_group.instance_type:
+        current = cluster.spec.broker_node_group.instance_type
+        if instance_type == current:
             raise BadRequestException(f"The brokers already are {instance_type}.", param)
+        if is_express(instance_type) != is_express(current):
+            raise BadRequestException(
+                f"The brokers are {current}: an Express cluster changes only to another Express "
+                "type and a Standard one only to another Standard type (Steward does not run "
+                "clusters of both kinds of broker, which moving between them needs).",
+                param,
+            )
         group = replace(cluster.spec.broker_node_group, instance_type=instance_type)
         spec = cluster.spec.replace(broker_node_group=group)
         return self._begin(cluster, current_version, OperationType.UPDATE_BROKER_TYPE, spec)
@@ -147,19 +159,27 @@ class ClusterUpdates:
         cluster = self._updatable(arn, current_version)
         param = "targetKafkaVersion"
         source = cluster.spec.kafka_version
-        if target_version == source:
-            raise BadRequestException(f"The cluster already runs Kafka {source}.", param)
-        allowed = compatible_targets(source, self._known_versions())
-        if target_version not in allowed:
-            raise BadRequestException(
-                f"Kafka {source} cannot be updated to {target_version}; compatible versions: "
-                f"{', '.join(allowed) or 'none'}.",
-                param,
-            )
-        spec = cluster.spec.replace(
-            kafka_version=target_version,
-            configuration=configuration or cluster.spec.configuration,
+        spec = self._pin_release(
+            cluster.spec.replace(
+                kafka_version=target_version,
+                configuration=configuration or cluster.spec.configuration,
+            ),
+            param,
         )
+        if target_version == source:
+            # A line name again moves the cluster to the newest release of its line.
+            if spec.release == cluster.spec.release:
+                raise BadRequestException(
+                    f"The cluster already runs Kafka {source} ({spec.release}).", param
+                )
+        else:
+            allowed = compatible_targets(source, self._known_versions())
+            if target_version not in allowed:
+                raise BadRequestException(
+                    f"Kafka {source} cannot be updated to {target_version}; compatible "
+                    f"versions: {', '.join(allowed) or 'none'}.",
+                    param,
+                )
         self._check_spec(spec)
         return self._begin(
             cluster, current_version, OperationType.UPDATE_CLUSTER_KAFKA_VERSION, spec
@@ -278,6 +298,15 @@ class ClusterUpdates:
             if error.invalid_parameter == "numberOfBrokerNodes":
                 raise BadRequestException(error.message, param) from error
             raise
+
+    @staticmethod
+    def _check_storage_settable(cluster: Cluster, param: str) -> None:
+        if is_express(cluster.spec.broker_node_group.instance_type):
+            raise BadRequestException(
+                "The cluster's brokers are Express brokers: their storage is managed (Steward "
+                "grows each broker's volume as it fills) and cannot be set.",
+                param,
+            )
 
     def _grow_storage(
         self, cluster: Cluster, current_version: str, size: int, param: str

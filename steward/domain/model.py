@@ -154,6 +154,7 @@ class ClusterSpec:
     """Desired state of a provisioned cluster, as the user asked for it."""
 
     kafka_version: str
+    """As the user gave it: a release (`4.1.2`) or MSK's name of a line (`4.1.x.kraft`)."""
     number_of_broker_nodes: int
     broker_node_group: BrokerNodeGroup
     configuration: ConfigurationRef | None = None
@@ -170,6 +171,15 @@ class ClusterSpec:
     """MSK's `LoggingInfo` in MSK's shape, checked (`steward.api.msk.logging_info`); the brokers'
     agents deliver their logs as it says (`steward.control.broker_logs`)."""
     storage_mode: str = "LOCAL"
+    kafka_release: str | None = None
+    """The Apache Kafka release the nodes run when `kafka_version` names a line: pinned when the
+    cluster is made or upgraded (`steward.domain.versions.release_for`), so that a newer patch
+    release known later does not restart the brokers unasked."""
+
+    @property
+    def release(self) -> str:
+        """The Apache Kafka release (X.Y.Z) the cluster's nodes run."""
+        return self.kafka_release or self.kafka_version
 
     def replace(self, **changes: object) -> ClusterSpec:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

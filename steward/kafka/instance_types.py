@@ -2,6 +2,10 @@
 
 A type sets the broker's JVM heap and its thread pools. The table is published in
 docs/instance-types.md.
+
+MSK's Express types (`express.m7g.large` ...) are sized as the Standard m7g type of the same size.
+What Express means that Steward honours: the brokers' storage is managed (a request names no EBS
+volume; volumes grow as they fill), and an Express cluster stays Express (`is_express`).
 """
 
 from __future__ import annotations
@@ -36,11 +40,25 @@ INSTANCE_TYPES: dict[str, InstanceType] = {
         InstanceType("kafka.m5.12xlarge", 8192, 12, 32, 8, 2400),
         InstanceType("kafka.m5.16xlarge", 8192, 16, 48, 8, 3200),
         InstanceType("kafka.m5.24xlarge", 8192, 16, 64, 8, 4800),
+        InstanceType("express.m7g.large", 512, 3, 8, 2, 100),
+        InstanceType("express.m7g.xlarge", 1024, 5, 8, 2, 200),
+        InstanceType("express.m7g.2xlarge", 2048, 5, 16, 4, 400),
+        InstanceType("express.m7g.4xlarge", 4096, 8, 16, 4, 800),
+        InstanceType("express.m7g.8xlarge", 6144, 8, 32, 8, 1600),
+        InstanceType("express.m7g.12xlarge", 8192, 12, 32, 8, 2400),
+        InstanceType("express.m7g.16xlarge", 8192, 16, 48, 8, 3200),
     )
 }
+
+EXPRESS_PREFIX = "express."
 
 CONTROLLER_HEAP_MB = 384
 
 
 def instance_type(name: str) -> InstanceType | None:
     return INSTANCE_TYPES.get(name)
+
+
+def is_express(name: str) -> bool:
+    """An MSK Express broker type (`express.m7g.large`), as against a Standard one."""
+    return name.startswith(EXPRESS_PREFIX)

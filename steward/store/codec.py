@@ -65,6 +65,7 @@ def spec_from_json(data: dict[str, Any]) -> ClusterSpec:
         ),
         logging_info=data.get("logging_info"),
         storage_mode=data.get("storage_mode", "LOCAL"),
+        kafka_release=data.get("kafka_release"),
     )
 
 

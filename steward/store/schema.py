@@ -259,3 +259,14 @@ principal: the document as compact JSON, a version counted up at every change, a
 (`steward.security.policy_sync`) made of it: whether Steward may have written ACLs of the principal
 (`in_kafka`), which version Kafka's ACLs are (`applied_version`) and the last failure. A deleted
 policy whose ACLs may be in Kafka stays, `deleting`, until the sync has removed them."""
+
+resource_policies = Table(
+    "resource_policies",
+    metadata,
+    Column("cluster_arn", String, primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("version", String, nullable=False),
+    Column("update_time", DateTime(timezone=True), nullable=False),
+)
+"""MSK's cluster policy (PutClusterPolicy) of each cluster that has one: the document as the user
+wrote it and its version, which a change must name (`steward.control.resource_policies`)."""

@@ -268,6 +268,11 @@ class Store:
             conn.execute(delete(schema.nodes).where(schema.nodes.c.cluster_arn == arn))
             conn.execute(delete(schema.operations).where(schema.operations.c.cluster_arn == arn))
             conn.execute(delete(schema.tags).where(schema.tags.c.resource_arn == arn))
+            conn.execute(
+                delete(schema.resource_policies).where(
+                    schema.resource_policies.c.cluster_arn == arn
+                )
+            )
             conn.execute(delete(schema.clusters).where(schema.clusters.c.arn == arn))
 
     # --- nodes ----------------------------------------------------------------------------------

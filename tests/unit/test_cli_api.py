@@ -187,6 +187,32 @@ def test_create_sends_the_provisioned_spec_and_waits_with_plain_progress(stub: S
     assert json.loads(result.stdout)["ClusterInfo"]["State"] == "ACTIVE"
 
 
+def test_create_of_an_express_cluster_sends_no_storage(stub: Stubber) -> None:
+    stub.add_response(
+        "create_cluster_v2",
+        {"ClusterArn": CLUSTER_ARN, "ClusterName": "orders", "State": "CREATING"},
+        {
+            "ClusterName": "orders",
+            "Provisioned": {
+                "KafkaVersion": "4.3.x.kraft",
+                "NumberOfBrokerNodes": 3,
+                "BrokerNodeGroupInfo": {
+                    "InstanceType": "express.m7g.large",
+                    "ClientSubnets": ["az-a", "az-b", "az-c"],
+                },
+                "EncryptionInfo": {
+                    "EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": True}
+                },
+            },
+        },
+    )
+    result = run(
+        "cluster", "create", "orders", "--instance-type", "express.m7g.large",
+        "--kafka-version", "4.3.x.kraft", "--no-wait",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
 def test_a_failed_create_exits_1_with_the_reason(stub: Stubber) -> None:
     stub.add_response(
         "create_cluster_v2",

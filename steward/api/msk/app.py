@@ -13,7 +13,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from steward.api import access_policies, alarms, consumer_groups, native, revocation_lists
-from steward.api.msk import clusters, configurations, resources, scram, topics, updates
+from steward.api.msk import (
+    cluster_policy,
+    clusters,
+    configurations,
+    resources,
+    scram,
+    topics,
+    unbuilt,
+    updates,
+)
 from steward.api.msk.errors import error_response
 from steward.api.msk.fields import Fields, Query, parse_json_object
 from steward.api.msk.routing import MskRequest, Router
@@ -32,6 +41,8 @@ def msk_router() -> Router:
         scram,
         topics,
         updates,
+        cluster_policy,
+        unbuilt,
         native,
         consumer_groups,
         alarms,

@@ -17,6 +17,7 @@ from steward.domain.model import (
     EnhancedMonitoring,
     OpenMonitoring,
 )
+from steward.kafka.instance_types import is_express
 
 DEFAULT_VOLUME_SIZE_GB = 1000
 """MSK's default EBS volume per broker when `storageInfo` is left out."""
@@ -75,6 +76,12 @@ def broker_node_group(group: Fields) -> BrokerNodeGroup:
     group.choice("brokerAZDistribution", BROKER_AZ_DISTRIBUTIONS)
     volume = DEFAULT_VOLUME_SIZE_GB
     storage = group.object("storageInfo")
+    if storage is not None and is_express(instance_type):
+        raise BadRequestException(
+            "Express brokers have no EBS storage to set: leave storageInfo out. Their storage "
+            "is managed (Steward grows each broker's volume as it fills).",
+            group.name("storageInfo"),
+        )
     ebs = storage.object("ebsStorageInfo") if storage is not None else None
     if ebs is not None:
         volume = ebs.integer("volumeSize", minimum=1, maximum=16384) or volume

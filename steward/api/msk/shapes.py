@@ -23,6 +23,7 @@ from steward.domain.model import (
     Topic,
     TopicPartition,
 )
+from steward.kafka.instance_types import is_express
 
 CLUSTER_TYPE = "PROVISIONED"
 
@@ -46,14 +47,16 @@ def enabled(flag: bool) -> dict[str, bool]:
 # --- clusters -----------------------------------------------------------------------------------
 def broker_node_group_info(spec: ClusterSpec) -> dict[str, Any]:
     group = spec.broker_node_group
-    return {
+    info: dict[str, Any] = {
         "brokerAZDistribution": "DEFAULT",
         "clientSubnets": list(group.subnets),
         "instanceType": group.instance_type,
         "securityGroups": list(group.security_groups),
-        "storageInfo": {"ebsStorageInfo": {"volumeSize": group.volume_size_gb}},
         "zoneIds": list(group.zones),
     }
+    if not is_express(group.instance_type):  # Express brokers' storage is managed
+        info["storageInfo"] = {"ebsStorageInfo": {"volumeSize": group.volume_size_gb}}
+    return info
 
 
 def broker_software_info(spec: ClusterSpec) -> dict[str, Any]:
@@ -124,6 +127,11 @@ def provisioned(cluster: Cluster) -> dict[str, Any]:
             "numberOfBrokerNodes": spec.number_of_broker_nodes,
             "storageMode": spec.storage_mode,
             "customerActionStatus": "NONE",
+            # Steward moves partitions whenever brokers come or go: MSK's intelligent
+            # rebalancing of Express clusters, always on.
+            "rebalancing": (
+                {"status": "ACTIVE"} if is_express(spec.broker_node_group.instance_type) else None
+            ),
         }
     )
 
@@ -189,6 +197,7 @@ def node_info(cluster: Cluster, node: Node) -> dict[str, Any]:
             "clientVpcIpAddress": node.host,
             "currentBrokerSoftwareInfo": software,
             "endpoints": [node.host],
+            "brokerNodeType": "EXPRESS" if is_express(node.instance_type) else "STANDARD",
         }
     else:
         info["controllerNodeInfo"] = {"endpoints": [node.host]}

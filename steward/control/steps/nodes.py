@@ -32,7 +32,7 @@ class PlacedBrokers:
 
 # --- INSTALL_KAFKA ------------------------------------------------------------------------------
 def install_kafka(run: StepRun[NoProgress]) -> None:
-    install_kafka_version(run.cluster.spec.kafka_version)
+    install_kafka_version(run.cluster.spec.release)
 
 
 def install_kafka_version(version: str) -> None:
@@ -57,7 +57,7 @@ def place_nodes(run: StepRun[NoProgress]) -> None:
             controller_ids=range(
                 FIRST_CONTROLLER_ID, FIRST_CONTROLLER_ID + controller_count(len(zones))
             ),
-            kafka_version=spec.kafka_version,
+            kafka_version=spec.release,
             instance_type=spec.broker_node_group.instance_type,
         )
     except PlacementError as error:
@@ -121,7 +121,7 @@ def place_new_brokers(run: StepRun[PlacedBrokers]) -> None:
             spec.broker_node_group.zones,
             broker_ids=range(first_id, first_id + count),
             controller_ids=[],
-            kafka_version=spec.kafka_version,
+            kafka_version=spec.release,
             instance_type=spec.broker_node_group.instance_type,
             first_index=len(current),
         )

@@ -121,7 +121,7 @@ def unregister_leaving_brokers(run: StepRun[NoProgress]) -> None:
     bootstrap = steward_bootstrap(ctx.store, cluster, staying)
     for broker_id in leaving:
         try:
-            membership.unregister_broker(bootstrap, broker_id, cluster.spec.kafka_version)
+            membership.unregister_broker(bootstrap, broker_id, cluster.spec.release)
         except membership.MembershipError as error:
             raise TemporaryError(f"unregistering broker {broker_id}: {error}", 2.0) from error
         ctx.store.remove_node(cluster.arn, broker_id)

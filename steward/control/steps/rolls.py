@@ -72,9 +72,7 @@ def update_nodes(run: StepRun[RollProgress]) -> None:
 
 def upgrade_metadata_version(run: StepRun[NoProgress]) -> None:
     try:
-        features.upgrade_metadata_version(
-            run.ctx.bootstrap(run.cluster), run.cluster.spec.kafka_version
-        )
+        features.upgrade_metadata_version(run.ctx.bootstrap(run.cluster), run.cluster.spec.release)
     except features.FeatureError as error:
         raise TemporaryError(f"metadata.version upgrade: {error}", 2.0) from error
 
