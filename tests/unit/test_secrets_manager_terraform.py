@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
 from steward.control.service import ClusterService
 from steward.secrets.api import SERVED
+from steward.secrets.store import SealedVersion, SecretRecord
 from steward.secrets.unsupported import UNSUPPORTED_OPERATIONS
 from steward.settings import Settings, Zone
 from steward.store.store import Store
@@ -382,3 +384,37 @@ def test_a_store_from_before_policies_and_version_access_gets_their_columns(
     _, versions = secrets.list_versions(record.arn)
     assert versions[0].last_accessed_time is not None
     reopened.close()
+
+
+def test_deprecated_versions_go_past_100_versions_but_none_younger_than_a_day(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path, zones=ZONES)
+    store = Store(settings.db_url)
+    records = ClusterService(settings, store).secrets.records
+    now = datetime.now(UTC)
+    arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:pruned-abcdef"
+    records.add(SecretRecord(arn, "pruned", now, now), None)
+
+    def add(index: int, age: timedelta) -> None:
+        made = now - age
+        version = SealedVersion(arn, f"{index:032d}", b"sealed", False, ["AWSCURRENT"], made)
+        records.add_version(version, now)
+
+    for i in range(105):
+        add(i, timedelta(days=3) - timedelta(minutes=i))
+    versions = records.versions(arn)
+    assert len(versions) == 100
+    assert versions[0].version_id == f"{5:032d}", "the oldest deprecated versions went"
+    assert [v.stages for v in versions[-2:]] == [["AWSPREVIOUS"], ["AWSCURRENT"]]
+
+    for i in range(105, 110):
+        add(i, timedelta(hours=1))
+    assert len(records.versions(arn)) == 100, "old deprecated versions still go"
+    young = SecretRecord(arn.replace("pruned", "young"), "young", now, now)
+    records.add(young, None)
+    for i in range(102):
+        version = SealedVersion(young.arn, f"{i:032d}", b"sealed", False, ["AWSCURRENT"], now)
+        records.add_version(version, now)
+    assert len(records.versions(young.arn)) == 102, "none younger than a day goes"
+    store.close()
