@@ -50,7 +50,6 @@ from steward.secrets.store import (
 )
 
 CURRENT = staging.CURRENT
-PREVIOUS = staging.PREVIOUS
 DEFAULT_RECOVERY_DAYS = 30
 MIN_RECOVERY_DAYS = 7
 MAX_RECOVERY_DAYS = 30
