@@ -69,6 +69,106 @@ def create(cli: CliContext, name: str, username: str, description: str | None) -
         cli.output.note(f"Only secrets named {NAME_PREFIX}* can be associated with a cluster.")
 
 
+def _current_sign_in(cli: CliContext, secret_id: str) -> dict[str, Any]:
+    value = _secretsmanager(cli).get_secret_value(SecretId=secret_id).get("SecretString")
+    try:
+        content = json.loads(value) if value is not None else None
+    except json.JSONDecodeError:
+        content = None
+    if not isinstance(content, dict):
+        raise CliError(
+            f"Error: {secret_id} does not hold a SCRAM sign-in: give both --username and "
+            "--password."
+        )
+    return content
+
+
+@secret.command()
+@click.argument("secret_id", metavar="SECRET")
+@click.option("--description", default=None, help="A new description.")
+@click.option("--username", default=None, help="A new Kafka user for the sign-in.")
+@click.option(
+    "--password",
+    "new_password",
+    is_flag=True,
+    help="Give the sign-in a new password (asked for, or read from standard input).",
+)
+@pass_cli
+def update(
+    cli: CliContext,
+    secret_id: str,
+    description: str | None,
+    username: str | None,
+    new_password: bool,
+) -> None:
+    """Change SECRET (a name or an ARN): its description, its user, its password. A new user or
+    password makes a new version, AWSCURRENT, which the clusters the secret is associated with
+    take within moments (the previous one stays readable as AWSPREVIOUS)."""
+    if description is None and username is None and not new_password:
+        raise CliError("Error: give --description, --username or --password.")
+    params: dict[str, Any] = {"SecretId": secret_id}
+    if description is not None:
+        params["Description"] = description
+    if username is not None or new_password:
+        password = _read_password() if new_password else None
+        if username is None or password is None:
+            current = _current_sign_in(cli, secret_id)
+            username = username if username is not None else current.get("username")
+            password = password if password is not None else current.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise CliError(
+                f"Error: {secret_id} does not hold a SCRAM sign-in: give both --username and "
+                "--password."
+            )
+        params["SecretString"] = json.dumps({"username": username, "password": password})
+    updated = _secretsmanager(cli).update_secret(**params)
+    if cli.output.is_json:
+        cli.output.json(response_data(updated))
+        return
+    cli.output.fields(
+        [
+            ("ARN", updated["ARN"]),
+            ("Name", updated["Name"]),
+            ("VersionId", updated.get("VersionId", "(unchanged)")),
+        ]
+    )
+
+
+def _tag(pair: str) -> dict[str, str]:
+    key, equals, value = pair.partition("=")
+    if not equals or not key:
+        raise CliError(f"Error: {pair!r} is not KEY=VALUE.")
+    return {"Key": key, "Value": value}
+
+
+@secret.command()
+@click.argument("secret_id", metavar="SECRET")
+@click.argument("tags", nargs=-1, required=True, metavar="KEY=VALUE...")
+@pass_cli
+def tag(cli: CliContext, secret_id: str, tags: tuple[str, ...]) -> None:
+    """Tag SECRET (a name or an ARN); a key it has already takes the new value."""
+    _secretsmanager(cli).tag_resource(SecretId=secret_id, Tags=[_tag(t) for t in tags])
+    _show_tags(cli, secret_id)
+
+
+@secret.command()
+@click.argument("secret_id", metavar="SECRET")
+@click.argument("keys", nargs=-1, required=True, metavar="KEY...")
+@pass_cli
+def untag(cli: CliContext, secret_id: str, keys: tuple[str, ...]) -> None:
+    """Remove the tags KEY... from SECRET (a name or an ARN)."""
+    _secretsmanager(cli).untag_resource(SecretId=secret_id, TagKeys=list(keys))
+    _show_tags(cli, secret_id)
+
+
+def _show_tags(cli: CliContext, secret_id: str) -> None:
+    tags = _secretsmanager(cli).describe_secret(SecretId=secret_id).get("Tags", [])
+    if cli.output.is_json:
+        cli.output.json({"Tags": tags})
+        return
+    cli.output.table(["Key", "Value"], [[t.get("Key"), t.get("Value")] for t in tags])
+
+
 @secret.command("list")
 @pass_cli
 def list_secrets(cli: CliContext) -> None:

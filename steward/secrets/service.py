@@ -1,6 +1,7 @@
 """Secrets: the use cases of Steward's Secrets-Manager-compatible API (create, read, add a value,
-describe, list, delete, restore), as much of AWS Secrets Manager as MSK's users need to keep
-their SCRAM credentials.
+update, describe, list, list versions, move staging labels, tag, resource policies, delete,
+restore, random passwords), as much of AWS Secrets Manager as MSK's users and the tools that
+manage their secrets (Terraform's aws_secretsmanager_* resources) need.
 
 Every value is sealed by the master key (AES-256-GCM) with `<secret ARN>/<version id>` as
 context before it reaches the store, and opened only for GetSecretValue and for writing a
@@ -9,6 +10,11 @@ SCRAM credential into Kafka. Values never enter logs, errors or any other answer
 Deletion is Secrets Manager's: a recovery window of 7 to 30 days (30 by default) during which the
 secret can be restored and its values cannot be read, or ForceDeleteWithoutRecovery at once. A
 secret whose window has ended is removed the next time anything reads secrets.
+
+Versions are Secrets Manager's too (`steward.secrets.stages`): a new value becomes AWSCURRENT
+and leaves AWSPREVIOUS on the version it replaced; a version with no staging label is deprecated
+and kept until the secret has more than 100 versions. Whatever changes which value is current
+calls `on_change`, so that the SCRAM credentials in Kafka follow.
 """
 
 from __future__ import annotations
@@ -23,8 +29,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from steward.crypto.master_key import MasterKey, SealedValueError
-from steward.domain.errors import StewardError
 from steward.domain.model import utcnow
+from steward.secrets import passwords, policies, tags
+from steward.secrets import stages as staging
+from steward.secrets.errors import (
+    MARKED_FOR_DELETION,
+    NOT_FOUND,
+    DecryptionFailure,
+    InvalidParameterException,
+    InvalidRequestException,
+    PublicPolicyException,
+    ResourceExistsException,
+    ResourceNotFoundException,
+)
 from steward.secrets.store import (
     DuplicateSecretError,
     SealedVersion,
@@ -32,53 +49,13 @@ from steward.secrets.store import (
     SecretRecords,
 )
 
-CURRENT = "AWSCURRENT"
-PREVIOUS = "AWSPREVIOUS"
+CURRENT = staging.CURRENT
 DEFAULT_RECOVERY_DAYS = 30
 MIN_RECOVERY_DAYS = 7
 MAX_RECOVERY_DAYS = 30
 MAX_VALUE_BYTES = 65536
 SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _SUFFIX_ALPHABET = string.ascii_letters + string.digits
-
-
-# --- Secrets Manager's errors (all HTTP 400 but InternalServiceError) ----------------------------
-class SecretsManagerError(StewardError):
-    status = 400
-
-
-class ResourceNotFoundException(SecretsManagerError):
-    pass
-
-
-class ResourceExistsException(SecretsManagerError):
-    pass
-
-
-class InvalidParameterException(SecretsManagerError):
-    pass
-
-
-class InvalidRequestException(SecretsManagerError):
-    pass
-
-
-class InvalidNextTokenException(SecretsManagerError):
-    pass
-
-
-class DecryptionFailure(SecretsManagerError):
-    pass
-
-
-class InternalServiceError(SecretsManagerError):
-    status = 500
-
-
-NOT_FOUND = "Secrets Manager can't find the specified secret."
-MARKED_FOR_DELETION = (
-    "You can't perform this operation on the secret because it was marked for deletion."
-)
 
 
 @dataclass(frozen=True)
@@ -201,7 +178,7 @@ class Secrets:
         binary_value: bytes | None = None,
         description: str | None = None,
         kms_key_id: str | None = None,
-        tags: list[dict[str, str]] | None = None,
+        tag_list: tags.Tags | None = None,
         client_request_token: str | None = None,
     ) -> tuple[SecretRecord, str | None]:
         """The new secret and the id of its first version (None when made without a value)."""
@@ -236,7 +213,7 @@ class Secrets:
             last_changed_time=now,
             description=description,
             kms_key_id=kms_key_id,
-            tags=list(tags or []),
+            tags=tags.checked(list(tag_list or [])),
         )
         version = None
         if has_value:
@@ -265,6 +242,13 @@ class Secrets:
                 )
         return False
 
+    def _live(self, secret_id: str) -> SecretRecord:
+        """The secret, which must not be scheduled for deletion."""
+        record = self.find(secret_id)
+        if record.deletion_time is not None:
+            raise InvalidRequestException(MARKED_FOR_DELETION)
+        return record
+
     def put_value(
         self,
         secret_id: str,
@@ -275,13 +259,11 @@ class Secrets:
         client_request_token: str | None = None,
     ) -> tuple[SecretRecord, str, list[str]]:
         """A new version of the secret; AWSCURRENT (unless `stages` say otherwise) moves to it."""
-        record = self.find(secret_id)
-        if record.deletion_time is not None:
-            raise InvalidRequestException(MARKED_FOR_DELETION)
+        record = self._live(secret_id)
         if string_value is None and binary_value is None:
             raise InvalidParameterException("You must provide either SecretString or SecretBinary.")
         version_id = self._version_id(client_request_token)
-        wanted = list(dict.fromkeys(stages or [CURRENT]))
+        wanted = staging.check_labels(stages or [CURRENT])
         if self._same_version(record.arn, version_id, string_value, binary_value):
             current = {v.version_id: v.stages for v in self.records.versions(record.arn)}
             return record, version_id, current.get(version_id, wanted)
@@ -332,7 +314,9 @@ class Secrets:
         value = self._open(version)
         if record_access:
             self.records.touch_accessed(
-                record.arn, utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+                record.arn,
+                version.version_id,
+                utcnow().replace(hour=0, minute=0, second=0, microsecond=0),
             )
         return SecretValue(
             arn=record.arn,
@@ -349,8 +333,10 @@ class Secrets:
         return self._description(record)
 
     def _description(self, record: SecretRecord) -> SecretDescription:
+        """Deprecated versions (no staging label) are not described, as in Secrets Manager."""
         return SecretDescription(
-            record, {v.version_id: v.stages for v in self.records.versions(record.arn)}
+            record,
+            {v.version_id: v.stages for v in self.records.versions(record.arn) if v.stages},
         )
 
     def list(self, include_planned_deletion: bool = False) -> list[SecretDescription]:
@@ -401,3 +387,116 @@ class Secrets:
             self.records.set_deletion_time(record.arn, None)
             self.on_change()
         return record
+
+    def update(
+        self,
+        secret_id: str,
+        *,
+        description: str | None = None,
+        kms_key_id: str | None = None,
+        string_value: str | None = None,
+        binary_value: bytes | None = None,
+        client_request_token: str | None = None,
+    ) -> tuple[SecretRecord, str | None]:
+        """UpdateSecret: new details (what is None stays) and, with a value, a new version that
+        becomes AWSCURRENT; the secret and the id of that version."""
+        record = self._live(secret_id)
+        version_id = None
+        if string_value is not None or binary_value is not None:
+            _, version_id, _ = self.put_value(
+                record.arn,
+                string_value=string_value,
+                binary_value=binary_value,
+                client_request_token=client_request_token,
+            )
+        if description is not None or kms_key_id is not None:
+            self.records.change(
+                record.arn, utcnow(), description=description, kms_key_id=kms_key_id
+            )
+        return self.find(record.arn), version_id
+
+    # --- versions -------------------------------------------------------------------------------
+    def list_versions(
+        self, secret_id: str, include_deprecated: bool = False
+    ) -> tuple[SecretRecord, list[SealedVersion]]:
+        """The secret's versions, oldest first; the deprecated ones (no staging label) only
+        when asked for."""
+        record = self.find(secret_id)
+        versions = self.records.versions(record.arn)
+        return record, [v for v in versions if include_deprecated or v.stages]
+
+    def move_stage(
+        self,
+        secret_id: str,
+        label: str,
+        move_to: str | None = None,
+        remove_from: str | None = None,
+    ) -> SecretRecord:
+        """UpdateSecretVersionStage (`steward.secrets.stages.move` says the rules)."""
+        record = self._live(secret_id)
+        self.records.restage(
+            record.arn, lambda before: staging.move(before, label, move_to, remove_from), utcnow()
+        )
+        if label == CURRENT:
+            self.on_change()
+        return record
+
+    # --- tags -----------------------------------------------------------------------------------
+    def tag(self, secret_id: str, added: tags.Tags) -> None:
+        record = self._live(secret_id)
+        self.records.retag(record.arn, lambda before: tags.merged(before, added), utcnow())
+
+    def untag(self, secret_id: str, keys: list[str]) -> None:
+        record = self._live(secret_id)
+        self.records.retag(record.arn, lambda before: tags.without(before, keys), utcnow())
+
+    # --- resource policies ----------------------------------------------------------------------
+    def resource_policy(self, secret_id: str, policy_name: str | None = None) -> SecretRecord:
+        """The secret, with the policy it has (`resource_policy`, None without one)."""
+        record = self._live(secret_id)
+        if policy_name not in (None, policies.DEFAULT_POLICY_NAME):
+            raise ResourceNotFoundException(
+                f"The secret has no resource policy named {policy_name}."
+            )
+        return record
+
+    def put_resource_policy(
+        self,
+        secret_id: str,
+        policy: str,
+        policy_name: str | None = None,
+        block_public_policy: bool = False,
+    ) -> SecretRecord:
+        record = self._live(secret_id)
+        policies.check_policy_name(policy_name)
+        document = policies.parse_policy(policy)
+        if block_public_policy and policies.broad_access(document):
+            raise PublicPolicyException(
+                "BlockPublicPolicy is set and the resource policy grants broad access to the "
+                "secret (an Allow to every principal without a Condition)."
+            )
+        self.records.set_resource_policy(record.arn, policy, utcnow())
+        return record
+
+    def delete_resource_policy(
+        self, secret_id: str, policy_name: str | None = None
+    ) -> SecretRecord:
+        record = self._live(secret_id)
+        policies.check_policy_name(policy_name)
+        if record.resource_policy is not None:
+            self.records.set_resource_policy(record.arn, None, utcnow())
+        return record
+
+    def validate_resource_policy(
+        self, policy: str, secret_id: str | None = None
+    ) -> list[policies.ValidationError]:
+        """What keeps `policy` from passing Secrets Manager's checks (nothing: it passes);
+        MalformedPolicyDocumentException when it is not a policy at all."""
+        if secret_id is not None:
+            self.find(secret_id)
+        return policies.broad_access(policies.parse_policy(policy))
+
+    # --- passwords ------------------------------------------------------------------------------
+    @staticmethod
+    def random_password(rules: passwords.PasswordRules) -> str:
+        return passwords.random_password(rules)

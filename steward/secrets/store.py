@@ -6,16 +6,23 @@ opens them), so nothing here ever holds a secret value in clear.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from steward.secrets import stages as staging
 from steward.store import schema
 from steward.store.codec import aware
+
+MAX_VERSIONS = 100
+DEPRECATED_VERSIONS_KEPT_FOR = timedelta(hours=24)
+"""Secrets Manager's rule: past 100 versions, deprecated ones (no staging label) go, oldest
+first, but none made in the last 24 hours."""
 
 
 class DuplicateSecretError(Exception):
@@ -34,6 +41,7 @@ class SecretRecord:
     last_accessed_time: datetime | None = None
     deletion_time: datetime | None = None
     """When a secret scheduled for deletion goes; None for a secret in use."""
+    resource_policy: str | None = None
 
 
 @dataclass
@@ -43,7 +51,9 @@ class SealedVersion:
     sealed_value: bytes
     binary: bool
     stages: list[str]
+    """Its staging labels; none for a deprecated version."""
     creation_time: datetime
+    last_accessed_time: datetime | None = None
 
 
 @dataclass
@@ -70,6 +80,7 @@ def _secret(row: Any) -> SecretRecord:
         tags=list(row.tags or []),
         last_accessed_time=aware(row.last_accessed_time),
         deletion_time=aware(row.deletion_time),
+        resource_policy=row.resource_policy,
     )
 
 
@@ -81,6 +92,7 @@ def _version(row: Any) -> SealedVersion:
         binary=bool(row.binary),
         stages=list(row.stages),
         creation_time=aware(row.creation_time),  # type: ignore[arg-type]
+        last_accessed_time=aware(row.last_accessed_time),
     )
 
 
@@ -149,12 +161,66 @@ class SecretRecords:
                 update(schema.secrets).where(schema.secrets.c.arn == arn).values(deletion_time=when)
             )
 
-    def touch_accessed(self, arn: str, when: datetime) -> None:
+    def touch_accessed(self, arn: str, version_id: str, when: datetime) -> None:
+        """A value was read: the secret's and the version's last access."""
+        versions = schema.secret_versions.c
         with self.engine.begin() as conn:
             conn.execute(
                 update(schema.secrets)
                 .where(schema.secrets.c.arn == arn)
                 .values(last_accessed_time=when)
+            )
+            conn.execute(
+                update(schema.secret_versions)
+                .where((versions.secret_arn == arn) & (versions.version_id == version_id))
+                .values(last_accessed_time=when)
+            )
+
+    def change(
+        self,
+        arn: str,
+        now: datetime,
+        *,
+        description: str | None = None,
+        kms_key_id: str | None = None,
+        tags: list[dict[str, str]] | None = None,
+    ) -> None:
+        """Set what is given of a secret's details (None leaves one as it is); its last change
+        is `now`."""
+        values: dict[str, Any] = {"last_changed_time": now}
+        if description is not None:
+            values["description"] = description
+        if kms_key_id is not None:
+            values["kms_key_id"] = kms_key_id
+        if tags is not None:
+            values["tags"] = tags
+        with self.engine.begin() as conn:
+            conn.execute(update(schema.secrets).where(schema.secrets.c.arn == arn).values(values))
+
+    def retag(
+        self,
+        arn: str,
+        change: Callable[[list[dict[str, str]]], list[dict[str, str]]],
+        now: datetime,
+    ) -> None:
+        """Give a secret the tags `change` computes from its tags now, in one transaction."""
+        columns = schema.secrets.c
+        with self.engine.begin() as conn:
+            row = conn.execute(select(columns.tags).where(columns.arn == arn)).first()
+            if row is None:
+                return
+            conn.execute(
+                update(schema.secrets)
+                .where(columns.arn == arn)
+                .values(tags=change(list(row.tags or [])), last_changed_time=now)
+            )
+
+    def set_resource_policy(self, arn: str, policy: str | None, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.secrets)
+                .where(schema.secrets.c.arn == arn)
+                .values(resource_policy=policy, last_changed_time=now)
             )
 
     def remove(self, arn: str) -> None:
@@ -190,35 +256,40 @@ class SecretRecords:
         return [_version(r) for r in rows]
 
     def add_version(self, version: SealedVersion, now: datetime) -> None:
-        """Add `version`, taking its stages from the versions that had them (AWSCURRENT moving
-        on leaves AWSPREVIOUS on the version it left); versions left with no stage are dropped,
-        as Secrets Manager drops deprecated versions."""
-        columns = schema.secret_versions.c
+        """Add `version` with its stages, taking each from the version that had it (AWSCURRENT
+        moving on leaves AWSPREVIOUS on the version it left); a version left with no stage is
+        deprecated, and goes once the secret has too many versions."""
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(schema.secret_versions).where(columns.secret_arn == version.secret_arn)
-            ).all()
-            others = [_version(r) for r in rows]
-            moving = set(version.stages)
-            for other in others:
-                stages = [s for s in other.stages if s not in moving]
-                if "AWSCURRENT" in moving and "AWSCURRENT" in other.stages:
-                    stages.append("AWSPREVIOUS")
-                elif "AWSCURRENT" in moving and "AWSPREVIOUS" in stages:
-                    stages.remove("AWSPREVIOUS")
-                where = (columns.secret_arn == other.secret_arn) & (
-                    columns.version_id == other.version_id
-                )
-                if stages:
-                    conn.execute(update(schema.secret_versions).where(where).values(stages=stages))
-                else:
-                    conn.execute(delete(schema.secret_versions).where(where))
+            before = _stages(conn, version.secret_arn)
+            after = staging.attach(before, version.version_id, version.stages)
+            del after[version.version_id]
+            _write_stages(conn, version.secret_arn, before, after)
             _insert_version(conn, version)
+            _drop_deprecated(conn, version.secret_arn, now)
             conn.execute(
                 update(schema.secrets)
                 .where(schema.secrets.c.arn == version.secret_arn)
                 .values(last_changed_time=now)
             )
+
+    def restage(
+        self,
+        secret_arn: str,
+        change: Callable[[staging.Stages], staging.Stages],
+        now: datetime,
+    ) -> staging.Stages:
+        """Give the versions of a secret the stages `change` computes from their stages now (in
+        one transaction, so that no other change comes between); the new stages."""
+        with self.engine.begin() as conn:
+            before = _stages(conn, secret_arn)
+            after = change(before)
+            _write_stages(conn, secret_arn, before, after)
+            conn.execute(
+                update(schema.secrets)
+                .where(schema.secrets.c.arn == secret_arn)
+                .values(last_changed_time=now)
+            )
+        return after
 
     # --- associations with clusters -------------------------------------------------------------
     def associations(self, cluster_arn: str | None = None) -> list[ScramAssociation]:
@@ -287,6 +358,50 @@ class SecretRecords:
             where = where & (columns.state == state)
         with self.engine.begin() as conn:
             conn.execute(delete(schema.scram_secrets).where(where))
+
+
+def _stages(conn: Connection, secret_arn: str) -> staging.Stages:
+    columns = schema.secret_versions.c
+    rows = conn.execute(
+        select(columns.version_id, columns.stages)
+        .where(columns.secret_arn == secret_arn)
+        .order_by(columns.creation_time)
+    ).all()
+    return {row.version_id: list(row.stages) for row in rows}
+
+
+def _write_stages(
+    conn: Connection, secret_arn: str, before: staging.Stages, after: staging.Stages
+) -> None:
+    columns = schema.secret_versions.c
+    for version_id, labels in after.items():
+        if before.get(version_id) != labels:
+            conn.execute(
+                update(schema.secret_versions)
+                .where((columns.secret_arn == secret_arn) & (columns.version_id == version_id))
+                .values(stages=labels)
+            )
+
+
+def _drop_deprecated(conn: Connection, secret_arn: str, now: datetime) -> None:
+    columns = schema.secret_versions.c
+    rows = conn.execute(
+        select(columns.version_id, columns.stages, columns.creation_time)
+        .where(columns.secret_arn == secret_arn)
+        .order_by(columns.creation_time)
+    ).all()
+    excess = len(rows) - MAX_VERSIONS
+    for row in rows:
+        if excess <= 0:
+            break
+        if row.stages or aware(row.creation_time) > now - DEPRECATED_VERSIONS_KEPT_FOR:  # type: ignore[operator]
+            continue
+        conn.execute(
+            delete(schema.secret_versions).where(
+                (columns.secret_arn == secret_arn) & (columns.version_id == row.version_id)
+            )
+        )
+        excess -= 1
 
 
 def _insert_version(conn: Connection, version: SealedVersion) -> None:

@@ -27,7 +27,8 @@ from steward.domain.errors import BadRequestException, StewardError
 from steward.domain.model import SERVING_STATES, Cluster, ClusterState, utcnow
 from steward.kafka import scram as kafka_scram
 from steward.kafka.errors import KafkaAdminError
-from steward.secrets.service import Secrets, SecretsManagerError
+from steward.secrets.errors import SecretsManagerError
+from steward.secrets.service import Secrets
 from steward.secrets.store import ScramAssociation, SecretRecords
 from steward.security.certificates import serving_bootstrap
 from steward.store.store import Store

@@ -156,9 +156,11 @@ secrets = Table(
     Column("last_changed_time", DateTime(timezone=True), nullable=False),
     Column("last_accessed_time", DateTime(timezone=True)),
     Column("deletion_time", DateTime(timezone=True)),
+    Column("resource_policy", Text),
 )
 """Secrets of the Secrets-Manager-compatible API (`steward.secrets.service`); a secret scheduled
-for deletion keeps its row, with the time it goes, until then."""
+for deletion keeps its row, with the time it goes, until then. `resource_policy` is the JSON text
+PutResourcePolicy recorded (None without one)."""
 
 secret_versions = Table(
     "secret_versions",
@@ -169,9 +171,12 @@ secret_versions = Table(
     Column("binary", Boolean, nullable=False),
     Column("stages", JSON, nullable=False),
     Column("creation_time", DateTime(timezone=True), nullable=False),
+    Column("last_accessed_time", DateTime(timezone=True)),
 )
 """A secret's values, each sealed by the master key (`steward.crypto.master_key`) with its
-secret's ARN and version id as context: the store never holds a value in clear."""
+secret's ARN and version id as context: the store never holds a value in clear. A version whose
+stages are empty is deprecated: kept (ListSecretVersionIds shows it with IncludeDeprecated) until
+there are too many."""
 
 scram_secrets = Table(
     "scram_secrets",

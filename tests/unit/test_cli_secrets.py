@@ -3,6 +3,7 @@ input (never an argument), listed without it, associated with a SCRAM cluster, a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +90,39 @@ def test_a_sign_in_is_made_associated_and_deleted(endpoint: str) -> None:
     assert "AmazonMSK_cli" not in run(endpoint, "secret", "list").output
     missing = run(endpoint, "secret", "delete", "AmazonMSK_gone", "--recovery-days", "7")
     assert missing.exit_code == 1 and "ResourceNotFoundException" in missing.output
+
+
+def test_a_sign_in_gets_a_new_password_user_description_and_tags(endpoint: str) -> None:
+    made = run(endpoint, "secret", "create", "AmazonMSK_cliup", "--username", "up", stdin=PASSWORD)
+    assert made.exit_code == 0, made.output
+    sm = boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+    new_password = "cli-password-2-91ac"
+    changed = run(endpoint, "secret", "update", "AmazonMSK_cliup", "--password", stdin=new_password)
+    assert changed.exit_code == 0, changed.output
+    assert new_password not in changed.output and "VersionId" in changed.output
+    value = json.loads(sm.get_secret_value(SecretId="AmazonMSK_cliup")["SecretString"])
+    assert value == {"username": "up", "password": new_password}
+
+    renamed = run(endpoint, "secret", "update", "AmazonMSK_cliup", "--username", "up2")
+    assert renamed.exit_code == 0, renamed.output
+    value = json.loads(sm.get_secret_value(SecretId="AmazonMSK_cliup")["SecretString"])
+    assert value == {"username": "up2", "password": new_password}, "the password stays"
+
+    described = run(endpoint, "secret", "update", "AmazonMSK_cliup", "--description", "ops")
+    assert described.exit_code == 0 and "(unchanged)" in described.output
+    assert sm.describe_secret(SecretId="AmazonMSK_cliup")["Description"] == "ops"
+    assert run(endpoint, "secret", "update", "AmazonMSK_cliup").exit_code != 0
+
+    tagged = run(endpoint, "secret", "tag", "AmazonMSK_cliup", "team=data", "env=prod")
+    assert tagged.exit_code == 0, tagged.output
+    assert "team" in tagged.output and "prod" in tagged.output
+    untagged = run(endpoint, "-o", "json", "secret", "untag", "AmazonMSK_cliup", "team")
+    assert json.loads(untagged.output) == {"Tags": [{"Key": "env", "Value": "prod"}]}
+    assert run(endpoint, "secret", "tag", "AmazonMSK_cliup", "novalue").exit_code != 0

@@ -261,3 +261,48 @@ def test_the_sync_follows_associations_and_secret_values(
     sm.restore_secret(SecretId=dave)
     sync.pass_once()
     assert fake_kafka.credentials == {"dave2": "3"}
+
+
+def test_update_secret_and_a_moved_current_label_reach_kafka(
+    service: ClusterService,
+    kafka: Any,
+    sm: Any,
+    fake_kafka: FakeKafka,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Terraform changes a secret with UpdateSecret (and can move AWSCURRENT back with
+    UpdateSecretVersionStage): the sync is woken and Kafka gets the credential AWSCURRENT holds."""
+    made = kafka.create_cluster_v2(ClusterName="updated", Provisioned=provisioned(True))
+    arn = made["ClusterArn"]
+    cluster = service.store.get_cluster(arn)
+    assert cluster is not None
+    cluster.state = ClusterState.ACTIVE
+    service.store.save_cluster(cluster)
+    frank = sm.create_secret(
+        Name="AmazonMSK_frank", SecretString=json.dumps({"username": "frank", "password": "one"})
+    )
+    kafka.batch_associate_scram_secret(ClusterArn=arn, SecretArnList=[frank["ARN"]])
+    sync = ScramSync(service.store, service.secrets, verify_interval=0)
+    sync.pass_once()
+    assert fake_kafka.credentials["frank"] == "one"
+
+    woken: list[str] = []
+    monkeypatch.setattr(service.secrets, "on_change", lambda: woken.append("sync"))
+    sm.update_secret(SecretId=frank["ARN"], Description="described, not changed")
+    assert woken == [], "a new description changes no credential"
+    updated = sm.update_secret(
+        SecretId=frank["ARN"], SecretString=json.dumps({"username": "frank", "password": "two"})
+    )
+    assert woken == ["sync"]
+    sync.pass_once()
+    assert fake_kafka.credentials["frank"] == "two"
+
+    sm.update_secret_version_stage(
+        SecretId=frank["ARN"],
+        VersionStage="AWSCURRENT",
+        MoveToVersionId=frank["VersionId"],
+        RemoveFromVersionId=updated["VersionId"],
+    )
+    assert woken == ["sync", "sync"]
+    sync.pass_once()
+    assert fake_kafka.credentials["frank"] == "one"
