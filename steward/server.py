@@ -149,7 +149,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
             interval=settings.metrics_interval,
         )
         tasks.add(ALARM_MONITOR, alarms.run_once, alarms.interval)
-        plane.closing += [alarms.close, scraper.close]
+        plane.closing += [alarms.close, scraper.close, admin_metrics.close]
     plane.closing.append(service.metrics.close)
     return plane
 

@@ -24,6 +24,7 @@ from steward.agent.main import PID_FILE
 from steward.agent.spec import NodeStatus
 from steward.control.agents import AgentDirectory
 from steward.kafka import membership
+from steward.kafka.admin import TlsBootstrap
 from steward.settings import Settings
 
 
@@ -47,16 +48,27 @@ class LocalNode:
 class LocalCluster:
     """A cluster of this machine's Steward, as faults see it."""
 
-    def __init__(self, settings: Settings, arn: str, name: str, nodes: list[LocalNode]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        arn: str,
+        name: str,
+        nodes: list[LocalNode],
+        bootstrap: str | None = None,
+    ) -> None:
         self.settings = settings
         self.arn = arn
         self.name = name
         self.nodes = nodes
         self.agents = AgentDirectory(settings)
+        self._bootstrap = bootstrap
 
     @classmethod
-    def from_api(cls, client: Any, settings: Settings, arn: str) -> LocalCluster:
-        """Read the cluster's nodes with a boto3 `kafka` client."""
+    def from_api(
+        cls, client: Any, settings: Settings, arn: str, ca_pem: str | None = None
+    ) -> LocalCluster:
+        """Read the cluster's nodes with a boto3 `kafka` client. A cluster that takes only TLS
+        from clients (MSK's default) is reached over TLS trusting `ca_pem`, its CA."""
         info = client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
         name = info["ClusterName"]
         prefix = f"{name.lower()}-{arn.rsplit('/', 1)[1][:8]}"
@@ -76,7 +88,13 @@ class LocalCluster:
                 [owner] = [h for h in hosts if h.owns(host)]
                 key = f"{prefix}-{letter}{node_id}"
                 nodes.append(LocalNode(node_id, role, owner.zone.name, host, key, owner.name))
-        return cls(settings, arn, name, sorted(nodes, key=lambda n: n.node_id))
+        brokers = client.get_bootstrap_brokers(ClusterArn=arn)
+        bootstrap: str | None = brokers.get("BootstrapBrokerString")
+        if bootstrap is None and brokers.get("BootstrapBrokerStringTls"):
+            if ca_pem is None:
+                raise FaultError(f"{name} takes only TLS: give its CA certificate")
+            bootstrap = TlsBootstrap(brokers["BootstrapBrokerStringTls"], ca_pem)
+        return cls(settings, arn, name, sorted(nodes, key=lambda n: n.node_id), bootstrap)
 
     def node(self, node_id: int) -> LocalNode:
         for node in self.nodes:
@@ -90,6 +108,9 @@ class LocalCluster:
 
     @property
     def bootstrap(self) -> str:
+        """How clients reach the brokers: plaintext, or a `TlsBootstrap` for a TLS-only cluster."""
+        if self._bootstrap is not None:
+            return self._bootstrap
         return ",".join(f"{n.host}:9092" for n in self.brokers)
 
     def status(self, node: LocalNode) -> NodeStatus:

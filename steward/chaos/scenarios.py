@@ -68,10 +68,21 @@ SCENARIOS: dict[str, Inject] = {
     "cut-zone": lambda c: [faults.cut_zone(c, c.brokers[2].zone, 20.0)],
     "two-faults": _two_faults,
     "kill-host": lambda c: [faults.kill_host(c, c.host_with_brokers_only())],
+    "hang-after-repair": lambda c: [faults.hang_node(c, c.brokers[1].node_id, 120.0)],
 }
 """Each scenario's fault, by name (what `steward chaos run` accepts). `kill-host` needs a zone
 with two hosts or more (STEWARD_HOSTS_PER_ZONE): the killed host stays powered off until
 `faults.power_on_host`."""
+
+PRELUDES: dict[str, Inject] = {
+    "hang-after-repair": lambda c: [faults.kill_node(c, c.brokers[0].node_id)],
+}
+"""Scenarios whose fault comes after another one has been repaired: the prelude's fault is
+injected first, and the scenario's own `PRELUDE_PAUSE` seconds after the cluster healed. The
+times measured are those of the second fault (as a user met it: a broker killed, healed, and
+then another one hung)."""
+
+PRELUDE_PAUSE = 10.0
 
 
 def run_scenario(
@@ -83,19 +94,32 @@ def run_scenario(
     during_repair: Callable[[], None] | None = None,
     partitions: int = 6,
     expect_repair: bool = True,
+    producer: str = "confluent",
 ) -> ScenarioResult:
     """Run scenario `name` against `cluster` with a boto3 `kafka` client of its Steward.
     `during_repair`, when given, is called once the first repair has started (e.g. to kill the
     control plane in the middle of it). With `expect_repair` False (a Steward whose health
     monitor is off: the baseline of bench/healing.py), "detected" is when Kafka itself shows the
     fault (a broker gone from the cluster or a replica out of sync) and "healed" when it no longer
-    does; a fault Kafka never shows within `settle` seconds counts as healed at once."""
+    does; a fault Kafka never shows within `settle` seconds counts as healed at once.
+    `producer`: the workload's producer, "confluent" or "java" (Kafka's own client)."""
     inject = SCENARIOS[name]
-    workload = Workload(cluster.bootstrap, partitions=partitions).start()
+    workload = Workload(cluster.bootstrap, partitions=partitions, producer=producer).start()
+    injected: list[str] = []
     try:
         time.sleep(warmup)
+        prelude = PRELUDES.get(name)
+        if prelude is not None:
+            began = time.time()
+            injected += prelude(cluster)
+            if expect_repair:
+                _, healed = _wait_for_healing(client, cluster, began, heal_timeout, None)
+            else:
+                _, healed = _wait_for_kafka(cluster, began, heal_timeout)
+            injected.append("healed" if healed is not None else "not healed")
+            time.sleep(PRELUDE_PAUSE)
         began = time.time()
-        injected = inject(cluster)
+        injected += inject(cluster)
         if expect_repair:
             detected_after, healed_after = _wait_for_healing(
                 client, cluster, began, heal_timeout, during_repair

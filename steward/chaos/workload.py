@@ -1,21 +1,27 @@
 """A client workload that runs through a cluster operation or a fault: an idempotent producer
-with acks=all and a consumer, both from confluent-kafka, and the checks a user cares about
-afterwards. Used by the tests, the benchmarks and `steward chaos run`.
+with acks=all and a consumer, and the checks a user cares about afterwards. Used by the tests, the
+benchmarks and `steward chaos run`.
 
-The producer writes numbered messages round-robin over the partitions and remembers each
-acknowledged one; the consumer reads them back. `verify()` asserts that every acknowledged message
-was consumed exactly once and in order within its partition, and that the producer saw no error
-it could not retry. The longest gap between two acknowledgements is the stall the client felt.
+The producer is confluent-kafka's, or Kafka's own Java client (`producer="java"`: Kafka's
+VerifiableProducer, as a user of Kafka's tools runs it). It writes numbered messages and remembers
+each acknowledged one; the consumer (confluent-kafka) reads them back. `verify()` asserts that
+every acknowledged message was consumed exactly once and in order within its partition, and that
+the producer saw no error it could not retry. The longest gap between two acknowledgements is
+the stall the client felt.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import tempfile
 import threading
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import (
@@ -27,8 +33,15 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from steward.kafka.admin import librdkafka_security
+from steward.kafka.admin import java_client_security, librdkafka_security
+from steward.kafka.distribution import require_distribution
+from steward.kafka.java import find_java
+from steward.kafka.properties import render_properties
+from steward.kafka.tools import TOOL_JVM_OPTIONS, newest_installed_version
 from steward.kafka.topics import create_topic
+
+VERIFIABLE_PRODUCER = "org.apache.kafka.tools.VerifiableProducer"
+PRODUCERS = ("confluent", "java")
 
 
 @dataclass
@@ -51,10 +64,20 @@ class WorkloadResult:
 
 
 class Workload:
-    def __init__(self, bootstrap: str, partitions: int = 6, rate: float = 200.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        partitions: int = 6,
+        rate: float = 200.0,
+        producer: str = "confluent",
+    ) -> None:
         """`bootstrap`: a cluster's plaintext bootstrap string, or a `TlsBootstrap` (TLS, trusting
-        the cluster's CA)."""
+        the cluster's CA). `producer`: "confluent" or "java" (`PRODUCERS`)."""
+        if producer not in PRODUCERS:
+            raise ValueError(f"producer {producer!r}: give one of {', '.join(PRODUCERS)}")
         self.bootstrap = bootstrap
+        self.producer = producer
+        self.rate = rate
         self.topic = f"workload-{uuid.uuid4().hex[:8]}"
         self.partitions = partitions
         self.interval = 1.0 / rate
@@ -77,8 +100,9 @@ class Workload:
                 {"bootstrap.servers": str(self.bootstrap), **librdkafka_security(self.bootstrap)}
             )
         )
+        produce = self._produce_java if self.producer == "java" else self._produce
         self._threads = [
-            threading.Thread(target=self._produce, name="workload-producer", daemon=True),
+            threading.Thread(target=produce, name="workload-producer", daemon=True),
             threading.Thread(target=self._consume, name="workload-consumer", daemon=True),
         ]
         for thread in self._threads:
@@ -211,6 +235,71 @@ class Workload:
         if remaining:
             with self._lock:
                 self.errors.append(f"{remaining} messages never acknowledged")
+
+    def _produce_java(self) -> None:
+        """Kafka's VerifiableProducer at `rate` messages a second, acks=all (idempotent, Kafka's
+        default): one JSON line per acknowledgement or error on its stdout. Its values count up
+        from 0, and its partitioner keeps each partition's values in order."""
+        settings = {**java_client_security(self.bootstrap), "linger.ms": "5"}
+        with tempfile.TemporaryDirectory(prefix="steward-workload-") as scratch:
+            config = Path(scratch) / "producer.properties"
+            config.write_text(render_properties(settings))
+            config.chmod(0o600)
+            version = newest_installed_version()
+            command = [
+                find_java(),
+                *TOOL_JVM_OPTIONS,
+                "-cp",
+                require_distribution(version).classpath,
+                VERIFIABLE_PRODUCER,
+                "--bootstrap-server",
+                str(self.bootstrap),
+                "--topic",
+                self.topic,
+                "--throughput",
+                str(max(1, round(self.rate))),
+                "--acks",
+                "-1",
+                "--producer.config",
+                str(config),
+            ]
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            )
+            stopper = threading.Thread(
+                target=self._stop_java_producer, args=(process,), daemon=True
+            )
+            stopper.start()
+            assert process.stdout is not None
+            for line in process.stdout:
+                self._java_event(line)
+            process.wait()
+            stopper.join(5)
+
+    def _stop_java_producer(self, process: subprocess.Popen[str]) -> None:
+        """At the workload's stop, SIGTERM: the producer's shutdown hook flushes what it has
+        sent and reports the last acknowledgements before it exits."""
+        self._stop.wait()
+        process.terminate()
+        try:
+            process.wait(120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            with self._lock:
+                self.errors.append("the Java producer did not stop within 120 s")
+
+    def _java_event(self, line: str) -> None:
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        name = event.get("name")
+        with self._lock:
+            if name == "producer_send_success":
+                self.acked[int(event["partition"])].append(int(event["value"]))
+                self._ack_times[int(event["partition"])].append(time.monotonic())
+            elif name == "producer_send_error":
+                self.errors.append(f"{event.get('exception')}: {event.get('message')}")
 
     def _consume(self) -> None:
         # Partitions are assigned, not subscribed: no group rebalance can re-deliver a message,

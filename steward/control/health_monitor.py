@@ -10,6 +10,13 @@ a user's update and a repair never both start), and the reconciler carries it ou
 Every `sweep_interval` seconds, in the background, it also removes from each host what that host
 still runs of nodes that moved to another host (`steward.control.stale_nodes`).
 
+Clusters are looked at side by side, each in a worker of its own: a look that takes long (a node
+that accepts connections and never answers, a Kafka that does not answer) holds up only its own
+cluster's next look, never another cluster's. Kafka's own view of a cluster (live brokers,
+partitions, quorum, disk use: several requests) is asked in the background at most every
+`kafka_interval` seconds; a look uses the last answer and never waits for a new one, except for
+the first, which it waits `probe_timeout` seconds for. Every call has a timeout.
+
 While a cluster is HEALING the monitor keeps watching, so that a second fault during a repair is
 repaired next. Clusters in any other state (CREATING, UPDATING, DELETING, ...) are left to their
 operation, which restarts nodes on purpose; what the monitor remembered of them is dropped.
@@ -20,7 +27,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 
 from steward.agent.client import AgentError, AgentUnavailable
@@ -54,7 +62,10 @@ class HealthMonitor:
         probe_timeout: float = 1.0,
         kafka_interval: float = 5.0,
         sweep_interval: float = 5.0,
+        read_kafka: Callable[[str], KafkaHealth] | None = None,
     ) -> None:
+        """`read_kafka(bootstrap)`: Kafka's view of a cluster (`read_kafka_health` with a
+        2-second timeout per question unless given)."""
         self.ctx = ctx
         self.wake_reconciler = wake_reconciler
         self.interval = interval
@@ -66,12 +77,18 @@ class HealthMonitor:
         self._doctors: dict[str, Diagnostician] = {}
         self._kafka: dict[str, tuple[float, KafkaHealth]] = {}
         self._reports: dict[str, ClusterHealth] = {}
+        self._read_kafka = read_kafka or (lambda bootstrap: read_kafka_health(bootstrap, 2.0))
+        self._looks: dict[str, Future[list[Finding]]] = {}
+        self._asking: dict[str, Future[KafkaHealth]] = {}
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health-probe")
+        self._looking = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health-look")
+        self._kafka_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health-kafka")
 
     def close(self) -> None:
-        """Drop the probes under way (after the background task that calls `check_all` is
-        stopped)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Drop the looks and probes under way (after the background task that calls
+        `check_all` is stopped)."""
+        for pool in (self._looking, self._kafka_pool, self._pool):
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def check_all(self) -> None:
         clusters = self.ctx.store.list_clusters()
@@ -81,10 +98,27 @@ class HealthMonitor:
         for arn in set(self._reports) - watched:
             self._reports.pop(arn, None)
             self._kafka.pop(arn, None)
+        for arn in set(self._looks) - watched:
+            self._looks.pop(arn, None)
+            self._asking.pop(arn, None)
+        started = []
         for cluster in clusters:
-            if cluster.arn in watched:
-                self.check(cluster)
+            if cluster.arn not in watched:
+                continue
+            look = self._looks.get(cluster.arn)
+            if look is not None and not look.done():
+                continue  # its last look has not ended: no other cluster waits for it
+            self._looks[cluster.arn] = look = self._looking.submit(self._look, cluster)
+            started.append(look)
+        wait(started, timeout=self.interval)
         self._sweep_stale_nodes()
+
+    def _look(self, cluster: Cluster) -> list[Finding]:
+        try:
+            return self.check(cluster)
+        except Exception:
+            log.exception("looking at %s failed", cluster.name)
+            return []
 
     def _sweep_stale_nodes(self) -> None:
         """Start a sweep for stale nodes when one is due and none runs."""
@@ -126,15 +160,32 @@ class HealthMonitor:
 
     # --- observing ------------------------------------------------------------------------------
     def _kafka_health(self, cluster: Cluster, nodes: list[Node]) -> KafkaHealth:
-        """Kafka's view, asked at most every `kafka_interval` seconds (it takes several
-        requests); the last answer in between."""
+        """Kafka's view, asked in the background at most every `kafka_interval` seconds (it
+        takes several requests, and a hung broker makes each one wait for its timeout); the last
+        answer in the meantime. Only the first look at a cluster waits for an answer, and at
+        most `probe_timeout` seconds."""
         last = self._kafka.get(cluster.arn)
         if last is not None and time.monotonic() - last[0] < self.kafka_interval:
             return last[1]
-        brokers = [n for n in nodes if n.role is NodeRole.BROKER]
-        bootstrap = steward_bootstrap(self.ctx.store, cluster, brokers)
-        kafka = read_kafka_health(bootstrap, timeout=2.0)
-        self._kafka[cluster.arn] = (time.monotonic(), kafka)
+        asking = self._asking.get(cluster.arn)
+        if asking is None or asking.done():
+            brokers = [n for n in nodes if n.role is NodeRole.BROKER]
+            bootstrap = steward_bootstrap(self.ctx.store, cluster, brokers)
+            asking = self._kafka_pool.submit(self._ask_kafka, cluster.arn, bootstrap)
+            self._asking[cluster.arn] = asking
+        if last is not None:
+            return last[1]
+        try:
+            return asking.result(timeout=self.probe_timeout)
+        except FutureTimeout:
+            return KafkaHealth(errors=["Kafka has not answered yet"])
+
+    def _ask_kafka(self, cluster_arn: str, bootstrap: str) -> KafkaHealth:
+        try:
+            kafka = self._read_kafka(bootstrap)
+        except Exception as error:  # read_kafka_health reports its own; a fake may raise
+            kafka = KafkaHealth(errors=[str(error)])
+        self._kafka[cluster_arn] = (time.monotonic(), kafka)
         return kafka
 
     def observe(self, cluster: Cluster, nodes: list[Node]) -> list[NodeObservation]:

@@ -20,6 +20,7 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry
 from kafka import KafkaAdminClient
 
 from steward.crypto.certificates import KeyAndCertificate
+from steward.kafka.bounded import BoundedAdmin
 from steward.kafka.properties import render_properties
 
 _quiet = logging.getLogger("steward.kafka.librdkafka")
@@ -151,10 +152,11 @@ logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 
 @contextmanager
-def kafka_python_admin(bootstrap: str, timeout: float = 10.0) -> Iterator[KafkaAdminClient]:
+def kafka_python_admin(bootstrap: str, timeout: float = 10.0) -> Iterator[BoundedAdmin]:
     """kafka-python's admin client, for what confluent-kafka lacks (reassignments, log dirs,
-    quorum, features). It connects when created (a KafkaTimeoutError when no broker answers within
-    `timeout`) and is closed when the block ends."""
+    quorum, features). It connects when created and is closed when the block ends; connecting and
+    every call each take at most `timeout` seconds (a KafkaTimeoutError after that, also when a
+    broker it reaches is stopped and never answers: `steward.kafka.bounded`)."""
     timeout_ms = int(timeout * 1000)
     security: dict[str, object] = {}
     if isinstance(bootstrap, TlsBootstrap):
@@ -162,13 +164,16 @@ def kafka_python_admin(bootstrap: str, timeout: float = 10.0) -> Iterator[KafkaA
             "security_protocol": "SSL",
             "ssl_context": client_ssl_context(bootstrap.ca_pem, bootstrap.client),
         }
-    client = KafkaAdminClient(
-        bootstrap_servers=bootstrap.split(","),
-        client_id="steward",
-        request_timeout_ms=timeout_ms,
-        bootstrap_timeout_ms=timeout_ms,
-        reconnect_backoff_max_ms=1000,
-        **security,
+    client = BoundedAdmin(
+        lambda: KafkaAdminClient(
+            bootstrap_servers=bootstrap.split(","),
+            client_id="steward",
+            request_timeout_ms=timeout_ms,
+            bootstrap_timeout_ms=timeout_ms,
+            reconnect_backoff_max_ms=1000,
+            **security,
+        ),
+        timeout,
     )
     try:
         yield client

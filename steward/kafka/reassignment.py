@@ -261,11 +261,14 @@ def elect_preferred_leaders(
 def partition_sizes(bootstrap: str, timeout: float = 30.0) -> dict[Partition, int]:
     """Bytes on disk of each partition's leader replica (what a move of it copies). Partitions
     without a leader are left out."""
-    leaders = {
-        key: broker for key, broker in _leaders(bootstrap, timeout).items() if broker is not None
-    }
+    every = _leaders(bootstrap, timeout)
+    leaders = {key: broker for key, broker in every.items() if broker is not None}
+    topics: dict[str, list[int]] = {}
+    for topic, partition in sorted(every):
+        topics.setdefault(topic, []).append(partition)
     sizes: dict[Partition, int] = {}
-    for broker, key, size, is_future in _replica_sizes(bootstrap, set(leaders.values()), timeout):
+    replicas = _replica_sizes(bootstrap, set(leaders.values()), topics, timeout)
+    for broker, key, size, is_future in replicas:
         if not is_future and leaders.get(key) == broker:
             sizes[key] = size
     return sizes
@@ -275,9 +278,11 @@ def broker_disk_usage(bootstrap: str, timeout: float = 30.0) -> dict[int, int]:
     """Bytes of partition data in each serving broker's log directories (replicas being moved
     between a broker's directories count twice, as they take that space)."""
     with client_errors(ReassignmentError, "describing the cluster"):
-        brokers = set(admin_client(bootstrap).list_topics(timeout=timeout).brokers)
+        metadata = admin_client(bootstrap).list_topics(timeout=timeout)
+    brokers = set(metadata.brokers)
     usage = dict.fromkeys(brokers, 0)
-    for broker, _key, size, _is_future in _replica_sizes(bootstrap, brokers, timeout):
+    topics = {name: sorted(topic.partitions) for name, topic in metadata.topics.items()}
+    for broker, _key, size, _is_future in _replica_sizes(bootstrap, brokers, topics, timeout):
         usage[broker] += size
     return usage
 
@@ -293,17 +298,21 @@ def _leaders(bootstrap: str, timeout: float) -> dict[Partition, int | None]:
 
 
 def _replica_sizes(
-    bootstrap: str, brokers: Iterable[int], timeout: float
+    bootstrap: str, brokers: Iterable[int], topics: Mapping[str, list[int]], timeout: float
 ) -> list[tuple[int, Partition, int, bool]]:
-    """(broker, partition, bytes, is_future) of every replica in the log dirs of `brokers`."""
+    """(broker, partition, bytes, is_future) of every replica of `topics` (name -> partition
+    ids, as the cluster's metadata lists them) in the log dirs of `brokers`. The topics are named:
+    left to itself, kafka-python would first ask the cluster for its topics again."""
     wanted = sorted(brokers)
-    if not wanted:
+    if not wanted or not topics:
         return []
     with (
         client_errors(ReassignmentError, "describing log directories"),
         kafka_python_admin(bootstrap, timeout) as client,
     ):
-        described = client.describe_log_dirs(brokers=wanted)
+        described = client.describe_log_dirs(
+            topic_partitions={name: list(ids) for name, ids in topics.items()}, brokers=wanted
+        )
     found = []
     for answer in described:
         for log_dir in answer["log_dirs"]:

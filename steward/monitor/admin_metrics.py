@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -67,22 +68,42 @@ class AdminMetricsCollector:
         self.interval = interval
         self.clock = clock
         self._seen: dict[tuple[str, str, str, int], _Seen] = {}
+        self._collecting: dict[str, Future[int]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="admin-metrics")
 
     def collect_all(self) -> int:
-        """One pass over every serving cluster; the number of samples stored."""
-        stored = 0
+        """One pass over every serving cluster, side by side: a cluster whose brokers answer
+        slowly (each request waits for its timeout) delays only its own samples; while its last
+        collection runs, the pass leaves it out. Waits at most `interval` seconds for the
+        collections it started; the number of samples those stored."""
+        started = []
         for cluster in self.store.list_clusters():
             if cluster.state not in WATCHED:
                 continue
-            try:
-                samples = self.state_samples(cluster)
-                ids = self.groups.group_ids(cluster.arn)
-                found = self.groups.groups(cluster.arn, ids) if ids else []
-            except (StewardError, KafkaAdminError) as error:  # not serving right now: next pass
-                log.debug("no admin metrics of %s: %s", cluster.name, error)
+            running = self._collecting.get(cluster.arn)
+            if running is not None and not running.done():
                 continue
-            stored += self.metrics.put(samples + self.samples(cluster, found, self.clock()))
-        return stored
+            self._collecting[cluster.arn] = running = self._pool.submit(self.collect, cluster)
+            started.append(running)
+        done, _ = wait(started, timeout=self.interval)
+        return sum(f.result() for f in done)
+
+    def collect(self, cluster: Cluster) -> int:
+        """One cluster's samples, stored; how many."""
+        try:
+            samples = self.state_samples(cluster)
+            ids = self.groups.group_ids(cluster.arn)
+            found = self.groups.groups(cluster.arn, ids) if ids else []
+        except (StewardError, KafkaAdminError) as error:  # not serving right now: next pass
+            log.debug("no admin metrics of %s: %s", cluster.name, error)
+            return 0
+        except Exception:
+            log.exception("admin metrics of %s failed", cluster.name)
+            return 0
+        return self.metrics.put(samples + self.samples(cluster, found, self.clock()))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def state_samples(self, cluster: Cluster) -> list[Sample]:
         """Partition health and disk use, where no exporter gives them."""
@@ -96,7 +117,7 @@ class AdminMetricsCollector:
         now = self.clock()
         samples: list[Sample] = []
         if not monitoring.jmx_exporter:
-            states = partition_states(bootstrap)
+            states = partition_states(bootstrap, timeout=10.0)
             ids = sorted(b.node_id for b in brokers)
             samples += partition_samples(cluster, ids, states, now)
         if not monitoring.node_exporter:

@@ -15,11 +15,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import pytest
 
 from steward.agent.client import AgentUnavailable
@@ -195,6 +198,73 @@ def test_steward_cluster_health_shows_every_node_and_kafkas_view(
     assert kafka["underReplicatedPartitions"] == kafka["offlinePartitions"] == 0
     assert kafka["quorumLeader"] in (1001, 1002, 1003)
     assert report["findings"] == []
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(steward: Steward, cluster: LocalCluster) -> LocalCluster:
+    """A second cluster, made as a new user makes one: MSK's defaults, so clients reach it over
+    TLS only (and the brokers talk TLS among themselves), trusting its CA as
+    `steward cluster ca-certificate` prints it."""
+    client = steward.client()
+    defaults = {k: v for k, v in provisioned().items() if k != "EncryptionInfo"}
+    arn = client.create_cluster_v2(ClusterName="Defaults", Provisioned=defaults)["ClusterArn"]
+    info = steward.wait_for_state(arn, {"ACTIVE", "FAILED"}, timeout=240)
+    assert info["State"] == "ACTIVE", info.get("StateInfo")
+    ca = subprocess.run(
+        [str(Path(sys.executable).with_name("steward")), "cluster", "ca-certificate", "Defaults"],
+        env=steward.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return LocalCluster.from_api(client, cluster.settings, arn, ca_pem=ca)
+
+
+class HealthLooks:
+    """Watches, in a thread, how old the health monitor's last look at a cluster is (what
+    `steward cluster health` shows as checkedAt): a monitor held up by another cluster's hung
+    broker lets it grow."""
+
+    def __init__(self, steward: Steward, arn: str) -> None:
+        self.http = steward.http()
+        self.path = f"/steward/v1/clusters/{quote(arn, safe='')}/health"
+        self.oldest = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> HealthLooks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self.http.close()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                checked = self.http.get(self.path).json().get("checkedAt")
+            except httpx.HTTPError:
+                continue
+            if checked is not None:
+                self.oldest = max(self.oldest, time.time() - float(checked))
+
+
+def test_a_broker_hung_after_another_was_repaired_is_repaired_without_holding_up_others(
+    steward: Steward, cluster: LocalCluster, tls_cluster: LocalCluster
+) -> None:
+    # As a user met it: the default TLS cluster under Kafka's own Java producer, a broker
+    # killed and repaired, and ten seconds later another broker stopped with SIGSTOP.
+    hung = tls_cluster.brokers[1]
+    pid_before = tls_cluster.pid(hung)
+    with HealthLooks(steward, cluster.arn) as looks:
+        result = run(steward, tls_cluster, "hang-after-repair", producer="java")
+    healed(result)
+    assert result.injected[1] == "healed", result.injected
+    assert tls_cluster.pid(hung) != pid_before, f"the hung process {pid_before} was not replaced"
+    assert looks.oldest < 15.0, f"the other cluster went {looks.oldest:.0f} s without a look"
 
 
 def test_a_dead_hosts_brokers_move_to_another_host_of_their_zone(
