@@ -14,6 +14,10 @@ producer and a consumer (6 partitions, 200 messages/s):
   the fault (a broker gone from the cluster, a replica out of sync), "healed" when it no longer
   does; a fault Kafka never shows within 30 s counts as healed at 0 s.
 
+`hang-after-repair` (a broker killed and repaired, then another hung with SIGSTOP ten seconds
+later) runs on a second cluster made with MSK's defaults, TLS only, under Kafka's own Java
+producer, as a new user met it.
+
 `kill-host` powers a host off for the rest of the run (it comes last in the default order); the
 scenarios after it, if any, act on the brokers where they are then. Steward moves the host's
 brokers to the other host of the zone once its agent has been silent for
@@ -32,9 +36,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,8 +63,13 @@ ORDER = (
     "kill-agent",
     "cut-zone",
     "two-faults",
+    "hang-after-repair",
     "kill-host",
 )
+
+AS_A_USER_MEETS_IT = {"hang-after-repair"}
+"""Scenarios run on a second cluster made with MSK's defaults (TLS only from clients, TLS
+between brokers) under Kafka's own Java producer (VerifiableProducer), as a new user met them."""
 
 HOSTS_PER_ZONE = 2
 """Hosts per zone: a dead host's brokers have somewhere to go (`kill-host`)."""
@@ -102,13 +113,23 @@ def run_mode(
             with mock.patch.dict("os.environ", steward.env):
                 settings = Settings()
             cluster = LocalCluster.from_api(client, settings, arn)
+            defaults: LocalCluster | None = None
             results = {}
             for name in scenarios:
                 loads[name] = load_average()
                 print(f"[{label}] {name} ... (load average {loads[name]})", flush=True)
+                target, producer = cluster, "confluent"
+                if name in AS_A_USER_MEETS_IT:
+                    defaults = defaults or default_cluster(steward, client, settings)
+                    target, producer = defaults, "java"
                 try:
                     result = run_scenario(
-                        client, cluster, name, heal_timeout=HEAL_TIMEOUT, expect_repair=monitor
+                        client,
+                        target,
+                        name,
+                        heal_timeout=HEAL_TIMEOUT,
+                        expect_repair=monitor,
+                        producer=producer,
                     )
                 except Exception as error:  # reported with the rest; the next one still runs
                     result = ScenarioResult(name, [], None, None, problems=[f"{error!r}"])
@@ -119,6 +140,25 @@ def run_mode(
             return results
         finally:
             steward.cleanup()
+
+
+def default_cluster(steward: Steward, client: Any, settings: Settings) -> LocalCluster:
+    """A cluster made with MSK's defaults (TLS), reached trusting its CA as
+    `steward cluster ca-certificate` prints it."""
+    defaults = {k: v for k, v in provisioned().items() if k != "EncryptionInfo"}
+    arn = client.create_cluster_v2(ClusterName="Defaults", Provisioned=defaults)["ClusterArn"]
+    info = steward.wait_for_state(arn, {"ACTIVE", "FAILED"}, timeout=300)
+    if info["State"] != "ACTIVE":
+        raise SystemExit(f"the default cluster did not become ACTIVE: {info.get('StateInfo')}")
+    ca = subprocess.run(
+        [str(Path(sys.executable).with_name("steward")), "cluster", "ca-certificate", "Defaults"],
+        env=steward.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return LocalCluster.from_api(client, settings, arn, ca_pem=ca)
 
 
 def seconds(value: float | None) -> str:

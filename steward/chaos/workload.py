@@ -237,10 +237,18 @@ class Workload:
                 self.errors.append(f"{remaining} messages never acknowledged")
 
     def _produce_java(self) -> None:
-        """Kafka's VerifiableProducer at `rate` messages a second, acks=all (idempotent, Kafka's
-        default): one JSON line per acknowledgement or error on its stdout. Its values count up
-        from 0, and its partitioner keeps each partition's values in order."""
-        settings = {**java_client_security(self.bootstrap), "linger.ms": "5"}
+        """Kafka's VerifiableProducer at `rate` messages a second, acks=all, idempotent, retrying
+        for up to two minutes like the confluent producer (the tool itself sets `retries=0`; its
+        --producer.config file overrides that): one JSON line per acknowledgement or error on its
+        stdout. Its values count up from 0, and its partitioner keeps each partition's values in
+        order."""
+        settings = {
+            **java_client_security(self.bootstrap),
+            "enable.idempotence": "true",
+            "retries": "2147483647",
+            "delivery.timeout.ms": "120000",
+            "linger.ms": "5",
+        }
         with tempfile.TemporaryDirectory(prefix="steward-workload-") as scratch:
             config = Path(scratch) / "producer.properties"
             config.write_text(render_properties(settings))
