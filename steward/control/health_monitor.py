@@ -110,7 +110,9 @@ class HealthMonitor:
                 continue  # its last look has not ended: no other cluster waits for it
             self._looks[cluster.arn] = look = self._looking.submit(self._look, cluster)
             started.append(look)
-        wait(started, timeout=self.interval)
+        # A look with a silent node takes a probe timeout; waiting that long too keeps such a
+        # cluster looked at every pass, and only a look stuck longer holds the others up.
+        wait(started, timeout=self.interval + self.probe_timeout)
         self._sweep_stale_nodes()
 
     def _look(self, cluster: Cluster) -> list[Finding]:

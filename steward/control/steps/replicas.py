@@ -215,6 +215,10 @@ def reassign_partitions(run: StepRun[ReassignmentPlan]) -> None:
         except reassignment.ReassignmentError as error:
             log.warning("planning by replica counts only: %s", error)
             sizes = None
+        if sizes is not None and not any(sizes.values()):
+            log.warning("planning by replica counts only: Kafka gave no partition sizes")
+        elif sizes is not None:
+            log.info("%s: planning with the sizes of %d partitions", cluster.name, len(sizes))
         try:
             plan = plan_topic_by_topic(_assignment(ctx, cluster), staying, sizes)
         except BalanceError as error:
