@@ -29,3 +29,26 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def kafka_client(url: str) -> Any:
+    """A boto3 `kafka` client of the Steward API at `url` (any credentials pass the tests' app)."""
+    import boto3
+
+    return boto3.client(
+        "kafka",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+@contextmanager
+def serving_msk(service: Any) -> Iterator[Any]:
+    """The MSK API of `service` served, with no authentication; a boto3 `kafka` client of it."""
+    from steward.api.app import build_app
+    from steward.api.auth.guard import AcceptAnyRequest
+
+    with serving(build_app(service, AcceptAnyRequest())) as url:
+        yield kafka_client(url)

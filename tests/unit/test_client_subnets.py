@@ -8,18 +8,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from steward.api.app import build_app
-from steward.api.auth.guard import AcceptAnyRequest
 from steward.control.service import ClusterService
 from steward.control.steps.nodes import place_nodes
 from steward.domain.model import NodeRole
 from steward.settings import Settings, Zone, default_zones, parse_zones
 from steward.store.store import Store
-from tests.unit.serving import serving
+from tests.unit.serving import serving_msk
 
 ZONES = (
     Zone("az-a", "127.79.1", subnets=("subnet-0a1b", "subnet-0a1c")),
@@ -37,14 +34,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> ClusterService:
 
 @pytest.fixture(scope="module")
 def kafka(service: ClusterService) -> Iterator[Any]:
-    with serving(build_app(service, AcceptAnyRequest())) as url:
-        yield boto3.client(
-            "kafka",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+    with serving_msk(service) as client:
+        yield client
 
 
 def create(kafka: Any, name: str, subnets: list[str], brokers: int = 3, **group: Any) -> str:

@@ -8,12 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from steward.api.app import build_app
-from steward.api.auth.guard import AcceptAnyRequest
 from steward.control.node_specs import desired_node
 from steward.control.placement import Placer
 from steward.control.service import ClusterService
@@ -23,7 +20,7 @@ from steward.kafka.distribution import RELEASED_KAFKA_VERSIONS
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.unit.clusters import ZONE_NAMES
-from tests.unit.serving import serving
+from tests.unit.serving import serving_msk
 
 ZONES = (Zone("az-a", "127.83.1"), Zone("az-b", "127.83.2"), Zone("az-c", "127.83.3"))
 
@@ -37,14 +34,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> ClusterService:
 
 @pytest.fixture(scope="module")
 def kafka(service: ClusterService) -> Iterator[Any]:
-    with serving(build_app(service, AcceptAnyRequest())) as url:
-        yield boto3.client(
-            "kafka",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+    with serving_msk(service) as client:
+        yield client
 
 
 def create(kafka: Any, name: str, version: str) -> Any:
