@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
@@ -20,7 +19,7 @@ from steward.control.service import ClusterService
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.unit.clusters import active_cluster
-from tests.unit.serving import serving
+from tests.unit.serving import kafka_client, serving
 
 ZONES = (Zone("az-a", "127.78.1"), Zone("az-b", "127.78.2"), Zone("az-c", "127.78.3"))
 
@@ -40,13 +39,7 @@ def endpoint(service: ClusterService) -> Iterator[str]:
 
 @pytest.fixture
 def kafka(endpoint: str) -> Any:
-    return boto3.client(
-        "kafka",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    return kafka_client(endpoint)
 
 
 def provisioned(**group: Any) -> dict[str, Any]:

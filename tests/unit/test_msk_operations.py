@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import botocore.session
 import httpx
 import pytest
@@ -24,7 +23,7 @@ from steward.control.service import ClusterService
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.unit.clusters import ZONE_NAMES
-from tests.unit.serving import serving
+from tests.unit.serving import kafka_client, serving
 
 ZONES = (Zone("az-a", "127.85.1"), Zone("az-b", "127.85.2"), Zone("az-c", "127.85.3"))
 MODEL = botocore.session.get_session().get_service_model("kafka")
@@ -46,13 +45,7 @@ def endpoint(service: ClusterService) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def kafka(endpoint: str) -> Any:
-    return boto3.client(
-        "kafka",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    return kafka_client(endpoint)
 
 
 def created(kafka: Any, name: str) -> str:
