@@ -180,7 +180,12 @@ def run(settings: Settings | None = None) -> None:
     configure_logging(settings)
     plane = build_control_plane(settings)
     try:
-        authenticator = prepare_authentication(settings, plane.store.access_keys, sys.stdout)
+        authenticator = prepare_authentication(
+            settings,
+            plane.store.access_keys,
+            sys.stdout,
+            secret_of=plane.service.iam.signing_secret,
+        )
     except BaseException:
         plane.close()
         raise

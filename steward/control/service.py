@@ -66,6 +66,8 @@ from steward.monitor.alarm_book import AlarmBook
 from steward.monitor.queries import ClusterMetrics
 from steward.pca.service import PrivateCertificateAuthorities
 from steward.pca.store import CertificateAuthorityRecords
+from steward.iam.service import IdentityAccess
+from steward.iam.store import IamRecords
 from steward.secrets.service import Secrets
 from steward.secrets.store import SecretRecords
 from steward.security.certificates import ca_certificate, steward_bootstrap
@@ -129,6 +131,9 @@ class ClusterService:
         self.policies = ClusterPolicies(PolicyRecords(store.engine), self.describe_cluster)
         self.resource_policies = ClusterResourcePolicies(
             ResourcePolicyRecords(store.engine), self.describe_cluster
+        )
+        self.iam = IdentityAccess(
+            IamRecords(store.engine), store.access_keys, settings.account_id, settings.region
         )
         self.private_cas = PrivateCertificateAuthorities(
             CertificateAuthorityRecords(store.engine),

@@ -60,8 +60,8 @@ class Statement:
 
     @property
     def name(self) -> str:
-        """How a message names the statement: its Sid, else its position."""
-        return f"statement {self.sid!r}" if self.sid else f"statement {self.index + 1}"
+        """How a message names the statement: its Sid, else its position (from 0)."""
+        return f"statement {self.sid!r}" if self.sid else f"statement {self.index}"
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def parse_policy(document: str | dict[str, Any], require_resource: bool = True) 
 
 
 def _statement(item: Any, index: int, require_resource: bool) -> Statement:
-    where = f"Statement {index + 1}"
+    where = f"Statement {index}"
     if not isinstance(item, dict):
         raise PolicyError(f"{where} must be an object.")
     unknown = sorted(set(item) - _STATEMENT_KEYS)
@@ -164,7 +164,7 @@ def _principals(value: Any, where: str) -> dict[str, tuple[str, ...]]:
     if value == "*":
         return {"*": ("*",)}
     if not isinstance(value, dict) or not value:
-        raise PolicyError(f"{where}: Principal must be \"*\" or an object such as {{\"AWS\": ...}}.")
+        raise PolicyError(f'{where}: Principal must be "*" or an object such as {{"AWS": ...}}.')
     kinds: dict[str, tuple[str, ...]] = {}
     for kind, names in value.items():
         if kind not in ("AWS", "Service", "Federated", "CanonicalUser"):

@@ -167,7 +167,9 @@ class AccessKeys:
     def get(self, access_key_id: str) -> AccessKey | None:
         columns = schema.access_keys.c
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_SHOWN).where(columns.access_key_id == access_key_id)).first()
+            row = conn.execute(
+                select(*_SHOWN).where(columns.access_key_id == access_key_id)
+            ).first()
         return None if row is None else _key(row)
 
     def secret_of(self, access_key_id: str) -> str | None:
