@@ -144,8 +144,9 @@ class RouteActions:
         return rows
 
 
-MSK_ACTION_OVERRIDES: dict[str, str] = {}
-"""MSK's IAM actions are named as its operations; none differs so far."""
+MSK_ACTION_OVERRIDES: dict[str, str] = {"ListAuditRecords": "iam:ListAuditRecords"}
+"""Where a route's action is not `kafka:<Operation>`: MSK's own are all named as their
+operations; Steward's IAM audit route is IAM's."""
 
 
 def iam_resource(account: str) -> Callable[[str, Mapping[str, str], str | None], str]:

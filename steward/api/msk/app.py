@@ -12,7 +12,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from steward.api import access_policies, alarms, consumer_groups, native, revocation_lists
+from steward.api import (
+    access_policies,
+    alarms,
+    consumer_groups,
+    iam_audit,
+    native,
+    revocation_lists,
+)
 from steward.api.msk import (
     cluster_policy,
     clusters,
@@ -48,6 +55,7 @@ def msk_router() -> Router:
         alarms,
         revocation_lists,
         access_policies,
+        iam_audit,
     ):
         router.include(module.router)
     return router
