@@ -34,6 +34,7 @@ from steward.monitor.scraper import MetricsScraper
 from steward.security.certificates import ClusterCertificates, ca_certificate
 from steward.security.client_trust import ClientTrust
 from steward.security.data_keys import DataKeys
+from steward.security.iam_principals import IamPrincipalPolicies
 from steward.security.policy_sync import PolicySync
 from steward.security.scram import ScramSync
 from steward.settings import Settings
@@ -123,9 +124,12 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     tasks.add(SCRAM_SYNC, scram_sync.pass_once, scram_sync.interval, pace=Pace.DELAY)
     service.secrets.on_change = service.scram.wake = tasks.waker(SCRAM_SYNC)
 
-    policy_sync = PolicySync(store, service.policies.records)
+    iam_principals = IamPrincipalPolicies(
+        store, service.policies.records, service.iam.kafka_cluster_documents
+    )
+    policy_sync = PolicySync(store, service.policies.records, before_pass=iam_principals.project)
     tasks.add(POLICY_SYNC, policy_sync.pass_once, policy_sync.interval, pace=Pace.DELAY)
-    service.policies.wake = tasks.waker(POLICY_SYNC)
+    service.policies.wake = service.iam.on_policy_change = tasks.waker(POLICY_SYNC)
     context.apply_policies = policy_sync.apply_cluster
 
     if settings.metrics_interval > 0:

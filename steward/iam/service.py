@@ -597,6 +597,7 @@ class IdentityAccess:
         )
         self.records.remove_expired_sessions(now)
         self.records.add_session(session)
+        self.on_policy_change()  # a new Kafka principal, if the role has kafka-cluster statements
         return TemporaryCredentials(
             session.access_key_id,
             session.secret_access_key,
