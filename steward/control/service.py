@@ -45,6 +45,8 @@ from steward.domain.versions import (
     unsupported_version_reason,
     version_key,
 )
+from steward.iam.service import IdentityAccess
+from steward.iam.store import IamRecords
 from steward.kafka import distribution, jmx_exporter
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.ids import random_kafka_uuid
@@ -66,8 +68,6 @@ from steward.monitor.alarm_book import AlarmBook
 from steward.monitor.queries import ClusterMetrics
 from steward.pca.service import PrivateCertificateAuthorities
 from steward.pca.store import CertificateAuthorityRecords
-from steward.iam.service import IdentityAccess
-from steward.iam.store import IamRecords
 from steward.secrets.service import Secrets
 from steward.secrets.store import SecretRecords
 from steward.security.certificates import ca_certificate, steward_bootstrap

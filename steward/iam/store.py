@@ -4,6 +4,7 @@ inline policies, assumed-role sessions and the audit of refusals. Access keys ar
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -324,15 +325,13 @@ class IamRecords:
 
     # -- attachments and inline policies ----------------------------------------------------------
     def attach(self, kind: str, name: str, policy_arn: str) -> None:
-        try:
+        with suppress(DuplicateEntity):  # attaching twice is what IAM allows: nothing changes
             self._insert(
                 schema.iam_attachments,
                 principal_kind=kind,
                 principal_name=name,
                 policy_arn=policy_arn,
             )
-        except DuplicateEntity:
-            pass  # attaching twice is what IAM allows: nothing changes
 
     def detach(self, kind: str, name: str, policy_arn: str) -> bool:
         columns = schema.iam_attachments.c

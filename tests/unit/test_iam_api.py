@@ -154,10 +154,9 @@ def test_a_key_without_delete_cluster_is_forbidden_while_describe_works(
 
 def iam_audit(iam: Any, endpoint: str, user: str) -> list[dict[str, Any]]:
     import httpx
+    from botocore.credentials import Credentials
 
     from steward.client.signing import SigV4HttpxAuth
-
-    from botocore.credentials import Credentials
 
     admin = iam._request_signer._credentials
     auth = SigV4HttpxAuth(Credentials(admin.access_key, admin.secret_key), "us-east-1")

@@ -17,10 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steward.api.auth.sigv4 import ReceivedRequest
-from steward.iam.api import CURRENT_CALLER
-from steward.iam.service import Caller
 from steward.api.msk.errors import error_response
 from steward.domain.errors import BadRequestException, InternalServerErrorException, StewardError
+from steward.iam.api import CURRENT_CALLER
+from steward.iam.service import Caller
 from steward.pca import api as acm_pca
 from steward.secrets import api as secrets_manager
 from steward.wire import query_protocol
