@@ -30,6 +30,7 @@ from steward.domain.policy_evaluation import (
     Decision,
     NamedPolicy,
     check_conditions,
+    conditions_hold,
     evaluate,
 )
 from steward.domain.policy_grammar import (
@@ -231,12 +232,13 @@ class IdentityAccess:
     # -- callers ----------------------------------------------------------------------------------
     def signing_secret(self, access_key_id: str) -> SigningSecret | None:
         """How to check a signature by `access_key_id`: None for a key that may not sign (unknown,
-        inactive, or temporary credentials that expired)."""
+        or inactive). Temporary credentials come with their expiry, which the verifier checks
+        (so that it can say they expired); until the next AssumeRole clears them out."""
         secret = self.keys.secret_of(access_key_id)
         if secret is not None:
             return SigningSecret(secret)
         session = self.records.session(access_key_id)
-        if session is None or session.expires <= self.clock():
+        if session is None:
             return None
         return SigningSecret(session.secret_access_key, session.session_token, session.expires)
 
@@ -256,7 +258,7 @@ class IdentityAccess:
                 access_key_id=access_key_id,
             )
         session = self.records.session(access_key_id)
-        if session is None:
+        if session is None or session.expires <= self.clock():
             return None
         role = self.records.role(session.role_name)
         if role is None:
@@ -855,8 +857,6 @@ def _check_trust_policy(policy: Policy) -> None:
 def _trusts(trust: Policy, caller: Caller, context: Context) -> bool:
     """Whether the role's trust policy lets `caller` call sts:AssumeRole: a Deny naming it
     refuses, else an Allow naming it (by ARN, its account, its account's root, or `*`)."""
-    from steward.domain.policy_evaluation import conditions_hold
-
     keys = {k.lower(): v for k, v in context.items()}
     allowed = False
     for statement in trust.statements:
