@@ -37,7 +37,7 @@ def request_authorizer(service: ClusterService) -> RequestAuthorizer:
             return None
 
     actions = service_actions(msk_router(), service.settings.account_id, secret_arn)
-    return RequestAuthorizer(service.iam, actions)
+    return RequestAuthorizer(service.iam, actions, resource_tags=service.store.tags)
 
 
 def build_app(service: ClusterService, authenticator: Authenticator) -> Starlette:

@@ -141,6 +141,7 @@ def test_a_key_without_delete_cluster_is_forbidden_while_describe_works(
     admin = client(endpoint, "kafka", admin_key.access_key_id, admin_key.secret_access_key)
     arn = admin.create_cluster(
         ClusterName="kept",
+        Tags={"team": "payments"},
         KafkaVersion="4.3.1",
         NumberOfBrokerNodes=3,
         BrokerNodeGroupInfo={
@@ -263,6 +264,25 @@ def test_conditions_on_context_keys(iam: Any, endpoint: str) -> None:
     assert error_of(kafka.describe_cluster_v2, ClusterArn=CLUSTER)["Code"] == "ForbiddenException"
     assert error_of(kafka.get_bootstrap_brokers, ClusterArn=CLUSTER)["Code"] == "NotFoundException"
     assert error_of(kafka.list_nodes, ClusterArn=CLUSTER)["Code"] == "ForbiddenException"
+
+
+def test_resource_tags_in_conditions(iam: Any, endpoint: str, admin_key: NewAccessKey) -> None:
+    admin = client(endpoint, "kafka", admin_key.access_key_id, admin_key.secret_access_key)
+    tagged = admin.list_clusters_v2(ClusterNameFilter="kept")["ClusterInfoList"][0]["ClusterArn"]
+    document = policy(
+        allow(
+            "kafka:DescribeCluster",
+            Condition={"StringEquals": {"aws:ResourceTag/team": "payments"}},
+        )
+    )
+    ids = user_with(iam, endpoint, "tagged", document)
+    kafka = client(endpoint, "kafka", ids["key_id"], ids["secret"])
+    assert kafka.describe_cluster(ClusterArn=tagged)["ClusterInfo"]["Tags"] == {"team": "payments"}
+    admin.tag_resource(ResourceArn=tagged, Tags={"team": "billing"})
+    try:
+        assert error_of(kafka.describe_cluster, ClusterArn=tagged)["Code"] == "ForbiddenException"
+    finally:
+        admin.tag_resource(ResourceArn=tagged, Tags={"team": "payments"})
 
 
 def test_inactive_and_deleted_keys_are_refused(iam: Any, endpoint: str) -> None:

@@ -10,8 +10,8 @@ With authentication off there is no caller, and nothing is checked.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from steward.api.auth.actions import ALWAYS_ALLOWED, RequestedAction, ServiceActions
 from steward.api.auth.sigv4 import ReceivedRequest
@@ -51,10 +51,16 @@ def denial_error(requested: RequestedAction, message: str) -> StewardError:
     return ForbiddenException(message)
 
 
+def _no_tags(_: str) -> dict[str, str]:
+    return {}
+
+
 @dataclass
 class RequestAuthorizer:
     iam: IdentityAccess
     services: Sequence[ServiceActions]
+    resource_tags: Callable[[str], dict[str, str]] = field(default=_no_tags)
+    """The tags of an MSK resource, for `aws:ResourceTag/<key>` conditions."""
 
     def authorize(
         self, request: ReceivedRequest, access_key_id: str, client_host: str, secure: bool
@@ -72,6 +78,9 @@ class RequestAuthorizer:
         context = {"aws:SecureTransport": "true" if secure else "false"}
         if client_host:
             context["aws:SourceIp"] = client_host
+        if requested.service == "kafka" and requested.resource.startswith("arn:"):
+            for key, value in self.resource_tags(requested.resource).items():
+                context[f"aws:ResourceTag/{key}"] = value
         decision = self.iam.authorize(caller, requested.action, requested.resource, context)
         if not decision.allowed:
             raise denial_error(requested, denial_message(caller, requested, decision))
