@@ -59,3 +59,31 @@ class InvalidAction(IamError):
 class ServiceFailure(IamError):
     status = 500
     code = "ServiceFailure"
+
+
+class InvalidClientTokenId(IamError):
+    status = 403
+    code = "InvalidClientTokenId"
+
+
+class SignatureDoesNotMatch(IamError):
+    status = 403
+    code = "SignatureDoesNotMatch"
+
+
+_AS_QUERY_ERROR: dict[str, type[IamError]] = {
+    "UnauthorizedException": InvalidClientTokenId,
+    "ForbiddenException": SignatureDoesNotMatch,
+    "BadRequestException": InvalidInput,
+    "InternalServerErrorException": ServiceFailure,
+}
+
+
+def as_query_error(error: StewardError) -> StewardError:
+    """How an error of the authentication gate reads to an IAM or STS client: AWS's codes for an
+    unknown key (`InvalidClientTokenId`) and a bad signature (`SignatureDoesNotMatch`); an
+    error that has a Query code already (`AccessDenied`, `ExpiredToken`) stays as it is."""
+    if getattr(error, "code", None):
+        return error
+    kind = _AS_QUERY_ERROR.get(error.error_type, ServiceFailure)
+    return kind(error.message)

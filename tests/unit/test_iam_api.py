@@ -299,6 +299,11 @@ def test_inactive_and_deleted_keys_are_refused(iam: Any, endpoint: str) -> None:
     assert error_of(kafka.list_clusters_v2)["Code"] == "UnauthorizedException"
 
 
+def test_iam_and_sts_refuse_bad_signatures_with_their_codes(endpoint: str) -> None:
+    unknown = client(endpoint, "sts", "STWNOSUCHKEY000000000", "x" * 40)
+    assert error_of(unknown.get_caller_identity)["Code"] == "InvalidClientTokenId"
+
+
 def test_other_services_refuse_in_their_own_shape(iam: Any, endpoint: str) -> None:
     ids = user_with(iam, endpoint, "nothing", None)
     own_iam = client(endpoint, "iam", ids["key_id"], ids["secret"])
@@ -365,6 +370,7 @@ def test_assume_role_gives_temporary_credentials_that_expire(
         expired = error_of(as_role.list_clusters_v2)
         assert expired["Code"] == "ForbiddenException"
         assert "expired" in expired["Message"]
+        assert error_of(role_sts.get_caller_identity)["Code"] == "ExpiredToken"
         assert credentials["AccessKeyId"] not in {
             i.access_key_id for i in service.iam.signing_identities()
         }

@@ -20,6 +20,7 @@ from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.errors import error_response
 from steward.domain.errors import BadRequestException, InternalServerErrorException, StewardError
 from steward.iam.api import CURRENT_CALLER
+from steward.iam.errors import as_query_error
 from steward.iam.service import Caller
 from steward.pca import api as acm_pca
 from steward.secrets import api as secrets_manager
@@ -179,7 +180,7 @@ class RequireAuthentication:
         elif acm_pca.is_acm_pca_request(scope):
             response = acm_pca.error_response(error, str(uuid.uuid4()))
         elif query_protocol.is_form_post(scope):
-            response = query_protocol.error_response(error, str(uuid.uuid4()))
+            response = query_protocol.error_response(as_query_error(error), str(uuid.uuid4()))
         else:
             response = error_response(error, str(uuid.uuid4()))
         await response(scope, receive, send)

@@ -41,6 +41,17 @@ SIGNATURE_MISMATCH = (
 )
 
 
+class ExpiredToken(ForbiddenException):
+    """Temporary credentials past their expiration: MSK's ForbiddenException to a `kafka`
+    client, STS's and IAM's `ExpiredToken` to theirs."""
+
+    code = "ExpiredToken"
+
+    @property
+    def error_type(self) -> str:
+        return "ForbiddenException"
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -109,7 +120,7 @@ class SigV4Verifier:
                 "need their session token (X-Amz-Security-Token)."
             )
         if found.expires is not None and found.expires <= self.clock():
-            raise ForbiddenException("The security token included in the request is expired")
+            raise ExpiredToken("The security token included in the request is expired")
         return found.secret_access_key
 
     @staticmethod
