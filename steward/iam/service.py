@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from steward.domain.access_policies import ACTIONS as KAFKA_CLUSTER_ACL_ACTIONS
 from steward.domain.access_policies import SERVICE as KAFKA_CLUSTER
 from steward.domain.policy_evaluation import (
     EXPLICIT_DENY,
@@ -816,18 +817,37 @@ class IdentityAccess:
         return documents
 
 
+KAFKA_CLUSTER_ACTIONS = ("Connect", *KAFKA_CLUSTER_ACL_ACTIONS)
+
+
 def _kafka_part(statement: Statement) -> dict[str, Any] | None:
-    """The kafka-cluster part of an identity statement, as a statement of its own; None when it
-    has none, or has what ACLs cannot say (refused when the policy was put; skipped here for a
-    document kept before)."""
-    if statement.not_actions or statement.not_resources or statement.conditions:
+    """The kafka-cluster part of an identity statement, as a statement ACLs can say; None when it
+    grants or denies nothing on Kafka.
+
+    ACLs have no conditions, so where a statement cannot be compiled as written it is compiled to
+    deny more, never to allow more: an Allow with a Condition or NotResource grants nothing on the
+    brokers, a Deny with a Condition denies unconditionally and one with NotResource denies on
+    every resource. (Such kafka-cluster statements are refused when a policy is put; this is
+    for `*` statements, and documents kept from before.) NotAction becomes the kafka-cluster
+    actions it leaves."""
+    if statement.actions:
+        actions = [
+            p
+            for p in statement.actions
+            if p == "*" or matches_action(p.partition(":")[0], KAFKA_CLUSTER)
+        ]
+    else:
+        actions = [
+            f"{KAFKA_CLUSTER}:{a}"
+            for a in KAFKA_CLUSTER_ACTIONS
+            if not any(matches_action(p, f"{KAFKA_CLUSTER}:{a}") for p in statement.not_actions)
+        ]
+    if statement.allow and (statement.conditions or statement.not_resources):
         return None
-    actions = [
-        p
-        for p in statement.actions
-        if p == "*" or matches_action(p.partition(":")[0], KAFKA_CLUSTER)
-    ]
-    resources = [r for r in statement.resources if r == "*" or r.split(":")[2:3] == ["kafka"]]
+    if statement.not_resources:
+        resources = ["*"]
+    else:
+        resources = [r for r in statement.resources if r == "*" or r.split(":")[2:3] == ["kafka"]]
     if not actions or not resources:
         return None
     return {"Effect": statement.effect, "Action": actions, "Resource": resources}

@@ -11,8 +11,8 @@ longer be there: a detached policy, a deleted user, an expired session.
 
 Statements of other services grant nothing on Kafka and are left out; a kafka-cluster statement
 that cannot become ACLs (a Condition, NotAction or NotResource) is refused when the policy is put
-(`steward.iam.service.check_kafka_cluster_statements`), and skipped here, with a warning, in a
-document kept from before.
+(`steward.iam.service.check_kafka_cluster_statements`); one that reaches Kafka through `*` is cut
+to deny more, never to allow more (`steward.iam.service._kafka_part`).
 """
 
 from __future__ import annotations

@@ -124,3 +124,34 @@ def test_a_kafka_cluster_statement_acls_cannot_express_is_refused(iam: IdentityA
         ),
     )
     assert iam.kafka_cluster_documents() == {}
+
+
+def test_what_acls_cannot_say_denies_more_never_allows_more(iam: IdentityAccess) -> None:
+    iam.create_user("writer")
+    iam.put_inline_policy(
+        USER,
+        "writer",
+        "p",
+        document(
+            {"Effect": "Allow", "Action": "kafka-cluster:*", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+            },
+            {
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ),
+    )
+    statements = iam.kafka_cluster_documents()[PRINCIPAL]["Statement"]
+    assert statements == [
+        {"Effect": "Allow", "Action": ["kafka-cluster:*"], "Resource": ["*"]},
+        {"Effect": "Deny", "Action": ["*"], "Resource": ["*"]},
+    ]
+    acls = compile_policy(PRINCIPAL, {"Statement": statements}, ClusterIdentity.from_arn(CLUSTER))
+    assert {a.permission for a in acls} == {"DENY"}
