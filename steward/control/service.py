@@ -51,11 +51,13 @@ from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import (
     CLIENT,
+    CLIENT_SASL_IAM,
     CLIENT_SASL_SCRAM,
     CLIENT_TLS,
     TLS_ALLOWED,
     client_bootstrap,
     client_protocols,
+    sasl_iam_bootstrap,
     sasl_scram_bootstrap,
     tls_bootstrap,
     uses_tls,
@@ -247,17 +249,17 @@ class ClusterService:
 
     def _validate_client_authentication(self, spec: ClusterSpec) -> None:
         auth = spec.client_authentication
-        if auth.sasl_iam:
+        if not (auth.unauthenticated or auth.sasl_scram or auth.sasl_iam or auth.tls):
             raise BadRequestException(
-                "IAM client authentication is not available in Steward; use SASL/SCRAM or TLS "
-                "client certificates with access policies.",
-                "clientAuthentication.sasl.iam",
-            )
-        if not (auth.unauthenticated or auth.sasl_scram or auth.tls):
-            raise BadRequestException(
-                "A cluster needs at least one way in: enable unauthenticated access, SASL/SCRAM "
-                "or TLS client authentication.",
+                "A cluster needs at least one way in: enable unauthenticated access, SASL/SCRAM, "
+                "IAM or TLS client authentication.",
                 "clientAuthentication",
+            )
+        if auth.sasl_iam and spec.encryption_in_transit.client_broker not in TLS_ALLOWED:
+            raise BadRequestException(
+                "IAM client authentication needs TLS between clients and brokers: use "
+                "clientBroker TLS or TLS_PLAINTEXT.",
+                "encryptionInfo.encryptionInTransit.clientBroker",
             )
         if auth.sasl_scram and spec.encryption_in_transit.client_broker not in TLS_ALLOWED:
             raise BadRequestException(
@@ -326,8 +328,8 @@ class ClusterService:
         return cluster
 
     def bootstrap_brokers(self, arn: str) -> BootstrapBrokers:
-        """Every broker's plaintext, TLS and SASL/SCRAM listeners, each where the cluster has
-        it."""
+        """Every broker's plaintext, TLS, SASL/SCRAM and IAM listeners, each where the cluster
+        has it."""
         spec = self.describe_cluster(arn).spec
         protocols = client_protocols(spec.encryption_in_transit, spec.client_authentication)
         brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
@@ -337,6 +339,7 @@ class ClusterService:
             plaintext=client_bootstrap(brokers) if CLIENT in protocols else None,
             tls=tls_bootstrap(brokers) if CLIENT_TLS in protocols else None,
             sasl_scram=sasl_scram_bootstrap(brokers) if CLIENT_SASL_SCRAM in protocols else None,
+            sasl_iam=sasl_iam_bootstrap(brokers) if CLIENT_SASL_IAM in protocols else None,
         )
 
     def ca_certificate(self, arn: str) -> str:
