@@ -205,6 +205,7 @@ public class IamSignInVerifier implements AuthenticateCallbackHandler {
   /** AWS_MSK_IAM: a JSON object of the presigned request's query parameters (lower-cased names),
    * plus `version`, `host` and `user-agent`. */
   Outcome verifyPayload(byte[] payload, long now) {
+    reloadIfChanged();
     Map<String, String> fields = new HashMap<>();
     try {
       JsonNode root = JSON.readTree(payload);
@@ -239,6 +240,7 @@ public class IamSignInVerifier implements AuthenticateCallbackHandler {
 
   /** OAUTHBEARER: the presigned URL, base64url-encoded without padding. */
   Outcome verifyToken(String token, long now) {
+    reloadIfChanged();
     URI url;
     try {
       String text = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
@@ -274,7 +276,6 @@ public class IamSignInVerifier implements AuthenticateCallbackHandler {
 
   private Outcome verify(
       Map<String, String> query, String host, String signature, String path, long now) {
-    reloadIfChanged();
     String keyId = accessKey(query);
     if (!ACTION.equals(query.get("Action"))) {
       return refusal(WRONG_ACTION, "the action is " + query.get("Action") + ", not " + ACTION, keyId);
