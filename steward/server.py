@@ -155,6 +155,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     iam_sign_in.wake = tasks.waker(IAM_SIGN_IN_SYNC)
     plane.iam_sign_in = iam_sign_in
     plane.sign_in_refusals = SignInRefusals(store, iam_agents, node_key)
+    service.sign_in_refusals = plane.sign_in_refusals
     plane.refusal_collector = RefusalCollector(plane.sign_in_refusals)
     tasks.add(
         IAM_REFUSALS,

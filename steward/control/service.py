@@ -37,6 +37,7 @@ from steward.domain.model import (
     OperationType,
     utcnow,
 )
+from steward.domain.sign_in_refusals import SignInRefusal
 from steward.domain.versions import (
     line_name,
     line_names,
@@ -72,6 +73,7 @@ from steward.secrets.service import Secrets
 from steward.secrets.store import SecretRecords
 from steward.security.certificates import ca_certificate, steward_bootstrap
 from steward.security.cluster_policies import ClusterPolicies
+from steward.security.iam_signin import SignInRefusals
 from steward.security.policy_store import PolicyRecords
 from steward.security.scram import ClusterScramSecrets
 from steward.settings import Settings
@@ -129,6 +131,8 @@ class ClusterService:
         )
         self.scram = ClusterScramSecrets(store, self.secrets, describe=self.describe_cluster)
         self.policies = ClusterPolicies(PolicyRecords(store.engine), self.describe_cluster)
+        self.sign_in_refusals: SignInRefusals | None = None
+        """Reads the brokers' refused IAM sign-ins through their agents; set by the server."""
         self.resource_policies = ClusterResourcePolicies(
             ResourcePolicyRecords(store.engine), self.describe_cluster
         )
@@ -341,6 +345,18 @@ class ClusterService:
             sasl_scram=sasl_scram_bootstrap(brokers) if CLIENT_SASL_SCRAM in protocols else None,
             sasl_iam=sasl_iam_bootstrap(brokers) if CLIENT_SASL_IAM in protocols else None,
         )
+
+    def iam_sign_in_refusals(self, arn: str) -> list[SignInRefusal]:
+        """The IAM sign-ins the cluster's brokers refused, oldest first, each with its reason."""
+        cluster = self.describe_cluster(arn)
+        if not cluster.spec.client_authentication.sasl_iam:
+            raise BadRequestException(
+                f"Cluster {cluster.name} does not have IAM client authentication enabled.",
+                "clusterArn",
+            )
+        if self.sign_in_refusals is None:
+            return []
+        return self.sign_in_refusals.read(arn)
 
     def ca_certificate(self, arn: str) -> str:
         """The cluster's CA certificate (PEM), which clients of its TLS listeners trust."""
