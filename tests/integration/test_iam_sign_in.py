@@ -33,7 +33,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from kafka import KafkaProducer
-from kafka.sasl.oauth import AbstractTokenProvider
+from kafka.net.sasl.oauth import AbstractTokenProvider
 
 from steward.kafka.client_tools import aws_msk_iam_auth_libs
 from steward.kafka.distribution import require_distribution
