@@ -342,7 +342,11 @@ def test_refused_sign_ins_say_why(
     old = datetime.now(UTC) - timedelta(minutes=30)
     refused = {
         "bad signature": lambda: oauth_token(REGION, key_id, secret + "-wrong"),
-        "expired": lambda: oauth_token(REGION, key_id, secret, when=old),
+        # librdkafka takes no token it is told has expired: this one claims another quarter hour
+        "expired": lambda: (
+            oauth_token(REGION, key_id, secret, when=old)[0],
+            int((time.time() + 900) * 1000),
+        ),
         "wrong host": lambda: oauth_token("eu-west-1", key_id, secret),
     }
     for reason, token in refused.items():
