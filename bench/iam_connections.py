@@ -2,12 +2,14 @@
 side on the same broker (MSK caps IAM at 100 new connections per second per broker).
 
 A Steward serves a one-broker cluster with both IAM (9098) and SASL/SCRAM (9096) on, TLS to
-clients. One access key signs in with IAM (SASL/OAUTHBEARER, a token from Amazon's
-aws-msk-iam-sasl-signer-python for every connection, through confluent-kafka's `oauth_cb`), one
-SCRAM-SHA-512 user with its password. For `--seconds` per round, `--clients` threads each open a
-new client, sign in, fetch metadata and close, again and again; the rounds alternate between the
-mechanisms (`--rounds` of each). Every new client means a TLS handshake and a sign-in on the
-broker, so the figure is sign-ins per second, TLS included on both sides.
+clients. One access key signs in with IAM, both ways: SASL `AWS_MSK_IAM` (kafka-python's own
+implementation, credentials from the environment as botocore finds them) and SASL/OAUTHBEARER (a
+token from Amazon's aws-msk-iam-sasl-signer-python per connection); one SCRAM-SHA-512 user with
+its password. All three through kafka-python, so the client's own cost is alike (confluent-kafka
+waits a second for an `oauth_cb` token in every new client, which would measure librdkafka, not
+the broker). For `--seconds` per round, `--clients` threads each open a new client (TLS handshake,
+sign-in, metadata) and close it, again and again; rounds alternate between the mechanisms
+(`--rounds` of each).
 
     python bench/iam_connections.py [--seconds 20] [--clients 4] [--rounds 2]
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import ssl
 import statistics
 import sys
 import tempfile
@@ -28,8 +32,9 @@ from typing import Any
 from urllib.parse import quote
 
 import boto3
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
+import kafka.errors
+from kafka import KafkaAdminClient
+from kafka.net.sasl.oauth import AbstractTokenProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,8 +42,7 @@ sys.path.insert(0, str(ROOT))
 from tests.iam_signing import oauth_token  # noqa: E402
 from tests.integration.harness import REGION, Steward, provisioned  # noqa: E402
 
-QUIET = logging.getLogger("bench.iam.librdkafka")
-QUIET.setLevel(logging.CRITICAL)
+logging.getLogger("kafka").setLevel(logging.CRITICAL)
 SCRAM_USER, SCRAM_PASSWORD = "bench-scram", "bench-password-5c1e"
 
 
@@ -51,7 +55,15 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 120.0) -> No
     raise RuntimeError(f"{what}: not within {timeout} s")
 
 
-def setup(steward: Steward) -> tuple[dict[str, Any], dict[str, Any]]:
+class SignerTokens(AbstractTokenProvider):  # type: ignore[misc]
+    def __init__(self, key_id: str, secret: str) -> None:
+        self.key_id, self.secret = key_id, secret
+
+    def token(self) -> str:
+        return oauth_token(REGION, self.key_id, self.secret)[0]
+
+
+def setup(steward: Steward) -> dict[str, dict[str, Any]]:
     """The cluster, and the client settings of each mechanism."""
     spec = provisioned(
         brokers=1,
@@ -85,37 +97,43 @@ def setup(steward: Steward) -> tuple[dict[str, Any], dict[str, Any]]:
     )["ARN"]
     kafka.batch_associate_scram_secret(ClusterArn=arn, SecretArnList=[secret_arn])
 
-    def oauth_cb(_config: str) -> tuple[str, float]:
-        value, expiry_ms = oauth_token(REGION, key_id, secret)
-        return value, expiry_ms / 1000
-
-    tls = {"security.protocol": "SASL_SSL", "ssl.ca.pem": ca["certificatePem"]}
-    iam = {
-        **tls,
-        "bootstrap.servers": brokers["BootstrapBrokerStringSaslIam"],
-        "sasl.mechanism": "OAUTHBEARER",
-        "oauth_cb": oauth_cb,
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret, "AWS_DEFAULT_REGION": REGION}
+    )
+    tls = {
+        "security_protocol": "SASL_SSL",
+        "ssl_context": ssl.create_default_context(cadata=ca["certificatePem"]),
     }
-    scram = {
-        **tls,
-        "bootstrap.servers": brokers["BootstrapBrokerStringSaslScram"],
-        "sasl.mechanism": "SCRAM-SHA-512",
-        "sasl.username": SCRAM_USER,
-        "sasl.password": SCRAM_PASSWORD,
+    iam = brokers["BootstrapBrokerStringSaslIam"].split(",")
+    settings = {
+        "IAM (AWS_MSK_IAM)": {**tls, "bootstrap_servers": iam, "sasl_mechanism": "AWS_MSK_IAM"},
+        "IAM (OAUTHBEARER)": {
+            **tls,
+            "bootstrap_servers": iam,
+            "sasl_mechanism": "OAUTHBEARER",
+            "sasl_oauth_token_provider": SignerTokens(key_id, secret),
+        },
+        "SCRAM-SHA-512": {
+            **tls,
+            "bootstrap_servers": brokers["BootstrapBrokerStringSaslScram"].split(","),
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": SCRAM_USER,
+            "sasl_plain_password": SCRAM_PASSWORD,
+        },
     }
-    wait_for(lambda: signs_in(iam), "IAM sign-in")
-    wait_for(lambda: signs_in(scram), "SCRAM sign-in")
-    return iam, scram
+    for name, each in settings.items():
+        wait_for(lambda each=each: signs_in(each), f"{name} sign-in")
+    return settings
 
 
 def signs_in(settings: dict[str, Any]) -> bool:
     """One new client: sign in, fetch metadata (the signed-in session answers it), close."""
-    admin = AdminClient(settings, logger=QUIET)
     try:
-        admin.list_topics(timeout=10)
-        return True
-    except KafkaException:
+        admin = KafkaAdminClient(request_timeout_ms=10000, bootstrap_timeout_ms=10000, **settings)
+    except kafka.errors.KafkaError:
         return False
+    admin.close()
+    return True
 
 
 def round_of(settings: dict[str, Any], seconds: float, clients: int) -> tuple[float, int]:
@@ -150,27 +168,24 @@ def main() -> None:
         steward = Steward(Path(home))
         steward.start()
         try:
-            iam, scram = setup(steward)
-            figures: dict[str, list[float]] = {"IAM (OAUTHBEARER)": [], "SCRAM-SHA-512": []}
-            failures = {name: 0 for name in figures}
+            settings = setup(steward)
+            figures: dict[str, list[float]] = {name: [] for name in settings}
+            failures = {name: 0 for name in settings}
             for _ in range(args.rounds):
-                for name, settings in zip(figures, (iam, scram), strict=True):
-                    rate, failed = round_of(settings, args.seconds, args.clients)
+                for name, each in settings.items():
+                    rate, failed = round_of(each, args.seconds, args.clients)
                     figures[name].append(rate)
                     failures[name] += failed
             print(
                 f"\nNew connections per second, one broker, {args.clients} clients, "
-                f"{args.rounds} x {args.seconds:.0f} s rounds each"
+                f"{args.rounds} x {args.seconds:.0f} s rounds each (kafka-python)"
             )
-            print(f"{'mechanism':<20}{'median':>10}{'best':>10}{'failed':>8}")
+            scram = statistics.median(figures["SCRAM-SHA-512"])
+            print(f"{'mechanism':<20}{'median':>10}{'best':>10}{'failed':>8}{'/ SCRAM':>10}")
             for name, rates in figures.items():
-                print(
-                    f"{name:<20}{statistics.median(rates):>10.1f}{max(rates):>10.1f}"
-                    f"{failures[name]:>8}"
-                )
-            iam_rate = statistics.median(figures["IAM (OAUTHBEARER)"])
-            scram_rate = statistics.median(figures["SCRAM-SHA-512"])
-            print(f"IAM / SCRAM: {iam_rate / scram_rate:.2f}" if scram_rate else "no SCRAM figure")
+                median = statistics.median(rates)
+                ratio = f"{median / scram:.2f}" if scram else "-"
+                print(f"{name:<20}{median:>10.1f}{max(rates):>10.1f}{failures[name]:>8}{ratio:>10}")
         finally:
             steward.cleanup()  # every process it started
 

@@ -3,12 +3,13 @@
 (`BootstrapBrokerStringSaslIam`), and an access key signs in there as the IAM user
 `arn:aws:iam::<account>:user/<key name>`:
 - with Amazon's aws-msk-iam-sasl-signer-python and confluent-kafka (`oauth_cb`) and kafka-python
-  (`sasl_oauth_token_provider`), SASL/OAUTHBEARER;
+  (`sasl_oauth_token_provider`), SASL/OAUTHBEARER; with kafka-python's own `AWS_MSK_IAM`;
 - with Amazon's aws-msk-iam-auth 2.4.0 (from Maven Central) on the class path of Kafka's own
   console producer and consumer, SASL `AWS_MSK_IAM` and its OAUTHBEARER login handler.
 The key's access policy allows one topic: it writes there and is refused on another. A wrong
 secret, an expired token, a token for another host and a deleted key are refused, and each
-refusal's reason is in the brokers' refusal records (`ListSignInRefusals`).
+refusal's reason is in the brokers' refusal records (`ListSignInRefusals`). UpdateSecurity then
+rolls SASL/SCRAM in beside IAM, and the key still signs in.
 
 One single-zone, one-broker cluster (two JVMs), TLS only, no unauthenticated access.
 """
@@ -236,6 +237,30 @@ def test_a_key_with_a_policy_writes_its_topic_with_the_python_signer_and_not_ano
         producer.close()
 
 
+def test_kafka_pythons_own_aws_msk_iam_signs_in_with_the_environments_key(
+    cluster: str,
+    endpoints: dict[str, str],
+    writer: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key_id, secret = writer
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    producer = KafkaProducer(
+        bootstrap_servers=endpoints["iam"].split(","),
+        security_protocol="SASL_SSL",
+        sasl_mechanism="AWS_MSK_IAM",
+        ssl_context=ssl.create_default_context(cadata=endpoints["ca"]),
+        acks="all",
+    )
+    try:
+        producer.send(TOPIC, b"AWS_MSK_IAM from kafka-python").get(timeout=30)
+    finally:
+        producer.close()
+
+
 def java_tool_env(key_id: str, secret: str) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
@@ -360,3 +385,22 @@ def test_refused_sign_ins_say_why(
 
     reasons = set(refusal_reasons(steward, cluster))
     assert {"bad signature", "expired", "wrong host", "unknown key"} <= reasons, reasons
+
+
+def test_update_security_rolls_scram_in_beside_iam_and_iam_keeps_signing_in(
+    steward: Steward, cluster: str, endpoints: dict[str, str], writer: tuple[str, str]
+) -> None:
+    kafka_api = steward.client()
+    answer = kafka_api.update_security(
+        ClusterArn=cluster,
+        CurrentVersion=steward.current_version(cluster),
+        ClientAuthentication={"Sasl": {"Scram": {"Enabled": True}, "Iam": {"Enabled": True}}},
+    )
+    operation = steward.wait_for_operation(answer["ClusterOperationArn"], timeout=600)
+    assert operation["OperationState"] == "UPDATE_COMPLETE", operation
+    found = kafka_api.get_bootstrap_brokers(ClusterArn=cluster)
+    assert found["BootstrapBrokerStringSaslIam"] == endpoints["iam"]
+    assert found["BootstrapBrokerStringSaslScram"].endswith(":9096")
+    key_id, secret = writer
+    settings = confluent_settings(endpoints, lambda: oauth_token(REGION, key_id, secret))
+    wait_for(lambda: confluent_produce(settings, TOPIC) is None, "IAM after the roll")
