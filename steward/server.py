@@ -24,10 +24,12 @@ from steward.background import BackgroundTasks, Pace
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
-from steward.control.node_specs import NodeSpecRenderer
+from steward.control.node_specs import NodeSpecRenderer, node_key
 from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
+from steward.domain.sign_in_refusals import SignInRefusal
+from steward.iam.service import IdentityAccess
 from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.alarm_monitor import AlarmMonitor, StoredMetrics
 from steward.monitor.scraper import MetricsScraper
@@ -35,6 +37,12 @@ from steward.security.certificates import ClusterCertificates, ca_certificate
 from steward.security.client_trust import ClientTrust
 from steward.security.data_keys import DataKeys
 from steward.security.iam_principals import IamPrincipalPolicies
+from steward.security.iam_signin import (
+    IamCredentialSync,
+    RefusalCollector,
+    SignInRefusals,
+    log_refusal,
+)
 from steward.security.policy_sync import PolicySync
 from steward.security.scram import ScramSync
 from steward.settings import Settings
@@ -47,6 +55,10 @@ RECONCILER = "reconciler"
 HEALTH_MONITOR = "health-monitor"
 SCRAM_SYNC = "scram-sync"
 POLICY_SYNC = "policy-sync"
+IAM_SIGN_IN_SYNC = "iam-sign-in-sync"
+IAM_REFUSALS = "iam-refusals"
+IAM_AGENT_TIMEOUT = 10.0
+"""Seconds each call to an agent about IAM sign-in may take."""
 CLIENT_TRUST = "client-trust"
 METRICS_SCRAPER = "metrics-scraper"
 ADMIN_METRICS = "admin-metrics"
@@ -63,6 +75,11 @@ class ControlPlane:
     """Every background loop, the reconciler's dispatch among them."""
     closing: list[Callable[[], object]] = field(default_factory=list)
     """What to release once the tasks are stopped, in this order."""
+    iam_sign_in: IamCredentialSync | None = None
+    """Sends the brokers the keys that may sign in with IAM; its `identities` is the source."""
+    sign_in_refusals: SignInRefusals | None = None
+    refusal_collector: RefusalCollector | None = None
+    """Its `on_refusal` is the hook for audit records of refused sign-ins."""
 
     def start(self) -> None:
         self.tasks.start()
@@ -132,6 +149,29 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     service.policies.wake = service.iam.on_policy_change = tasks.waker(POLICY_SYNC)
     context.apply_policies = policy_sync.apply_cluster
 
+    iam_agents = lambda agent: agents.client(agent, timeout=IAM_AGENT_TIMEOUT)  # noqa: E731
+    iam_sign_in = IamCredentialSync(
+        store,
+        service.iam.signing_identities,
+        iam_agents,
+        node_key,
+        settings.region,
+    )
+    tasks.add(IAM_SIGN_IN_SYNC, iam_sign_in.pass_once, iam_sign_in.interval, pace=Pace.DELAY)
+    iam_sign_in.wake = service.iam.on_key_change = tasks.waker(IAM_SIGN_IN_SYNC)
+    plane.iam_sign_in = iam_sign_in
+    plane.sign_in_refusals = SignInRefusals(store, iam_agents, node_key)
+    service.sign_in_refusals = plane.sign_in_refusals
+    plane.refusal_collector = RefusalCollector(
+        plane.sign_in_refusals, on_refusal=audited(service.iam)
+    )
+    tasks.add(
+        IAM_REFUSALS,
+        plane.refusal_collector.collect_once,
+        plane.refusal_collector.interval,
+        pace=Pace.DELAY,
+    )
+
     if settings.metrics_interval > 0:
         metrics = service.metrics.store
         scraper = MetricsScraper(
@@ -156,6 +196,16 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         plane.closing += [alarms.close, scraper.close, admin_metrics.close]
     plane.closing.append(service.metrics.close)
     return plane
+
+
+def audited(iam: IdentityAccess) -> Callable[[SignInRefusal], None]:
+    """A refused sign-in, logged and recorded in IAM's audit."""
+
+    def record(refusal: SignInRefusal) -> None:
+        log_refusal(refusal)
+        iam.record_sign_in_refusal(refusal)
+
+    return record
 
 
 def configure_logging(settings: Settings) -> None:

@@ -41,6 +41,7 @@ from steward.domain.policy_grammar import (
     matches_action,
     parse_policy,
 )
+from steward.domain.sign_in_refusals import SignInRefusal
 from steward.domain.signing_identity import SigningIdentity
 from steward.iam import arns
 from steward.iam.errors import (
@@ -94,6 +95,7 @@ _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
 _PATH = re.compile(r"(/[\x21-\x7e]*)?/")
 _ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+CONNECT_ACTION = f"{KAFKA_CLUSTER}:Connect"
 USE_RECORD_INTERVAL = timedelta(minutes=1)
 """A key's last use is written at most this often: not at every request."""
 
@@ -228,6 +230,9 @@ class IdentityAccess:
         self.clock = clock
         self.on_policy_change: Callable[[], None] = lambda: None
         """Set by whoever runs the ACL sync: IAM principals' kafka-cluster statements changed."""
+        self.on_key_change: Callable[[], None] = lambda: None
+        """Set by whoever sends the brokers their signing keys: a key was made, changed or
+        deleted, or a role session began."""
         self._last_use: dict[str, datetime] = {}
 
     # -- callers ----------------------------------------------------------------------------------
@@ -364,10 +369,47 @@ class IdentityAccess:
         reason: str,
         source: str = "sign-in",
         decision: str = "Deny",
-    ) -> None:
+        when: datetime | None = None,
+        request_id: str | None = None,
+    ) -> bool:
         """An audit record of a refusal Steward's API did not decide itself (a broker's IAM
-        sign-in: a bad signature, an expired token, a missing Connect permission)."""
-        self.records.add_audit(self.clock(), source, principal, action, resource, decision, reason)
+        sign-in: a bad signature, an expired token, a missing Connect permission); False when
+        the refusal of `request_id` is recorded already."""
+        return self.records.add_audit(
+            when or self.clock(), source, principal, action, resource, decision, reason, request_id
+        )
+
+    def record_sign_in_refusal(self, refusal: SignInRefusal) -> None:
+        """A broker's refused sign-in (`steward.security.iam_signin.RefusalCollector` hands them
+        over, again after a restart: a refusal is recorded once, by its request id). The
+        principal is the key's user or role session when Steward knows the key."""
+        principal = f"access key {refusal.access_key_id}" if refusal.access_key_id else "unknown"
+        if refusal.access_key_id:
+            caller = self._identity_of_key(refusal.access_key_id)
+            if caller is not None:
+                principal = caller
+        reason = (
+            f"{refusal.reason}: {refusal.detail} (broker {refusal.broker_id}, "
+            f"{refusal.mechanism}, request {refusal.request_id})"
+        )
+        self.record_refusal(
+            principal,
+            CONNECT_ACTION,
+            refusal.cluster_arn,
+            reason,
+            when=refusal.time,
+            request_id=refusal.request_id,
+        )
+
+    def _identity_of_key(self, access_key_id: str) -> str | None:
+        key = self.keys.get(access_key_id)
+        if key is not None:
+            user = self.records.user(key.user_name)
+            return arns.user_arn(self.account, key.user_name, user.path if user else "/")
+        session = self.records.session(access_key_id)
+        if session is not None:
+            return arns.assumed_role_arn(self.account, session.role_name, session.session_name)
+        return None
 
     def audit(
         self,
@@ -468,6 +510,7 @@ class IdentityAccess:
             self.keys.add(key, secret)
         except DuplicateAccessKeyError:
             raise EntityAlreadyExists(f"Access key {key.access_key_id} exists already.") from None
+        self.on_key_change()
         return NewKey(key, secret)
 
     def access_keys(self, user_name: str | None) -> list[AccessKey]:
@@ -486,10 +529,12 @@ class IdentityAccess:
             raise ValidationError("Status must be Active or Inactive.")
         self._key_of(access_key_id, user_name)
         self.keys.set_status(access_key_id, status)
+        self.on_key_change()
 
     def delete_access_key(self, access_key_id: str, user_name: str | None) -> None:
         self._key_of(access_key_id, user_name)
         self.keys.remove(access_key_id)
+        self.on_key_change()
 
     def access_key_last_used(self, access_key_id: str) -> AccessKey:
         return self._key_of(access_key_id, None)
@@ -601,6 +646,7 @@ class IdentityAccess:
         self.records.remove_expired_sessions(now)
         self.records.add_session(session)
         self.on_policy_change()  # a new Kafka principal, if the role has kafka-cluster statements
+        self.on_key_change()
         return TemporaryCredentials(
             session.access_key_id,
             session.secret_access_key,

@@ -90,6 +90,7 @@ class AuditRecord:
     resource: str
     decision: str
     reason: str
+    request_id: str | None = None
 
 
 def _user(row: Any) -> UserRecord:
@@ -459,19 +460,26 @@ class IamRecords:
         resource: str,
         decision: str,
         reason: str,
-    ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(schema.iam_audit).values(
-                    time=when,
-                    source=source,
-                    principal=principal,
-                    action=action,
-                    resource=resource,
-                    decision=decision,
-                    reason=reason,
+        request_id: str | None = None,
+    ) -> bool:
+        """Keep a record; False when one of `request_id` is there already."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(schema.iam_audit).values(
+                        time=when,
+                        source=source,
+                        principal=principal,
+                        action=action,
+                        resource=resource,
+                        decision=decision,
+                        reason=reason,
+                        request_id=request_id,
+                    )
                 )
-            )
+        except IntegrityError:
+            return False
+        return True
 
     def audit(
         self,
@@ -501,6 +509,7 @@ class IamRecords:
                 r.resource,
                 r.decision,
                 r.reason,
+                r.request_id,
             )
             for r in rows
         ]

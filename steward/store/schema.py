@@ -206,9 +206,11 @@ iam_audit = Table(
     Column("resource", String, nullable=False),
     Column("decision", String, nullable=False),
     Column("reason", Text, nullable=False),
+    Column("request_id", String, unique=True),
 )
 """Refusals: API requests an identity's policies did not allow (`source` api), and refused sign-ins
-to brokers (`sign-in`): who, what, on what, and why."""
+to brokers (`sign-in`): who, what, on what, and why. A sign-in refusal keeps the broker's request
+id, so that one handed over again (after a control plane restart) is recorded once."""
 
 data_keys = Table(
     "data_keys",

@@ -19,6 +19,7 @@ from steward.api import (
     iam_audit,
     native,
     revocation_lists,
+    sign_in_refusals,
 )
 from steward.api.msk import (
     cluster_policy,
@@ -54,6 +55,7 @@ def msk_router() -> Router:
         consumer_groups,
         alarms,
         revocation_lists,
+        sign_in_refusals,
         access_policies,
         iam_audit,
     ):
