@@ -155,3 +155,29 @@ def test_what_acls_cannot_say_denies_more_never_allows_more(iam: IdentityAccess)
     ]
     acls = compile_policy(PRINCIPAL, {"Statement": statements}, ClusterIdentity.from_arn(CLUSTER))
     assert {a.permission for a in acls} == {"DENY"}
+
+
+def test_a_refused_sign_in_is_audited_once_with_its_user(iam: IdentityAccess) -> None:
+    from datetime import UTC, datetime
+
+    from steward.domain.sign_in_refusals import SignInRefusal
+
+    iam.create_user("writer")
+    key = iam.create_access_key("writer").key
+    refusal = SignInRefusal(
+        CLUSTER,
+        1,
+        datetime(2026, 12, 6, tzinfo=UTC),
+        "OAUTHBEARER",
+        "bad signature",
+        "the signature does not match",
+        key.access_key_id,
+        "req-1",
+    )
+    iam.record_sign_in_refusal(refusal)
+    iam.record_sign_in_refusal(refusal)  # handed over again after a restart
+    records = iam.audit(action="kafka-cluster:Connect")
+    assert len(records) == 1
+    assert records[0].principal == PRINCIPAL.removeprefix("User:")
+    assert records[0].resource == CLUSTER and records[0].source == "sign-in"
+    assert records[0].reason.startswith("bad signature: the signature does not match")
