@@ -57,3 +57,9 @@ def test_every_route_has_an_action() -> None:
     assert actions[("GET", "/api/v2/clusters")] == "kafka:ListClustersV2"
     assert actions[("GET", "/steward/v1/iam/audit")] == "iam:ListAuditRecords"
     assert all(a.startswith(("kafka:", "iam:")) for a in actions.values())
+
+
+def test_the_docs_table_lists_every_route() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "iam.md").read_text()
+    for method, path, action, _ in RouteActions(msk_router(), MSK_ACTION_OVERRIDES).table():
+        assert f"| {method} | `{path}` | `{action}` |" in docs, (method, path)
