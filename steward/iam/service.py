@@ -592,8 +592,9 @@ class IdentityAccess:
             raise DeleteConflict("Cannot delete entity, must detach all policies first.")
         if self.records.inline(ROLE, name):
             raise DeleteConflict("Cannot delete entity, must delete policies first.")
-        self.records.remove_role(name)
+        self.records.remove_role(name)  # and its sessions: their keys sign nothing more
         self.on_policy_change()
+        self.on_key_change()
 
     def assume_role(
         self,
