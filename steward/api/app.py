@@ -10,16 +10,34 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from steward.api.auth.actions import service_actions
+from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
-from steward.api.msk.app import MskApi
+from steward.api.msk.app import MskApi, msk_router
 from steward.control.service import ClusterService
+from steward.domain.errors import StewardError
+from steward.iam.api import iam_endpoint, sts_endpoint
 from steward.monitor.control_metrics import CONTENT_TYPE
 from steward.pca.api import with_acm_pca
 from steward.secrets.api import with_secrets_manager
+from steward.wire.query_protocol import with_query_endpoints
 
 OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 """What answers without a signature: liveness, and what Prometheus reads (it cannot sign
 requests): Steward's own metrics and the service-discovery document of the brokers' exporters."""
+
+
+def request_authorizer(service: ClusterService) -> RequestAuthorizer:
+    """What asks IAM about every signed request, with each service's table of actions."""
+
+    def secret_arn(secret_id: str) -> str | None:
+        try:
+            return service.secrets.describe(secret_id).record.arn
+        except StewardError:
+            return None
+
+    actions = service_actions(msk_router(), service.settings.account_id, secret_arn)
+    return RequestAuthorizer(service.iam, actions, resource_tags=service.store.tags)
 
 
 def build_app(service: ClusterService, authenticator: Authenticator) -> Starlette:
@@ -40,12 +58,21 @@ def build_app(service: ClusterService, authenticator: Authenticator) -> Starlett
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
             Mount(
                 "/",
-                app=with_acm_pca(
-                    with_secrets_manager(MskApi(service), service.secrets), service.private_cas
+                app=with_query_endpoints(
+                    [iam_endpoint(service.iam), sts_endpoint(service.iam)],
+                    with_acm_pca(
+                        with_secrets_manager(MskApi(service), service.secrets),
+                        service.private_cas,
+                    ),
                 ),
             ),
         ],
         middleware=[
-            Middleware(RequireAuthentication, authenticator=authenticator, open_paths=OPEN_PATHS)
+            Middleware(
+                RequireAuthentication,
+                authenticator=authenticator,
+                open_paths=OPEN_PATHS,
+                authorizer=request_authorizer(service),
+            )
         ],
     )

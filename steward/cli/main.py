@@ -22,6 +22,7 @@ from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
 from steward.client.api import default_endpoint_url, translate
 from steward.client.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.client.output import Output
+from steward.iam.cli import iam
 from steward.pca.cli import ca
 from steward.secrets.cli import secret
 
@@ -78,6 +79,8 @@ for group in (cluster, config, topic, consumer_group, alarm, metrics, kafka, cha
 cli.add_command(secret)
 _accept_output_option(secret)
 cli.add_command(ca)
+cli.add_command(iam)
+_accept_output_option(iam)
 _accept_output_option(ca)
 cli.add_command(policy)
 _accept_output_option(policy)

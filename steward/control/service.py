@@ -46,6 +46,8 @@ from steward.domain.versions import (
     unsupported_version_reason,
     version_key,
 )
+from steward.iam.service import IdentityAccess
+from steward.iam.store import IamRecords
 from steward.kafka import distribution, jmx_exporter
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.ids import random_kafka_uuid
@@ -135,6 +137,9 @@ class ClusterService:
         """Reads the brokers' refused IAM sign-ins through their agents; set by the server."""
         self.resource_policies = ClusterResourcePolicies(
             ResourcePolicyRecords(store.engine), self.describe_cluster
+        )
+        self.iam = IdentityAccess(
+            IamRecords(store.engine), store.access_keys, settings.account_id, settings.region
         )
         self.private_cas = PrivateCertificateAuthorities(
             CertificateAuthorityRecords(store.engine),

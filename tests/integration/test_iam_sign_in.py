@@ -1,12 +1,12 @@
 """IAM sign-in against real Kafka, with clients nobody here wrote: a cluster with
 `ClientAuthentication.Sasl.Iam` opens its brokers' SASL_SSL listener on 9098
-(`BootstrapBrokerStringSaslIam`), and an access key signs in there as the IAM user
-`arn:aws:iam::<account>:user/<key name>`:
+(`BootstrapBrokerStringSaslIam`), and an IAM user's access key signs in there as that user,
+`arn:aws:iam::<account>:user/<name>`:
 - with Amazon's aws-msk-iam-sasl-signer-python and confluent-kafka (`oauth_cb`) and kafka-python
   (`sasl_oauth_token_provider`), SASL/OAUTHBEARER; with kafka-python's own `AWS_MSK_IAM`;
 - with Amazon's aws-msk-iam-auth 2.4.0 (from Maven Central) on the class path of Kafka's own
   console producer and consumer, SASL `AWS_MSK_IAM` and its OAUTHBEARER login handler.
-The key's access policy allows one topic: it writes there and is refused on another. A wrong
+The user's IAM policy allows one topic: it writes there and is refused on another. A wrong
 secret, an expired token, a token for another host and a deleted key are refused, and each
 refusal's reason is in the brokers' refusal records (`ListSignInRefusals`). UpdateSecurity then
 rolls SASL/SCRAM in beside IAM, and the key still signs in.
@@ -97,8 +97,16 @@ def endpoints(steward: Steward, cluster: str) -> dict[str, str]:
 
 
 def create_key(steward: Steward, name: str) -> tuple[str, str]:
+    """A new IAM user `name` and an access key of its."""
+    subprocess.run(
+        [str(STEWARD_CLI), "iam", "user", "create", name],
+        env=steward.env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
     done = subprocess.run(
-        [str(STEWARD_CLI), "--output", "json", "access-key", "create", "--name", name],
+        [str(STEWARD_CLI), "--output", "json", "access-key", "create", "--user", name],
         env=steward.env,
         capture_output=True,
         text=True,
@@ -123,7 +131,8 @@ def account_of(cluster: str) -> str:
     return cluster.split(":")[4]
 
 
-def put_policy(steward: Steward, cluster: str, who: str, topic: str) -> None:
+def put_policy(steward: Steward, cluster: str, user: str, topic: str) -> None:
+    """IAM user `user`'s policy: connect, read and write `topic`, use any group."""
     topic_arn = cluster.replace(":cluster/", ":topic/") + f"/{topic}"
     group_arn = cluster.replace(":cluster/", ":group/") + "/*"
     statements = [
@@ -143,17 +152,33 @@ def put_policy(steward: Steward, cluster: str, who: str, topic: str) -> None:
             "Resource": group_arn,
         },
     ]
-    body = {"principal": who, "policy": {"Version": "2012-10-17", "Statement": statements}}
-    with steward.http() as http:
-        answer = http.put(f"/steward/v1/clusters/{quote(cluster, safe='')}/policies", json=body)
-    assert answer.status_code == 200, answer.text
+    document = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    subprocess.run(
+        [str(STEWARD_CLI), "iam", "user", "put-policy", user, "kafka", "--file", "-"],
+        env=steward.env,
+        input=document,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    principal = quote(f"User:arn:aws:iam::{account_of(cluster)}:user/{user}", safe="")
+    path = f"/steward/v1/clusters/{quote(cluster, safe='')}/policies/{principal}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # the ACL sync applies it within seconds
+        with steward.http() as http:
+            answer = http.get(path)
+        if answer.status_code == 200 and answer.json()["status"] == "APPLIED":
+            return
+        time.sleep(1)
+    raise AssertionError(f"the policy of IAM user {user} was not applied: {answer.text}")
 
 
 @pytest.fixture(scope="module")
 def writer(steward: Steward, cluster: str) -> tuple[str, str]:
-    """An access key whose IAM user's access policy allows TOPIC."""
+    """An access key whose IAM user's policy allows TOPIC."""
     key_id, secret = create_key(steward, "iam-writer")
-    put_policy(steward, cluster, f"User:arn:aws:iam::{account_of(cluster)}:user/iam-writer", TOPIC)
+    put_policy(steward, cluster, "iam-writer", TOPIC)
     return key_id, secret
 
 
@@ -385,6 +410,13 @@ def test_refused_sign_ins_say_why(
 
     reasons = set(refusal_reasons(steward, cluster))
     assert {"bad signature", "expired", "wrong host", "unknown key"} <= reasons, reasons
+
+    def audited() -> set[str]:
+        with steward.http() as http:
+            answer = http.get("/steward/v1/iam/audit", params={"action": "kafka-cluster:Connect"})
+        return {r["reason"].split(":", 1)[0] for r in answer.json()["records"]}
+
+    wait_for(lambda: {"bad signature", "unknown key"} <= audited(), "the refusals in IAM's audit")
 
 
 def test_update_security_rolls_scram_in_beside_iam_and_iam_keeps_signing_in(

@@ -16,6 +16,7 @@ from steward.api import (
     access_policies,
     alarms,
     consumer_groups,
+    iam_audit,
     native,
     revocation_lists,
     sign_in_refusals,
@@ -56,6 +57,7 @@ def msk_router() -> Router:
         revocation_lists,
         sign_in_refusals,
         access_policies,
+        iam_audit,
     ):
         router.include(module.router)
     return router
