@@ -75,7 +75,9 @@ def _defines(source: bytes, name: str) -> bool:
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
-        raise InvalidParameterValueException(f"The handler's module does not parse: {error}.")
+        raise InvalidParameterValueException(
+            f"The handler's module does not parse: {error}."
+        ) from None
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             return True
@@ -83,9 +85,10 @@ def _defines(source: bytes, name: str) -> bool:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Name) and t.id == name for t in targets):
                 return True
-        if isinstance(node, ast.ImportFrom | ast.Import):
-            if any((alias.asname or alias.name) == name for alias in node.names):
-                return True
+        if isinstance(node, ast.ImportFrom | ast.Import) and any(
+            (alias.asname or alias.name) == name for alias in node.names
+        ):
+            return True
     return False
 
 

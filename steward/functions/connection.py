@@ -72,9 +72,7 @@ class ClusterConnections:
     def cluster(self, arn: str) -> Cluster | None:
         return self.store.get_cluster(arn)
 
-    def for_mapping(
-        self, cluster_arn: str, source_access: list[dict[str, str]]
-    ) -> KafkaConnection:
+    def for_mapping(self, cluster_arn: str, source_access: list[dict[str, str]]) -> KafkaConnection:
         cluster = self.store.get_cluster(cluster_arn)
         if cluster is None:
             raise ClusterUnavailable(f"Cluster {cluster_arn} does not exist.")

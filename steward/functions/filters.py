@@ -10,6 +10,7 @@ A value that is not JSON matches no pattern that looks into `value`, as on Lambd
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -40,7 +41,9 @@ def parse_patterns(filter_criteria: dict[str, Any] | None) -> list[dict[str, Any
         try:
             pattern = json.loads(text)
         except json.JSONDecodeError:
-            raise InvalidParameterValueException(f"Invalid filter pattern definition: {text}")
+            raise InvalidParameterValueException(
+                f"Invalid filter pattern definition: {text}"
+            ) from None
         if not isinstance(pattern, dict):
             raise InvalidParameterValueException(f"Invalid filter pattern definition: {text}")
         _check(pattern, text)
@@ -96,10 +99,8 @@ def record_fields(record: dict[str, Any], value: bytes | None) -> dict[str, Any]
     """What a pattern is matched against: the record's metadata and its value as JSON."""
     fields = {k: v for k, v in record.items() if k != "value"}
     if value is not None:
-        try:
+        with contextlib.suppress(json.JSONDecodeError, UnicodeDecodeError):
             fields["value"] = json.loads(value)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            pass
     return fields
 
 

@@ -206,8 +206,12 @@ class Poller:
             retries = self.config.max_retries
             if retries >= 0 and attempt >= retries:
                 return self._give_up(event, records, outcome, attempt + 1)
-            log.info("batch of %d failed (attempt %d); again in %.1f s", len(records),
-                     attempt + 1, backoff)
+            log.info(
+                "batch of %d failed (attempt %d); again in %.1f s",
+                len(records),
+                attempt + 1,
+                backoff,
+            )
             if self._sleep(backoff):
                 return False
             attempt += 1
@@ -252,8 +256,11 @@ class Poller:
         self._producer.flush(KAFKA_TIMEOUT + 5)
         delivered = bool(errors) and errors[0] is None
         if not delivered:
-            log.warning("the failure topic %s did not take the batch: %s",
-                        self.config.failure_topic, errors[:1] or "no answer")
+            log.warning(
+                "the failure topic %s did not take the batch: %s",
+                self.config.failure_topic,
+                errors[:1] or "no answer",
+            )
         return delivered
 
     def _commit(self, records: list[KafkaRecord]) -> None:

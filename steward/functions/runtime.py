@@ -77,7 +77,9 @@ class Outcome:
 
 
 def _error_payload(message: str, kind: str, request_id: str) -> bytes:
-    return json.dumps({"errorMessage": message, "errorType": kind, "requestId": request_id}).encode()
+    return json.dumps(
+        {"errorMessage": message, "errorType": kind, "requestId": request_id}
+    ).encode()
 
 
 class ProcessInvoker:
@@ -196,8 +198,11 @@ class ProcessInvoker:
             answer = json.loads(line)
             if "error" in answer:
                 outcome = Outcome(json.dumps(answer["error"]).encode(), "Unhandled")
-                _append_log(spec.log_path, f"[ERROR] {answer['error'].get('errorType')}: "
-                            f"{answer['error'].get('errorMessage')}\n")
+                _append_log(
+                    spec.log_path,
+                    f"[ERROR] {answer['error'].get('errorType')}: "
+                    f"{answer['error'].get('errorMessage')}\n",
+                )
             else:
                 outcome = Outcome(answer["payload"].encode())
         _append_log(
@@ -247,16 +252,25 @@ class HttpInvoker:
             response = self._client.post(url, json=event, headers=headers)
         except httpx.TimeoutException:
             message = f"Task timed out after {self.spec.timeout:.2f} seconds"
-            return Outcome(_error_payload(message, "Sandbox.Timedout", request_id), "Unhandled",
-                           request_id=request_id)
+            return Outcome(
+                _error_payload(message, "Sandbox.Timedout", request_id),
+                "Unhandled",
+                request_id=request_id,
+            )
         except httpx.HTTPError as error:
-            return Outcome(_error_payload(str(error), "Runtime.HttpError", request_id), "Unhandled",
-                           request_id=request_id)
+            return Outcome(
+                _error_payload(str(error), "Runtime.HttpError", request_id),
+                "Unhandled",
+                request_id=request_id,
+            )
         if response.is_success:
             return Outcome(response.content or b"null", request_id=request_id)
         message = f"{url} answered HTTP {response.status_code}: {response.text[:200]}"
-        return Outcome(_error_payload(message, "Runtime.HttpError", request_id), "Unhandled",
-                       request_id=request_id)
+        return Outcome(
+            _error_payload(message, "Runtime.HttpError", request_id),
+            "Unhandled",
+            request_id=request_id,
+        )
 
 
 Invoker = ProcessInvoker | HttpInvoker

@@ -132,7 +132,9 @@ class Functions:
         return CodeDirectory(self.home, record.name, str(record.config["RevisionId"]))
 
     # --- functions ------------------------------------------------------------------------------
-    def create_function(self, name: str, settings: dict[str, Any], zip_file: bytes | None) -> FunctionRecord:
+    def create_function(
+        self, name: str, settings: dict[str, Any], zip_file: bytes | None
+    ) -> FunctionRecord:
         if not NAME.match(name):
             raise InvalidParameterValueException(
                 f"FunctionName {name!r}: 1 to 64 letters, digits, hyphens or underscores."
@@ -244,7 +246,9 @@ class Functions:
                 directory.unpack(record.code_zip)
                 directory.build_venv()
             except Exception as error:
-                log.warning("function %s: its packages could not be installed: %s", record.name, error)
+                log.warning(
+                    "function %s: its packages could not be installed: %s", record.name, error
+                )
                 self.functions.set_state(record.name, FAILED, f"pip install failed: {error}")
                 continue
             current = self.functions.get(record.name)
@@ -470,9 +474,7 @@ class Functions:
                 f"EventSourceArn {arn}: Steward's event sources are its MSK clusters' ARNs."
             )
         if self.connections is not None and self.connections.cluster(arn) is None:
-            raise InvalidParameterValueException(
-                f"Cluster {arn} does not exist on this Steward."
-            )
+            raise InvalidParameterValueException(f"Cluster {arn} does not exist on this Steward.")
 
     def _mapping_changes(self, request: dict[str, Any]) -> dict[str, Any]:
         """The members a create or an update may set, checked."""

@@ -147,7 +147,11 @@ class MappingRecords:
             conn.execute(update(table).where(table.c.uuid == record.uuid), _values(record))
 
     def set_progress(
-        self, uuid: str, *, state: str | None = None, reason: str | None = None,
+        self,
+        uuid: str,
+        *,
+        state: str | None = None,
+        reason: str | None = None,
         result: str | None = None,
     ) -> None:
         values: dict[str, Any] = {}

@@ -14,6 +14,7 @@ Its argv: code directory, handler (`module.function`), response descriptor, memo
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -50,10 +51,8 @@ def _limit_memory(mib: int) -> None:
     import resource
 
     limit = (mib + MEMORY_ALLOWANCE_MIB) * 1024 * 1024
-    try:
+    with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):
-        pass
 
 
 def _error(error: BaseException, request_id: str, kind: str | None = None) -> dict[str, Any]:
