@@ -13,6 +13,8 @@ from starlette.routing import Mount, Route
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi
 from steward.control.service import ClusterService
+from steward.functions.api import with_lambda
+from steward.functions.service import Functions
 from steward.monitor.control_metrics import CONTENT_TYPE
 from steward.pca.api import with_acm_pca
 from steward.secrets.api import with_secrets_manager
@@ -22,7 +24,11 @@ OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 requests): Steward's own metrics and the service-discovery document of the brokers' exporters."""
 
 
-def build_app(service: ClusterService, authenticator: Authenticator) -> Starlette:
+def build_app(
+    service: ClusterService, authenticator: Authenticator, functions: Functions | None = None
+) -> Starlette:
+    """`functions`: the Lambda-compatible service, served on Lambda's dated paths when given."""
+
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -40,8 +46,12 @@ def build_app(service: ClusterService, authenticator: Authenticator) -> Starlett
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
             Mount(
                 "/",
-                app=with_acm_pca(
-                    with_secrets_manager(MskApi(service), service.secrets), service.private_cas
+                app=with_lambda(
+                    with_acm_pca(
+                        with_secrets_manager(MskApi(service), service.secrets),
+                        service.private_cas,
+                    ),
+                    functions,
                 ),
             ),
         ],

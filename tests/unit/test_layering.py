@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pca", "secrets"),
     ("security",),
     ("monitor",),
+    ("functions",),
     ("control",),
     ("chaos",),
     ("api",),

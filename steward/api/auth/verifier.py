@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from steward.api.auth import sigv4
 from steward.api.auth.sigv4 import Authorization, CredentialScope, ReceivedRequest
 from steward.domain.errors import ForbiddenException, UnauthorizedException
+from steward.functions.api import LAMBDA_PATH
 
 SERVICE = "kafka"
 """MSK's signing name: what boto3 and the AWS CLI put into the credential scope."""
@@ -23,6 +24,8 @@ SECRETS_MANAGER_SERVICE = "secretsmanager"
 """Secrets Manager's signing name, for requests whose `X-Amz-Target` is `secretsmanager.*`."""
 ACM_PCA_SERVICE = "acm-pca"
 """AWS Private CA's signing name, for requests whose `X-Amz-Target` is `ACMPrivateCA.*`."""
+LAMBDA_SERVICE = "lambda"
+"""Lambda's signing name, for requests on its dated paths (`/2015-03-31/...`)."""
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 HOW_TO_SIGN = (
@@ -97,6 +100,8 @@ class SigV4Verifier:
             service = SECRETS_MANAGER_SERVICE
         elif target.startswith("ACMPrivateCA."):
             service = ACM_PCA_SERVICE
+        elif LAMBDA_PATH.match(request.raw_path.decode("latin-1")):
+            service = LAMBDA_SERVICE
         if scope.region != self.region:
             raise ForbiddenException(
                 f"Credential should be scoped to a valid region, not '{scope.region}': this "
