@@ -22,6 +22,7 @@ from steward.api.app import build_app
 from steward.api.auth.keys import NewAccessKey, create_access_key
 from steward.api.auth.verifier import SigV4Verifier
 from steward.control.service import ClusterService
+from steward.functions.connection import ClusterConnections
 from steward.functions.service import Functions
 from steward.settings import Settings, Zone
 from steward.store.store import Store
@@ -80,7 +81,11 @@ def endpoint(home: Path, store: Store) -> Iterator[str]:
     settings = Settings(home=home, zones=ZONES)
     service = ClusterService(settings, store)
     functions = Functions(
-        store.engine, home / "functions", region="us-east-1", account_id="123456789012"
+        store.engine,
+        home / "functions",
+        region="us-east-1",
+        account_id="123456789012",
+        connections=ClusterConnections(store),
     )
     verifier = SigV4Verifier(settings.region, store.access_keys.secret_of)
     with serving(build_app(service, verifier, functions)) as url:
