@@ -264,6 +264,8 @@ class Poller:
         return delivered
 
     def _commit(self, records: list[KafkaRecord]) -> None:
+        """Commit past the batch, until Kafka takes it. A synchronous commit has no timeout
+        argument in confluent-kafka; its requests are bounded by `socket.timeout.ms`."""
         last: dict[tuple[str, int], int] = {}
         for r in records:
             last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
