@@ -280,3 +280,36 @@ def test_a_mapping_needs_a_steward_cluster(client: Any) -> None:
     assert refused["Code"] == "InvalidParameterValueException"
     missing = error(client.get_event_source_mapping, UUID="6d9bd8e5-2d4b-4a3e-9d3c-1b2f0c1d2e3f")
     assert missing["Code"] == "ResourceNotFoundException"
+
+
+def test_a_function_that_takes_more_memory_than_its_limit_fails(client: Any) -> None:
+    hog = (
+        "def handler(event, context):\n"
+        "    block = bytearray(2 * 1024 ** 3)\n"
+        "    return len(block)\n"
+    )
+    create(client, "hog", Code={"ZipFile": zip_of({"app.py": hog})}, MemorySize=128)
+    answer, payload = invoke(client, "hog", {})
+    assert answer["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "Runtime.OutOfMemory"
+
+
+def test_a_zip_with_requirements_gets_a_virtualenv_of_its_own(
+    client: Any, home: Path, store: Store
+) -> None:
+    where = "import sys\n\ndef handler(event, context):\n    return sys.prefix\n"
+    made = create(
+        client,
+        "packaged",
+        Code={"ZipFile": zip_of({"app.py": where, "requirements.txt": "# nothing needed\n"})},
+    )
+    assert made["State"] == "Pending"
+    refused = error(client.invoke, FunctionName="packaged", Payload=b"{}")
+    assert refused["Code"] == "ResourceConflictException"
+    builder = Functions(
+        store.engine, home / "functions", region="us-east-1", account_id="123456789012"
+    )
+    builder.build_pending()  # what the control plane's function-builder task runs
+    assert client.get_function(FunctionName="packaged")["Configuration"]["State"] == "Active"
+    _, prefix = invoke(client, "packaged", {})
+    assert prefix.startswith(str(home / "functions" / "packaged")) and prefix.endswith("venv")
