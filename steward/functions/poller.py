@@ -178,6 +178,7 @@ class Poller:
         return batch
 
     def _process(self, batch: list[Message]) -> None:
+        before = self.status["last_processing_result"]
         records = [_record(m) for m in batch]
         chosen = [
             r
@@ -190,6 +191,8 @@ class Poller:
                 return  # stopping with the batch unfinished: the next poller does it again
         self._commit(records)
         self.status["records"] += len(chosen)
+        if self.status["last_processing_result"] != before:
+            self._write_status()
 
     def _invoke_until_done(self, event: dict[str, Any], records: list[KafkaRecord]) -> bool:
         attempt = 0

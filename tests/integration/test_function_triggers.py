@@ -224,8 +224,13 @@ def test_every_record_arrives_in_order_and_a_killed_poller_loses_nothing(
         duplicates += len(got[key]) - len(first_seen)
     assert duplicates <= BATCH_SIZE, "copies beyond the one batch in flight at the kill"
 
-    shown = functions.get_event_source_mapping(UUID=mapping["UUID"])
-    assert shown["LastProcessingResult"] == "OK"
+    wait_for(
+        lambda: (
+            functions.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"] == "OK"
+        ),
+        30,
+        "LastProcessingResult OK",
+    )
 
     def lag_series() -> bool:
         store = MetricStore(steward.home / "metrics.db")
@@ -307,8 +312,14 @@ def test_a_failing_batch_goes_to_the_failure_topic_after_the_retries(
     assert first["requestContext"]["approximateInvokeCount"] == 3
     assert first["responseContext"]["functionError"] == "Unhandled"
     assert first["KafkaBatchInfo"][0]["topic"] == "payments"
-    shown = functions.get_event_source_mapping(UUID=mapping["UUID"])
-    assert shown["LastProcessingResult"] == "PROBLEM: Function call failed"
+    wait_for(
+        lambda: (
+            functions.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"]
+            == "PROBLEM: Function call failed"
+        ),
+        30,
+        "LastProcessingResult PROBLEM",
+    )
     functions.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
     wait_for(
         lambda: functions.get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Disabled",

@@ -190,8 +190,12 @@ def test_triggers_read_a_cluster_that_requires_authentication(
 
         wait_for(arrived, 180, f"every record through the trigger as {who}")
     for mapping in mappings:
-        shown = functions.get_event_source_mapping(UUID=mapping["UUID"])
-        assert shown["State"] == "Enabled" and shown["LastProcessingResult"] == "OK"
+
+        def processed(uuid: str = mapping["UUID"]) -> bool:
+            shown = functions.get_event_source_mapping(UUID=uuid)
+            return bool(shown["State"] == "Enabled" and shown["LastProcessingResult"] == "OK")
+
+        wait_for(processed, 30, "LastProcessingResult OK")
 
 
 def test_iam_sign_in_is_refused_until_it_is_built(steward: Steward, cluster: str) -> None:
