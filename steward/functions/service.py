@@ -26,6 +26,7 @@ from steward.functions.code import CodeDirectory
 from steward.functions.connection import ClusterConnections, check_source_access
 from steward.functions.errors import (
     InvalidParameterValueException,
+    InvalidRequestContentException,
     RequestTooLargeException,
     ResourceConflictException,
     ResourceInUseException,
@@ -269,7 +270,7 @@ class Functions:
 
     def update_code(self, reference: str, zip_file: bytes | None) -> FunctionRecord:
         record = self._with_code(reference)
-        if record.state == PENDING and record.state_reason:
+        if record.state == PENDING:  # its virtualenv is being built
             raise ResourceConflictException(
                 "The operation cannot be performed at this time. An update is in progress for "
                 f"resource: {self.function_arn(record.name)}"
@@ -362,8 +363,6 @@ class Functions:
         try:
             event = json.loads(payload) if payload.strip() else {}
         except (json.JSONDecodeError, UnicodeDecodeError):
-            from steward.functions.errors import InvalidRequestContentException
-
             raise InvalidRequestContentException(
                 "Could not parse request body into json: the payload is not JSON"
             ) from None
