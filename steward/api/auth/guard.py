@@ -21,6 +21,7 @@ from steward.domain.errors import BadRequestException, InternalServerErrorExcept
 from steward.functions import api as lambda_api
 from steward.pca import api as acm_pca
 from steward.secrets import api as secrets_manager
+from steward.wire import query_protocol
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ class RequireAuthentication:
             response = secrets_manager.error_response(error, str(uuid.uuid4()))
         elif acm_pca.is_acm_pca_request(scope):
             response = acm_pca.error_response(error, str(uuid.uuid4()))
+        elif query_protocol.is_form_post(scope):
+            response = query_protocol.error_response(error, str(uuid.uuid4()))
         else:
             response = error_response(error, str(uuid.uuid4()))
         await response(scope, receive, send)
