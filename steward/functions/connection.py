@@ -3,8 +3,10 @@ client certificate its SourceAccessConfigurations name, through the listener tha
 none named, as Steward itself reaches the cluster (its own certificate where an authorizer runs,
 `steward_bootstrap`), which passes any cluster's authentication.
 
-IAM sign-in has its place in `_iam` once brokers take it; until then a mapping that asks for it
-is refused."""
+The brokers take IAM sign-in, but a trigger that signs in with IAM needs an access key to sign
+as its function's role, which Steward does not have yet (its functions' Role is only recorded):
+`_iam` is where that goes; until then a mapping that asks for IAM_AUTH is refused, and one with
+no SourceAccessConfigurations reads an IAM cluster as Steward itself does."""
 
 from __future__ import annotations
 
@@ -54,7 +56,8 @@ def check_source_access(configurations: list[dict[str, Any]] | None) -> list[dic
             )
         if kind == IAM:
             raise InvalidParameterValueException(
-                "IAM_AUTH: the clusters' IAM sign-in is not available on this Steward yet."
+                "IAM_AUTH: triggers do not sign in with IAM yet (a function's Role has no key "
+                "to sign with); leave SourceAccessConfigurations out to read as Steward does."
             )
         if not isinstance(uri, str) or not uri:
             raise InvalidParameterValueException(f"{kind} needs the URI of a secret.")
@@ -114,8 +117,9 @@ class ClusterConnections:
         return self._iam(cluster, brokers)
 
     def _iam(self, cluster: Cluster, brokers: list[Any]) -> KafkaConnection:
-        """Where IAM sign-in goes: the CLIENT_SASL_IAM listener with a token signed for the
-        mapping's role. Not built yet; `check_source_access` refuses IAM_AUTH before this."""
+        """Where IAM sign-in goes: the IAM listener (`BootstrapBrokerStringSaslIam`, SASL_SSL
+        with OAUTHBEARER, a token signed for the function's role in librdkafka's `oauth_cb`).
+        Not built yet; `check_source_access` refuses IAM_AUTH before this."""
         raise ClusterUnavailable(f"IAM sign-in to {cluster.name} is not available yet.")
 
     def _secret(self, uri: str) -> dict[str, Any]:
