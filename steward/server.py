@@ -29,6 +29,9 @@ from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
 from steward.domain.sign_in_refusals import SignInRefusal
+from steward.functions.connection import ClusterConnections
+from steward.functions.pollers import Pollers
+from steward.functions.service import Functions
 from steward.iam.service import IdentityAccess
 from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.alarm_monitor import AlarmMonitor, StoredMetrics
@@ -63,6 +66,8 @@ CLIENT_TRUST = "client-trust"
 METRICS_SCRAPER = "metrics-scraper"
 ADMIN_METRICS = "admin-metrics"
 ALARM_MONITOR = "alarm-monitor"
+FUNCTION_BUILDER = "function-builder"
+TRIGGER_POLLERS = "trigger-pollers"
 
 
 @dataclass
@@ -75,6 +80,8 @@ class ControlPlane:
     """Every background loop, the reconciler's dispatch among them."""
     closing: list[Callable[[], object]] = field(default_factory=list)
     """What to release once the tasks are stopped, in this order."""
+    functions: Functions | None = None
+    """The Lambda-compatible service, with its pollers among the tasks."""
     iam_sign_in: IamCredentialSync | None = None
     """Sends the brokers the keys that may sign in with IAM; its `identities` is the source."""
     sign_in_refusals: SignInRefusals | None = None
@@ -194,6 +201,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         )
         tasks.add(ALARM_MONITOR, alarms.run_once, alarms.interval)
         plane.closing += [alarms.close, scraper.close, admin_metrics.close]
+    add_functions(plane)
     plane.closing.append(service.metrics.close)
     return plane
 
@@ -206,6 +214,32 @@ def audited(iam: IdentityAccess) -> Callable[[SignInRefusal], None]:
         iam.record_sign_in_refusal(refusal)
 
     return record
+def add_functions(plane: ControlPlane) -> None:
+    """The Lambda-compatible service: its code builder (virtualenvs of Pending functions) and
+    the supervisor of the event-source mappings' pollers, both background tasks."""
+    settings, service = plane.settings, plane.service
+    connections = ClusterConnections(
+        plane.store, lambda arn: service.secrets.get_value(arn, record_access=False).string or ""
+    )
+    functions = Functions(
+        plane.store.engine,
+        settings.home / "functions",
+        region=settings.region,
+        account_id=settings.account_id,
+        connections=connections,
+    )
+    plane.tasks.add(FUNCTION_BUILDER, functions.build_pending, 30.0, pace=Pace.DELAY)
+    functions.wake_builder = plane.tasks.waker(FUNCTION_BUILDER)
+    pollers = Pollers(
+        functions,
+        connections,
+        settings.home / "triggers",
+        put_samples=lambda samples: service.metrics.store.put(samples),
+    )
+    plane.tasks.add(TRIGGER_POLLERS, pollers.pass_once, pollers.interval, pace=Pace.DELAY)
+    functions.wake_pollers = plane.tasks.waker(TRIGGER_POLLERS)
+    plane.functions = functions
+    plane.closing += [pollers.stop_all, functions.close]
 
 
 def configure_logging(settings: Settings) -> None:
@@ -243,7 +277,7 @@ def run(settings: Settings | None = None) -> None:
     except BaseException:
         plane.close()
         raise
-    app = build_app(plane.service, authenticator)
+    app = build_app(plane.service, authenticator, plane.functions)
     config = uvicorn.Config(
         app,
         host=settings.api_host,

@@ -16,6 +16,8 @@ from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi, msk_router
 from steward.control.service import ClusterService
 from steward.domain.errors import StewardError
+from steward.functions.api import with_lambda
+from steward.functions.service import Functions
 from steward.iam.api import iam_endpoint, sts_endpoint
 from steward.monitor.control_metrics import CONTENT_TYPE
 from steward.pca.api import with_acm_pca
@@ -36,11 +38,17 @@ def request_authorizer(service: ClusterService) -> RequestAuthorizer:
         except StewardError:
             return None
 
-    actions = service_actions(msk_router(), service.settings.account_id, secret_arn)
+    actions = service_actions(
+        msk_router(), service.settings.region, service.settings.account_id, secret_arn
+    )
     return RequestAuthorizer(service.iam, actions, resource_tags=service.store.tags)
 
 
-def build_app(service: ClusterService, authenticator: Authenticator) -> Starlette:
+def build_app(
+    service: ClusterService, authenticator: Authenticator, functions: Functions | None = None
+) -> Starlette:
+    """`functions`: the Lambda-compatible service, served on Lambda's dated paths when given."""
+
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -60,9 +68,12 @@ def build_app(service: ClusterService, authenticator: Authenticator) -> Starlett
                 "/",
                 app=with_query_endpoints(
                     [iam_endpoint(service.iam), sts_endpoint(service.iam)],
-                    with_acm_pca(
-                        with_secrets_manager(MskApi(service), service.secrets),
-                        service.private_cas,
+                    with_lambda(
+                        with_acm_pca(
+                            with_secrets_manager(MskApi(service), service.secrets),
+                            service.private_cas,
+                        ),
+                        functions,
                     ),
                 ),
             ),

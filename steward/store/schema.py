@@ -379,3 +379,33 @@ resource_policies = Table(
 )
 """MSK's cluster policy (PutClusterPolicy) of each cluster that has one: the document as the user
 wrote it and its version, which a change must name (`steward.control.resource_policies`)."""
+
+functions = Table(
+    "functions",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("config", JSON, nullable=False),
+    Column("code_zip", LargeBinary),
+    Column("state", String, nullable=False),
+    Column("state_reason", Text),
+    Column("last_modified", DateTime(timezone=True), nullable=False),
+)
+"""Functions of the Lambda-compatible service (`steward.functions`): their configuration as the
+API shows it (runtime, handler, environment, timeout, memory, code hash and size, revision) and
+the ZIP their code came in, from which each host unpacks it; `state` is Lambda's (Pending while a
+virtualenv is built, then Active or Failed)."""
+
+event_source_mappings = Table(
+    "event_source_mappings",
+    metadata,
+    Column("uuid", String, primary_key=True),
+    Column("function_name", String, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("state", String, nullable=False),
+    Column("state_reason", Text, nullable=False),
+    Column("last_processing_result", String, nullable=False),
+    Column("last_modified", DateTime(timezone=True), nullable=False),
+)
+"""Event-source mappings from a cluster's topics to a function: what the user asked (topics,
+starting position, batching, filters, failure destination, retries) and where the pollers have
+got it (Lambda's State, StateTransitionReason and LastProcessingResult)."""

@@ -158,6 +158,8 @@ def test_the_control_plane_runs_every_loop_as_one_of_its_tasks(tmp_path: Path) -
             "metrics-scraper",
             "admin-metrics",
             "alarm-monitor",
+            "function-builder",
+            "trigger-pollers",
         }
     finally:
         plane.close()

@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pca", "secrets", "iam"),
     ("security",),
     ("monitor",),
+    ("functions",),
     ("control",),
     ("chaos",),
     ("api",),

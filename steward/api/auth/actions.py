@@ -10,11 +10,13 @@ Each service on the endpoint declares its requests' actions here, as one `Servic
 - Secrets Manager: `secretsmanager:<Operation>` of `X-Amz-Target`, on the secret named by
   `SecretId` (an ARN, or a name looked up);
 - AWS Private CA: `acm-pca:<Operation>`, on `CertificateAuthorityArn`;
+- Lambda: `lambda:<Operation>` of its dated path (`steward.functions.api.ROUTES`), on the
+  function's or event-source mapping's ARN;
 - IAM: `iam:<Action>` on the user, role or policy the request names (a key operation without a
   user names the caller's own); STS: `sts:<Action>` (AssumeRole on the role; GetCallerIdentity
   needs no permission, as in AWS).
 
-A service added later (CloudWatch, Lambda) adds its `ServiceActions` to `service_actions`.
+A service added later adds its `ServiceActions` to `service_actions`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Protocol
 
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.routing import Router
+from steward.functions.api import LAMBDA_PATH, path_segments, resolve
 from steward.iam import arns
 from steward.wire.query_protocol import read_form, signing_service
 
@@ -144,6 +147,37 @@ class RouteActions:
         return rows
 
 
+@dataclass
+class LambdaActions:
+    """Lambda's rest-json paths: `lambda:<Operation>` on the function (or event-source mapping)
+    the path names, or for a create the one the body names."""
+
+    region: str
+    account: str
+
+    def action_of(
+        self, request: ReceivedRequest, caller_user_arn: str | None
+    ) -> RequestedAction | None:
+        path = request.raw_path.decode("latin-1")
+        if not LAMBDA_PATH.match(path):
+            return None
+        found = resolve(request.method, path_segments(path))
+        if found is None:
+            return None
+        operation, name = found
+        if not name and operation == "CreateFunction":
+            name = str(_json_body(request).get("FunctionName") or "")
+        return RequestedAction("lambda", f"lambda:{operation}", self.resource(operation, name))
+
+    def resource(self, operation: str, name: str) -> str:
+        if not name:
+            return "*"
+        if name.startswith("arn:"):
+            return name
+        kind = "event-source-mapping" if "EventSourceMapping" in operation else "function"
+        return f"arn:aws:lambda:{self.region}:{self.account}:{kind}:{name}"
+
+
 MSK_ACTION_OVERRIDES: dict[str, str] = {"ListAuditRecords": "iam:ListAuditRecords"}
 """Where a route's action is not `kafka:<Operation>`: MSK's own are all named as their
 operations; Steward's IAM audit route is IAM's."""
@@ -173,7 +207,7 @@ def sts_resource(action: str, form: Mapping[str, str], caller_user_arn: str | No
 
 
 def service_actions(
-    router: Router, account: str, secret_arn: Callable[[str], str | None]
+    router: Router, region: str, account: str, secret_arn: Callable[[str], str | None]
 ) -> list[ServiceActions]:
     """Every service's actions, looked through in order."""
 
@@ -194,5 +228,6 @@ def service_actions(
         TargetActions("acm-pca", "ACMPrivateCA", ca_resource),
         QueryActions("iam", iam_resource(account)),
         QueryActions("sts", sts_resource),
+        LambdaActions(region, account),
         RouteActions(router, MSK_ACTION_OVERRIDES),
     ]

@@ -20,6 +20,7 @@ from typing import Protocol
 from steward.api.auth import sigv4
 from steward.api.auth.sigv4 import Authorization, CredentialScope, ReceivedRequest
 from steward.domain.errors import ForbiddenException, UnauthorizedException
+from steward.functions.api import LAMBDA_PATH
 
 SERVICE = "kafka"
 """MSK's signing name: what boto3 and the AWS CLI put into the credential scope."""
@@ -29,6 +30,8 @@ ACM_PCA_SERVICE = "acm-pca"
 """AWS Private CA's signing name, for requests whose `X-Amz-Target` is `ACMPrivateCA.*`."""
 QUERY_SERVICES = frozenset({"iam", "sts"})
 """Signing names of the Query services on the endpoint: a form `POST /` is scoped to one."""
+LAMBDA_SERVICE = "lambda"
+"""Lambda's signing name, for requests on its dated paths (`/2015-03-31/...`)."""
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 HOW_TO_SIGN = (
@@ -146,6 +149,8 @@ class SigV4Verifier:
             service = ACM_PCA_SERVICE
         elif _is_form_post(request) and scope.service in QUERY_SERVICES:
             service = scope.service
+        elif LAMBDA_PATH.match(request.raw_path.decode("latin-1")):
+            service = LAMBDA_SERVICE
         if scope.region != self.region:
             raise ForbiddenException(
                 f"Credential should be scoped to a valid region, not '{scope.region}': this "
