@@ -214,6 +214,8 @@ def audited(iam: IdentityAccess) -> Callable[[SignInRefusal], None]:
         iam.record_sign_in_refusal(refusal)
 
     return record
+
+
 def add_functions(plane: ControlPlane) -> None:
     """The Lambda-compatible service: its code builder (virtualenvs of Pending functions) and
     the supervisor of the event-source mappings' pollers, both background tasks."""
