@@ -14,6 +14,7 @@ from steward.api.auth.actions import service_actions
 from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi, msk_router
+from steward.console.assets import console_paths, console_routes
 from steward.control.service import ClusterService
 from steward.domain.errors import StewardError
 from steward.functions.api import with_lambda
@@ -26,7 +27,9 @@ from steward.wire.query_protocol import with_query_endpoints
 
 OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 """What answers without a signature: liveness, and what Prometheus reads (it cannot sign
-requests): Steward's own metrics and the service-discovery document of the brokers' exporters."""
+requests): Steward's own metrics and the service-discovery document of the brokers' exporters.
+The console's static shell (`console_paths()`) is open too: it holds no data, and signs every
+call it makes to the API."""
 
 
 def request_authorizer(service: ClusterService) -> RequestAuthorizer:
@@ -64,6 +67,7 @@ def build_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
+            *console_routes(service.settings.region),
             Mount(
                 "/",
                 app=with_query_endpoints(
@@ -82,7 +86,7 @@ def build_app(
             Middleware(
                 RequireAuthentication,
                 authenticator=authenticator,
-                open_paths=OPEN_PATHS,
+                open_paths=(*OPEN_PATHS, *console_paths()),
                 authorizer=request_authorizer(service),
             )
         ],

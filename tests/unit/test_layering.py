@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("functions",),
     ("control",),
     ("chaos",),
+    ("console",),
     ("api",),
     ("server",),
     ("cli",),
