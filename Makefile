@@ -19,11 +19,13 @@ install: $(STAMP) kafka system
 
 # As root on a Debian-like machine: xfsprogs, for brokers' volumes of their own
 # (STEWARD_BROKER_VOLUMES=loop|auto), and gocryptfs with fuse3, for encryption at rest
-# (STEWARD_ENCRYPTION_AT_REST); elsewhere brokers keep plain, unencrypted data directories.
-SYSTEM_PACKAGES := xfsprogs gocryptfs fuse3
+# (STEWARD_ENCRYPTION_AT_REST); elsewhere brokers keep plain, unencrypted data directories; and
+# chromium, the headless browser the console's tests drive through Playwright.
+SYSTEM_PACKAGES := xfsprogs gocryptfs fuse3 chromium
 system:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		! { command -v mkfs.xfs && command -v gocryptfs && command -v fusermount3; } >/dev/null; then \
+		! { command -v mkfs.xfs && command -v gocryptfs && command -v fusermount3 && \
+			command -v chromium; } >/dev/null; then \
 		apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }; \
 	fi

@@ -22,7 +22,7 @@ function formatValue(v, unit) {
       v /= 1024;
       i++;
     }
-    return `${v.toFixed(v < 10 && i ? 1 : 0)} ${units[i]}`;
+    return `${v.toFixed(v < 10 && (i || v % 1) ? 1 : 0)} ${units[i]}`;
   }
   if (unit === "%") return `${v.toFixed(v < 10 ? 2 : 1)}%`;
   if (Math.abs(v) >= 1e6) return `${(v / 1e6).toFixed(1)}M`;

@@ -173,7 +173,9 @@ export async function clusterPage(ctx) {
     const p = info.provisioned || {};
     const group = p.brokerNodeGroupInfo || {};
     const software = p.currentBrokerSoftwareInfo || {};
-    replace(header, h("h1", {}, info.clusterName), badge(info.state), h("span", { class: "muted", id: "cluster-state", "data-state": info.state }, info.state));
+    const state = badge(info.state);
+    state.id = "cluster-state";
+    replace(header, h("h1", {}, info.clusterName), state);
     if (actionsFor !== info.currentVersion || !actions.firstChild) {
       actionsFor = info.currentVersion;
       replace(actions, actionsBar(info, nodes?.nodeInfoList || []));

@@ -28,6 +28,7 @@ export async function createPage(ctx) {
     instanceType: input("instanceType", { value: "kafka.m5.large" }),
     volumeSize: input("volumeSize", { type: "number", value: 10 }),
     clientBroker: select("clientBroker", ["TLS", "TLS_PLAINTEXT", "PLAINTEXT"], "TLS"),
+    exporters: input("exporters", { type: "checkbox" }),
     enhancedMonitoring: select("enhancedMonitoring", ["DEFAULT", "PER_BROKER", "PER_TOPIC_PER_BROKER", "PER_TOPIC_PER_PARTITION"], "DEFAULT"),
   };
   let error = errorBox(null);
@@ -56,6 +57,12 @@ export async function createPage(ctx) {
               encryptionInTransit: { clientBroker: fields.clientBroker.value, inCluster: fields.clientBroker.value !== "PLAINTEXT" },
             },
             enhancedMonitoring: fields.enhancedMonitoring.value,
+            openMonitoring: {
+              prometheus: {
+                jmxExporter: { enabledInBroker: fields.exporters.checked },
+                nodeExporter: { enabledInBroker: fields.exporters.checked },
+              },
+            },
           },
         };
         try {
@@ -80,6 +87,7 @@ export async function createPage(ctx) {
     field("Volume per broker (GiB)", fields.volumeSize),
     field("Client to broker encryption", fields.clientBroker),
     field("Monitoring level", fields.enhancedMonitoring),
+    field("Prometheus exporters (throughput charts)", fields.exporters, "JMX and node exporters on every broker"),
     h("div", { class: "wide" }, error),
     h("div", { class: "wide" }, submit),
   );
