@@ -147,7 +147,9 @@ export async function clusterPage(ctx) {
         section("Security", parts.security))),
   );
   let actionsFor = null;
+  let gone = false;
   async function refresh() {
+    if (gone) return;
     let info;
     try {
       info = (await get(a("/api/v2/clusters/{arn}"))).clusterInfo;
@@ -155,7 +157,7 @@ export async function clusterPage(ctx) {
       if (e.status === 404) {
         replace(ctx.main, h("div", { class: "card", id: "cluster-gone" }, h("h1", {}, "Cluster deleted"),
           h("p", {}, "This cluster no longer exists. "), h("a", { href: "#/clusters" }, "Back to clusters")));
-        ctx.every = () => {};
+        gone = true;
         return;
       }
       throw e;
