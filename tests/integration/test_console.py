@@ -54,9 +54,9 @@ def page(browser: Any) -> Iterator[Any]:
 def shots(tmp_path: Path) -> Any:
     published = os.environ.get("STEWARD_CONSOLE_SCREENSHOTS")
 
-    def shoot(page: Any, name: str) -> None:
+    def shoot(page: Any, name: str, full_page: bool = True) -> None:
         path = tmp_path / f"console-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         if published:
             Path(published).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, Path(published) / path.name)
@@ -145,7 +145,7 @@ def test_a_user_runs_a_cluster_from_the_console(steward: Steward, page: Any, sho
 
     page.click("a.tab:has-text('Consumer groups')")
     page.click("#groups a:has-text('billing')", timeout=60_000)
-    page.wait_for_selector("#reset-topic option[value=orders]", timeout=30_000)
+    page.wait_for_selector("#reset-topic option[value=orders]", state="attached", timeout=30_000)
     assert page.is_disabled("#reset-apply")
     page.select_option("#reset-to", "earliest")
     page.click("#reset-dry-run")
@@ -175,7 +175,7 @@ def test_a_user_runs_a_cluster_from_the_console(steward: Steward, page: Any, sho
     page.wait_for_selector(
         "#followed-operation .operation[data-operation=INCREASE_BROKER_COUNT]", timeout=30_000
     )
-    shots(page, "scaling")
+    shots(page, "scaling", full_page=False)
     page.wait_for_selector(
         "#followed-operation .operation[data-state=UPDATE_COMPLETE]", timeout=LONG
     )

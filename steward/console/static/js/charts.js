@@ -35,7 +35,7 @@ export async function chartsPage(ctx) {
   const lag = new Map();
   function drawPicker() {
     replace(picker, RANGES.map((r) => h("button", {
-      type: "button", class: r === range ? "small active" : "small", "data-range": r[0],
+      type: "button", class: r === range ? "small active" : "small", "data-range": r[0], "aria-pressed": String(r === range),
       onclick: () => { range = r; drawPicker(); refresh(); },
     }, r[0])));
   }
@@ -73,7 +73,9 @@ export async function chartsPage(ctx) {
     }
   }
 
+  let latest = 0;
   async function refresh() {
+    const mine = ++latest;
     const [, seconds, period] = range;
     const end = Date.now() / 1000;
     const start = end - seconds;
@@ -84,7 +86,8 @@ export async function chartsPage(ctx) {
     await sampleLag();
     const lagSeries = [...lag.entries()].map(([group, points]) => ({ label: group, points: points.filter(([t]) => t >= start) }));
     drawn.push(lineChart("Consumer lag (sampled while open)", lagSeries, { start, end, unit: "" }));
-    if (ctx.current()) replace(grid, drawn);
+    // a slower answer for a range the user has since left must not draw over the new one
+    if (ctx.current() && mine === latest) replace(grid, drawn);
   }
   await refresh();
   ctx.every(refresh, 5000);

@@ -50,7 +50,7 @@ function brokersByZone(nodes, health, storage) {
             h("div", { class: "broker-head" }, h("strong", {}, `Broker ${id}`), badge(seen ? (seen.answers ? "RUNNING" : (seen.state || "DOWN").toUpperCase()) : "UNKNOWN")),
             h("div", { class: "muted" }, (node.brokerNodeInfo.endpoints || []).join(", "), " · ", node.instanceType),
             h("div", { class: "meter", title: `${used ?? 0}% of ${disk?.volumeSizeGB ?? "?"} GiB` },
-              h("span", { class: "fill", "data-used": used ?? 0 })),
+              fill(used ?? 0)),
             h("div", { class: "muted" }, `Disk ${used === null || used === undefined ? "–" : used.toFixed(2) + "%"} · ${bytes(disk?.usedBytes)} of ${disk?.volumeSizeGB ?? "?"} GiB`),
           );
         })),
@@ -107,17 +107,19 @@ export function operationView(op) {
     h("div", { class: "op-head" }, h("strong", {}, op.operationType), " ", badge(op.operationState),
       h("span", { class: "muted" }, ` ${when(op.creationTime)}${op.endTime ? ` → ${when(op.endTime)}` : ""}`)),
     steps.length ? h("div", { class: "progress", title: `${done} of ${steps.length} steps` },
-      h("span", { class: "fill", "data-done": done, "data-total": steps.length })) : null,
+      fill((100 * done) / steps.length)) : null,
     h("ol", { class: "steps" }, steps.map((s) =>
       h("li", { class: `step ${stepStatus(s).toLowerCase()}` }, s.stepName, " ", h("small", {}, stepStatus(s))))),
     op.errorInfo ? h("div", { class: "error" }, op.errorInfo.errorString || op.errorInfo.errorCode) : null,
   );
 }
 
-function meters(root) {
-  // widths set through the CSSOM: the page's policy allows no inline style attributes
-  root.querySelectorAll(".meter .fill").forEach((el) => el.style.setProperty("width", `${Math.min(100, Number(el.dataset.used))}%`));
-  root.querySelectorAll(".progress .fill").forEach((el) => el.style.setProperty("width", `${(100 * Number(el.dataset.done)) / Math.max(1, Number(el.dataset.total))}%`));
+/** A bar's filled part, its width set through the CSSOM: the page's policy allows no inline
+ * style attributes. */
+function fill(percent) {
+  const el = h("span", { class: "fill", "data-percent": percent });
+  el.style.setProperty("width", `${Math.max(0, Math.min(100, Number(percent)))}%`);
+  return el;
 }
 
 export async function clusterPage(ctx) {
@@ -213,7 +215,6 @@ export async function clusterPage(ctx) {
       findings.length ? table(["Finding", "Detail"], findings.map((f) => [f.kind, `${f.nodeId !== undefined && f.nodeId !== null ? `node ${f.nodeId}: ` : ""}${f.reason} (${f.agent})`])) : h("p", { class: "muted", id: "no-findings" }, "No findings."),
       conditions.length ? table(["Condition", "Status", "Reason", "Message"], conditions.map((c) => [c.type, c.status, c.reason || "", c.message || ""])) : null,
     ));
-    meters(ctx.main);
   }
   await refresh();
   ctx.every(refresh, 2000);

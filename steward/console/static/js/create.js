@@ -22,7 +22,7 @@ export async function createPage(ctx) {
   }
   const fields = {
     clusterName: input("clusterName", { placeholder: "orders" }),
-    kafkaVersion: select("kafkaVersion", versions, versions.at(-1)),
+    kafkaVersion: select("kafkaVersion", versions, versions.filter((v) => /^\d+\.\d+\.\d+$/.test(v)).at(-1) || versions.at(-1)),
     numberOfBrokerNodes: input("numberOfBrokerNodes", { type: "number", value: 3 }),
     clientSubnets: input("clientSubnets", { value: "az-a, az-b, az-c" }),
     instanceType: input("instanceType", { value: "kafka.m5.large" }),

@@ -38,7 +38,7 @@ export async function groupPage(ctx) {
   };
   const show = (answer, done) => replace(preview,
     h("p", {}, done ? "Offsets moved:" : "Dry run: where the offsets would go (nothing changed yet)."),
-    table(["Partition", "Now", "After"], answer.partitions.map((p) => [String(p.partition), String(p.previousOffset), String(p.newOffset)])));
+    table(["Partition", "Now", "After"], answer.partitions.map((p) => [String(p.partition), String(p.previousOffset ?? "none committed"), String(p.newOffset)])));
   const dryRun = h("button", { type: "button", id: "reset-dry-run", onclick: async () => {
     try {
       const answer = await call("POST", `${route}/reset-offsets`, { body: body(true) });
