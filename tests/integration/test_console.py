@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,27 @@ def produce_and_lag(bootstrap: str, topic: str, group: str) -> None:
     assert read >= 50
 
 
+class SteadyProducer(threading.Thread):
+    """Some messages a second to `topic` until stopped, so that the charts have a line."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50})
+        self.topic = topic
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.1):
+            for _ in range(20):
+                self.producer.produce(self.topic, value=b"y" * 1024)
+            self.producer.poll(0)
+        self.producer.flush(30)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(60)
+
+
 def test_a_wrong_key_is_refused(steward: Steward, page: Any) -> None:
     access_key_id, _ = steward.credentials()
     sign_in(page, steward.endpoint, access_key_id, "wrong-secret")
@@ -159,12 +181,20 @@ def test_a_user_runs_a_cluster_from_the_console(steward: Steward, page: Any, sho
         "figure.chart[data-metric='Under-replicated partitions']:not([data-points='0'])",
         timeout=60_000,
     )
-    page.wait_for_selector(
-        "figure.chart[data-metric='Messages in']:not([data-points='0'])", timeout=120_000
-    )
     page.click(".ranges button[data-range='5m']")
-    page.wait_for_selector("figure.chart[data-metric='Messages in']:not([data-points='0'])")
-    assert page.query_selector_all("figure.chart circle.point")
+    traffic = SteadyProducer(bootstrap, "orders")
+    traffic.start()
+    try:
+        # the charts redraw as samples arrive: the line grows while the page stays open
+        page.wait_for_function(
+            """() => Number(document.querySelector(
+                "#charts[data-range='5m'] figure.chart[data-metric='Messages in']"
+            )?.dataset.points) >= 5""",
+            timeout=180_000,
+        )
+    finally:
+        traffic.stop()
+    assert page.query_selector_all("figure.chart polyline.line")
     shots(page, "charts")
 
     page.click("a.tab:has-text('Overview')")

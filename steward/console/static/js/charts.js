@@ -87,7 +87,10 @@ export async function chartsPage(ctx) {
     const lagSeries = [...lag.entries()].map(([group, points]) => ({ label: group, points: points.filter(([t]) => t >= start) }));
     drawn.push(lineChart("Consumer lag (sampled while open)", lagSeries, { start, end, unit: "" }));
     // a slower answer for a range the user has since left must not draw over the new one
-    if (ctx.current() && mine === latest) replace(grid, drawn);
+    if (ctx.current() && mine === latest) {
+      grid.dataset.range = range[0];
+      replace(grid, drawn);
+    }
   }
   await refresh();
   ctx.every(refresh, 5000);

@@ -180,8 +180,10 @@ export async function clusterPage(ctx) {
     const state = badge(info.state);
     state.id = "cluster-state";
     replace(header, h("h1", {}, info.clusterName), state);
-    if (actionsFor !== info.currentVersion || !actions.firstChild) {
-      actionsFor = info.currentVersion;
+    const brokerIds = (nodes?.nodeInfoList || []).map((n) => n.brokerNodeInfo?.brokerId).join(",");
+    const actionsKey = `${info.currentVersion} ${info.state} ${brokerIds}`;
+    if (actionsFor !== actionsKey) {
+      actionsFor = actionsKey;
       replace(actions, actionsBar(info, nodes?.nodeInfoList || []));
     }
     replace(parts.summary, h("dl", { class: "facts" },
