@@ -49,28 +49,30 @@ def _asset(body: bytes, suffix: str) -> Asset:
     return Asset(body, CONTENT_TYPES[suffix], f'"{hashlib.sha256(body).hexdigest()[:20]}"')
 
 
+def _shell_files() -> dict[str, Path]:
+    """The shell's files by the path each is served at."""
+    return {
+        f"{PREFIX}/{path.relative_to(STATIC).as_posix()}": path
+        for path in sorted(STATIC.rglob("*"))
+        if path.is_file() and path.suffix in CONTENT_TYPES
+    }
+
+
 def load_assets(region: str) -> dict[str, Asset]:
     """Every file of the shell by the path it is served at; `index.html` carries the region the
     page signs for, the one thing it must know before it can ask the API anything."""
     assets: dict[str, Asset] = {}
-    for path in sorted(STATIC.rglob("*")):
-        if not path.is_file() or path.suffix not in CONTENT_TYPES:
-            continue
+    for served, path in _shell_files().items():
         body = path.read_bytes()
         if path.name == "index.html":
             body = body.replace(b"{{region}}", html.escape(region).encode("utf-8"))
-        assets[f"{PREFIX}/{path.relative_to(STATIC).as_posix()}"] = _asset(body, path.suffix)
+        assets[served] = _asset(body, path.suffix)
     return assets
 
 
 def console_paths() -> tuple[str, ...]:
     """The exact paths the console answers without a signature: its shell, nothing else."""
-    files = [
-        f"{PREFIX}/{p.relative_to(STATIC).as_posix()}"
-        for p in sorted(STATIC.rglob("*"))
-        if p.is_file() and p.suffix in CONTENT_TYPES
-    ]
-    return (PREFIX, f"{PREFIX}/", *files)
+    return (PREFIX, f"{PREFIX}/", *_shell_files())
 
 
 def console_routes(region: str) -> list[BaseRoute]:
