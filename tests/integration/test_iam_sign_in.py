@@ -16,6 +16,7 @@ One single-zone, one-broker cluster (two JVMs), TLS only, no unauthenticated acc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -436,3 +437,52 @@ def test_update_security_rolls_scram_in_beside_iam_and_iam_keeps_signing_in(
     key_id, secret = writer
     settings = confluent_settings(endpoints, lambda: oauth_token(REGION, key_id, secret))
     wait_for(lambda: confluent_produce(settings, TOPIC) is None, "IAM after the roll")
+
+
+def test_a_session_ends_when_its_signature_expires(
+    steward: Steward, cluster: str, endpoints: dict[str, str]
+) -> None:
+    """A client that keeps its token past the signature's expiry loses its session: Kafka ends it
+    at the negotiated lifetime (`connections.max.reauth.ms` on the listener), and signing in again
+    with the same token is refused as expired."""
+    key_id, secret = create_key(steward, "iam-short")
+    put_policy(steward, cluster, "iam-short", TOPIC)
+    lifetime = 75.0
+    signed_at = datetime.now(UTC) - timedelta(seconds=900 - lifetime)
+    token = oauth_token(REGION, key_id, secret, when=signed_at)[0]
+
+    class Tokens(AbstractTokenProvider):  # type: ignore[misc]
+        def token(self) -> str:
+            return token
+
+    producer = KafkaProducer(
+        bootstrap_servers=endpoints["iam"].split(","),
+        security_protocol="SASL_SSL",
+        sasl_mechanism="OAUTHBEARER",
+        sasl_oauth_token_provider=Tokens(),
+        ssl_context=ssl.create_default_context(cadata=endpoints["ca"]),
+        acks="all",
+        retries=0,
+        max_block_ms=20_000,
+    )
+    try:
+        producer.send(TOPIC, b"before the signature expires").get(timeout=30)
+        expiry = signed_at + timedelta(seconds=900)
+        time.sleep(max(0.0, (expiry - datetime.now(UTC)).total_seconds()) + 2)
+
+        def refused_as_expired() -> bool:
+            with contextlib.suppress(Exception):
+                producer.send(TOPIC, b"after it expired").get(timeout=20)
+            with steward.http() as http:
+                answer = http.get(
+                    f"/steward/v1/clusters/{quote(cluster, safe='')}/sign-in-refusals"
+                )
+            return any(
+                r["reason"] == "expired" and r.get("accessKeyId") == key_id
+                for r in answer.json()["signInRefusals"]
+            )
+
+        wait_for(refused_as_expired, "the expired session's sign-in again is refused")
+    finally:
+        with contextlib.suppress(Exception):  # what the ended session could not deliver
+            producer.close(timeout=5)
