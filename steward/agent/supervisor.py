@@ -57,9 +57,9 @@ from steward.agent.volumes import (
     volume_mode,
 )
 from steward.kafka import class_archive
+from steward.kafka.connect_worker import connect_worker_command
 from steward.kafka.distribution import DistributionError, require_distribution
 from steward.kafka.java import JavaNotFound, find_java, server_classpath
-from steward.kafka.connect_worker import connect_worker_command
 from steward.kafka.launch import LOG4J_FILE, PROPERTIES_FILE, kafka_server_command
 from steward.kafka.log4j import render_log4j2_properties
 from steward.kafka.plugins import PluginBuildError

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 from steward.agent.spec import NodeSpec
-from steward.kafka.launch import client_trust_locations, store_locations, uses_pem_stores
 from steward.kafka.connect_worker import trust_store_locations, uses_trust_store
+from steward.kafka.launch import client_trust_locations, store_locations, uses_pem_stores
 
 KEYSTORE_FILE = "keystore.pem"
 TRUSTSTORE_FILE = "truststore.pem"

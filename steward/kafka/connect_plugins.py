@@ -69,7 +69,9 @@ def _extract(archive: Path, into: Path) -> None:
             for member in members:
                 target = (into / member.filename).resolve()
                 if not target.is_relative_to(root):
-                    raise PluginContentError(f"The ZIP file names a path outside it: {member.filename}")
+                    raise PluginContentError(
+                        f"The ZIP file names a path outside it: {member.filename}"
+                    )
             source.extractall(into)
     except zipfile.BadZipFile as error:
         raise PluginContentError(f"The ZIP file is corrupt: {error}") from error

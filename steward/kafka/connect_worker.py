@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steward.kafka.java import SERVER_JVM_OPTIONS, heap_options, operator_jvm_options
-from steward.kafka.launch import JvmSettings, TRUSTSTORE_LOCATION
+from steward.kafka.launch import TRUSTSTORE_LOCATION, JvmSettings
 from steward.kafka.log4j import log4j_jvm_options
 
 CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"

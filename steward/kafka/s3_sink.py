@@ -71,7 +71,8 @@ def _build(kafka_classpath: str, archive: Path) -> None:
         root = Path(work)
         libs, classes = root / "libs", root / "classes"
         _run(
-            [mvn, "-q", "-B", "-f", str(POM), f"-Dsteward.libs={libs}", "dependency:copy-dependencies"],
+            [mvn, "-q", "-B", "-f", str(POM), f"-Dsteward.libs={libs}"]
+            + ["dependency:copy-dependencies"],
             "resolving the AWS SDK",
         )
         sources = [str(s) for s in sorted(SOURCES.glob("*.java"))]
