@@ -76,9 +76,7 @@ def worker_properties(
     """The worker's properties: Steward's defaults, the user's worker configuration over them,
     then what Steward owns (where the cluster is, the group, the REST listener, the plugins)."""
     properties = dict(DEFAULT_WORKER_PROPERTIES)
-    properties.update(
-        {k: v for k, v in worker_configuration.items() if k not in OWNED_PROPERTIES}
-    )
+    properties.update({k: v for k, v in worker_configuration.items() if k not in OWNED_PROPERTIES})
     properties.update(
         {
             "bootstrap.servers": identity.bootstrap_servers,

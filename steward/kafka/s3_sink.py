@@ -70,11 +70,8 @@ def _build(kafka_classpath: str, archive: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="steward-s3-sink-") as work:
         root = Path(work)
         libs, classes = root / "libs", root / "classes"
-        _run(
-            [mvn, "-q", "-B", "-f", str(POM), f"-Dsteward.libs={libs}"]
-            + ["dependency:copy-dependencies"],
-            "resolving the AWS SDK",
-        )
+        resolve = [mvn, "-q", "-B", "-f", str(POM), f"-Dsteward.libs={libs}"]
+        _run([*resolve, "dependency:copy-dependencies"], "resolving the AWS SDK")
         sources = [str(s) for s in sorted(SOURCES.glob("*.java"))]
         classpath = f"{kafka_classpath}{os.pathsep}{libs}/*"
         _run(
