@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -275,3 +276,19 @@ resource_policies = Table(
 )
 """MSK's cluster policy (PutClusterPolicy) of each cluster that has one: the document as the user
 wrote it and its version, which a change must name (`steward.control.resource_policies`)."""
+
+connect_resources = Table(
+    "connect_resources",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "name"),
+)
+"""MSK Connect's resources (`steward.connect`): custom plugins, worker configurations and
+connectors, each a JSON record of its desired state and what was last observed. `generation`
+grows with every change a user asks for, so that the reconciler's observations of an older one
+are not written over it."""
