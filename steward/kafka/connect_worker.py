@@ -59,6 +59,9 @@ class WorkerIdentity:
     port: int
     plugin_path: str
     tls: bool
+    trust_cluster_ca: bool = False
+    """TLS with the cluster's own CA (a PEM trust store the agent writes); otherwise the JVM's
+    default trust store."""
 
 
 def internal_topics(connector_name: str, connector_id: str) -> dict[str, str]:
@@ -91,7 +94,8 @@ def worker_properties(
     if identity.tls:
         for prefix in CLIENT_PREFIXES:
             properties[f"{prefix}security.protocol"] = "SSL"
-            properties[f"{prefix}ssl.truststore.type"] = "PEM"
+            if identity.trust_cluster_ca:
+                properties[f"{prefix}ssl.truststore.type"] = "PEM"
     return properties
 
 
