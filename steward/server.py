@@ -21,6 +21,11 @@ from steward import logs
 from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
 from steward.background import BackgroundTasks, Pace
+from steward.connect.endpoints import ClusterEndpoints
+from steward.connect.plugin_files import S3Access
+from steward.connect.reconciler import ConnectReconciler
+from steward.connect.service import MskConnect
+from steward.connect.store import ConnectRecords
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
@@ -50,6 +55,7 @@ CLIENT_TRUST = "client-trust"
 METRICS_SCRAPER = "metrics-scraper"
 ADMIN_METRICS = "admin-metrics"
 ALARM_MONITOR = "alarm-monitor"
+CONNECT_RECONCILER = "connect-reconciler"
 
 
 @dataclass
@@ -62,6 +68,8 @@ class ControlPlane:
     """Every background loop, the reconciler's dispatch among them."""
     closing: list[Callable[[], object]] = field(default_factory=list)
     """What to release once the tasks are stopped, in this order."""
+    connect: MskConnect | None = None
+    """MSK Connect's use cases, served beside MSK's API."""
 
     def start(self) -> None:
         self.tasks.start()
@@ -151,7 +159,33 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         tasks.add(ALARM_MONITOR, alarms.run_once, alarms.interval)
         plane.closing += [alarms.close, scraper.close, admin_metrics.close]
     plane.closing.append(service.metrics.close)
+    plane.connect = _add_connect(settings, store, service, agents, tasks)
     return plane
+
+
+def _add_connect(
+    settings: Settings,
+    store: Store,
+    service: ClusterService,
+    agents: AgentDirectory,
+    tasks: BackgroundTasks,
+) -> MskConnect:
+    """MSK Connect: its use cases, and the reconciler that runs connectors' workers."""
+    records = ConnectRecords(store.engine)
+    endpoints = ClusterEndpoints(service)
+    connect = MskConnect(
+        records, settings.region, settings.account_id, is_steward_cluster=endpoints.exists
+    )
+    s3 = S3Access(
+        settings.connect_s3_endpoint,
+        settings.region,
+        settings.connect_s3_access_key_id,
+        settings.connect_s3_secret_access_key,
+    )
+    reconciler = ConnectReconciler(records, settings, agents, store, endpoints, s3)
+    tasks.add(CONNECT_RECONCILER, reconciler.pass_once, reconciler.interval, pace=Pace.DELAY)
+    connect.wake = tasks.waker(CONNECT_RECONCILER)
+    return connect
 
 
 def configure_logging(settings: Settings) -> None:
@@ -184,7 +218,7 @@ def run(settings: Settings | None = None) -> None:
     except BaseException:
         plane.close()
         raise
-    app = build_app(plane.service, authenticator)
+    app = build_app(plane.service, authenticator, plane.connect)
     config = uvicorn.Config(
         app,
         host=settings.api_host,

@@ -9,9 +9,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi
+from steward.connect.api import with_kafka_connect
+from steward.connect.service import MskConnect
 from steward.control.service import ClusterService
 from steward.monitor.control_metrics import CONTENT_TYPE
 from steward.pca.api import with_acm_pca
@@ -22,7 +25,12 @@ OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 requests): Steward's own metrics and the service-discovery document of the brokers' exporters."""
 
 
-def build_app(service: ClusterService, authenticator: Authenticator) -> Starlette:
+def build_app(
+    service: ClusterService, authenticator: Authenticator, connect: MskConnect | None = None
+) -> Starlette:
+    """`connect`: MSK Connect's use cases (`steward.server` makes them); without, its routes
+    answer as MSK's unknown paths do."""
+
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -33,17 +41,17 @@ def build_app(service: ClusterService, authenticator: Authenticator) -> Starlett
     async def prometheus_targets(_: Request) -> JSONResponse:
         return JSONResponse(await run_in_threadpool(service.metrics.prometheus_targets))
 
+    routes: ASGIApp = with_acm_pca(
+        with_secrets_manager(MskApi(service), service.secrets), service.private_cas
+    )
+    if connect is not None:
+        routes = with_kafka_connect(routes, connect)
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
-            Mount(
-                "/",
-                app=with_acm_pca(
-                    with_secrets_manager(MskApi(service), service.secrets), service.private_cas
-                ),
-            ),
+            Mount("/", app=routes),
         ],
         middleware=[
             Middleware(RequireAuthentication, authenticator=authenticator, open_paths=OPEN_PATHS)

@@ -39,6 +39,8 @@ from steward.connect.store import (
 )
 from steward.connect.workers import (
     ClusterEndpoint,
+    ConnectorFailed,
+    NotReadyYet,
     desired_worker_count,
     mcu_count,
     place_workers,
@@ -62,15 +64,6 @@ EndpointResolver = Callable[[ConnectorRecord], ClusterEndpoint]
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class ConnectorFailed(Exception):
-    """The connector cannot run as asked; the message is its stateDescription."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -186,7 +179,11 @@ class ConnectReconciler:
         return decode_worker_properties(revision.properties_file_content)
 
     def _run(self, connector: ConnectorRecord, plugin: CustomPluginRecord) -> None:
-        endpoint = self.endpoint(connector)
+        try:
+            endpoint = self.endpoint(connector)
+        except NotReadyYet as waiting:
+            self._check_start_timeout(connector, str(waiting))
+            return
         worker_configuration = self._worker_configuration(connector)
         self._autoscale(connector)
         count = desired_worker_count(connector)

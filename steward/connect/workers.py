@@ -24,6 +24,20 @@ HEAP_MB_PER_MCU = 256
 a quarter of a GiB per MCU (a JVM's heap, not a machine's memory)."""
 
 
+class ConnectorFailed(Exception):
+    """The connector cannot run as asked; the message is its stateDescription."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class NotReadyYet(Exception):
+    """What the connector needs is not there yet (its cluster is still being created): the next
+    pass looks again."""
+
+
 @dataclass(frozen=True)
 class ClusterEndpoint:
     """How the workers reach the connector's Kafka cluster."""
