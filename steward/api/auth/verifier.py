@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from steward.api.auth import sigv4
 from steward.api.auth.sigv4 import Authorization, CredentialScope, ReceivedRequest
+from steward.connect.api import is_kafka_connect_request
 from steward.domain.errors import ForbiddenException, UnauthorizedException
 
 SERVICE = "kafka"
@@ -23,6 +24,8 @@ SECRETS_MANAGER_SERVICE = "secretsmanager"
 """Secrets Manager's signing name, for requests whose `X-Amz-Target` is `secretsmanager.*`."""
 ACM_PCA_SERVICE = "acm-pca"
 """AWS Private CA's signing name, for requests whose `X-Amz-Target` is `ACMPrivateCA.*`."""
+KAFKA_CONNECT_SERVICE = "kafkaconnect"
+"""MSK Connect's signing name, for requests to its paths (`steward.connect.api`)."""
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 HOW_TO_SIGN = (
@@ -97,6 +100,8 @@ class SigV4Verifier:
             service = SECRETS_MANAGER_SERVICE
         elif target.startswith("ACMPrivateCA."):
             service = ACM_PCA_SERVICE
+        elif is_kafka_connect_request({"path": request.raw_path.decode("latin-1")}):
+            service = KAFKA_CONNECT_SERVICE
         if scope.region != self.region:
             raise ForbiddenException(
                 f"Credential should be scoped to a valid region, not '{scope.region}': this "
