@@ -217,7 +217,8 @@ class ConnectReconciler:
             return
         configuration = connector.spec["connectorConfiguration"]
         try:
-            if rest.connector_config(connector.name) != configuration:
+            running = rest.connector_config(connector.name)
+            if running is None or _without_name(running) != configuration:
                 rest.put_connector_config(connector.name, configuration)
                 return  # its status shows on a later pass
             status = rest.status(connector.name)
@@ -325,6 +326,11 @@ class ConnectReconciler:
             log.info("connector %s: %d workers -> %d (CPU rule)", connector.name, len(keys), wanted)
             connector.worker_count = wanted
             self.records.observe(connector)
+
+
+def _without_name(config: dict[str, str]) -> dict[str, str]:
+    """A connector's configuration as Connect gives it back, less the `name` it adds."""
+    return {k: v for k, v in config.items() if k != "name"}
 
 
 def _names_class(wanted: str, classes: list[str]) -> bool:
