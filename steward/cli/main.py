@@ -22,6 +22,7 @@ from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
 from steward.client.api import default_endpoint_url, translate
 from steward.client.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.client.output import Output
+from steward.connect.cli import connect
 from steward.pca.cli import ca
 from steward.secrets.cli import secret
 
@@ -81,6 +82,8 @@ cli.add_command(ca)
 _accept_output_option(ca)
 cli.add_command(policy)
 _accept_output_option(policy)
+cli.add_command(connect)
+_accept_output_option(connect)
 cli.add_command(server)
 
 

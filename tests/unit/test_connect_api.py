@@ -6,6 +6,7 @@ fails in the background pass with a stateDescription and leaves everything else 
 from __future__ import annotations
 
 import base64
+import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -303,3 +304,73 @@ def test_connect_paths_are_told_apart_from_msks() -> None:
     assert not is_kafka_connect_request(scope("/v1/tags/arn%3Aaws%3Akafka%3Aus-east-1"))
     assert not is_kafka_connect_request(scope("/v1/clusters"))
     assert not is_kafka_connect_request(scope("/api/v2/clusters"))
+
+
+def test_the_cli_registers_a_plugin_a_worker_configuration_and_a_connector(
+    service: ClusterService, connect: MskConnect, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from steward.cli.main import cli
+
+    archive = tmp_path / "plugin.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("lib/readme.txt", "x")
+    properties = tmp_path / "worker.properties"
+    properties.write_text("offset.flush.interval.ms=5000\n")
+    runner = CliRunner()
+    with serving(build_app(service, AcceptAnyRequest(), connect)) as url:
+        env = {"STEWARD_ENDPOINT_URL": url, "STEWARD_AUTH": "off"}
+
+        def steward(*args: str) -> str:
+            result = runner.invoke(cli, list(args), env=env)
+            assert result.exit_code == 0, result.output
+            return result.output
+
+        made = json.loads(
+            steward(
+                "connect", "plugin", "create", "--name", "p", "--file", str(archive), "-o", "json"
+            )
+        )
+        assert made["customPluginState"] == "CREATING"
+        assert "CREATING" in steward("connect", "plugin", "list")
+        configuration = json.loads(
+            steward(
+                "connect",
+                "worker-config",
+                "create",
+                "--name",
+                "w",
+                "--properties",
+                str(properties),
+                "-o",
+                "json",
+            )
+        )
+        assert "offset.flush.interval.ms=5000" in steward(
+            "connect", "worker-config", "describe", configuration["workerConfigurationArn"]
+        )
+        created = json.loads(
+            steward(
+                "connect",
+                "connector",
+                "create",
+                "--name",
+                "c",
+                "--plugin",
+                made["customPluginArn"],
+                "--bootstrap",
+                "127.0.0.1:9092",
+                "--config",
+                "connector.class=S3SinkConnector",
+                "--workers",
+                "2",
+                "--worker-config",
+                configuration["workerConfigurationArn"],
+                "-o",
+                "json",
+            )
+        )
+        assert created["connectorState"] == "CREATING"
+        assert "CREATING" in steward("connect", "connector", "describe", created["connectorArn"])
+        assert "DELETING" in steward("connect", "connector", "delete", created["connectorArn"])
