@@ -6,10 +6,11 @@ while the connector exports it. One worker is killed with SIGKILL while it write
 restarts it. Every record the producer had acknowledged is then in exactly one object (none
 twice), and each object's name carries the offsets it holds. A plugin with no connector class
 fails its own connector with a stateDescription, runs no worker and leaves the first connector
-running.
+running. A connector that asks for TLS reaches the brokers' TLS listener, trusting the cluster's
+CA.
 
-One single-zone, one-broker cluster (two JVMs) serves the module; the workers land in the three
-zones' agents.
+One single-zone, one-broker cluster with plaintext and TLS listeners (two JVMs) serves the
+module; the workers land in the three zones' agents.
 """
 
 from __future__ import annotations
@@ -82,7 +83,13 @@ def connect(steward: Steward) -> Any:
 
 @pytest.fixture(scope="module")
 def cluster_arn(steward: Steward) -> str:
-    spec = provisioned(brokers=1, zones=("az-a",))
+    spec = provisioned(
+        brokers=1,
+        zones=("az-a",),
+        EncryptionInfo={
+            "EncryptionInTransit": {"ClientBroker": "TLS_PLAINTEXT", "InCluster": False}
+        },
+    )
     spec["BrokerNodeGroupInfo"]["InstanceType"] = "kafka.t3.small"
     client = steward.client()
     created = client.create_cluster_v2(ClusterName="exports", Provisioned=spec)["ClusterArn"]
@@ -127,7 +134,8 @@ def plugin_from_s3(connect: Any, s3: S3Server, name: str, content: bytes) -> str
 def connector_request(
     name: str, cluster_arn: str, plugin_arn: str, s3: S3Server, **extra: Any
 ) -> dict[str, Any]:
-    return {
+    configuration = extra.pop("configuration", {})
+    request = {
         "connectorName": name,
         "capacity": {"provisionedCapacity": {"mcuCount": 1, "workerCount": 2}},
         "connectorConfiguration": {
@@ -155,6 +163,8 @@ def connector_request(
         "serviceExecutionRoleArn": ROLE,
         **extra,
     }
+    request["connectorConfiguration"].update(configuration)
+    return request
 
 
 class BackgroundProducer:
@@ -317,3 +327,51 @@ def test_a_plugin_without_a_connector_fails_its_connector_and_nothing_else(
     while any(c["connectorArn"] == arn for c in connect.list_connectors()["connectors"]):
         assert time.time() < deadline, "the failed connector was not deleted"
         time.sleep(1)
+
+
+def test_a_tls_connector_exports_through_the_clusters_tls_listener(
+    steward: Steward,
+    connect: Any,
+    s3: S3Server,
+    bootstrap: str,
+    cluster_arn: str,
+    s3_sink_arn: str,
+) -> None:
+    topic = "payments"
+    steward.client().create_topic(
+        ClusterArn=cluster_arn, TopicName=topic, PartitionCount=1, ReplicationFactor=1
+    )
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    for i in range(100):
+        producer.produce(topic, f"payment-{i}".encode())
+    assert producer.flush(30) == 0
+    arn = connect.create_connector(
+        **connector_request(
+            "payments-over-tls",
+            cluster_arn,
+            s3_sink_arn,
+            s3,
+            capacity={"provisionedCapacity": {"mcuCount": 1, "workerCount": 1}},
+            kafkaClusterEncryptionInTransit={"encryptionType": "TLS"},
+            configuration={"topics": topic, "s3.prefix": "tls/", "tasks.max": "1"},
+        )
+    )["connectorArn"]
+    described = wait_for_connector(connect, arn, {"RUNNING", "FAILED"}, timeout=400)
+    assert described["connectorState"] == "RUNNING", described.get("stateDescription")
+    deadline = time.time() + 120
+    values: list[str] = []
+    while len(values) < 100 and time.time() < deadline:
+        values = [
+            json.loads(line)["value"]
+            for key in s3.objects(EXPORT_BUCKET, f"tls/{topic}/")
+            for line in s3.read(EXPORT_BUCKET, key).decode().splitlines()
+        ]
+        time.sleep(2)
+    assert sorted(values) == sorted(f"payment-{i}" for i in range(100))
+    worker = next(
+        p
+        for p in (steward.home / "agents").glob("*/nodes/connect-*/server.properties")
+        if "payments-over-tls" in p.read_text()
+    )
+    assert "consumer.security.protocol=SSL" in worker.read_text()
+    connect.delete_connector(connectorArn=arn)
