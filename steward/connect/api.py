@@ -336,13 +336,27 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ),
     ("UpdateConnector", "PUT", "/v1/connectors/{arn}", _update_connector),
     ("DeleteConnector", "DELETE", "/v1/connectors/{arn}", _delete_connector),
-    ("PauseConnector", "PUT", "/v1/connectors/{arn}/pause", _unsupported("PauseConnector")),
-    ("ResumeConnector", "PUT", "/v1/connectors/{arn}/resume", _unsupported("ResumeConnector")),
+    (
+        "PauseConnector",
+        "PUT",
+        "/v1/connectors/{arn}/pause",
+        lambda c, r: {"connectorArn": c.pause_connector(r.params["arn"]).arn},
+    ),
+    (
+        "ResumeConnector",
+        "PUT",
+        "/v1/connectors/{arn}/resume",
+        lambda c, r: {"connectorArn": c.resume_connector(r.params["arn"]).arn},
+    ),
     (
         "RestartConnector",
         "POST",
         "/v1/connectors/{arn}/restart",
-        _unsupported("RestartConnector"),
+        lambda c, r: {
+            "connectorArn": c.restart_connector(
+                r.params["arn"], r.one("onlyFailedTasks") == "true"
+            ).arn
+        },
     ),
     (
         "ListConnectorOperations",

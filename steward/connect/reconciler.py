@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from steward.agent.client import AgentError, AgentUnavailable
 from steward.agent.launcher import AgentStartError
@@ -222,6 +223,8 @@ class ConnectReconciler:
                 rest.put_connector_config(connector.name, configuration)
                 return  # its status shows on a later pass
             status = rest.status(connector.name)
+            if status and self._drive_lifecycle(connector, rest, status):
+                return  # its status shows on a later pass
         except ConnectRestError as error:
             if error.status is not None and 400 <= error.status < 500 and error.status != 409:
                 raise ConnectorFailed("INVALID_CONFIGURATION", error.message) from error
@@ -229,7 +232,25 @@ class ConnectReconciler:
             return
         self._follow_status(connector, status)
 
-    def _follow_status(self, connector: ConnectorRecord, status: dict | None) -> None:
+    def _drive_lifecycle(
+        self, connector: ConnectorRecord, rest: ConnectRest, status: dict[str, Any]
+    ) -> bool:
+        """Pause, resume or restart as the record asks; whether Connect was asked anything."""
+        state = (status.get("connector") or {}).get("state")
+        if connector.restart is not None:
+            rest.restart(connector.name, only_failed=connector.restart == "failed")
+            connector.restart = None
+            self.records.observe(connector)
+            return True
+        if connector.paused and state != "PAUSED":
+            rest.pause(connector.name)
+            return True
+        if not connector.paused and state == "PAUSED":
+            rest.resume(connector.name)
+            return True
+        return False
+
+    def _follow_status(self, connector: ConnectorRecord, status: dict[str, Any] | None) -> None:
         if not status:
             return
         tasks = status.get("tasks") or []
@@ -240,6 +261,13 @@ class ConnectReconciler:
             first = trace.strip().splitlines()[0] if trace.strip() else "no trace"
             which = "The connector" if state == "FAILED" else f"Task {failed[0].get('id')}"
             raise ConnectorFailed("CONNECTOR_FAILED", f"{which} failed: {first}")
+        if connector.paused and state == "PAUSED":
+            if connector.state != "PAUSED":
+                connector.state = "PAUSED"
+                connector.state_since = _now()
+                self.records.observe(connector)
+                log.info("connector %s is PAUSED", connector.name)
+            return
         if state == "RUNNING" and tasks and all(t.get("state") == "RUNNING" for t in tasks):
             if connector.state != "RUNNING":
                 connector.state = "RUNNING"
@@ -251,7 +279,7 @@ class ConnectReconciler:
         self._check_start_timeout(connector, f"Kafka Connect reports the connector {state}.")
 
     def _check_start_timeout(self, connector: ConnectorRecord, why: str) -> None:
-        if connector.state not in ("CREATING", "UPDATING"):
+        if connector.state not in ("CREATING", "UPDATING", "RESTARTING", "PAUSING", "RESUMING"):
             return
         since = connector.state_since or connector.created_at
         if (_now() - since).total_seconds() > START_TIMEOUT:

@@ -52,5 +52,14 @@ class ConnectRest:
     def status(self, name: str) -> dict[str, Any] | None:
         return self._call("GET", f"/connectors/{quote(name)}/status")
 
-    def restart_failed(self, name: str) -> None:
-        self._call("POST", f"/connectors/{quote(name)}/restart?includeTasks=true&onlyFailed=true")
+    def restart(self, name: str, only_failed: bool) -> None:
+        failed = "true" if only_failed else "false"
+        self._call(
+            "POST", f"/connectors/{quote(name)}/restart?includeTasks=true&onlyFailed={failed}"
+        )
+
+    def pause(self, name: str) -> None:
+        self._call("PUT", f"/connectors/{quote(name)}/pause")
+
+    def resume(self, name: str) -> None:
+        self._call("PUT", f"/connectors/{quote(name)}/resume")

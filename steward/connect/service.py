@@ -392,6 +392,49 @@ class MskConnect:
         self.wake()
         return connector
 
+    def pause_connector(self, arn: str) -> ConnectorRecord:
+        connector = self.describe_connector(arn)
+        if connector.state not in ("RUNNING", "PAUSING"):
+            raise ConflictException(
+                f"Connector {connector.name} is {connector.state}; only a RUNNING connector "
+                "can be paused."
+            )
+        return self._change_state(connector, "PAUSING", paused=True)
+
+    def resume_connector(self, arn: str) -> ConnectorRecord:
+        connector = self.describe_connector(arn)
+        if connector.state not in ("PAUSED", "PAUSING", "RESUMING"):
+            raise ConflictException(
+                f"Connector {connector.name} is {connector.state}; only a PAUSED connector can "
+                "be resumed."
+            )
+        return self._change_state(connector, "RESUMING", paused=False)
+
+    def restart_connector(self, arn: str, only_failed_tasks: bool) -> ConnectorRecord:
+        """Restart a RUNNING connector's tasks (or only its failed ones) through Connect, or
+        run a FAILED connector again from the start."""
+        connector = self.describe_connector(arn)
+        if connector.state not in ("RUNNING", "FAILED"):
+            raise ConflictException(
+                f"Connector {connector.name} is {connector.state}; it can be restarted when it "
+                "is RUNNING or FAILED."
+            )
+        connector.restart = "failed" if only_failed_tasks else "all"
+        if connector.state == "FAILED":
+            connector.restart = None
+            connector.state_description = None
+        return self._change_state(connector, "RESTARTING", paused=connector.paused)
+
+    def _change_state(
+        self, connector: ConnectorRecord, state: str, paused: bool
+    ) -> ConnectorRecord:
+        connector.state = state
+        connector.paused = paused
+        connector.state_since = _now()
+        self.records.change(connector)
+        self.wake()
+        return connector
+
     # --- tags -----------------------------------------------------------------------------------
     def _tagged(self, arn: str) -> Record:
         kind = self.records.kind_of(arn)

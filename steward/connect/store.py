@@ -108,6 +108,10 @@ class ConnectorRecord:
     worker_count: int | None = None
     """Autoscaling: how many workers the rule asks for now (None: the minimum)."""
     state_since: datetime | None = None
+    paused: bool = False
+    """PauseConnector asked for the connector's tasks to stop (ResumeConnector clears it)."""
+    restart: str | None = None
+    """RestartConnector asked for a restart: "all" or "failed" (its tasks); cleared once done."""
     tags: dict[str, str] = field(default_factory=dict)
     generation: int = 1
 

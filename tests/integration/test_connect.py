@@ -7,7 +7,7 @@ restarts it. Every record the producer had acknowledged is then in exactly one o
 twice), and each object's name carries the offsets it holds. A plugin with no connector class
 fails its own connector with a stateDescription, runs no worker and leaves the first connector
 running. A connector that asks for TLS reaches the brokers' TLS listener, trusting the cluster's
-CA.
+CA, and is paused, resumed and restarted.
 
 One single-zone, one-broker cluster with plaintext and TLS listeners (two JVMs) serves the
 module; the workers land in the three zones' agents.
@@ -374,4 +374,13 @@ def test_a_tls_connector_exports_through_the_clusters_tls_listener(
         if "payments-over-tls" in p.read_text()
     )
     assert "consumer.security.protocol=SSL" in worker.read_text()
+
+    connect.pause_connector(connectorArn=arn)
+    assert wait_for_connector(connect, arn, {"PAUSED"}, timeout=120)["connectorState"] == "PAUSED"
+    connect.resume_connector(connectorArn=arn)
+    resumed = wait_for_connector(connect, arn, {"RUNNING"}, timeout=120)
+    assert resumed["connectorState"] == "RUNNING"
+    connect.restart_connector(connectorArn=arn)
+    restarted = wait_for_connector(connect, arn, {"RUNNING", "FAILED"}, timeout=120)
+    assert restarted["connectorState"] == "RUNNING"
     connect.delete_connector(connectorArn=arn)

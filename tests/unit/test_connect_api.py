@@ -164,6 +164,15 @@ def test_a_connector_is_created_described_updated_and_deleted(client: Any, tmp_p
         )
     assert error_code(busy) == "ConflictException"
 
+    for refused in (
+        lambda: client.pause_connector(connectorArn=arn),
+        lambda: client.resume_connector(connectorArn=arn),
+        lambda: client.restart_connector(connectorArn=arn),
+    ):
+        with pytest.raises(ClientError) as not_running:
+            refused()
+        assert error_code(not_running) == "ConflictException"
+
     client.tag_resource(resourceArn=arn, tags={"env": "test"})
     assert client.list_tags_for_resource(resourceArn=arn)["tags"] == {"env": "test"}
     client.untag_resource(resourceArn=arn, tagKeys=["env"])
