@@ -174,7 +174,11 @@ def _add_connect(
     records = ConnectRecords(store.engine)
     endpoints = ClusterEndpoints(service)
     connect = MskConnect(
-        records, settings.region, settings.account_id, is_steward_cluster=endpoints.exists
+        records,
+        settings.region,
+        settings.account_id,
+        is_steward_cluster=endpoints.exists,
+        zones=settings.zones,
     )
     s3 = S3Access(
         settings.connect_s3_endpoint,

@@ -265,7 +265,14 @@ def _configuration(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--scale-out", type=int, default=80, show_default=True, help="CPU % to scale out.")
 @click.option("--tls", is_flag=True, help="TLS to the cluster (else plaintext).")
 @click.option("--worker-config", "worker_config_arn", default=None)
-@click.option("--subnet", "subnets", multiple=True, default=("subnet-default",))
+@click.option(
+    "--subnet",
+    "subnets",
+    multiple=True,
+    default=("az-a", "az-b", "az-c"),
+    show_default=True,
+    help="A zone (or its subnet id) the workers run in; repeated.",
+)
 @click.option("--role", default="arn:aws:iam::000000000000:role/steward-connect")
 @click.option("--wait/--no-wait", default=False, help="Wait until RUNNING or FAILED.")
 @pass_cli

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from steward.connect.store import (
 )
 from steward.domain.errors import BadRequestException, ConflictException, NotFoundException
 from steward.kafka.properties import PropertiesError, parse_properties
+from steward.settings import Zone
 
 LOCAL_FILES_BUCKET_ARN = "file:///"
 """A custom plugin's `bucketArn` that names the control plane's own file system: its `fileKey`
@@ -134,8 +135,11 @@ class MskConnect:
         account_id: str,
         wake: Wake = lambda: None,
         is_steward_cluster: Callable[[str], bool] = lambda _arn: False,
+        zones: Sequence[Zone] = (),
     ) -> None:
         self.records = records
+        self.zones = tuple(zones)
+        """Steward's zones, which a connector's subnets name (none given: any subnet passes)."""
         self.region = region
         self.account_id = account_id
         self.wake = wake
@@ -558,6 +562,7 @@ class MskConnect:
         vpc = _require(apache.get("vpc"), "vpc")
         if not isinstance(vpc, dict) or not vpc.get("subnets"):
             raise BadRequestException("vpc must name its subnets.", "vpc")
+        self._check_subnets(vpc["subnets"])
         if str(bootstrap).startswith("arn:") and not self.is_steward_cluster(bootstrap):
             raise NotFoundException(
                 f"bootstrapServers names cluster {bootstrap}, which does not exist.",
@@ -572,6 +577,22 @@ class MskConnect:
                 },
             }
         }
+
+    def _check_subnets(self, subnets: Any) -> None:
+        if not isinstance(subnets, list) or not all(isinstance(s, str) for s in subnets):
+            raise BadRequestException("subnets must be a list of subnet ids.", "subnets")
+        if not self.zones:
+            return
+        known = {zone.name for zone in self.zones}
+        known |= {subnet for zone in self.zones for subnet in zone.subnets}
+        unknown = [s for s in subnets if s not in known]
+        if unknown:
+            raise BadRequestException(
+                f"Subnet {unknown[0]} is in none of Steward's zones "
+                f"({', '.join(z.name for z in self.zones)}): name a zone, or a subnet id "
+                "STEWARD_ZONES gives one.",
+                "subnets",
+            )
 
     @staticmethod
     def _client_authentication(value: Any) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """A connector's workers: where each runs (a host of a zone, an address and REST port of its
 own) and the node spec its agent runs it from (`role="connect"`, ConnectDistributed).
 
-Workers are spread over the zones in turn, like brokers, on the least busy host of each zone, at
-an address no broker or other worker holds.
+Workers are spread in turn over the zones of the connector's subnets (`vpc.subnets`, as MSK
+Connect spreads them over the subnets' Availability Zones), on the least busy host of each zone,
+at an address no broker or other worker holds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from steward.agent.spec import NodeSpec
 from steward.connect.store import ConnectorRecord, WorkerPlacement
 from steward.control.placement import Placer, zone_for
 from steward.kafka.connect_worker import WorkerIdentity, worker_properties
-from steward.settings import Settings
+from steward.settings import Settings, Zone
 
 REST_PORT = 8083
 HEAP_MB_PER_MCU = 256
@@ -58,6 +59,20 @@ def _kafka_uuid(seed: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def worker_zones(connector: ConnectorRecord, zones: Sequence[Zone]) -> list[str]:
+    """The zones of the connector's subnets (a zone's name or a subnet id STEWARD_ZONES gave
+    it), in the order given, each once; every zone when the subnets name none of them."""
+    zone_of = {zone.name: zone.name for zone in zones}
+    zone_of |= {subnet: zone.name for zone in zones for subnet in zone.subnets}
+    vpc = connector.spec.get("kafkaCluster", {}).get("apacheKafkaCluster", {}).get("vpc", {})
+    chosen: list[str] = []
+    for subnet in vpc.get("subnets", []):
+        zone = zone_of.get(subnet)
+        if zone is not None and zone not in chosen:
+            chosen.append(zone)
+    return chosen or [zone.name for zone in zones]
+
+
 def place_workers(
     connector: ConnectorRecord,
     count: int,
@@ -68,7 +83,7 @@ def place_workers(
     """The connector's workers for `count`: the ones it has (the first `count`), then new ones,
     worker k in zone k mod n."""
     kept = connector.workers[:count]
-    zones = [z.name for z in settings.zones]
+    zones = worker_zones(connector, settings.zones)
     placer = Placer(
         settings.zones,
         used_hosts=used_addresses | {w.address for w in kept},

@@ -10,7 +10,7 @@ running. A connector that asks for TLS reaches the brokers' TLS listener, trusti
 CA, and is paused, resumed and restarted.
 
 One single-zone, one-broker cluster with plaintext and TLS listeners (two JVMs) serves the
-module; the workers land in the three zones' agents.
+module; the workers land in the agents of the connectors' subnets' zones (az-a and az-b).
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def connector_request(
         "kafkaCluster": {
             "apacheKafkaCluster": {
                 "bootstrapServers": cluster_arn,
-                "vpc": {"subnets": ["az-a"], "securityGroups": []},
+                "vpc": {"subnets": ["az-a", "az-b"], "securityGroups": []},
             }
         },
         "kafkaClusterClientAuthentication": {"authenticationType": "NONE"},

@@ -53,6 +53,7 @@ def connect(service: ClusterService, settings: Settings) -> MskConnect:
         settings.region,
         settings.account_id,
         is_steward_cluster=ClusterEndpoints(service).exists,
+        zones=settings.zones,
     )
 
 
@@ -97,7 +98,7 @@ def connector_request(plugin_arn: str, **changes: Any) -> dict[str, Any]:
         "kafkaCluster": {
             "apacheKafkaCluster": {
                 "bootstrapServers": "127.0.0.1:9092",
-                "vpc": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"]},
+                "vpc": {"subnets": ["az-a", "az-b"], "securityGroups": ["sg-1"]},
             }
         },
         "kafkaClusterClientAuthentication": {"authenticationType": "NONE"},
@@ -151,7 +152,7 @@ def test_a_connector_is_created_described_updated_and_deleted(client: Any, tmp_p
     described = client.describe_connector(connectorArn=arn)
     assert described["connectorState"] == "CREATING"
     assert described["capacity"]["provisionedCapacity"] == {"mcuCount": 1, "workerCount": 2}
-    assert described["kafkaCluster"]["apacheKafkaCluster"]["vpc"]["subnets"] == ["subnet-1"]
+    assert described["kafkaCluster"]["apacheKafkaCluster"]["vpc"]["subnets"] == ["az-a", "az-b"]
     assert described["connectorConfiguration"]["topics"] == "orders"
     assert [c["connectorName"] for c in client.list_connectors()["connectors"]] == ["orders-to-s3"]
     assert client.list_connectors(connectorNamePrefix="nope")["connectors"] == []
@@ -214,6 +215,17 @@ def test_a_connector_is_created_described_updated_and_deleted(client: Any, tmp_p
         ),
         (
             {
+                "kafkaCluster": {
+                    "apacheKafkaCluster": {
+                        "bootstrapServers": "127.0.0.1:9092",
+                        "vpc": {"subnets": ["subnet-nowhere"]},
+                    }
+                }
+            },
+            "BadRequestException",
+        ),
+        (
+            {
                 "plugins": [
                     {
                         "customPlugin": {
@@ -230,7 +242,7 @@ def test_a_connector_is_created_described_updated_and_deleted(client: Any, tmp_p
                 "kafkaCluster": {
                     "apacheKafkaCluster": {
                         "bootstrapServers": "arn:aws:kafka:us-east-1:0:cluster/none/x-1",
-                        "vpc": {"subnets": ["subnet-1"]},
+                        "vpc": {"subnets": ["az-a"]},
                     }
                 }
             },

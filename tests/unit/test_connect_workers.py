@@ -183,3 +183,14 @@ def test_a_zip_is_one_plugin_however_its_jars_are_laid_out(tmp_path: Path) -> No
     plugin = tmp_path / "path" / PLUGIN_DIRECTORY
     assert (plugin / "connector" / "lib" / "a.jar").is_file()
     assert (plugin / "b.jar").is_file()
+
+
+def test_workers_run_in_the_zones_of_the_connectors_subnets(tmp_path: Path) -> None:
+    zones = (Zone("az-a", "127.84.1", subnets=("subnet-aaa",)), *ZONES[1:])
+    settings = Settings(home=tmp_path, zones=zones)
+    record = connector({"provisionedCapacity": {"mcuCount": 1, "workerCount": 3}})
+    record.spec["kafkaCluster"] = {
+        "apacheKafkaCluster": {"vpc": {"subnets": ["az-c", "subnet-aaa", "az-c"]}}
+    }
+    workers = place_workers(record, 3, settings, set(), {})
+    assert [w.zone for w in workers] == ["az-c", "az-a", "az-c"]
