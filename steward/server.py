@@ -29,16 +29,25 @@ from steward.connect.store import ConnectRecords
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
-from steward.control.node_specs import NodeSpecRenderer
+from steward.control.node_specs import NodeSpecRenderer, node_key
 from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
+from steward.domain.sign_in_refusals import SignInRefusal
+from steward.iam.service import IdentityAccess
 from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.alarm_monitor import AlarmMonitor, StoredMetrics
 from steward.monitor.scraper import MetricsScraper
 from steward.security.certificates import ClusterCertificates, ca_certificate
 from steward.security.client_trust import ClientTrust
 from steward.security.data_keys import DataKeys
+from steward.security.iam_principals import IamPrincipalPolicies
+from steward.security.iam_signin import (
+    IamCredentialSync,
+    RefusalCollector,
+    SignInRefusals,
+    log_refusal,
+)
 from steward.security.policy_sync import PolicySync
 from steward.security.scram import ScramSync
 from steward.settings import Settings
@@ -51,6 +60,10 @@ RECONCILER = "reconciler"
 HEALTH_MONITOR = "health-monitor"
 SCRAM_SYNC = "scram-sync"
 POLICY_SYNC = "policy-sync"
+IAM_SIGN_IN_SYNC = "iam-sign-in-sync"
+IAM_REFUSALS = "iam-refusals"
+IAM_AGENT_TIMEOUT = 10.0
+"""Seconds each call to an agent about IAM sign-in may take."""
 CLIENT_TRUST = "client-trust"
 METRICS_SCRAPER = "metrics-scraper"
 ADMIN_METRICS = "admin-metrics"
@@ -70,6 +83,11 @@ class ControlPlane:
     """What to release once the tasks are stopped, in this order."""
     connect: MskConnect | None = None
     """MSK Connect's use cases, served beside MSK's API."""
+    iam_sign_in: IamCredentialSync | None = None
+    """Sends the brokers the keys that may sign in with IAM; its `identities` is the source."""
+    sign_in_refusals: SignInRefusals | None = None
+    refusal_collector: RefusalCollector | None = None
+    """Its `on_refusal` is the hook for audit records of refused sign-ins."""
 
     def start(self) -> None:
         self.tasks.start()
@@ -131,10 +149,36 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     tasks.add(SCRAM_SYNC, scram_sync.pass_once, scram_sync.interval, pace=Pace.DELAY)
     service.secrets.on_change = service.scram.wake = tasks.waker(SCRAM_SYNC)
 
-    policy_sync = PolicySync(store, service.policies.records)
+    iam_principals = IamPrincipalPolicies(
+        store, service.policies.records, service.iam.kafka_cluster_documents
+    )
+    policy_sync = PolicySync(store, service.policies.records, before_pass=iam_principals.project)
     tasks.add(POLICY_SYNC, policy_sync.pass_once, policy_sync.interval, pace=Pace.DELAY)
-    service.policies.wake = tasks.waker(POLICY_SYNC)
+    service.policies.wake = service.iam.on_policy_change = tasks.waker(POLICY_SYNC)
     context.apply_policies = policy_sync.apply_cluster
+
+    iam_agents = lambda agent: agents.client(agent, timeout=IAM_AGENT_TIMEOUT)  # noqa: E731
+    iam_sign_in = IamCredentialSync(
+        store,
+        service.iam.signing_identities,
+        iam_agents,
+        node_key,
+        settings.region,
+    )
+    tasks.add(IAM_SIGN_IN_SYNC, iam_sign_in.pass_once, iam_sign_in.interval, pace=Pace.DELAY)
+    iam_sign_in.wake = service.iam.on_key_change = tasks.waker(IAM_SIGN_IN_SYNC)
+    plane.iam_sign_in = iam_sign_in
+    plane.sign_in_refusals = SignInRefusals(store, iam_agents, node_key)
+    service.sign_in_refusals = plane.sign_in_refusals
+    plane.refusal_collector = RefusalCollector(
+        plane.sign_in_refusals, on_refusal=audited(service.iam)
+    )
+    tasks.add(
+        IAM_REFUSALS,
+        plane.refusal_collector.collect_once,
+        plane.refusal_collector.interval,
+        pace=Pace.DELAY,
+    )
 
     if settings.metrics_interval > 0:
         metrics = service.metrics.store
@@ -192,6 +236,16 @@ def _add_connect(
     return connect
 
 
+def audited(iam: IdentityAccess) -> Callable[[SignInRefusal], None]:
+    """A refused sign-in, logged and recorded in IAM's audit."""
+
+    def record(refusal: SignInRefusal) -> None:
+        log_refusal(refusal)
+        iam.record_sign_in_refusal(refusal)
+
+    return record
+
+
 def configure_logging(settings: Settings) -> None:
     """To the terminal and to steward.log in the home, at the settings' level and format."""
     handlers: list[logging.Handler] = [
@@ -218,7 +272,12 @@ def run(settings: Settings | None = None) -> None:
     configure_logging(settings)
     plane = build_control_plane(settings)
     try:
-        authenticator = prepare_authentication(settings, plane.store.access_keys, sys.stdout)
+        authenticator = prepare_authentication(
+            settings,
+            plane.store.access_keys,
+            sys.stdout,
+            secret_of=plane.service.iam.signing_secret,
+        )
     except BaseException:
         plane.close()
         raise

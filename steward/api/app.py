@@ -11,18 +11,36 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from steward.api.auth.actions import service_actions
+from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
-from steward.api.msk.app import MskApi
+from steward.api.msk.app import MskApi, msk_router
 from steward.connect.api import with_kafka_connect
 from steward.connect.service import MskConnect
 from steward.control.service import ClusterService
+from steward.domain.errors import StewardError
+from steward.iam.api import iam_endpoint, sts_endpoint
 from steward.monitor.control_metrics import CONTENT_TYPE
 from steward.pca.api import with_acm_pca
 from steward.secrets.api import with_secrets_manager
+from steward.wire.query_protocol import with_query_endpoints
 
 OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 """What answers without a signature: liveness, and what Prometheus reads (it cannot sign
 requests): Steward's own metrics and the service-discovery document of the brokers' exporters."""
+
+
+def request_authorizer(service: ClusterService) -> RequestAuthorizer:
+    """What asks IAM about every signed request, with each service's table of actions."""
+
+    def secret_arn(secret_id: str) -> str | None:
+        try:
+            return service.secrets.describe(secret_id).record.arn
+        except StewardError:
+            return None
+
+    actions = service_actions(msk_router(), service.settings.account_id, secret_arn)
+    return RequestAuthorizer(service.iam, actions, resource_tags=service.store.tags)
 
 
 def build_app(
@@ -41,8 +59,12 @@ def build_app(
     async def prometheus_targets(_: Request) -> JSONResponse:
         return JSONResponse(await run_in_threadpool(service.metrics.prometheus_targets))
 
-    routes: ASGIApp = with_acm_pca(
-        with_secrets_manager(MskApi(service), service.secrets), service.private_cas
+    routes: ASGIApp = with_query_endpoints(
+        [iam_endpoint(service.iam), sts_endpoint(service.iam)],
+        with_acm_pca(
+            with_secrets_manager(MskApi(service), service.secrets),
+            service.private_cas,
+        ),
     )
     if connect is not None:
         routes = with_kafka_connect(routes, connect)
@@ -54,6 +76,11 @@ def build_app(
             Mount("/", app=routes),
         ],
         middleware=[
-            Middleware(RequireAuthentication, authenticator=authenticator, open_paths=OPEN_PATHS)
+            Middleware(
+                RequireAuthentication,
+                authenticator=authenticator,
+                open_paths=OPEN_PATHS,
+                authorizer=request_authorizer(service),
+            )
         ],
     )

@@ -1,6 +1,11 @@
 """`steward access-key ...`: the keys that may sign requests to Steward's API. These commands
 work on the store of this machine's Steward (STEWARD_HOME) directly, not through the API, so
-they also work before any key exists and while Steward is stopped."""
+they also work before any key exists and while Steward is stopped.
+
+Every key belongs to an IAM user: by default the administrator user (`steward-admin`, with
+AdministratorAccess attached), so a key made here may do everything, as before Steward had IAM;
+`--user` gives it to another user, whose policies then decide. `steward iam access-key ...` does
+the same through the API, with IAM's rules (at most two keys a user)."""
 
 from __future__ import annotations
 
@@ -38,15 +43,25 @@ def access_key() -> None:
 
 @access_key.command()
 @click.option("--name", default="", help="What the key is for (shown by `list`).")
+@click.option(
+    "--user",
+    "user_name",
+    default=None,
+    help="The IAM user the key belongs to  [default: steward-admin, allowed everything]",
+)
 @HOME
 @pass_cli
-def create(cli: CliContext, name: str, home: Path | None) -> None:
+def create(cli: CliContext, name: str, user_name: str | None, home: Path | None) -> None:
     """Make an access key. Its secret is shown this once: keep it."""
     from steward.api.auth.keys import create_access_key
+    from steward.iam.store import IamRecords
+    from steward.store.access_keys import ADMINISTRATOR_USER
 
     store = _open_store(home)
     try:
-        made = create_access_key(store.access_keys, name)
+        if user_name is not None and IamRecords(store.engine).user(user_name) is None:
+            raise CliError(f"Error (NoSuchEntity): there is no IAM user {user_name}.")
+        made = create_access_key(store.access_keys, name, user_name or ADMINISTRATOR_USER)
     finally:
         store.close()
     if cli.output.is_json:
@@ -55,6 +70,7 @@ def create(cli: CliContext, name: str, home: Path | None) -> None:
                 "AccessKeyId": made.access_key_id,
                 "SecretAccessKey": made.secret_access_key,
                 "Name": made.key.name,
+                "UserName": made.key.user_name,
                 "CreationTime": made.key.creation_time,
             }
         )
@@ -64,6 +80,7 @@ def create(cli: CliContext, name: str, home: Path | None) -> None:
             ("AccessKeyId", made.access_key_id),
             ("SecretAccessKey", made.secret_access_key),
             ("Name", made.key.name),
+            ("UserName", made.key.user_name),
         ]
     )
     cli.output.note(
@@ -89,6 +106,8 @@ def list_keys(cli: CliContext, home: Path | None) -> None:
                     {
                         "AccessKeyId": k.access_key_id,
                         "Name": k.name,
+                        "UserName": k.user_name,
+                        "Status": k.status,
                         "CreationTime": k.creation_time,
                     }
                     for k in keys
@@ -97,8 +116,8 @@ def list_keys(cli: CliContext, home: Path | None) -> None:
         )
         return
     cli.output.table(
-        ["ACCESS KEY ID", "NAME", "CREATED"],
-        [(k.access_key_id, k.name, k.creation_time) for k in keys],
+        ["ACCESS KEY ID", "NAME", "USER", "STATUS", "CREATED"],
+        [(k.access_key_id, k.name, k.user_name, k.status, k.creation_time) for k in keys],
     )
 
 

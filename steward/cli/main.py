@@ -23,6 +23,7 @@ from steward.client.api import default_endpoint_url, translate
 from steward.client.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.client.output import Output
 from steward.connect.cli import connect
+from steward.iam.cli import iam
 from steward.pca.cli import ca
 from steward.secrets.cli import secret
 
@@ -79,6 +80,8 @@ for group in (cluster, config, topic, consumer_group, alarm, metrics, kafka, cha
 cli.add_command(secret)
 _accept_output_option(secret)
 cli.add_command(ca)
+cli.add_command(iam)
+_accept_output_option(iam)
 _accept_output_option(ca)
 cli.add_command(policy)
 _accept_output_option(policy)

@@ -381,7 +381,7 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
 ]
 
 
-def _match(method: str, raw_path: str) -> tuple[str, Handler, dict[str, str]] | None:
+def match_route(method: str, raw_path: str) -> tuple[str, Handler, dict[str, str]] | None:
     """Matched on the raw path: an ARN arrives percent-encoded, its `/` included."""
     segments = raw_path.strip("/").split("/")
     for operation, route_method, template, handler in ROUTES:
@@ -421,7 +421,7 @@ def with_kafka_connect(other: ASGIApp, connect: MskConnect) -> ASGIApp:
         request_id = str(uuid.uuid4())
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
-        matched = _match(scope["method"], raw_path)
+        matched = match_route(scope["method"], raw_path)
         try:
             if matched is None:
                 raise NotFoundException(f"No MSK Connect operation at {scope['path']}.")

@@ -22,10 +22,17 @@ What carries over from IAM, and how:
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from steward.domain.policy_grammar import (
+    PolicyError,
+    Statement,
+    parse_document,
+    parse_policy,
+    wildcard,
+)
 
 SERVICE = "kafka-cluster"
 CONNECT = f"{SERVICE}:Connect"
@@ -61,13 +68,8 @@ _ARN_TYPES = {
     "transactional-id": "TRANSACTIONAL_ID",
 }
 _ARN_TYPE_OF = {kind: arn_type for arn_type, kind in _ARN_TYPES.items()}
-_STATEMENT_KEYS = {"Sid", "Effect", "Action", "Resource"}
 _UNSUPPORTED_KEYS = ("NotAction", "NotResource", "Principal", "NotPrincipal", "Condition")
 _PRINCIPAL = re.compile(r"^User:[^\s].*$")
-
-
-class PolicyError(ValueError):
-    """A policy document that cannot be compiled into Kafka ACLs, and why."""
 
 
 @dataclass(frozen=True, order=True)
@@ -120,18 +122,6 @@ class _Statement:
     resources: tuple[str, ...]
 
 
-def parse_document(document: str | dict[str, Any]) -> dict[str, Any]:
-    """The policy as a JSON object; PolicyError when it is not one."""
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except ValueError as error:
-            raise PolicyError(f"The policy document is not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise PolicyError("The policy document must be a JSON object.")
-    return document
-
-
 def compile_policy(
     principal: str, document: str | dict[str, Any], cluster: ClusterIdentity
 ) -> list[KafkaAcl]:
@@ -164,41 +154,18 @@ def compile_policy(
 
 
 def _statements(document: dict[str, Any]) -> list[_Statement]:
-    version = document.get("Version", "2012-10-17")
-    if version not in ("2012-10-17", "2008-10-17"):
-        raise PolicyError(f"Version {version!r} is not an IAM policy language version.")
-    unknown = sorted(set(document) - {"Version", "Id", "Statement"})
-    if unknown:
-        raise PolicyError(f"The policy has members IAM does not know: {', '.join(unknown)}.")
-    raw = document.get("Statement")
-    if isinstance(raw, dict):
-        raw = [raw]
-    if not isinstance(raw, list) or not raw:
-        raise PolicyError("The policy needs a Statement: an object or a non-empty list.")
-    return [_statement(item, index) for index, item in enumerate(raw)]
+    return [_statement(s) for s in parse_policy(document).statements]
 
 
-def _statement(item: Any, index: int) -> _Statement:
-    where = f"Statement {index}"
-    if not isinstance(item, dict):
-        raise PolicyError(f"{where} must be an object.")
+def _statement(parsed: Statement) -> _Statement:
+    where = f"Statement {parsed.index}"
     for key in _UNSUPPORTED_KEYS:
-        if key in item:
+        if key in parsed.raw:
             raise PolicyError(f"{where}: {key} has no Kafka ACL equivalent; it is not supported.")
-    unknown = sorted(set(item) - _STATEMENT_KEYS)
-    if unknown:
-        raise PolicyError(f"{where} has members IAM does not know: {', '.join(unknown)}.")
-    effect = item.get("Effect")
-    if effect not in ("Allow", "Deny"):
-        raise PolicyError(f"{where}: Effect must be Allow or Deny.")
-    patterns = _strings(item.get("Action"), f"{where}: Action")
-    resources = _strings(item.get("Resource"), f"{where}: Resource")
     actions: set[str] = set()
     connect = False
-    for pattern in patterns:
+    for pattern in parsed.actions:
         service, _, name = pattern.partition(":")
-        if not name and pattern != "*":
-            raise PolicyError(f"{where}: action {pattern!r} is not service:Action.")
         if pattern != "*" and not fnmatch.fnmatchcase(SERVICE, service.lower()):
             continue  # another service's action (e.g. MSK's own kafka:*): nothing on Kafka
         name = name or "*"
@@ -207,23 +174,9 @@ def _statement(item: Any, index: int) -> _Statement:
         if not matched and not fnmatch.fnmatchcase("connect", name.lower()):
             raise PolicyError(f"{where}: {pattern} is not a {SERVICE} action.")
         actions.update(matched)
-    for resource in resources:
+    for resource in parsed.resources:
         _check_resource(resource, where)
-    return _Statement(effect == "Allow", tuple(sorted(actions)), connect, tuple(resources))
-
-
-def _strings(value: Any, where: str) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise PolicyError(f"{where} must be a string or a non-empty list of strings.")
-    return list(value)
-
-
-def _wildcard(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
-    """IAM's wildcards: `*` any run of characters (a `/` too), `?` one character."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"^{body}$", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return _Statement(parsed.allow, tuple(sorted(actions)), connect, parsed.resources)
 
 
 def _check_resource(resource: str, where: str) -> None:
@@ -238,7 +191,7 @@ def _check_resource(resource: str, where: str) -> None:
 
 
 def _covers_cluster(resources: tuple[str, ...], cluster: ClusterIdentity) -> bool:
-    return any(_wildcard(r).match(cluster.arn()) for r in resources)
+    return any(wildcard(r).match(cluster.arn()) for r in resources)
 
 
 def _names(resource: str, kind: str, cluster: ClusterIdentity) -> list[tuple[str, str]]:
@@ -247,11 +200,11 @@ def _names(resource: str, kind: str, cluster: ClusterIdentity) -> list[tuple[str
     if kind == "CLUSTER":
         return [(CLUSTER_RESOURCE_NAME, "LITERAL")] if _covers_cluster((resource,), cluster) else []
     prefix = cluster.arn(_ARN_TYPE_OF[kind])
-    if resource.endswith("*") and _wildcard(resource).match(prefix):
+    if resource.endswith("*") and wildcard(resource).match(prefix):
         return [("*", "LITERAL")]  # the last `*` takes whatever name follows the prefix
     for split in range(len(resource), -1, -1):  # the longest head that is the prefix
         head, name = resource[:split], resource[split:]
-        if not _wildcard(head).match(prefix):
+        if not wildcard(head).match(prefix):
             continue
         stem = name[:-1] if name.endswith("*") else name
         if not stem or "*" in stem or "?" in stem:

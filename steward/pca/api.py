@@ -72,6 +72,10 @@ class InvalidSignatureException(PrivateCaError):
     pass
 
 
+class AccessDeniedException(PrivateCaError):
+    status = 403
+
+
 class InternalFailure(PrivateCaError):
     status = 500
 
@@ -81,6 +85,7 @@ _AS_ACM_PCA: dict[str, type[PrivateCaError]] = {
     "ForbiddenException": InvalidSignatureException,
     "BadRequestException": InvalidRequestException,
     "InternalServerErrorException": InternalFailure,
+    "AccessDeniedException": AccessDeniedException,
 }
 """How errors raised outside this API (the authentication gate) read to an `acm-pca` client."""
 

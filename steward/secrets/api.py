@@ -78,6 +78,7 @@ _AS_SECRETS_MANAGER: dict[str, type[SecretsManagerError]] = {
     "ForbiddenException": InvalidSignatureException,
     "BadRequestException": InvalidParameterException,
     "InternalServerErrorException": InternalServiceError,
+    "AccessDeniedException": AccessDeniedException,
 }
 """How errors raised outside this API (the authentication gate) read to a Secrets Manager
 client."""

@@ -107,6 +107,11 @@ def check_principal(principal: str) -> str:
         raise bad("has leading or trailing spaces, or control characters.")
     if name == "*":
         raise bad("names every principal; a policy is for one principal.")
+    if name.startswith(("arn:aws:iam::", "arn:aws:sts::")):
+        raise bad(
+            "is an IAM identity: its ACLs are what its IAM policies' kafka-cluster statements "
+            "say (put them with PutUserPolicy, AttachUserPolicy, ...), not an access policy."
+        )
     for reserved in RESERVED_NAMES:
         if reserved in name.lower():
             raise bad(f"is reserved: {reserved} is Steward's own identity in the cluster.")

@@ -1,7 +1,8 @@
 """The sync that makes Kafka's ACLs of each principal with an access policy exactly what its
 policy compiles to, the way `steward.security.scram.ScramSync` keeps SCRAM credentials.
 
-Level-triggered: a pass reads every stored policy, deleted ones still waiting included, and for
+Level-triggered: a pass first brings IAM principals' policies up to date (`before_pass`), then
+reads every stored policy, deleted ones still waiting included, and for
 each principal whose policy changed since it was applied (or failed, or every `verify_interval`
 seconds for all of them, in case someone changed ACLs behind Steward's back) it sends Kafka the
 difference (`steward.kafka.acls.sync_principal_acls`). A deleted policy's principal is left with
@@ -73,6 +74,7 @@ class PolicySync:
         verify_interval: float = 60.0,
         admin: AdminFactory = cluster_admin,
         apply: ApplyAcls = sync_principal_acls,
+        before_pass: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.records = records
@@ -83,8 +85,15 @@ class PolicySync:
         self._lock = threading.Lock()
         """One cluster sync at a time: the background pass and `sync_now` never interleave."""
         self._verified: dict[str, float] = {}
+        self.before_pass = before_pass
+        """Brings the stored policies up to date first: IAM principals' policies
+        (`steward.security.iam_principals`)."""
 
     def pass_once(self) -> None:
+        try:
+            self.before_pass()
+        except Exception:  # the policies already stored are still synced
+            log.exception("Updating IAM principals' access policies failed")
         for cluster_arn in self.records.cluster_arns():
             try:
                 self.sync_cluster(cluster_arn)

@@ -105,9 +105,113 @@ access_keys = Table(
     Column("name", String, nullable=False),
     Column("secret_access_key", String, nullable=False),
     Column("creation_time", DateTime(timezone=True), nullable=False),
+    Column("user_name", String),
+    Column("status", String, nullable=False, server_default="Active"),
+    Column("last_used_time", DateTime(timezone=True)),
+    Column("last_used_service", String),
 )
-"""Keys that sign requests to the API (SigV4). The secret is kept as given: verifying a signature
-needs it. A database made before this table existed gets it at the next start (create_all)."""
+"""Keys that sign requests to the API (SigV4), each an IAM user's (`user_name`; a key of an older
+Steward, which had no users, is given to the administrator user when the store opens). The secret
+is kept as given: verifying a signature needs it. `status` is IAM's Active or Inactive."""
+
+iam_users = Table(
+    "iam_users",
+    metadata,
+    Column("user_name", String, primary_key=True),
+    Column("user_id", String, nullable=False),
+    Column("path", String, nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("tags", JSON, nullable=False),
+)
+"""IAM users (`steward.iam`): who access keys belong to. Tags as a list of {Key, Value}."""
+
+iam_roles = Table(
+    "iam_roles",
+    metadata,
+    Column("role_name", String, primary_key=True),
+    Column("role_id", String, nullable=False),
+    Column("path", String, nullable=False),
+    Column("assume_role_policy", Text, nullable=False),
+    Column("description", String),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("tags", JSON, nullable=False),
+)
+"""IAM roles: a trust policy (who may assume the role) and the role's identity policies."""
+
+iam_policies = Table(
+    "iam_policies",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("policy_name", String, nullable=False, unique=True),
+    Column("policy_id", String, nullable=False),
+    Column("path", String, nullable=False),
+    Column("description", String),
+    Column("default_version_id", String, nullable=False),
+    Column("next_version", Integer, nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("update_date", DateTime(timezone=True), nullable=False),
+)
+"""Customer managed IAM policies; their documents are in `iam_policy_versions`."""
+
+iam_policy_versions = Table(
+    "iam_policy_versions",
+    metadata,
+    Column("policy_arn", String, primary_key=True),
+    Column("version_id", String, primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+)
+
+iam_attachments = Table(
+    "iam_attachments",
+    metadata,
+    Column("principal_kind", String, primary_key=True),
+    Column("principal_name", String, primary_key=True),
+    Column("policy_arn", String, primary_key=True),
+)
+"""Which managed policies (customer ones, or AWS managed ones Steward knows) each user (kind
+`user`) and role (`role`) has attached."""
+
+iam_inline_policies = Table(
+    "iam_inline_policies",
+    metadata,
+    Column("principal_kind", String, primary_key=True),
+    Column("principal_name", String, primary_key=True),
+    Column("policy_name", String, primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+iam_sessions = Table(
+    "iam_sessions",
+    metadata,
+    Column("access_key_id", String, primary_key=True),
+    Column("secret_access_key", String, nullable=False),
+    Column("session_token", String, nullable=False),
+    Column("role_name", String, nullable=False),
+    Column("session_name", String, nullable=False),
+    Column("source_identity", String, nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("expires", DateTime(timezone=True), nullable=False),
+)
+"""Temporary credentials of assumed roles (STS AssumeRole), until they expire."""
+
+iam_audit = Table(
+    "iam_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("source", String, nullable=False),
+    Column("principal", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("resource", String, nullable=False),
+    Column("decision", String, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("request_id", String, unique=True),
+)
+"""Refusals: API requests an identity's policies did not allow (`source` api), and refused sign-ins
+to brokers (`sign-in`): who, what, on what, and why. A sign-in refusal keeps the broker's request
+id, so that one handed over again (after a control plane restart) is recorded once."""
 
 data_keys = Table(
     "data_keys",

@@ -26,7 +26,7 @@ from steward.domain.model import (
     StateInfo,
 )
 from steward.store import schema
-from steward.store.access_keys import AccessKeys
+from steward.store.access_keys import AccessKeys, adopt_keys_without_user
 from steward.store.alarms import Alarms
 from steward.store.codec import (
     aware,
@@ -62,6 +62,7 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     schema.metadata.create_all(engine)
     add_missing_columns(engine, schema.metadata)
+    adopt_keys_without_user(engine)
     return engine
 
 

@@ -213,7 +213,10 @@ def test_access_key_commands_create_list_and_delete(tmp_path: Path) -> None:
     assert made["SecretAccessKey"] not in listed.stdout
     as_json = json.loads(runner.invoke(cli, ["-o", "json", "access-key", "list"], env=env).stdout)
     assert len(as_json["AccessKeys"]) == 2
-    assert all(set(k) == {"AccessKeyId", "Name", "CreationTime"} for k in as_json["AccessKeys"])
+    assert all(
+        set(k) == {"AccessKeyId", "Name", "UserName", "Status", "CreationTime"}
+        for k in as_json["AccessKeys"]
+    )
 
     deleted = runner.invoke(cli, ["access-key", "delete", made["AccessKeyId"]], env=env)
     assert deleted.exit_code == 0, deleted.output

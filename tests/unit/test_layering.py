@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("store", "client"),
     ("kafka",),
     ("agent",),
-    ("pca", "secrets"),
+    ("pca", "secrets", "iam"),
     ("security",),
     ("monitor",),
     ("control",),

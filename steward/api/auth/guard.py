@@ -1,6 +1,7 @@
 """The gate in front of every API route: a request reaches the routes only once its
-authenticator let it pass; otherwise the answer is MSK's error. Only the liveness route
-(`/healthz`) is open.
+authenticator let it pass and, when there is an authorizer, the caller's IAM policies allow its
+action; otherwise the answer is the service's error. Only the liveness route (`/healthz`) and
+what Prometheus reads are open.
 
 The signature covers the body, so the gate reads the whole body first and hands it on to the
 routes unchanged."""
@@ -19,6 +20,9 @@ from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.errors import error_response
 from steward.connect import api as kafka_connect
 from steward.domain.errors import BadRequestException, InternalServerErrorException, StewardError
+from steward.iam.api import CURRENT_CALLER
+from steward.iam.errors import as_query_error
+from steward.iam.service import Caller
 from steward.pca import api as acm_pca
 from steward.secrets import api as secrets_manager
 from steward.wire import query_protocol
@@ -33,6 +37,14 @@ class Authenticator(Protocol):
     def authenticate(self, request: ReceivedRequest) -> str | None:
         """Who sent `request` (an access key id, or None when nobody is checked); raises a
         StewardError when the request may not pass."""
+        ...
+
+
+class Authorizer(Protocol):
+    def authorize(
+        self, request: ReceivedRequest, access_key_id: str, client_host: str, secure: bool
+    ) -> Caller:
+        """The caller, once its policies allow the request; raises the service's refusal."""
         ...
 
 
@@ -100,10 +112,15 @@ class RequireAuthentication:
     `open_paths`."""
 
     def __init__(
-        self, app: ASGIApp, authenticator: Authenticator, open_paths: Collection[str] = ()
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        open_paths: Collection[str] = (),
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
+        self.authorizer = authorizer
         self.open_paths = frozenset(open_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,8 +137,18 @@ class RequireAuthentication:
             )
             return
         request = received_request(scope, body)
+        caller: Caller | None = None
         try:
-            await run_in_threadpool(self.authenticator.authenticate, request)
+            access_key_id = await run_in_threadpool(self.authenticator.authenticate, request)
+            if access_key_id is not None and self.authorizer is not None:
+                client = scope.get("client") or ("", 0)
+                caller = await run_in_threadpool(
+                    self.authorizer.authorize,
+                    request,
+                    access_key_id,
+                    str(client[0]),
+                    scope.get("scheme") == "https",
+                )
         except StewardError as error:
             log.info(
                 "refused %s %s: %s %s",
@@ -141,7 +168,11 @@ class RequireAuthentication:
                 InternalServerErrorException("Steward failed to check the request's signature."),
             )
             return
-        await self.app(scope, _replaying(body, receive), send)
+        token = CURRENT_CALLER.set(caller)
+        try:
+            await self.app(scope, _replaying(body, receive), send)
+        finally:
+            CURRENT_CALLER.reset(token)
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, error: StewardError) -> None:
@@ -152,7 +183,7 @@ class RequireAuthentication:
         elif kafka_connect.is_kafka_connect_request(scope):
             response = kafka_connect.error_response(error, str(uuid.uuid4()))
         elif query_protocol.is_form_post(scope):
-            response = query_protocol.error_response(error, str(uuid.uuid4()))
+            response = query_protocol.error_response(as_query_error(error), str(uuid.uuid4()))
         else:
             response = error_response(error, str(uuid.uuid4()))
         await response(scope, receive, send)

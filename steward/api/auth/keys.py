@@ -9,7 +9,7 @@ import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from steward.store.access_keys import AccessKey, AccessKeys
+from steward.store.access_keys import ADMINISTRATOR_USER, AccessKey, AccessKeys
 
 ACCESS_KEY_ID_PREFIX = "STW"
 """Where AWS's ids start with AKIA, Steward's start with STW."""
@@ -44,8 +44,12 @@ class NewAccessKey:
         return self.key.access_key_id
 
 
-def create_access_key(keys: AccessKeys, name: str) -> NewAccessKey:
-    key = AccessKey(new_access_key_id(), name, datetime.now(UTC))
+def create_access_key(
+    keys: AccessKeys, name: str, user_name: str = ADMINISTRATOR_USER
+) -> NewAccessKey:
+    """A new key of IAM user `user_name` (by default the administrator, whose keys may do
+    everything, as every key could before Steward had IAM users)."""
+    key = AccessKey(new_access_key_id(), name, datetime.now(UTC), user_name)
     secret = new_secret_access_key()
     keys.add(key, secret)
     return NewAccessKey(key, secret)

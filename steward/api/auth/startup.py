@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import TextIO
 
 from steward.api.auth.guard import AcceptAnyRequest, Authenticator
 from steward.api.auth.keys import NewAccessKey, check_access_key_id, create_access_key
-from steward.api.auth.verifier import SigV4Verifier
+from steward.api.auth.verifier import SigV4Verifier, TemporarySecret
 from steward.client.credentials_file import PROFILE, credentials_path, write_credentials
 from steward.settings import AUTH_ENV, Settings
 from steward.store.access_keys import AccessKey, AccessKeys
@@ -36,8 +36,11 @@ def prepare_authentication(
     keys: AccessKeys,
     console: TextIO,
     environ: MutableMapping[str, str] | None = None,
+    secret_of: Callable[[str], str | TemporarySecret | None] | None = None,
 ) -> Authenticator:
-    """The authenticator for the API, with the store's keys ready for it."""
+    """The authenticator for the API, with the store's keys ready for it. `secret_of` finds the
+    secret of a key (IAM's `signing_secret`, which knows assumed roles' temporary keys too); by
+    default the store's access keys."""
     environ = os.environ if environ is None else environ
     if settings.auth not in AUTH_MODES:
         raise ValueError(f"{AUTH_ENV}={settings.auth!r}: expected one of {AUTH_MODES}")
@@ -50,7 +53,7 @@ def prepare_authentication(
         return AcceptAnyRequest()
     if not keys.all_keys():
         announce_first_key(settings, create_first_key(settings, keys), console)
-    return SigV4Verifier(settings.region, keys.secret_of)
+    return SigV4Verifier(settings.region, secret_of or keys.secret_of)
 
 
 def seed_from_environment(keys: AccessKeys, environ: MutableMapping[str, str]) -> None:

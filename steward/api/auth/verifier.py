@@ -1,5 +1,8 @@
 """The API's check of every request: signed with SigV4 by an access key Steward knows, for
-Steward's region and the `kafka` service, within five minutes of now.
+Steward's region and the service the request is for (`kafka`, `secretsmanager`, `acm-pca`, and the
+Query services `iam` and `sts`), within five minutes of now. Temporary credentials (an assumed
+role's, from STS AssumeRole) must carry their session token (`X-Amz-Security-Token`) and not have
+expired.
 
 A request without a usable `Authorization` header, or signed by a key Steward does not know, is
 MSK's UnauthorizedException (401); one whose signature, date or scope is wrong is MSK's
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from steward.api.auth import sigv4
 from steward.api.auth.sigv4 import Authorization, CredentialScope, ReceivedRequest
@@ -26,6 +30,8 @@ ACM_PCA_SERVICE = "acm-pca"
 """AWS Private CA's signing name, for requests whose `X-Amz-Target` is `ACMPrivateCA.*`."""
 KAFKA_CONNECT_SERVICE = "kafkaconnect"
 """MSK Connect's signing name, for requests to its paths (`steward.connect.api`)."""
+QUERY_SERVICES = frozenset({"iam", "sts"})
+"""Signing names of the Query services on the endpoint: a form `POST /` is scoped to one."""
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 HOW_TO_SIGN = (
@@ -38,15 +44,40 @@ SIGNATURE_MISMATCH = (
 )
 
 
+class ExpiredToken(ForbiddenException):
+    """Temporary credentials past their expiration: MSK's ForbiddenException to a `kafka`
+    client, STS's and IAM's `ExpiredToken` to theirs."""
+
+    code = "ExpiredToken"
+
+    @property
+    def error_type(self) -> str:
+        return "ForbiddenException"
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class TemporarySecret(Protocol):
+    """What signs for temporary credentials (`steward.iam.service.SigningSecret`)."""
+
+    @property
+    def secret_access_key(self) -> str: ...
+
+    @property
+    def session_token(self) -> str | None: ...
+
+    @property
+    def expires(self) -> datetime | None: ...
 
 
 @dataclass
 class SigV4Verifier:
     region: str
-    secret_of: Callable[[str], str | None]
-    """An access key's secret, or None for a key Steward does not know."""
+    secret_of: Callable[[str], str | TemporarySecret | None]
+    """An access key's secret (with, for temporary credentials, their session token and
+    expiry), or None for a key that may not sign."""
     service: str = SERVICE
     max_clock_skew: timedelta = MAX_CLOCK_SKEW
     clock: Callable[[], datetime] = field(default=_utcnow)
@@ -54,12 +85,13 @@ class SigV4Verifier:
     def authenticate(self, request: ReceivedRequest) -> str:
         """The access key id that signed `request`; raises when the request may not pass."""
         authorization = self._authorization(request)
-        secret = self.secret_of(authorization.access_key_id)
-        if secret is None:
+        found = self.secret_of(authorization.access_key_id)
+        if found is None:
             raise UnauthorizedException(
-                "The security token included in the request is invalid: Steward has no access "
-                f"key {authorization.access_key_id}. {HOW_TO_SIGN}"
+                "The security token included in the request is invalid: Steward has no active "
+                f"access key {authorization.access_key_id}. {HOW_TO_SIGN}"
             )
+        secret = found if isinstance(found, str) else self._temporary(found, request)
         self._check_scope(authorization.scope, request)
         self._check_signed_headers(authorization)
         timestamp = self._check_date(request, authorization.scope)
@@ -78,6 +110,21 @@ class SigV4Verifier:
             if sigv4.same_signature(sigv4.signature(key, to_sign), authorization.signature):
                 return authorization.access_key_id
         raise ForbiddenException(SIGNATURE_MISMATCH)
+
+    def _temporary(self, found: TemporarySecret, request: ReceivedRequest) -> str:
+        """The secret of temporary credentials, once the request carries their token and they
+        have not expired."""
+        token = request.header("x-amz-security-token")
+        if found.session_token is not None and not sigv4.same_signature(
+            found.session_token, token or ""
+        ):
+            raise UnauthorizedException(
+                "The security token included in the request is invalid: temporary credentials "
+                "need their session token (X-Amz-Security-Token)."
+            )
+        if found.expires is not None and found.expires <= self.clock():
+            raise ExpiredToken("The security token included in the request is expired")
+        return found.secret_access_key
 
     @staticmethod
     def _authorization(request: ReceivedRequest) -> Authorization:
@@ -102,6 +149,8 @@ class SigV4Verifier:
             service = ACM_PCA_SERVICE
         elif is_kafka_connect_request({"path": request.raw_path.decode("latin-1")}):
             service = KAFKA_CONNECT_SERVICE
+        elif _is_form_post(request) and scope.service in QUERY_SERVICES:
+            service = scope.service
         if scope.region != self.region:
             raise ForbiddenException(
                 f"Credential should be scoped to a valid region, not '{scope.region}': this "
@@ -170,3 +219,12 @@ class SigV4Verifier:
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             )
         return computed
+
+
+def _is_form_post(request: ReceivedRequest) -> bool:
+    content_type = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+    return (
+        request.method == "POST"
+        and request.raw_path == b"/"
+        and content_type == "application/x-www-form-urlencoded"
+    )
