@@ -241,6 +241,20 @@ class Settings:
     log_format: str = field(default_factory=lambda: os.environ.get(LOG_FORMAT_ENV, "text"))
     """`text` (the default: a line a record) or `json` (a JSON object a line; STEWARD_LOG_FORMAT).
     The agents Steward starts log the same way."""
+    connect_s3_endpoint: str | None = field(
+        default_factory=lambda: os.environ.get("STEWARD_CONNECT_S3_ENDPOINT") or None
+    )
+    """The S3 endpoint that MSK Connect's custom plugin locations (`s3://` objects) are read from
+    (STEWARD_CONNECT_S3_ENDPOINT); AWS's own when unset. Its keys:
+    STEWARD_CONNECT_S3_ACCESS_KEY_ID and STEWARD_CONNECT_S3_SECRET_ACCESS_KEY, else boto3's
+    default credentials."""
+    connect_s3_access_key_id: str | None = field(
+        default_factory=lambda: os.environ.get("STEWARD_CONNECT_S3_ACCESS_KEY_ID") or None
+    )
+    connect_s3_secret_access_key: str | None = field(
+        default_factory=lambda: os.environ.get("STEWARD_CONNECT_S3_SECRET_ACCESS_KEY") or None,
+        repr=False,
+    )
     encryption_at_rest: str = field(
         default_factory=lambda: os.environ.get(ENCRYPTION_AT_REST_ENV, "").strip().lower() or "auto"
     )

@@ -22,6 +22,7 @@ from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
 from steward.client.api import default_endpoint_url, translate
 from steward.client.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.client.output import Output
+from steward.connect.cli import connect
 from steward.functions.cli import function, trigger
 from steward.iam.cli import iam
 from steward.pca.cli import ca
@@ -88,6 +89,8 @@ _accept_output_option(policy)
 for side_group in (function, trigger):
     cli.add_command(side_group)
     _accept_output_option(side_group)
+cli.add_command(connect)
+_accept_output_option(connect)
 cli.add_command(server)
 
 

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("monitor",),
     ("functions",),
     ("control",),
-    ("chaos",),
+    ("chaos", "connect"),
     ("api",),
     ("server",),
     ("cli",),

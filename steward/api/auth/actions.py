@@ -12,6 +12,8 @@ Each service on the endpoint declares its requests' actions here, as one `Servic
 - AWS Private CA: `acm-pca:<Operation>`, on `CertificateAuthorityArn`;
 - Lambda: `lambda:<Operation>` of its dated path (`steward.functions.api.ROUTES`), on the
   function's or event-source mapping's ARN;
+- MSK Connect: `kafkaconnect:<Operation>`, on the connector, custom plugin or worker
+  configuration ARN the path names, else `*`;
 - IAM: `iam:<Action>` on the user, role or policy the request names (a key operation without a
   user names the caller's own); STS: `sts:<Action>` (AssumeRole on the role; GetCallerIdentity
   needs no permission, as in AWS).
@@ -28,6 +30,7 @@ from typing import Any, Protocol
 
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.routing import Router
+from steward.connect.api import is_kafka_connect_request, match_route
 from steward.functions.api import LAMBDA_PATH, path_segments, resolve
 from steward.iam import arns
 from steward.wire.query_protocol import read_form, signing_service
@@ -178,6 +181,23 @@ class LambdaActions:
         return f"arn:aws:lambda:{self.region}:{self.account}:{kind}:{name}"
 
 
+class KafkaConnectActions:
+    """MSK Connect's REST routes (`steward.connect.api`): `kafkaconnect:<Operation>` on the ARN
+    in the path. Looked at before MSK's, whose `/v1/tags/{resourceArn}` has the same shape."""
+
+    def action_of(
+        self, request: ReceivedRequest, caller_user_arn: str | None
+    ) -> RequestedAction | None:
+        path = request.raw_path.decode("latin-1")
+        if not is_kafka_connect_request({"path": path}):
+            return None
+        found = match_route(request.method, path)
+        if found is None:
+            return None
+        operation, _, params = found
+        return RequestedAction("kafkaconnect", f"kafkaconnect:{operation}", params.get("arn", "*"))
+
+
 MSK_ACTION_OVERRIDES: dict[str, str] = {"ListAuditRecords": "iam:ListAuditRecords"}
 """Where a route's action is not `kafka:<Operation>`: MSK's own are all named as their
 operations; Steward's IAM audit route is IAM's."""
@@ -229,5 +249,6 @@ def service_actions(
         QueryActions("iam", iam_resource(account)),
         QueryActions("sts", sts_resource),
         LambdaActions(region, account),
+        KafkaConnectActions(),
         RouteActions(router, MSK_ACTION_OVERRIDES),
     ]
