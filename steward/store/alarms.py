@@ -20,18 +20,28 @@ HISTORY_LIMIT = 100
 def rule_to_json(rule: AlarmRule) -> dict[str, Any]:
     data = asdict(rule)
     data["dimensions"] = [list(pair) for pair in rule.dimensions]
-    data["webhook_urls"] = list(rule.webhook_urls)
+    for member in ("alarm_actions", "ok_actions", "insufficient_data_actions"):
+        data[member] = list(getattr(rule, member))
     data["comparison"] = rule.comparison.value
     data["treat_missing_data"] = rule.treat_missing_data.value
     return data
 
 
 def rule_from_json(data: dict[str, Any]) -> AlarmRule:
+    """A stored rule. One stored before alarms had an action list per state has `webhook_urls`,
+    which were told of every change: they become the actions of all three states."""
+    data = dict(data)
+    legacy = tuple(data.pop("webhook_urls", None) or ())
+    if legacy:
+        for member in ("alarm_actions", "ok_actions", "insufficient_data_actions"):
+            data.setdefault(member, list(legacy))
     return AlarmRule(
         **{
             **data,
             "dimensions": tuple((str(k), str(v)) for k, v in data["dimensions"]),
-            "webhook_urls": tuple(data.get("webhook_urls", ())),
+            "alarm_actions": tuple(data.get("alarm_actions", ())),
+            "ok_actions": tuple(data.get("ok_actions", ())),
+            "insufficient_data_actions": tuple(data.get("insufficient_data_actions", ())),
             "comparison": Comparison(data["comparison"]),
             "treat_missing_data": MissingData(data.get("treat_missing_data", "missing")),
         }
@@ -74,6 +84,15 @@ class Alarms:
             else:
                 conn.execute(insert(schema.alarms).values(name=rule.name, **values))
         return exists is None
+
+    def replace_rule(self, rule: AlarmRule) -> None:
+        """Change the alarm's rule and keep its state (switching its actions on or off)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.alarms)
+                .where(schema.alarms.c.name == rule.name)
+                .values(rule=rule_to_json(rule))
+            )
 
     def get(self, name: str) -> tuple[AlarmRule, AlarmStatus] | None:
         with self.engine.connect() as conn:

@@ -91,7 +91,7 @@ def test_a_rule_with_a_bad_member_names_it() -> None:
         ({"period": 45}, "period"),
         ({"statistic": "p99"}, "statistic"),
         ({"datapoints_to_alarm": 4}, "datapointsToAlarm"),
-        ({"webhook_urls": ("ftp://x",)}, "alarmActions"),
+        ({"alarm_actions": ("ftp://x",)}, "alarmActions"),
         ({"name": ""}, "alarmName"),
     ]:
         with pytest.raises(BadRequestException) as refused:
@@ -141,7 +141,7 @@ def monitor(
 def test_a_state_change_is_recorded_and_sent_to_the_webhooks(store: Store) -> None:
     metrics, sent, clock = FakeMetrics(), [], [NOW]
     alarms = monitor(store, metrics, sent, clock)
-    store.alarms.put(rule(webhook_urls=("http://127.0.0.1:1/hook",)))
+    store.alarms.put(rule(alarm_actions=("http://127.0.0.1:1/hook",)))
     metrics.values = periods(150, 200, 300)
     alarms.evaluate_all()
     alarms.close()  # the notifications due are sent first
@@ -165,7 +165,7 @@ def test_a_state_change_is_recorded_and_sent_to_the_webhooks(store: Store) -> No
 def test_the_alarm_clears_and_unchanged_states_send_nothing(store: Store) -> None:
     metrics, sent, clock = FakeMetrics(), [], [NOW]
     alarms = monitor(store, metrics, sent, clock)
-    store.alarms.put(rule(webhook_urls=("http://hook",)))
+    store.alarms.put(rule(alarm_actions=("http://hook",), ok_actions=("http://hook",)))
     metrics.values = periods(150, 200, 300)
     alarms.evaluate_all()
     alarms.evaluate_all()
