@@ -12,10 +12,12 @@ from starlette.routing import Mount, Route
 
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi
+from steward.cloudwatch.api import query_endpoint, with_cloudwatch
 from steward.control.service import ClusterService
 from steward.monitor.control_metrics import CONTENT_TYPE
 from steward.pca.api import with_acm_pca
 from steward.secrets.api import with_secrets_manager
+from steward.wire.query_protocol import with_query_endpoints
 
 OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 """What answers without a signature: liveness, and what Prometheus reads (it cannot sign
@@ -40,8 +42,15 @@ def build_app(service: ClusterService, authenticator: Authenticator) -> Starlett
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
             Mount(
                 "/",
-                app=with_acm_pca(
-                    with_secrets_manager(MskApi(service), service.secrets), service.private_cas
+                app=with_query_endpoints(
+                    [query_endpoint(service.cloudwatch)],
+                    with_cloudwatch(
+                        with_acm_pca(
+                            with_secrets_manager(MskApi(service), service.secrets),
+                            service.private_cas,
+                        ),
+                        service.cloudwatch,
+                    ),
                 ),
             ),
         ],

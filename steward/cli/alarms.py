@@ -75,9 +75,7 @@ def alarm() -> None:
     multiple=True,
     help="URL (or SNS topic ARN) told of every state change; repeatable.",
 )
-@click.option(
-    "--alarm-action", "alarm_actions", multiple=True, help="Told when it goes to ALARM."
-)
+@click.option("--alarm-action", "alarm_actions", multiple=True, help="Told when it goes to ALARM.")
 @click.option("--ok-action", "ok_actions", multiple=True, help="Told when it goes to OK.")
 @click.option("--description", default="")
 @pass_cli

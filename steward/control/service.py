@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from steward.cloudwatch.service import CloudWatch
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.client_subnets import place_client_subnets
 from steward.control.cluster_health import ClusterHealth

@@ -72,6 +72,8 @@ def topic_name(action: str) -> str | None:
 
 def is_action(action: str) -> bool:
     return action.startswith(("http://", "https://")) or topic_name(action) is not None
+
+
 _NAME = re.compile(r"^[A-Za-z0-9_.:/#@+=-][A-Za-z0-9 _.:/#@+=-]{0,254}$")
 MAX_EVALUATED_SECONDS = 7 * 24 * 3600
 """CloudWatch's bound on period x evaluation periods: one week."""
@@ -101,6 +103,8 @@ class AlarmRule:
     actions_enabled: bool = True
     namespace: str = KAFKA_NAMESPACE
     unit: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    """(key, value) pairs, as CloudWatch's TagResource keeps them."""
 
     @property
     def required_breaches(self) -> int:

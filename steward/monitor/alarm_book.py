@@ -79,7 +79,7 @@ class AlarmBook:
 
     def set_actions_enabled(self, name: str, enabled: bool) -> None:
         """Switch the alarm's actions on or off; its state carries on."""
-        rule, status = self.describe(name)
+        rule, _ = self.describe(name)
         if rule.actions_enabled is enabled:
             return
         self.store.alarms.replace_rule(dataclasses.replace(rule, actions_enabled=enabled))

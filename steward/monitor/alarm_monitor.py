@@ -94,9 +94,7 @@ class AlarmMonitor:
         self.metrics = metrics
         self.interval = interval
         self.clock = clock
-        self.actions = actions or AlarmActions(
-            store, region=region, account=account, notify=notify
-        )
+        self.actions = actions or AlarmActions(store, region=region, account=account, notify=notify)
 
     def close(self) -> None:
         """After the last evaluation: the notifications already due are still sent (each within

@@ -13,8 +13,8 @@ from steward.domain.errors import BadRequestException
 from steward.domain.model import Cluster, ClusterState, NodeRole
 from steward.kafka.jmx_exporter import JMX_EXPORTER_PORT, NODE_EXPORTER_PORT
 from steward.monitor.control_metrics import ControlPlaneMetrics
-from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME, TOPIC
 from steward.monitor.metric_source import LayeredSource, MetricSource, StoredSource
+from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME, TOPIC
 from steward.monitor.prometheus_source import PrometheusSource
 from steward.monitor.store import Datapoint, MetricStore, Series, Statistic
 from steward.store.store import Store

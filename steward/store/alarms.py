@@ -20,6 +20,7 @@ HISTORY_LIMIT = 100
 def rule_to_json(rule: AlarmRule) -> dict[str, Any]:
     data = asdict(rule)
     data["dimensions"] = [list(pair) for pair in rule.dimensions]
+    data["tags"] = [list(pair) for pair in rule.tags]
     for member in ("alarm_actions", "ok_actions", "insufficient_data_actions"):
         data[member] = list(getattr(rule, member))
     data["comparison"] = rule.comparison.value
@@ -39,6 +40,7 @@ def rule_from_json(data: dict[str, Any]) -> AlarmRule:
         **{
             **data,
             "dimensions": tuple((str(k), str(v)) for k, v in data["dimensions"]),
+            "tags": tuple((str(k), str(v)) for k, v in data.get("tags", ())),
             "alarm_actions": tuple(data.get("alarm_actions", ())),
             "ok_actions": tuple(data.get("ok_actions", ())),
             "insufficient_data_actions": tuple(data.get("insufficient_data_actions", ())),
@@ -146,15 +148,14 @@ class Alarms:
                 )
             )
 
-    def history(self, name: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    def history(self, name: str | None, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+        """The alarm's entries (every alarm's when `name` is None), newest first."""
         table = schema.alarm_history
+        query = select(table).order_by(table.c.id.desc()).limit(limit)
+        if name is not None:
+            query = query.where(table.c.alarm_name == name)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(table)
-                .where(table.c.alarm_name == name)
-                .order_by(table.c.id.desc())
-                .limit(limit)
-            ).all()
+            rows = conn.execute(query).all()
         return [
             {
                 "alarmName": row.alarm_name,

@@ -89,7 +89,7 @@ def test_evaluation_follows_cloudwatch(
 def test_a_rule_with_a_bad_member_names_it() -> None:
     for changes, member in [
         ({"period": 45}, "period"),
-        ({"statistic": "p99"}, "statistic"),
+        ({"statistic": "median"}, "statistic"),
         ({"datapoints_to_alarm": 4}, "datapointsToAlarm"),
         ({"alarm_actions": ("ftp://x",)}, "alarmActions"),
         ({"name": ""}, "alarmName"),

@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pca", "secrets"),
     ("security",),
     ("monitor",),
+    ("cloudwatch",),
     ("control",),
     ("chaos",),
     ("api",),

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.errors import error_response
+from steward.cloudwatch import api as cloudwatch
 from steward.domain.errors import BadRequestException, InternalServerErrorException, StewardError
 from steward.pca import api as acm_pca
 from steward.secrets import api as secrets_manager
@@ -148,6 +149,8 @@ class RequireAuthentication:
             response = secrets_manager.error_response(error, str(uuid.uuid4()))
         elif acm_pca.is_acm_pca_request(scope):
             response = acm_pca.error_response(error, str(uuid.uuid4()))
+        elif cloudwatch.is_cloudwatch_request(scope):
+            response = cloudwatch.error_response(scope, error, str(uuid.uuid4()))
         elif query_protocol.is_form_post(scope):
             response = query_protocol.error_response(error, str(uuid.uuid4()))
         else:
