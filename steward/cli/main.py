@@ -22,6 +22,7 @@ from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
 from steward.client.api import default_endpoint_url, translate
 from steward.client.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.client.output import Output
+from steward.cloudwatch.cli import cloudwatch
 from steward.pca.cli import ca
 from steward.secrets.cli import secret
 
@@ -79,6 +80,8 @@ cli.add_command(secret)
 _accept_output_option(secret)
 cli.add_command(ca)
 _accept_output_option(ca)
+cli.add_command(cloudwatch)
+_accept_output_option(cloudwatch)
 cli.add_command(policy)
 _accept_output_option(policy)
 cli.add_command(server)

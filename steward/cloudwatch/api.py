@@ -26,7 +26,14 @@ from steward.cloudwatch.errors import (
 from steward.cloudwatch.service import CloudWatch
 from steward.domain.errors import StewardError
 from steward.wire.json_protocol import JsonEndpoint, json_response, with_json_endpoint
-from steward.wire.query_protocol import QueryEndpoint, error_code, service_model
+from steward.wire.query_protocol import (
+    QueryEndpoint,
+    error_code,
+    is_form_post,
+    service_model,
+    signing_service,
+)
+from steward.wire.query_protocol import error_response as query_error_response
 from steward.wire.rpcv2_cbor import CborEndpoint, operation_path, with_cbor_endpoint
 from steward.wire.shaped_values import ShapeValueError, epoch_seconds, typed_input, wire_output
 
@@ -115,12 +122,17 @@ def _unknown(name: str) -> UnknownOperationException:
     return UnknownOperationException(f"Steward's CloudWatch has no operation {name or '(none)'}.")
 
 
+SIGNING_NAME = "monitoring"
+
+
 def is_cloudwatch_request(scope: Scope) -> bool:
-    """A CBOR or JSON request for CloudWatch (the Query protocol's form posts are told apart
-    by `steward.wire.query_protocol`)."""
+    """A request for CloudWatch: CBOR by its path, JSON by its target, Query by a form post
+    signed for `monitoring`."""
     path = str(scope.get("path", ""))
     if path.startswith(operation_path(service_model(MODEL_NAME))):
         return True
+    if is_form_post(scope):
+        return signing_service(scope) == SIGNING_NAME
     target: bytes = dict(scope.get("headers") or []).get(b"x-amz-target", b"")
     return path == "/" and target.startswith(TARGET_PREFIX.encode())
 
@@ -129,6 +141,9 @@ def error_response(scope: Scope, error: StewardError, request_id: str) -> Respon
     """The gate's refusal of a CloudWatch request, in the protocol it came in."""
     if str(scope.get("path", "")).startswith("/service/"):
         return _cbor_endpoint_template.error_response(as_cloudwatch_error(error), request_id)
+    if is_form_post(scope):
+        namespace = service_model(MODEL_NAME).metadata.get("xmlNamespace", "")
+        return query_error_response(as_cloudwatch_error(error), request_id, namespace)
     return json_error_response(error, request_id)
 
 

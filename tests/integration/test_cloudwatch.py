@@ -90,6 +90,18 @@ class Prometheus:
             stderr=subprocess.STDOUT,
         )
 
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Prometheus did not start: see prometheus.out")
+            time.sleep(0.5)
+
     def query(self, promql: str) -> list[dict[str, Any]]:
         answer = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)
         answer.raise_for_status()
@@ -142,8 +154,11 @@ def prometheus(
     tmp_path_factory: pytest.TempPathFactory, steward: Steward, prometheus_port: int
 ) -> Iterator[Prometheus]:
     server = Prometheus(tmp_path_factory.mktemp("prometheus"), steward.endpoint, prometheus_port)
-    yield server
-    server.close()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,8 @@ from botocore.exceptions import ClientError
 
 from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
+from steward.api.auth.keys import create_access_key
+from steward.api.auth.verifier import SigV4Verifier
 from steward.control.service import ClusterService
 from steward.monitor.store import Sample
 from steward.settings import Settings
@@ -61,15 +63,17 @@ def url(service: ClusterService) -> Iterator[str]:
         yield url
 
 
-def client(url: str, protocol: str, models: Path) -> Any:
+def client(
+    url: str, protocol: str, models: Path, key_id: str = "test", secret: str = "test"
+) -> Any:
     session = botocore.session.get_session()
     session.get_component("data_loader").search_paths.insert(0, str(_model_dir(models, protocol)))
     made = boto3.Session(botocore_session=session).client(
         "cloudwatch",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
     )
     seen: list[str] = []
 
@@ -407,3 +411,35 @@ def test_an_alarm_on_an_unconfigured_sns_topic_is_refused(cloudwatch: Any) -> No
         )
     assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
     assert "STEWARD_ALARM_TOPICS" in refused.value.response["Error"]["Message"]
+
+
+@pytest.fixture
+def signed_url(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    settings = Settings(home=tmp_path, zones=ZONES)
+    store = Store(settings.db_url)
+    key = create_access_key(store.access_keys, "tests")
+    service = ClusterService(settings, store)
+    verifier = SigV4Verifier(settings.region, store.access_keys.secret_of)
+    with serving(build_app(service, verifier)) as url:
+        yield url, key
+    service.metrics.close()
+    store.close()
+
+
+def test_signed_requests_pass_and_bad_signatures_get_cloudwatch_errors(
+    signed_url: tuple[str, Any], tmp_path: Path
+) -> None:
+    url, key = signed_url
+    for protocol in PROTOCOLS:
+        good = client(
+            url, protocol, tmp_path / "models" / "good", key.access_key_id, key.secret_access_key
+        )
+        assert good.describe_alarms()["MetricAlarms"] == []
+        bad = client(url, protocol, tmp_path / "models" / "bad", key.access_key_id, "wrong")
+        with pytest.raises(ClientError) as refused:
+            bad.describe_alarms()
+        assert refused.value.response["Error"]["Code"] == "SignatureDoesNotMatch", protocol
+        unknown = client(url, protocol, tmp_path / "models" / "unknown", "AKIANOBODY", "x")
+        with pytest.raises(ClientError) as refused:
+            unknown.list_metrics()
+        assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId", protocol

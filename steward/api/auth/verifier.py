@@ -23,6 +23,10 @@ SECRETS_MANAGER_SERVICE = "secretsmanager"
 """Secrets Manager's signing name, for requests whose `X-Amz-Target` is `secretsmanager.*`."""
 ACM_PCA_SERVICE = "acm-pca"
 """AWS Private CA's signing name, for requests whose `X-Amz-Target` is `ACMPrivateCA.*`."""
+CLOUDWATCH_SERVICE = "monitoring"
+"""CloudWatch's signing name, for its JSON (`X-Amz-Target: GraniteServiceVersion20100801.*`),
+CBOR (`/service/GraniteServiceVersion20100801/...`) and Query (a form post) requests."""
+CLOUDWATCH_TARGET = "GraniteServiceVersion20100801"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 HOW_TO_SIGN = (
@@ -33,6 +37,24 @@ SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method."
 )
+
+
+def _is_form_post(request: ReceivedRequest) -> bool:
+    """An AWS Query request: a form `POST /`, whose service only its credential scope names."""
+    content_type = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+    return (
+        request.method == "POST"
+        and request.raw_path == b"/"
+        and content_type == "application/x-www-form-urlencoded"
+    )
+
+
+def _is_cloudwatch(request: ReceivedRequest, target: str, scope: CredentialScope) -> bool:
+    if target.startswith(f"{CLOUDWATCH_TARGET}."):
+        return True
+    if request.raw_path.startswith(f"/service/{CLOUDWATCH_TARGET}/".encode()):
+        return True
+    return scope.service == CLOUDWATCH_SERVICE and _is_form_post(request)
 
 
 def _utcnow() -> datetime:
@@ -97,6 +119,8 @@ class SigV4Verifier:
             service = SECRETS_MANAGER_SERVICE
         elif target.startswith("ACMPrivateCA."):
             service = ACM_PCA_SERVICE
+        elif _is_cloudwatch(request, target, scope):
+            service = CLOUDWATCH_SERVICE
         if scope.region != self.region:
             raise ForbiddenException(
                 f"Credential should be scoped to a valid region, not '{scope.region}': this "
