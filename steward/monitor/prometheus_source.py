@@ -65,11 +65,15 @@ def selector(dimensions: Mapping[str, str], *, per_topic: bool = False, **fixed:
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items())) + "}"
 
 
-def expression(metric: str, dimensions: Mapping[str, str]) -> str | None:
-    """The PromQL of an MSK metric of one series; None when Prometheus cannot answer it."""
+def expression(
+    metric: str, dimensions: Mapping[str, str], rate_window: int = RATE_WINDOW
+) -> str | None:
+    """The PromQL of an MSK metric of one series; None when Prometheus cannot answer it.
+    `rate_window`: seconds each rate is taken over (Prometheus divides by all of it, so a
+    series younger than the window reads low until it fills)."""
     if set(dimensions) - set(_LABELS) or BROKER_ID not in dimensions:
         return None
-    window = f"[{RATE_WINDOW}s]"
+    window = f"[{rate_window}s]"
     if metric in _RATES:
         chosen = selector(dimensions, per_topic=True, name=metric)
         return f"sum(rate(kafka_server_brokertopicmetrics_count{chosen}{window}))"
@@ -108,8 +112,11 @@ class PrometheusSource:
 
     knows = set(KNOWN_METRICS)
 
-    def __init__(self, url: str, timeout: float = QUERY_TIMEOUT) -> None:
+    def __init__(
+        self, url: str, timeout: float = QUERY_TIMEOUT, rate_window: int = RATE_WINDOW
+    ) -> None:
         self.url = url.rstrip("/")
+        self.rate_window = rate_window
         self._client = httpx.Client(timeout=timeout)
 
     def close(self) -> None:
@@ -128,7 +135,7 @@ class PrometheusSource:
         period: int,
         statistic: str,
     ) -> list[Datapoint]:
-        expr = expression(metric, dimensions)
+        expr = expression(metric, dimensions, self.rate_window)
         if expr is None:
             return []
         first = math.ceil(start / period) * period
