@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -25,6 +26,9 @@ from steward.monitor.store import Datapoint, Sample, Series, Statistic
 log = logging.getLogger(__name__)
 
 QUERY_TIMEOUT = 10.0
+RETRY_AFTER = 30.0
+"""Seconds a Prometheus that did not answer is left alone: meanwhile queries fail at once, so
+that a pass over many alarms does not wait QUERY_TIMEOUT for each."""
 RATE_WINDOW = 60
 """Seconds of samples each rate is taken over: several scrapes at any usual interval."""
 
@@ -118,6 +122,7 @@ class PrometheusSource:
         self.url = url.rstrip("/")
         self.rate_window = rate_window
         self._client = httpx.Client(timeout=timeout)
+        self._unreachable_until = 0.0
 
     def close(self) -> None:
         self._client.close()
@@ -154,12 +159,17 @@ class PrometheusSource:
         return points
 
     def _query_range(self, query: str, start: float, end: float, step: int) -> list[Any]:
+        if time.monotonic() < self._unreachable_until:
+            raise PrometheusQueryError(f"Prometheus at {self.url} did not answer lately")
         try:
             response = self._client.get(
                 f"{self.url}/api/v1/query_range",
                 params={"query": query, "start": start, "end": end, "step": step},
             )
             body = response.json()
+        except httpx.TransportError as error:
+            self._unreachable_until = time.monotonic() + RETRY_AFTER
+            raise PrometheusQueryError(f"Prometheus at {self.url}: {error}") from error
         except (httpx.HTTPError, ValueError) as error:
             raise PrometheusQueryError(f"Prometheus at {self.url}: {error}") from error
         if body.get("status") != "success":
