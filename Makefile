@@ -7,7 +7,7 @@ KAFKA_VERSION ?= 4.3.1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install kafka system run test test-unit test-integration lint bench clean
+.PHONY: install kafka client-tools system run test test-unit test-integration lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ system:
 kafka: $(STAMP)
 	$(BIN)/steward kafka install $(KAFKA_VERSION)
 
+# aws-msk-iam-auth from Maven Central, for the IAM sign-in tests' Java clients (cached; the tests
+# resolve it themselves when this has not run)
+client-tools: $(STAMP)
+	$(BIN)/python -c 'from steward.kafka.client_tools import aws_msk_iam_auth_libs as a; print(a())'
+
 run: install
 	$(BIN)/steward server
 
@@ -44,12 +49,12 @@ lint: $(STAMP)
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-test-integration: install
+test-integration: install client-tools
 	$(BIN)/pytest -q -n 2 --dist loadfile tests/integration
 
 # The fault-injection suite times detection and repair: it runs alone, after the rest, so that no
 # other module's Kafka clusters compete with it for the CPU.
-test: install lint
+test: install client-tools lint
 	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 tests --ignore=tests/chaos
 	$(BIN)/pytest -q tests/chaos
 

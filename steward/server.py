@@ -24,7 +24,7 @@ from steward.background import BackgroundTasks, Pace
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
-from steward.control.node_specs import NodeSpecRenderer
+from steward.control.node_specs import NodeSpecRenderer, node_key
 from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
@@ -34,6 +34,12 @@ from steward.monitor.scraper import MetricsScraper
 from steward.security.certificates import ClusterCertificates, ca_certificate
 from steward.security.client_trust import ClientTrust
 from steward.security.data_keys import DataKeys
+from steward.security.iam_signin import (
+    IamCredentialSync,
+    RefusalCollector,
+    SignInRefusals,
+    access_key_identities,
+)
 from steward.security.policy_sync import PolicySync
 from steward.security.scram import ScramSync
 from steward.settings import Settings
@@ -46,6 +52,10 @@ RECONCILER = "reconciler"
 HEALTH_MONITOR = "health-monitor"
 SCRAM_SYNC = "scram-sync"
 POLICY_SYNC = "policy-sync"
+IAM_SIGN_IN_SYNC = "iam-sign-in-sync"
+IAM_REFUSALS = "iam-refusals"
+IAM_AGENT_TIMEOUT = 10.0
+"""Seconds each call to an agent about IAM sign-in may take."""
 CLIENT_TRUST = "client-trust"
 METRICS_SCRAPER = "metrics-scraper"
 ADMIN_METRICS = "admin-metrics"
@@ -62,6 +72,11 @@ class ControlPlane:
     """Every background loop, the reconciler's dispatch among them."""
     closing: list[Callable[[], object]] = field(default_factory=list)
     """What to release once the tasks are stopped, in this order."""
+    iam_sign_in: IamCredentialSync | None = None
+    """Sends the brokers the keys that may sign in with IAM; its `identities` is the source."""
+    sign_in_refusals: SignInRefusals | None = None
+    refusal_collector: RefusalCollector | None = None
+    """Its `on_refusal` is the hook for audit records of refused sign-ins."""
 
     def start(self) -> None:
         self.tasks.start()
@@ -127,6 +142,27 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     tasks.add(POLICY_SYNC, policy_sync.pass_once, policy_sync.interval, pace=Pace.DELAY)
     service.policies.wake = tasks.waker(POLICY_SYNC)
     context.apply_policies = policy_sync.apply_cluster
+
+    iam_agents = lambda agent: agents.client(agent, timeout=IAM_AGENT_TIMEOUT)  # noqa: E731
+    iam_sign_in = IamCredentialSync(
+        store,
+        access_key_identities(store.access_keys, settings.account_id),
+        iam_agents,
+        node_key,
+        settings.region,
+    )
+    tasks.add(IAM_SIGN_IN_SYNC, iam_sign_in.pass_once, iam_sign_in.interval, pace=Pace.DELAY)
+    iam_sign_in.wake = tasks.waker(IAM_SIGN_IN_SYNC)
+    plane.iam_sign_in = iam_sign_in
+    plane.sign_in_refusals = SignInRefusals(store, iam_agents, node_key)
+    service.sign_in_refusals = plane.sign_in_refusals
+    plane.refusal_collector = RefusalCollector(plane.sign_in_refusals)
+    tasks.add(
+        IAM_REFUSALS,
+        plane.refusal_collector.collect_once,
+        plane.refusal_collector.interval,
+        pace=Pace.DELAY,
+    )
 
     if settings.metrics_interval > 0:
         metrics = service.metrics.store

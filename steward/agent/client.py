@@ -71,14 +71,26 @@ class AgentClient:
         """Stop the node and delete its data; False when the agent did not have it."""
         return bool(self._call("DELETE", f"/v1/nodes/{key}", stop_timeout=timeout)["removed"])
 
+    def put_iam_credentials(self, key: str, text: str) -> bool:
+        """Write a broker's IAM signing keys; True when they changed."""
+        return bool(
+            self._call("PUT", f"/v1/nodes/{key}/iam/credentials", {"text": text})["changed"]
+        )
+
+    def iam_refusals(self, key: str, offset: int = 0) -> tuple[list[str], int]:
+        """A broker's refused IAM sign-ins (JSON lines) from `offset` on, and the next offset."""
+        answer = self._call("GET", f"/v1/nodes/{key}/iam/refusals", params={"offset": offset})
+        return [str(line) for line in answer["lines"]], int(answer["offset"])
+
     def _call(
         self,
         method: str,
         path: str,
         body: dict[str, Any] | None = None,
         stop_timeout: float | None = None,
+        params: dict[str, Any] | None = None,
     ) -> Any:
-        query = None
+        query = params
         timeout = self.timeout
         if stop_timeout is not None:
             query = {"timeout": stop_timeout}

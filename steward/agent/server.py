@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from steward.agent.iam import NotIamNode, read_refusals, write_credentials
 from steward.agent.spec import InvalidSpec, NodeSpec
 from steward.agent.supervisor import NodeNotFound, NodeSupervisor
 
@@ -65,6 +66,10 @@ def build_app(
     def invalid(_: Request, error: InvalidSpec) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, 422)
 
+    @app.exception_handler(NotIamNode)
+    def not_iam(_: Request, error: NotIamNode) -> JSONResponse:
+        return JSONResponse({"detail": f"node {error.args[0]!r} has no IAM listener"}, 409)
+
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
         return {"name": name, "pid": os.getpid(), "version": steward_version()}
@@ -104,6 +109,22 @@ def build_app(
     @nodes.delete("/{key}")
     def delete_node(key: str, timeout: StopTimeout = None) -> dict[str, Any]:
         return {"key": key, "removed": supervisor.remove(key, timeout)}
+
+    @nodes.put("/{key}/iam/credentials")
+    def put_iam_credentials(key: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        """The signing keys the broker's IAM sign-in checks with (`steward.agent.iam`)."""
+        spec = supervisor.spec_of(key)
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise InvalidSpec("the body needs the credentials file's text")
+        changed = write_credentials(spec, supervisor.paths(key).iam, text)
+        return {"key": key, "changed": changed}
+
+    @nodes.get("/{key}/iam/refusals")
+    def get_iam_refusals(key: str, offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        """The broker's refused IAM sign-ins from `offset` on."""
+        supervisor.spec_of(key)
+        return {"key": key, **read_refusals(supervisor.paths(key).iam, offset)}
 
     app.include_router(nodes)
     return app

@@ -42,6 +42,7 @@ from pathlib import Path
 from steward.agent import processes
 from steward.agent.cgroups import CpuGroups
 from steward.agent.encryption import EncryptedDirectory, EncryptionError
+from steward.agent.iam import write_iam_files
 from steward.agent.log_delivery import LogDelivery
 from steward.agent.log_shipper import LogShipper, ship_logs
 from steward.agent.node_exporter import NodeExporters
@@ -132,6 +133,11 @@ class NodePaths:
     def tls(self) -> Path:
         """The node's key store and trust store (`steward.agent.tls`)."""
         return self.root / "tls"
+
+    @property
+    def iam(self) -> Path:
+        """The broker's IAM sign-in files (`steward.agent.iam`)."""
+        return self.root / "iam"
 
     @property
     def sealed(self) -> Path:
@@ -382,6 +388,14 @@ class NodeSupervisor:
         with self._lock:
             nodes = sorted(self._nodes.values(), key=lambda n: n.spec.key)
         return [node.status() for node in nodes]
+
+    def spec_of(self, key: str) -> NodeSpec:
+        """The node's current spec, without waiting for a start or stop under way; NodeNotFound
+        when the agent has no such node."""
+        node = self._nodes.get(key)
+        if node is None or node.removed:
+            raise NodeNotFound(key)
+        return node.spec
 
     def paths(self, key: str) -> NodePaths:
         return NodePaths(self.nodes_dir / key)
@@ -714,6 +728,7 @@ class NodeSupervisor:
         _write_text(paths.spec, spec.to_json() + "\n")
         properties = spec.server_properties(str(paths.data))
         properties.update(write_tls_files(spec, paths.tls))
+        properties.update(write_iam_files(spec, paths.iam))
         _write_text(
             paths.properties, "# Written by the Steward agent.\n" + render_properties(properties)
         )

@@ -356,6 +356,28 @@ def ca_certificate(cli: CliContext, cluster: str) -> None:
     cli.output.text(str(answer["certificatePem"]).strip())
 
 
+@cluster.command("sign-in-refusals", epilog=CLUSTER_HELP)
+@CLUSTER
+@pass_cli
+def sign_in_refusals(cli: CliContext, cluster: str) -> None:
+    """The IAM sign-ins the cluster's brokers refused, oldest first, each with the check that
+    failed (unknown key, bad signature, expired, wrong host, clock skew, missing token, ...)."""
+    arn = cli.api.cluster_arn(cluster)
+    answer = cli.api.steward_route(
+        "GET", f"/steward/v1/clusters/{quote(arn, safe='')}/sign-in-refusals"
+    )
+    if cli.output.is_json:
+        cli.output.json(answer)
+        return
+    cli.output.table(
+        ["TIME", "BROKER", "MECHANISM", "ACCESS KEY", "REASON", "DETAIL"],
+        [
+            (r["time"], r["brokerId"], r["mechanism"], r["accessKeyId"], r["reason"], r["detail"])
+            for r in answer["signInRefusals"]
+        ],
+    )
+
+
 @cluster.command("health", epilog=CLUSTER_HELP)
 @CLUSTER
 @pass_cli

@@ -38,6 +38,7 @@ from steward.domain.model import (
     OperationType,
     utcnow,
 )
+from steward.domain.sign_in_refusals import SignInRefusal
 from steward.domain.versions import (
     line_name,
     line_names,
@@ -52,11 +53,13 @@ from steward.kafka.ids import random_kafka_uuid
 from steward.kafka.instance_types import INSTANCE_TYPES
 from steward.kafka.node_config import (
     CLIENT,
+    CLIENT_SASL_IAM,
     CLIENT_SASL_SCRAM,
     CLIENT_TLS,
     TLS_ALLOWED,
     client_bootstrap,
     client_protocols,
+    sasl_iam_bootstrap,
     sasl_scram_bootstrap,
     tls_bootstrap,
     uses_tls,
@@ -72,6 +75,7 @@ from steward.secrets.service import Secrets
 from steward.secrets.store import SecretRecords
 from steward.security.certificates import ca_certificate, steward_bootstrap
 from steward.security.cluster_policies import ClusterPolicies
+from steward.security.iam_signin import SignInRefusals
 from steward.security.policy_store import PolicyRecords
 from steward.security.scram import ClusterScramSecrets
 from steward.settings import Settings
@@ -143,6 +147,8 @@ class ClusterService:
         )
         self.scram = ClusterScramSecrets(store, self.secrets, describe=self.describe_cluster)
         self.policies = ClusterPolicies(PolicyRecords(store.engine), self.describe_cluster)
+        self.sign_in_refusals: SignInRefusals | None = None
+        """Reads the brokers' refused IAM sign-ins through their agents; set by the server."""
         self.resource_policies = ClusterResourcePolicies(
             ResourcePolicyRecords(store.engine), self.describe_cluster
         )
@@ -263,17 +269,17 @@ class ClusterService:
 
     def _validate_client_authentication(self, spec: ClusterSpec) -> None:
         auth = spec.client_authentication
-        if auth.sasl_iam:
+        if not (auth.unauthenticated or auth.sasl_scram or auth.sasl_iam or auth.tls):
             raise BadRequestException(
-                "IAM client authentication is not available in Steward; use SASL/SCRAM or TLS "
-                "client certificates with access policies.",
-                "clientAuthentication.sasl.iam",
-            )
-        if not (auth.unauthenticated or auth.sasl_scram or auth.tls):
-            raise BadRequestException(
-                "A cluster needs at least one way in: enable unauthenticated access, SASL/SCRAM "
-                "or TLS client authentication.",
+                "A cluster needs at least one way in: enable unauthenticated access, SASL/SCRAM, "
+                "IAM or TLS client authentication.",
                 "clientAuthentication",
+            )
+        if auth.sasl_iam and spec.encryption_in_transit.client_broker not in TLS_ALLOWED:
+            raise BadRequestException(
+                "IAM client authentication needs TLS between clients and brokers: use "
+                "clientBroker TLS or TLS_PLAINTEXT.",
+                "encryptionInfo.encryptionInTransit.clientBroker",
             )
         if auth.sasl_scram and spec.encryption_in_transit.client_broker not in TLS_ALLOWED:
             raise BadRequestException(
@@ -342,8 +348,8 @@ class ClusterService:
         return cluster
 
     def bootstrap_brokers(self, arn: str) -> BootstrapBrokers:
-        """Every broker's plaintext, TLS and SASL/SCRAM listeners, each where the cluster has
-        it."""
+        """Every broker's plaintext, TLS, SASL/SCRAM and IAM listeners, each where the cluster
+        has it."""
         spec = self.describe_cluster(arn).spec
         protocols = client_protocols(spec.encryption_in_transit, spec.client_authentication)
         brokers = [n for n in self.store.nodes(arn) if n.role is NodeRole.BROKER]
@@ -353,7 +359,20 @@ class ClusterService:
             plaintext=client_bootstrap(brokers) if CLIENT in protocols else None,
             tls=tls_bootstrap(brokers) if CLIENT_TLS in protocols else None,
             sasl_scram=sasl_scram_bootstrap(brokers) if CLIENT_SASL_SCRAM in protocols else None,
+            sasl_iam=sasl_iam_bootstrap(brokers) if CLIENT_SASL_IAM in protocols else None,
         )
+
+    def iam_sign_in_refusals(self, arn: str) -> list[SignInRefusal]:
+        """The IAM sign-ins the cluster's brokers refused, oldest first, each with its reason."""
+        cluster = self.describe_cluster(arn)
+        if not cluster.spec.client_authentication.sasl_iam:
+            raise BadRequestException(
+                f"Cluster {cluster.name} does not have IAM client authentication enabled.",
+                "clusterArn",
+            )
+        if self.sign_in_refusals is None:
+            return []
+        return self.sign_in_refusals.read(arn)
 
     def ca_certificate(self, arn: str) -> str:
         """The cluster's CA certificate (PEM), which clients of its TLS listeners trust."""

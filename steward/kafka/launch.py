@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from steward.kafka.iam_signin import CREDENTIALS_LOCATION, HOSTS, REFUSALS_LOCATION
 from steward.kafka.java import SERVER_JVM_OPTIONS, heap_options, operator_jvm_options
 from steward.kafka.log4j import log4j_jvm_options
 from steward.kafka.node_config import CLIENT_TRUSTSTORE_PREFIX
@@ -33,6 +34,9 @@ LOCATION_PROPERTIES: frozenset[str] = frozenset(
         TRUSTSTORE_LOCATION,
         CLIENT_TRUSTSTORE_LOCATION,
         REVOCATION_LISTS_LOCATION,
+        CREDENTIALS_LOCATION,
+        REFUSALS_LOCATION,
+        HOSTS,
     }
 )
 """The properties that name files on the node's host: set by whoever lays out the node's files,

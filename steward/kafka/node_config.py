@@ -4,7 +4,9 @@ Listener layout of every node (the ports follow MSK's conventions):
 - brokers: CLIENT on 9092 (plaintext, `BootstrapBrokerString`) and CLIENT_TLS on 9094 (TLS,
   `BootstrapBrokerStringTls`), each where the cluster's `clientBroker` allows it;
   CLIENT_SASL_SCRAM on 9096 (SASL_SSL with SCRAM-SHA-512, `BootstrapBrokerStringSaslScram`) in a
-  cluster with SASL/SCRAM on; REPLICATION on 9091 for inter-broker traffic, all on the broker's
+  cluster with SASL/SCRAM on; CLIENT_SASL_IAM on 9098 (SASL_SSL with AWS_MSK_IAM and OAUTHBEARER,
+  `BootstrapBrokerStringSaslIam`) in a cluster with IAM on (`steward.kafka.iam_signin`);
+  REPLICATION on 9091 for inter-broker traffic, all on the broker's
   own address;
 - controllers: CONTROLLER on 9093. Controllers are dedicated processes (never combined with a
   broker), one per zone, so brokers can be added, removed and rolled without touching the quorum.
@@ -25,7 +27,8 @@ where the nodes' identities come from. Client listeners open for the client auth
 cluster has:
 CLIENT (plaintext) and CLIENT_TLS without a client certificate only with unauthenticated access;
 CLIENT_TLS with a client certificate (`Tls`), trusting the certificate authorities the cluster
-names and honouring their revocation lists (`steward.kafka.plugins`); CLIENT_SASL_SCRAM with SCRAM.
+names and honouring their revocation lists (`steward.kafka.plugins`); CLIENT_SASL_SCRAM with SCRAM;
+CLIENT_SASL_IAM with IAM, each principal `User:<principal ARN>`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from steward.domain.model import (
     Node,
     NodeRole,
 )
+from steward.kafka.iam_signin import CLIENT_SASL_IAM, CLIENT_SASL_IAM_PORT, iam_listener_settings
 from steward.kafka.instance_types import InstanceType
 from steward.kafka.plugins import PRINCIPAL_BUILDER
 
@@ -89,6 +93,13 @@ def sasl_scram_bootstrap(brokers: Iterable[Node]) -> str:
     )
 
 
+def sasl_iam_bootstrap(brokers: Iterable[Node]) -> str:
+    """The IAM bootstrap string: every broker's CLIENT_SASL_IAM listener (SASL_SSL)."""
+    return ",".join(
+        f"{b.host}:{b.ports.get(CLIENT_SASL_IAM, CLIENT_SASL_IAM_PORT)}" for b in brokers
+    )
+
+
 def sasl_scram_settings() -> dict[str, str]:
     """What a broker's SASL/SCRAM listener needs: SCRAM-SHA-512 only (as MSK), checked against
     the credentials in the cluster's metadata (written by `steward.kafka.scram`)."""
@@ -126,6 +137,8 @@ def client_protocols(
         protocols[CLIENT_TLS] = "SSL"
     if auth.sasl_scram:
         protocols[CLIENT_SASL_SCRAM] = "SASL_SSL"
+    if auth.sasl_iam:
+        protocols[CLIENT_SASL_IAM] = "SASL_SSL"
     return protocols
 
 
@@ -196,6 +209,7 @@ def broker_ports() -> dict[str, int]:
         CLIENT: CLIENT_PORT,
         CLIENT_TLS: CLIENT_TLS_PORT,
         CLIENT_SASL_SCRAM: CLIENT_SASL_SCRAM_PORT,
+        CLIENT_SASL_IAM: CLIENT_SASL_IAM_PORT,
         REPLICATION: REPLICATION_PORT,
     }
 
@@ -283,6 +297,8 @@ def _security_settings(
         settings.update(client_tls_settings(auth))
         if auth.sasl_scram:
             settings.update(sasl_scram_settings())
+        if auth.sasl_iam:
+            settings.update(iam_listener_settings())
     return settings
 
 

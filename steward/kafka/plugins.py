@@ -1,10 +1,13 @@
 """Steward's own classes for Kafka's JVMs, built from source against the Kafka they run in.
 
-One so far: `RevocationCheckingPrincipalBuilder` (`java/RevocationCheckingPrincipalBuilder.java`),
-which makes a revoked client certificate a principal no ACL allows. It is compiled with `javac`
-against the Kafka version's own jars the first time a node of that version needs it, into a jar
-named after the Kafka version and the source's digest, in the Kafka cache; later nodes use that
-jar. A lock file keeps two agents on one host from building it at once.
+`RevocationCheckingPrincipalBuilder` (`java/RevocationCheckingPrincipalBuilder.java`) makes a
+revoked client certificate a principal no ACL allows; the IAM sign-in classes (`IamSignInVerifier`,
+`IamSaslServer`, `IamSecurityProviderCreator`, `IamLoginModule`) verify SigV4 sign-ins with
+SASL `AWS_MSK_IAM` and `OAUTHBEARER` (`steward.kafka.iam_signin`). They are compiled together with
+`javac` against the Kafka version's own jars (Jackson is among them) the first time a node of that
+version needs one, into a jar named after the Kafka version and the digest of all the sources, in
+the Kafka cache; later nodes use that jar. A lock file keeps two agents on one host from building
+it at once.
 """
 
 from __future__ import annotations
@@ -22,8 +25,21 @@ from steward.kafka.distribution import require_distribution
 from steward.settings import kafka_cache_dir
 
 JAVA_SOURCES = Path(__file__).parent / "java"
-PRINCIPAL_BUILDER_SOURCE = "RevocationCheckingPrincipalBuilder.java"
+PLUGIN_SOURCES = (
+    "RevocationCheckingPrincipalBuilder.java",
+    "IamSignInVerifier.java",
+    "IamSaslServer.java",
+    "IamSecurityProviderCreator.java",
+    "IamLoginModule.java",
+)
+"""Every source the plugin jar is compiled from; its name carries their digest."""
 PRINCIPAL_BUILDER = "steward.kafka.RevocationCheckingPrincipalBuilder"
+IAM_SIGN_IN_VERIFIER = "steward.kafka.IamSignInVerifier"
+IAM_SECURITY_PROVIDER = "steward.kafka.IamSecurityProviderCreator"
+IAM_LOGIN_MODULE = "steward.kafka.IamLoginModule"
+PLUGIN_CLASSES = frozenset(
+    {PRINCIPAL_BUILDER, IAM_SIGN_IN_VERIFIER, IAM_SECURITY_PROVIDER, IAM_LOGIN_MODULE}
+)
 REVOCATION_LISTS_LOCATION = "steward.revocation.lists.location"
 REVOKED_PRINCIPAL = "User:steward-revoked"
 """What a revoked certificate authenticates as (the Java class's `REVOKED`)."""
@@ -36,15 +52,15 @@ class PluginBuildError(Exception):
 def needs_plugins(properties: Mapping[str, str]) -> bool:
     """Whether a node with these properties loads one of Steward's classes."""
     return any(
-        key.endswith("principal.builder.class") and value == PRINCIPAL_BUILDER
-        for key, value in properties.items()
+        value in PLUGIN_CLASSES or value.startswith(f"{IAM_LOGIN_MODULE} ")
+        for value in properties.values()
     )
 
 
 def plugin_jar(kafka_version: str, cache: Path | None = None) -> Path:
     """The jar of Steward's classes for `kafka_version`, built when there is none yet."""
-    source = JAVA_SOURCES / PRINCIPAL_BUILDER_SOURCE
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    sources = [JAVA_SOURCES / name for name in PLUGIN_SOURCES]
+    digest = plugin_digest(sources)
     directory = (cache or kafka_cache_dir()) / "plugins"
     jar = directory / f"steward-kafka-{kafka_version}-{digest}.jar"
     if jar.is_file():
@@ -53,16 +69,24 @@ def plugin_jar(kafka_version: str, cache: Path | None = None) -> Path:
     with open(directory / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not jar.is_file():
-            _build(source, require_distribution(kafka_version, cache).classpath, jar)
+            _build(sources, require_distribution(kafka_version, cache).classpath, jar)
     return jar
 
 
-def _build(source: Path, kafka_classpath: str, jar: Path) -> None:
+def plugin_digest(sources: list[Path]) -> str:
+    """A digest of every source's name and content: any change makes a new jar."""
+    digest = hashlib.sha256()
+    for source in sorted(sources):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def _build(sources: list[Path], kafka_classpath: str, jar: Path) -> None:
     javac, jar_tool = _jdk_tool("javac"), _jdk_tool("jar")
     with tempfile.TemporaryDirectory(prefix="steward-plugins-") as work:
         classes = Path(work) / "classes"
         commands = (
-            [javac, "-nowarn", "-cp", kafka_classpath, "-d", str(classes), str(source)],
+            [javac, "-nowarn", "-cp", kafka_classpath, "-d", str(classes), *map(str, sources)],
             [jar_tool, "cf", str(Path(work) / jar.name), "-C", str(classes), "."],
         )
         for command in commands:

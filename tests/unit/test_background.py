@@ -153,6 +153,8 @@ def test_the_control_plane_runs_every_loop_as_one_of_its_tasks(tmp_path: Path) -
             "client-trust",
             "scram-sync",
             "policy-sync",
+            "iam-sign-in-sync",
+            "iam-refusals",
             "metrics-scraper",
             "admin-metrics",
             "alarm-monitor",

@@ -64,8 +64,11 @@ def test_duplicate_name_conflicts(service: ClusterService) -> None:
         (spec(instance_type="kafka.q1.huge"), "brokerNodeGroupInfo.instanceType"),
         (spec(configuration=ConfigurationRef("arn:nope", 1)), "configurationInfo.arn"),
         (
-            spec(client_authentication=ClientAuthentication(unauthenticated=False, sasl_iam=True)),
-            "clientAuthentication.sasl.iam",
+            spec(
+                client_authentication=ClientAuthentication(unauthenticated=False, sasl_iam=True),
+                encryption_in_transit=EncryptionInTransit(ClientBroker.PLAINTEXT, in_cluster=True),
+            ),
+            "encryptionInfo.encryptionInTransit.clientBroker",
         ),
         (
             spec(client_authentication=ClientAuthentication(unauthenticated=False)),

@@ -28,7 +28,12 @@ from steward.kafka.node_config import (
     render_broker_properties,
     render_controller_properties,
 )
-from steward.kafka.plugins import PRINCIPAL_BUILDER
+from steward.kafka.plugins import (
+    IAM_SECURITY_PROVIDER,
+    IAM_SIGN_IN_VERIFIER,
+    PRINCIPAL_BUILDER,
+    needs_plugins,
+)
 from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.unit.clusters import active_cluster, desired_spec
@@ -91,8 +96,8 @@ def test_what_a_security_update_leaves_out_stays(service: ClusterService) -> Non
             "clientAuthentication",  # no way in would be left
         ),
         (
-            {"client_authentication": {"sasl_iam": True}},
-            "clientAuthentication.sasl.iam",
+            {"client_authentication": {"sasl_iam": True}, "client_broker": ClientBroker.PLAINTEXT},
+            "encryptionInfo.encryptionInTransit.clientBroker",  # IAM signs in over TLS only
         ),
         (
             {
@@ -204,3 +209,46 @@ def test_client_certificates_are_required_only_without_unauthenticated_access() 
     mixed = broker_properties(ClientAuthentication(tls=True, tls_certificate_authority_arns=("a",)))
     assert mixed[f"{prefix}ssl.client.auth"] == "requested"
     assert "authorizer.class.name" not in mixed
+
+
+IAM_ONLY = ClientAuthentication(unauthenticated=False, sasl_iam=True)
+
+
+def test_with_iam_a_broker_opens_the_iam_listener_and_denies_by_default() -> None:
+    properties = broker_properties(IAM_ONLY)
+    assert set(protocols(properties)) == {"CLIENT_SASL_IAM", "REPLICATION", "CONTROLLER"}
+    assert protocols(properties)["CLIENT_SASL_IAM"] == "SASL_SSL"
+    assert ":9098" in properties["listeners"]
+    assert properties["authorizer.class.name"] == STANDARD_AUTHORIZER
+    prefix = "listener.name.client_sasl_iam."
+    assert properties[f"{prefix}sasl.enabled.mechanisms"] == "AWS_MSK_IAM,OAUTHBEARER"
+    assert properties[f"{prefix}oauthbearer.sasl.server.callback.handler.class"] == (
+        IAM_SIGN_IN_VERIFIER
+    )
+    assert properties[f"{prefix}aws_msk_iam.sasl.server.callback.handler.class"] == (
+        IAM_SIGN_IN_VERIFIER
+    )
+    assert int(properties[f"{prefix}connections.max.reauth.ms"]) > 0
+    assert properties["security.providers"] == IAM_SECURITY_PROVIDER
+    assert needs_plugins(properties)
+
+
+def test_iam_and_scram_side_by_side_each_have_their_listener() -> None:
+    properties = broker_properties(
+        ClientAuthentication(unauthenticated=False, sasl_scram=True, sasl_iam=True)
+    )
+    assert {"CLIENT_SASL_IAM", "CLIENT_SASL_SCRAM"} <= set(protocols(properties))
+    assert properties["listener.name.client_sasl_scram.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+
+
+def test_turning_iam_on_is_a_rolling_security_update(service: ClusterService) -> None:
+    cluster = active_cluster(
+        service, encryption_in_transit=TLS_IN_CLUSTER, client_authentication=SCRAM_ONLY
+    )
+    operation = service.updates.update_security(
+        cluster.arn, cluster.current_version, client_authentication={"sasl_iam": True}
+    )
+    assert operation.type is OperationType.UPDATE_SECURITY
+    assert desired_spec(service, operation).client_authentication == ClientAuthentication(
+        unauthenticated=False, sasl_scram=True, sasl_iam=True
+    )

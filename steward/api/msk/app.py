@@ -12,7 +12,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from steward.api import access_policies, alarms, consumer_groups, native, revocation_lists
+from steward.api import (
+    access_policies,
+    alarms,
+    consumer_groups,
+    native,
+    revocation_lists,
+    sign_in_refusals,
+)
 from steward.api.msk import (
     cluster_policy,
     clusters,
@@ -47,6 +54,7 @@ def msk_router() -> Router:
         consumer_groups,
         alarms,
         revocation_lists,
+        sign_in_refusals,
         access_policies,
     ):
         router.include(module.router)
