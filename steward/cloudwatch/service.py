@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from steward.cloudwatch.errors import (
+    InternalServiceFault,
     InvalidFormatFault,
     InvalidNextToken,
     InvalidParameterCombinationException,
@@ -52,6 +53,7 @@ from steward.monitor.metric_source import (
     series_name,
     split_series_name,
 )
+from steward.monitor.prometheus_source import PrometheusQueryError
 from steward.monitor.store import Sample
 
 Body = dict[str, Any]
@@ -224,9 +226,12 @@ class CloudWatch:
         period: int,
         statistic: str,
     ) -> dict[float, float]:
-        found = self.source.query(
-            series_name(namespace, metric), dimensions, start, end, period, statistic
-        )
+        try:
+            found = self.source.query(
+                series_name(namespace, metric), dimensions, start, end, period, statistic
+            )
+        except PrometheusQueryError as error:
+            raise InternalServiceFault(f"The metric source did not answer: {error}") from None
         return {point.timestamp: point.value for point in found}
 
     def get_metric_statistics(self, body: Body) -> Body:
@@ -283,7 +288,7 @@ class CloudWatch:
         results = self._metric_data(queries, start, end)
         descending = scan_by == "TimestampDescending"
         flat: list[tuple[int, float, float]] = []
-        for index, (_, _, series) in enumerate(results):
+        for index, (_, _, series, _) in enumerate(results):
             for ts in sorted(series, reverse=descending):
                 flat.append((index, ts, series[ts]))
         offset = int(token.get("offset", 0))
@@ -291,18 +296,22 @@ class CloudWatch:
         more = offset + limit < len(flat)
         last_index = {i for i, _, _ in flat[offset + limit :]}
         answer_results: list[Body] = []
-        for index, (query_id, label, _) in enumerate(results):
+        for index, (query_id, label, _, failure) in enumerate(results):
             points = [(ts, v) for i, ts, v in page if i == index]
             if offset and not points:
                 continue
+            if failure is not None:
+                status = "InternalError"
+            else:
+                status = "PartialData" if index in last_index else "Complete"
             answer_results.append(
                 {
                     "Id": query_id,
                     "Label": label,
                     "Timestamps": [_moment(ts) for ts, _ in points],
                     "Values": [v for _, v in points],
-                    "StatusCode": "PartialData" if index in last_index else "Complete",
-                    "Messages": [],
+                    "StatusCode": status,
+                    "Messages": [{"Code": "InternalError", "Value": failure}] if failure else [],
                 }
             )
         answer: Body = {"MetricDataResults": answer_results, "Messages": []}
@@ -312,8 +321,9 @@ class CloudWatch:
 
     def _metric_data(
         self, queries: list[Body], start: float, end: float
-    ) -> list[tuple[str, str, dict[float, float]]]:
-        """(id, label, values) of every query whose ReturnData is not false, in order."""
+    ) -> list[tuple[str, str, dict[float, float], str | None]]:
+        """(id, label, values, why it failed or None) of every query whose ReturnData is not
+        false, in order."""
         by_id: dict[str, Body] = {}
         for query in queries:
             query_id = _required(query, "Id")
@@ -330,6 +340,9 @@ class CloudWatch:
             by_id[query_id] = query
         values: dict[str, dict[float, float]] = {}
         labels: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        """Queries whose metric could not be read: answered as InternalError, as CloudWatch does,
+        and so is every expression over them."""
         metric_ids = [i for i, q in by_id.items() if q.get("MetricStat") is not None]
         for query_id in metric_ids:
             stat = by_id[query_id]["MetricStat"]
@@ -340,15 +353,19 @@ class CloudWatch:
             statistic = _required(stat, "Stat")
             if not is_statistic(statistic):
                 raise _invalid("MetricStat.Stat", statistic)
-            values[query_id] = self._series(
-                namespace,
-                name,
-                _dimensions(metric.get("Dimensions")),
-                start,
-                end,
-                period,
-                statistic,
-            )
+            try:
+                values[query_id] = self._series(
+                    namespace,
+                    name,
+                    _dimensions(metric.get("Dimensions")),
+                    start,
+                    end,
+                    period,
+                    statistic,
+                )
+            except InternalServiceFault as error:
+                values[query_id] = {}
+                failed[query_id] = error.message
             labels[query_id] = by_id[query_id].get("Label") or name
         pending = [i for i in by_id if i not in values]
         while pending:
@@ -370,11 +387,14 @@ class CloudWatch:
                     raise _invalid("Expression", expression, str(error)) from None
                 values[query_id] = found[0] if len(found) == 1 else _first_non_empty(found)
                 labels[query_id] = by_id[query_id].get("Label") or query_id
+                broken = referenced_ids(expression) & set(failed)
+                if broken or (set(failed) and "METRICS" in expression.upper()):
+                    failed[query_id] = failed[sorted(broken or failed)[0]]
                 pending.remove(query_id)
         if not any(q.get("ReturnData", True) is not False for q in by_id.values()):
             raise InvalidParameterValueException("At least one query must have ReturnData true.")
         return [
-            (query_id, labels[query_id], values[query_id])
+            (query_id, labels[query_id], values[query_id], failed.get(query_id))
             for query_id, query in by_id.items()
             if query.get("ReturnData", True) is not False
         ]

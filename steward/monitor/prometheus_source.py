@@ -26,9 +26,10 @@ from steward.monitor.store import Datapoint, Sample, Series, Statistic
 log = logging.getLogger(__name__)
 
 QUERY_TIMEOUT = 10.0
-RETRY_AFTER = 30.0
-"""Seconds a Prometheus that did not answer is left alone: meanwhile queries fail at once, so
-that a pass over many alarms does not wait QUERY_TIMEOUT for each."""
+RETRY_AFTER = 15.0
+"""Seconds a Prometheus that timed out is left alone: meanwhile queries fail at once, so that a
+pass over many alarms does not wait QUERY_TIMEOUT for each (one that refuses connections fails
+at once anyway, and is asked again each time)."""
 RATE_WINDOW = 60
 """Seconds of samples each rate is taken over: several scrapes at any usual interval."""
 
@@ -160,14 +161,14 @@ class PrometheusSource:
 
     def _query_range(self, query: str, start: float, end: float, step: int) -> list[Any]:
         if time.monotonic() < self._unreachable_until:
-            raise PrometheusQueryError(f"Prometheus at {self.url} did not answer lately")
+            raise PrometheusQueryError(f"Prometheus at {self.url} timed out lately")
         try:
             response = self._client.get(
                 f"{self.url}/api/v1/query_range",
                 params={"query": query, "start": start, "end": end, "step": step},
             )
             body = response.json()
-        except httpx.TransportError as error:
+        except httpx.TimeoutException as error:
             self._unreachable_until = time.monotonic() + RETRY_AFTER
             raise PrometheusQueryError(f"Prometheus at {self.url}: {error}") from error
         except (httpx.HTTPError, ValueError) as error:

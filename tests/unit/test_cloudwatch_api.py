@@ -443,3 +443,44 @@ def test_signed_requests_pass_and_bad_signatures_get_cloudwatch_errors(
         with pytest.raises(ClientError) as refused:
             unknown.list_metrics()
         assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId", protocol
+
+
+def test_a_metric_source_that_does_not_answer_is_an_internal_error_of_its_query(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path, zones=ZONES, metrics_prometheus_url="http://127.0.0.1:9")
+    service = ClusterService(settings, Store(settings.db_url))
+    try:
+        with serving(build_app(service, AcceptAnyRequest())) as url:
+            cloudwatch = client(url, "json", tmp_path / "models")
+            end = datetime.now(UTC)
+            metric = {
+                "Namespace": KAFKA,
+                "MetricName": "BytesInPerSec",
+                "Dimensions": [
+                    {"Name": "Cluster Name", "Value": "orders"},
+                    {"Name": "Broker ID", "Value": "1"},
+                ],
+            }
+            answer = cloudwatch.get_metric_data(
+                StartTime=end - timedelta(minutes=5),
+                EndTime=end,
+                MetricDataQueries=[
+                    {"Id": "b", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}},
+                    {"Id": "kib", "Expression": "b / 1024"},
+                    {"Id": "lag", "MetricStat": {"Metric": {**metric, "MetricName": "SumOffsetLag"},
+                                                 "Period": 60, "Stat": "Sum"}},
+                ],
+            )  # fmt: skip
+            status = {r["Id"]: r["StatusCode"] for r in answer["MetricDataResults"]}
+            # Prometheus answers BytesInPerSec; the embedded store still answers the rest.
+            assert status == {"b": "InternalError", "kib": "InternalError", "lag": "Complete"}
+            with pytest.raises(ClientError) as refused:
+                cloudwatch.get_metric_statistics(
+                    **metric, StartTime=end - timedelta(minutes=5), EndTime=end, Period=60,
+                    Statistics=["Sum"],
+                )  # fmt: skip
+            assert refused.value.response["Error"]["Code"] == "InternalServiceError"
+    finally:
+        service.metrics.close()
+        service.store.close()
