@@ -55,12 +55,43 @@ class FakeBroker(http.server.BaseHTTPRequestHandler):
         return
 
 
+def _start_prometheus(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Prometheus on a free port, once it has scraped its target (another process may take the
+    port between the probe and the bind: then it is started again on another)."""
+    for _ in range(3):
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={home / 'prometheus.yml'}",
+                f"--storage.tsdb.path={home / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            stdout=(home / "prometheus.out").open("ab"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120  # the machine may be busy
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"{url}/api/v1/query", params={"query": "up"}, timeout=5)
+                if answer.json()["data"]["result"]:
+                    return process, url
+            except (httpx.HTTPError, ValueError, KeyError):
+                pass
+            time.sleep(0.5)
+        process.terminate()
+        process.wait(15)
+    raise AssertionError(f"Prometheus did not start: {(home / 'prometheus.out').read_text()}")
+
+
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     exporter = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeBroker)
     threading.Thread(target=exporter.serve_forever, daemon=True).start()
     home = tmp_path_factory.mktemp("prometheus")
-    port = free_port()
     (home / "prometheus.yml").write_text(
         "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
         "scrape_configs:\n"
@@ -69,35 +100,15 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"      - targets: ['127.0.0.1:{exporter.server_address[1]}']\n"
         "        labels: {cluster_name: orders, broker_id: '1'}\n"
     )
-    process = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={home / 'prometheus.yml'}",
-            f"--storage.tsdb.path={home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                answer = httpx.get(f"{url}/api/v1/query", params={"query": "up"}, timeout=5)
-                if answer.json()["data"]["result"]:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "no Prometheus"
-            time.sleep(0.5)
-        time.sleep(10)  # enough scrapes to fill a rate's window
-        yield url
+        process, url = _start_prometheus(home)
+        try:
+            time.sleep(10)  # enough scrapes to fill a rate's window
+            yield url
+        finally:
+            process.terminate()
+            process.wait(15)
     finally:
-        process.terminate()
-        process.wait(15)
         exporter.shutdown()
         exporter.server_close()
 
