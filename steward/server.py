@@ -202,7 +202,8 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         tasks.add(ADMIN_METRICS, admin_metrics.collect_all, admin_metrics.interval)
         alarms = AlarmMonitor(
             store,
-            StoredMetrics(metrics),
+            StoredMetrics(service.metrics.source),
+            actions=service.alarms.actions,
             region=settings.region,
             account=settings.account_id,
             interval=settings.metrics_interval,

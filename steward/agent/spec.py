@@ -89,8 +89,9 @@ class NodeSpec:
     """Brokers: where the agent delivers the broker's log (`steward.agent.log_delivery`, MSK's
     LoggingInfo). Applied live: a change restarts nothing."""
     node_exporter_port: int | None = None
-    """Brokers: the port on the broker's address where the agent serves the host's metrics
-    (`steward.agent.node_metrics`, MSK's node exporter); None for none. Applied live."""
+    """Brokers: the port on the broker's address where the agent runs Prometheus's node_exporter
+    (`steward.agent.node_exporter`, MSK's node exporter; the built-in one where the package is
+    missing); None for none. Applied live."""
 
     def __post_init__(self) -> None:
         self.validate()

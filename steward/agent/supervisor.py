@@ -45,8 +45,8 @@ from steward.agent.encryption import EncryptedDirectory, EncryptionError
 from steward.agent.iam import write_iam_files
 from steward.agent.log_delivery import LogDelivery
 from steward.agent.log_shipper import LogShipper, ship_logs
+from steward.agent.node_exporter import NodeExporters
 from steward.agent.node_metrics import Endpoint as NodeMetricsEndpoint
-from steward.agent.node_metrics import NodeMetricsServers
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeState, NodeStatus, is_valid_key
 from steward.agent.tls import write_tls_files, write_worker_trust
 from steward.agent.volumes import (
@@ -302,8 +302,9 @@ class NodeSupervisor:
         self._nodes: dict[str, _Node] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.node_metrics = NodeMetricsServers()
-        """The brokers' host metrics (MSK's node exporter port), served as their specs ask."""
+        self.node_metrics = NodeExporters(state_dir / "node-exporters")
+        """The brokers' host metrics (MSK's node exporter port), served as their specs ask:
+        Prometheus's node_exporter, or the built-in exporter where it is not installed."""
         self._load()
         self.cpu_groups.remove_empty_groups()
 

@@ -15,6 +15,7 @@ from steward.api.auth.actions import service_actions
 from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi, msk_router
+from steward.cloudwatch.api import query_endpoint, with_cloudwatch
 from steward.connect.api import with_kafka_connect
 from steward.connect.service import MskConnect
 from steward.control.service import ClusterService
@@ -69,13 +70,20 @@ def build_app(
         return JSONResponse(await run_in_threadpool(service.metrics.prometheus_targets))
 
     routes: ASGIApp = with_query_endpoints(
-        [iam_endpoint(service.iam), sts_endpoint(service.iam)],
-        with_lambda(
-            with_acm_pca(
-                with_secrets_manager(MskApi(service), service.secrets),
-                service.private_cas,
+        [
+            iam_endpoint(service.iam),
+            sts_endpoint(service.iam),
+            query_endpoint(service.cloudwatch),
+        ],
+        with_cloudwatch(
+            with_lambda(
+                with_acm_pca(
+                    with_secrets_manager(MskApi(service), service.secrets),
+                    service.private_cas,
+                ),
+                functions,
             ),
-            functions,
+            service.cloudwatch,
         ),
     )
     if connect is not None:

@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pca", "secrets", "iam"),
     ("security",),
     ("monitor",),
-    ("functions",),
+    ("functions", "cloudwatch"),
     ("control",),
     ("chaos", "connect"),
     ("api",),
