@@ -21,6 +21,11 @@ from steward import logs
 from steward.api.app import build_app
 from steward.api.auth.startup import prepare_authentication
 from steward.background import BackgroundTasks, Pace
+from steward.connect.endpoints import ClusterEndpoints
+from steward.connect.plugin_files import S3Access
+from steward.connect.reconciler import ConnectReconciler
+from steward.connect.service import MskConnect
+from steward.connect.store import ConnectRecords
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
@@ -68,6 +73,7 @@ ADMIN_METRICS = "admin-metrics"
 ALARM_MONITOR = "alarm-monitor"
 FUNCTION_BUILDER = "function-builder"
 TRIGGER_POLLERS = "trigger-pollers"
+CONNECT_RECONCILER = "connect-reconciler"
 
 
 @dataclass
@@ -82,6 +88,8 @@ class ControlPlane:
     """What to release once the tasks are stopped, in this order."""
     functions: Functions | None = None
     """The Lambda-compatible service, with its pollers among the tasks."""
+    connect: MskConnect | None = None
+    """MSK Connect's use cases, served beside MSK's API."""
     iam_sign_in: IamCredentialSync | None = None
     """Sends the brokers the keys that may sign in with IAM; its `identities` is the source."""
     sign_in_refusals: SignInRefusals | None = None
@@ -194,7 +202,8 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         tasks.add(ADMIN_METRICS, admin_metrics.collect_all, admin_metrics.interval)
         alarms = AlarmMonitor(
             store,
-            StoredMetrics(metrics),
+            StoredMetrics(service.metrics.source),
+            actions=service.alarms.actions,
             region=settings.region,
             account=settings.account_id,
             interval=settings.metrics_interval,
@@ -203,7 +212,37 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         plane.closing += [alarms.close, scraper.close, admin_metrics.close]
     add_functions(plane)
     plane.closing.append(service.metrics.close)
+    plane.connect = _add_connect(settings, store, service, agents, tasks)
     return plane
+
+
+def _add_connect(
+    settings: Settings,
+    store: Store,
+    service: ClusterService,
+    agents: AgentDirectory,
+    tasks: BackgroundTasks,
+) -> MskConnect:
+    """MSK Connect: its use cases, and the reconciler that runs connectors' workers."""
+    records = ConnectRecords(store.engine)
+    endpoints = ClusterEndpoints(service)
+    connect = MskConnect(
+        records,
+        settings.region,
+        settings.account_id,
+        is_steward_cluster=endpoints.exists,
+        zones=settings.zones,
+    )
+    s3 = S3Access(
+        settings.connect_s3_endpoint,
+        settings.region,
+        settings.connect_s3_access_key_id,
+        settings.connect_s3_secret_access_key,
+    )
+    reconciler = ConnectReconciler(records, settings, agents, store, endpoints, s3)
+    tasks.add(CONNECT_RECONCILER, reconciler.pass_once, reconciler.interval, pace=Pace.DELAY)
+    connect.wake = tasks.waker(CONNECT_RECONCILER)
+    return connect
 
 
 def audited(iam: IdentityAccess) -> Callable[[SignInRefusal], None]:
@@ -279,7 +318,7 @@ def run(settings: Settings | None = None) -> None:
     except BaseException:
         plane.close()
         raise
-    app = build_app(plane.service, authenticator, plane.functions)
+    app = build_app(plane.service, authenticator, functions=plane.functions, connect=plane.connect)
     config = uvicorn.Config(
         app,
         host=settings.api_host,

@@ -9,11 +9,15 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from steward.api.auth.actions import service_actions
 from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi, msk_router
+from steward.cloudwatch.api import query_endpoint, with_cloudwatch
+from steward.connect.api import with_kafka_connect
+from steward.connect.service import MskConnect
 from steward.console.assets import console_paths, console_routes
 from steward.control.service import ClusterService
 from steward.domain.errors import StewardError
@@ -48,9 +52,15 @@ def request_authorizer(service: ClusterService) -> RequestAuthorizer:
 
 
 def build_app(
-    service: ClusterService, authenticator: Authenticator, functions: Functions | None = None
+    service: ClusterService,
+    authenticator: Authenticator,
+    *,
+    functions: Functions | None = None,
+    connect: MskConnect | None = None,
 ) -> Starlette:
-    """`functions`: the Lambda-compatible service, served on Lambda's dated paths when given."""
+    """The side services that run background work of their own come from `steward.server`:
+    `functions` (Lambda's dated paths) and `connect` (MSK Connect's routes); a Steward without
+    one answers its paths as unknown ones."""
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -62,25 +72,32 @@ def build_app(
     async def prometheus_targets(_: Request) -> JSONResponse:
         return JSONResponse(await run_in_threadpool(service.metrics.prometheus_targets))
 
+    routes: ASGIApp = with_query_endpoints(
+        [
+            iam_endpoint(service.iam),
+            sts_endpoint(service.iam),
+            query_endpoint(service.cloudwatch),
+        ],
+        with_cloudwatch(
+            with_lambda(
+                with_acm_pca(
+                    with_secrets_manager(MskApi(service), service.secrets),
+                    service.private_cas,
+                ),
+                functions,
+            ),
+            service.cloudwatch,
+        ),
+    )
+    if connect is not None:
+        routes = with_kafka_connect(routes, connect)
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
             *console_routes(service.settings.region),
-            Mount(
-                "/",
-                app=with_query_endpoints(
-                    [iam_endpoint(service.iam), sts_endpoint(service.iam)],
-                    with_lambda(
-                        with_acm_pca(
-                            with_secrets_manager(MskApi(service), service.secrets),
-                            service.private_cas,
-                        ),
-                        functions,
-                    ),
-                ),
-            ),
+            Mount("/", app=routes),
         ],
         middleware=[
             Middleware(

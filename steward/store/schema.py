@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -409,3 +410,18 @@ event_source_mappings = Table(
 """Event-source mappings from a cluster's topics to a function: what the user asked (topics,
 starting position, batching, filters, failure destination, retries) and where the pollers have
 got it (Lambda's State, StateTransitionReason and LastProcessingResult)."""
+connect_resources = Table(
+    "connect_resources",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "name"),
+)
+"""MSK Connect's resources (`steward.connect`): custom plugins, worker configurations and
+connectors, each a JSON record of its desired state and what was last observed. `generation`
+grows with every change a user asks for, so that the reconciler's observations of an older one
+are not written over it."""

@@ -42,7 +42,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         account_id="123456789012",
         connections=ClusterConnections(store),
     )
-    with serving(build_app(service, AcceptAnyRequest(), functions)) as url:
+    with serving(build_app(service, AcceptAnyRequest(), functions=functions)) as url:
         yield url
     functions.close()
 

@@ -88,7 +88,7 @@ def endpoint(home: Path, store: Store) -> Iterator[str]:
         connections=ClusterConnections(store),
     )
     verifier = SigV4Verifier(settings.region, store.access_keys.secret_of)
-    with serving(build_app(service, verifier, functions)) as url:
+    with serving(build_app(service, verifier, functions=functions)) as url:
         yield url
     functions.close()
 

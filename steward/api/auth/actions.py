@@ -10,8 +10,12 @@ Each service on the endpoint declares its requests' actions here, as one `Servic
 - Secrets Manager: `secretsmanager:<Operation>` of `X-Amz-Target`, on the secret named by
   `SecretId` (an ARN, or a name looked up);
 - AWS Private CA: `acm-pca:<Operation>`, on `CertificateAuthorityArn`;
+- CloudWatch: `cloudwatch:<Operation>` (whichever of its three protocols carries it), on the
+  alarm's ARN when the request names one alarm, else `*`;
 - Lambda: `lambda:<Operation>` of its dated path (`steward.functions.api.ROUTES`), on the
   function's or event-source mapping's ARN;
+- MSK Connect: `kafkaconnect:<Operation>`, on the connector, custom plugin or worker
+  configuration ARN the path names, else `*`;
 - IAM: `iam:<Action>` on the user, role or policy the request names (a key operation without a
   user names the caller's own); STS: `sts:<Action>` (AssumeRole on the role; GetCallerIdentity
   needs no permission, as in AWS).
@@ -26,11 +30,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import cbor2
+
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.routing import Router
+from steward.cloudwatch.api import MODEL_NAME as CLOUDWATCH_MODEL
+from steward.cloudwatch.api import SIGNING_NAME as CLOUDWATCH_SIGNING_NAME
+from steward.cloudwatch.api import TARGET_PREFIX as CLOUDWATCH_TARGET
+from steward.connect.api import is_kafka_connect_request, match_route
 from steward.functions.api import LAMBDA_PATH, path_segments, resolve
 from steward.iam import arns
-from steward.wire.query_protocol import read_form, signing_service
+from steward.wire.query_protocol import read_form, service_model, signing_service
+from steward.wire.rpcv2_cbor import operation_path
 
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 """Actions AWS lets every authenticated caller perform, whatever its policies say."""
@@ -178,6 +189,72 @@ class LambdaActions:
         return f"arn:aws:lambda:{self.region}:{self.account}:{kind}:{name}"
 
 
+@dataclass
+class CloudWatchActions:
+    """CloudWatch's requests, in RPC v2 CBOR (by path), JSON 1.0 (by target) or Query (a form
+    post signed for `monitoring`): `cloudwatch:<Operation>`."""
+
+    region: str
+    account: str
+
+    def action_of(
+        self, request: ReceivedRequest, caller_user_arn: str | None
+    ) -> RequestedAction | None:
+        found = self._operation(request)
+        if found is None:
+            return None
+        operation, members = found
+        names = members.get("AlarmNames")
+        name = members.get("AlarmName")
+        if name is None and isinstance(names, list) and len(names) == 1:
+            name = names[0]
+        resource = "*"
+        if isinstance(name, str) and name:
+            resource = f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{name}"
+        return RequestedAction("cloudwatch", f"cloudwatch:{operation}", resource)
+
+    @staticmethod
+    def _operation(request: ReceivedRequest) -> tuple[str, dict[str, Any]] | None:
+        path = request.raw_path.decode("latin-1")
+        prefix = operation_path(service_model(CLOUDWATCH_MODEL))
+        if path.startswith(prefix):
+            try:
+                members = cbor2.loads(request.body) if request.body else {}
+            except (cbor2.CBORDecodeError, ValueError):
+                members = {}
+            return path[len(prefix) :], members if isinstance(members, dict) else {}
+        target = _target(request)
+        if path == "/" and target.startswith(CLOUDWATCH_TARGET):
+            return target[len(CLOUDWATCH_TARGET) :], _json_body(request)
+        authorization = request.header("authorization") or ""
+        scope = {"headers": [(b"authorization", authorization.encode("latin-1"))]}
+        if path == "/" and signing_service(scope) == CLOUDWATCH_SIGNING_NAME:
+            form = read_form(request.body)
+            alarms = [v for k, v in form.items() if k.startswith("AlarmNames.member.")]
+            members: dict[str, Any] = {"AlarmNames": alarms} if alarms else {}
+            if form.get("AlarmName"):
+                members["AlarmName"] = form["AlarmName"]
+            return form.get("Action", ""), members
+        return None
+
+
+class KafkaConnectActions:
+    """MSK Connect's REST routes (`steward.connect.api`): `kafkaconnect:<Operation>` on the ARN
+    in the path. Looked at before MSK's, whose `/v1/tags/{resourceArn}` has the same shape."""
+
+    def action_of(
+        self, request: ReceivedRequest, caller_user_arn: str | None
+    ) -> RequestedAction | None:
+        path = request.raw_path.decode("latin-1")
+        if not is_kafka_connect_request({"path": path}):
+            return None
+        found = match_route(request.method, path)
+        if found is None:
+            return None
+        operation, _, params = found
+        return RequestedAction("kafkaconnect", f"kafkaconnect:{operation}", params.get("arn", "*"))
+
+
 MSK_ACTION_OVERRIDES: dict[str, str] = {"ListAuditRecords": "iam:ListAuditRecords"}
 """Where a route's action is not `kafka:<Operation>`: MSK's own are all named as their
 operations; Steward's IAM audit route is IAM's."""
@@ -229,5 +306,7 @@ def service_actions(
         QueryActions("iam", iam_resource(account)),
         QueryActions("sts", sts_resource),
         LambdaActions(region, account),
+        CloudWatchActions(region, account),
+        KafkaConnectActions(),
         RouteActions(router, MSK_ACTION_OVERRIDES),
     ]

@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.errors import error_response
+from steward.cloudwatch import api as cloudwatch
+from steward.connect import api as kafka_connect
 from steward.domain.errors import BadRequestException, InternalServerErrorException, StewardError
 from steward.functions import api as lambda_api
 from steward.iam.api import CURRENT_CALLER
@@ -183,6 +185,10 @@ class RequireAuthentication:
             response = secrets_manager.error_response(error, str(uuid.uuid4()))
         elif acm_pca.is_acm_pca_request(scope):
             response = acm_pca.error_response(error, str(uuid.uuid4()))
+        elif kafka_connect.is_kafka_connect_request(scope):
+            response = kafka_connect.error_response(error, str(uuid.uuid4()))
+        elif cloudwatch.is_cloudwatch_request(scope):
+            response = cloudwatch.error_response(scope, error, str(uuid.uuid4()))
         elif query_protocol.is_form_post(scope):
             response = query_protocol.error_response(as_query_error(error), str(uuid.uuid4()))
         else:
