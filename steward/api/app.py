@@ -18,6 +18,7 @@ from steward.api.msk.app import MskApi, msk_router
 from steward.cloudwatch.api import query_endpoint, with_cloudwatch
 from steward.connect.api import with_kafka_connect
 from steward.connect.service import MskConnect
+from steward.console.assets import console_paths, console_routes
 from steward.control.service import ClusterService
 from steward.domain.errors import StewardError
 from steward.functions.api import with_lambda
@@ -30,7 +31,9 @@ from steward.wire.query_protocol import with_query_endpoints
 
 OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 """What answers without a signature: liveness, and what Prometheus reads (it cannot sign
-requests): Steward's own metrics and the service-discovery document of the brokers' exporters."""
+requests): Steward's own metrics and the service-discovery document of the brokers' exporters.
+The console's static shell (`console_paths()`) is open too: it holds no data, and signs every
+call it makes to the API."""
 
 
 def request_authorizer(service: ClusterService) -> RequestAuthorizer:
@@ -93,13 +96,14 @@ def build_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
+            *console_routes(service.settings.region),
             Mount("/", app=routes),
         ],
         middleware=[
             Middleware(
                 RequireAuthentication,
                 authenticator=authenticator,
-                open_paths=OPEN_PATHS,
+                open_paths=(*OPEN_PATHS, *console_paths()),
                 authorizer=request_authorizer(service),
             )
         ],

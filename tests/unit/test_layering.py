@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("functions", "cloudwatch"),
     ("control",),
     ("chaos", "connect"),
+    ("console",),
     ("api",),
     ("server",),
     ("cli",),
