@@ -132,7 +132,7 @@ class Target:
 
 
 def wait_for_brokers(bootstrap: str, count: int, timeout: float = 300) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:

@@ -66,10 +66,19 @@ def place_nodes(run: StepRun[NoProgress]) -> None:
 
 
 def start_controllers(run: StepRun[NoProgress]) -> None:
-    start_selected_nodes(run.ctx, run.cluster, lambda node: node.role is NodeRole.CONTROLLER)
+    """The controllers get their specs, and in the same parallel wave so do the brokers of a
+    cluster being created. A broker needs no running quorum to start: it keeps asking the
+    controllers it is configured with until they answer. Its agent formats it in a moment, while
+    a controller's agent runs StorageTool first (a JVM of its own, seconds on a busy host), so
+    started together the brokers' JVMs load their classes while the controllers are formatted
+    and elect their leader, instead of after it."""
+    ctx, cluster = run.ctx, run.cluster
+    creating = cluster.state is ClusterState.CREATING
+    start_selected_nodes(ctx, cluster, lambda node: creating or node.role is NodeRole.CONTROLLER)
 
 
 def start_brokers(run: StepRun[NoProgress]) -> None:
+    """Every broker has its spec (a no-op for those START_CONTROLLERS started already)."""
     start_selected_nodes(run.ctx, run.cluster, lambda node: node.role is NodeRole.BROKER)
 
 
