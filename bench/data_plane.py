@@ -31,6 +31,7 @@ side's server.log) and JVM command lines. Ends every process it started and free
     python bench/data_plane.py                               # full run, 3 rounds
     python bench/data_plane.py --rounds 1 --records 20000    # smoke run
     python bench/data_plane.py --sides hand,steward --transports plaintext --workloads e2e
+    python bench/data_plane.py --steward-cgroups off         # Steward's nodes without CPU weights
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
+from steward.agent.cgroups import CGROUP_ROOT_ENV  # noqa: E402
 from steward.agent.spec import NodeSpec  # noqa: E402
 from steward.control.node_specs import build_node_spec  # noqa: E402
 from steward.control.placement import Placer, new_directory_id  # noqa: E402
@@ -249,9 +251,15 @@ def _listener(listeners: str, name: str) -> str:
     raise KeyError(name)
 
 
-def start_steward(name: str, work: Path, at_rest: str) -> Target:
-    """A Steward of its own (encryption at rest `at_rest`) and one cluster on it, ACTIVE."""
-    steward = Steward(work / name.replace(" ", "-"), extra_env={ENCRYPTION_AT_REST_ENV: at_rest})
+def start_steward(name: str, work: Path, at_rest: str, cgroups: bool = True) -> Target:
+    """A Steward of its own (encryption at rest `at_rest`) and one cluster on it, ACTIVE.
+    Without `cgroups` its agents find no cgroup hierarchy (an empty directory stands in for
+    one), so that its nodes run unweighted, in the benchmark's own group, as by hand."""
+    env = {ENCRYPTION_AT_REST_ENV: at_rest}
+    if not cgroups:
+        (work / "no-cgroups").mkdir(exist_ok=True)
+        env[CGROUP_ROOT_ENV] = str(work / "no-cgroups")
+    steward = Steward(work / name.replace(" ", "-"), extra_env=env)
     steward.start()
     try:
         client = steward.client()
@@ -516,6 +524,12 @@ def main() -> None:
     parser.add_argument("--sides", default="hand,steward,steward-at-rest")
     parser.add_argument("--transports", default="plaintext,tls")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument(
+        "--steward-cgroups",
+        choices=("on", "off"),
+        default="on",
+        help="off: Steward's nodes run without CPU weights, to see what the weights cost",
+    )
     args = parser.parse_args()
     sides = args.sides.split(",")
     transports = args.transports.split(",")
@@ -523,19 +537,23 @@ def main() -> None:
     if "steward-at-rest" in sides and not encryption_supported():
         print("no gocryptfs/FUSE on this host: leaving out the encrypted side")
         sides.remove("steward-at-rest")
+    cgroups = args.steward_cgroups == "on"
     require_distribution(VERSION)
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    print(f"commit {commit}, {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.2f}")
+    print(
+        f"commit {commit}, {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.2f}, "
+        f"Steward's CPU weights {args.steward_cgroups}"
+    )
     targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="steward-bench-dataplane-") as tmp:
         work = Path(tmp)
         try:
             starters = {
                 "hand": lambda: start_by_hand(work / "by-hand"),
-                "steward": lambda: start_steward("Steward", work, "off"),
-                "steward-at-rest": lambda: start_steward("Steward at rest", work, "on"),
+                "steward": lambda: start_steward("Steward", work, "off", cgroups),
+                "steward-at-rest": lambda: start_steward("Steward at rest", work, "on", cgroups),
             }
             for side in sides:
                 started = time.monotonic()
