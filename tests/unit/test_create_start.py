@@ -8,11 +8,15 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.context import ReconcileContext
+from steward.control.node_specs import node_key
 from steward.control.pipeline import run_step, start_operation
 from steward.control.placement import Placer
 from steward.control.service import ClusterService
+from steward.domain.errors import PermanentError
 from steward.domain.model import BrokerNodeGroup, Cluster, ClusterSpec, ClusterState, OperationType
 from steward.settings import Settings, Zone
 from steward.store.store import Store
@@ -82,3 +86,30 @@ def test_the_controllers_of_a_running_cluster_start_alone(tmp_path: Path) -> Non
     op = start_operation(f"{cluster.arn}-op", cluster.arn, OperationType.CREATE)
     run_step(ctx, cluster, op, "START_CONTROLLERS")
     assert agent.applied == ["controller"] * 3
+
+
+@dataclass
+class FailingAgent:
+    """Knows one node, which it gave up on."""
+
+    failed_key: str
+    asked: list[str] = field(default_factory=list)
+
+    def node(self, key: str) -> NodeStatus | None:
+        self.asked.append(key)
+        if key == self.failed_key:
+            return NodeStatus(key, "failed", message="no java")
+        return NodeStatus(key, "starting")
+
+
+def test_a_node_its_agent_gave_up_on_fails_the_create_with_its_message(tmp_path: Path) -> None:
+    ctx, cluster = creating(tmp_path, SlowFormattingAgent(expected=6))
+    [controller] = [n for n in ctx.store.nodes(cluster.arn) if n.node_id == 1002]
+    agent = FailingAgent(node_key(cluster, controller))
+    ctx.agents = Agents(agent)  # type: ignore[assignment,arg-type]
+    op = start_operation(f"{cluster.arn}-op", cluster.arn, OperationType.CREATE)
+    with pytest.raises(PermanentError) as raised:
+        run_step(ctx, cluster, op, "WAIT_FOR_BROKERS")
+    assert raised.value.code == "NodeStartFailed"
+    assert "node 1002 (controller): no java" in str(raised.value)
+    assert len(agent.asked) == 6, "every node's agent is asked"
