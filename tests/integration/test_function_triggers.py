@@ -26,7 +26,14 @@ from botocore.exceptions import ClientError
 from confluent_kafka import Consumer, Producer
 
 from steward.monitor.store import MetricStore
-from tests.integration.harness import REGION, Steward, alive, pids_mentioning, provisioned
+from tests.integration.harness import (
+    REGION,
+    Steward,
+    alive,
+    eventually,
+    pids_mentioning,
+    provisioned,
+)
 from tests.unit.zips import zip_of
 
 pytestmark = pytest.mark.integration
@@ -88,22 +95,12 @@ def topic(steward: Steward, arn: str, name: str, partitions: int) -> None:
     )
 
 
-def wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s")
-
-
 def enabled(functions: Any, mapping_uuid: str) -> dict[str, Any]:
     def state() -> dict[str, Any] | None:
         got = functions.get_event_source_mapping(UUID=mapping_uuid)
         return got if got["State"] == "Enabled" else None
 
-    return dict(wait_for(state, 120, f"mapping {mapping_uuid} Enabled"))
+    return dict(eventually(state, f"mapping {mapping_uuid} Enabled", timeout=120))
 
 
 class BackgroundProducer:
@@ -192,17 +189,17 @@ def test_every_record_arrives_in_order_and_a_killed_poller_loses_nothing(
             mapping["AmazonManagedKafkaEventSourceConfig"]["ConsumerGroupId"] == (mapping["UUID"])
         )
         enabled(functions, mapping["UUID"])
-        wait_for(lambda: len(delivered(out)) >= 100, 120, "the first records delivered")
+        eventually(lambda: len(delivered(out)) >= 100, "the first records delivered", timeout=120)
 
         # kill -9 the poller while its function writes a batch
-        [pid] = wait_for(lambda: poller_pids(steward, mapping["UUID"]), 30, "the poller")
+        [pid] = eventually(lambda: poller_pids(steward, mapping["UUID"]), "the poller", timeout=30)
         size = out.stat().st_size
-        wait_for(lambda: out.stat().st_size > size, 30, "a batch under way")
+        eventually(lambda: out.stat().st_size > size, "a batch under way", timeout=30)
         os.kill(pid, signal.SIGKILL)
-        wait_for(
+        eventually(
             lambda: [p for p in poller_pids(steward, mapping["UUID"]) if p != pid],
-            60,
             "a poller in the killed one's place",
+            timeout=60,
         )
         time.sleep(3)
     finally:
@@ -213,7 +210,7 @@ def test_every_record_arrives_in_order_and_a_killed_poller_loses_nothing(
     def all_there() -> bool:
         return len({(k, v) for k, _, v in delivered(out)}) >= total
 
-    wait_for(all_there, 180, f"all {total} records delivered")
+    eventually(all_there, f"all {total} records delivered", timeout=180)
     got: dict[str, list[str]] = defaultdict(list)
     for key, _offset, value in delivered(out):
         got[key].append(value)
@@ -224,12 +221,12 @@ def test_every_record_arrives_in_order_and_a_killed_poller_loses_nothing(
         duplicates += len(got[key]) - len(first_seen)
     assert duplicates <= BATCH_SIZE, "copies beyond the one batch in flight at the kill"
 
-    wait_for(
+    eventually(
         lambda: (
             functions.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"] == "OK"
         ),
-        30,
         "LastProcessingResult OK",
+        timeout=30,
     )
 
     def lag_series() -> bool:
@@ -239,7 +236,7 @@ def test_every_record_arrives_in_order_and_a_killed_poller_loses_nothing(
         finally:
             store.close()
 
-    wait_for(lag_series, 60, "OffsetLag in the metric store")
+    eventually(lag_series, "OffsetLag in the metric store", timeout=60)
 
     functions.delete_event_source_mapping(UUID=mapping["UUID"])
 
@@ -250,7 +247,7 @@ def test_every_record_arrives_in_order_and_a_killed_poller_loses_nothing(
             return error.response["Error"]["Code"] == "ResourceNotFoundException"
         return False
 
-    wait_for(gone, 60, "the mapping deleted")
+    eventually(gone, "the mapping deleted", timeout=60)
     assert not poller_pids(steward, mapping["UUID"])
 
 
@@ -312,19 +309,19 @@ def test_a_failing_batch_goes_to_the_failure_topic_after_the_retries(
     assert first["requestContext"]["approximateInvokeCount"] == 3
     assert first["responseContext"]["functionError"] == "Unhandled"
     assert first["KafkaBatchInfo"][0]["topic"] == "payments"
-    wait_for(
+    eventually(
         lambda: (
             functions.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"]
             == "PROBLEM: Function call failed"
         ),
-        30,
         "LastProcessingResult PROBLEM",
+        timeout=30,
     )
     functions.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
-    wait_for(
+    eventually(
         lambda: functions.get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Disabled",
-        60,
         "the mapping disabled",
+        timeout=60,
     )
 
 

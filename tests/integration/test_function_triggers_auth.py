@@ -17,7 +17,7 @@ import boto3
 import pytest
 from confluent_kafka import Producer
 
-from tests.integration.harness import REGION, Steward, provisioned
+from tests.integration.harness import REGION, Steward, eventually, signed_in_cluster
 from tests.unit.zips import zip_of
 
 pytestmark = pytest.mark.integration
@@ -49,31 +49,10 @@ def client(steward: Steward, service: str) -> Any:
     )
 
 
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s")
-
-
 @pytest.fixture(scope="module")
 def cluster(steward: Steward) -> str:
-    spec = provisioned(
-        brokers=1,
-        zones=("az-a",),
-        EncryptionInfo={"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": True}},
-        ClientAuthentication={
-            "Sasl": {"Scram": {"Enabled": True}},
-            "Unauthenticated": {"Enabled": False},
-        },
-    )
-    spec["BrokerNodeGroupInfo"]["InstanceType"] = "kafka.t3.small"
+    arn = signed_in_cluster(steward, "secured", {"Scram": {"Enabled": True}})
     kafka_api = steward.client()
-    arn = kafka_api.create_cluster_v2(ClusterName="secured", Provisioned=spec)["ClusterArn"]
-    info = steward.wait_for_state(arn, {"ACTIVE", "FAILED"}, timeout=400)
-    assert info["State"] == "ACTIVE", info.get("StateInfo")
     kafka_api.create_topic(ClusterArn=arn, TopicName=TOPIC, PartitionCount=2, ReplicationFactor=1)
     return str(arn)
 
@@ -188,14 +167,14 @@ def test_triggers_read_a_cluster_that_requires_authentication(
         def arrived(path: Path = out) -> bool:
             return path.exists() and set(path.read_text().split()) >= set(values)
 
-        wait_for(arrived, 180, f"every record through the trigger as {who}")
+        eventually(arrived, f"every record through the trigger as {who}", timeout=180)
     for mapping in mappings:
 
         def processed(uuid: str = mapping["UUID"]) -> bool:
             shown = functions.get_event_source_mapping(UUID=uuid)
             return bool(shown["State"] == "Enabled" and shown["LastProcessingResult"] == "OK")
 
-        wait_for(processed, 30, "LastProcessingResult OK")
+        eventually(processed, "LastProcessingResult OK", timeout=30)
 
 
 def test_iam_sign_in_is_refused_until_it_is_built(steward: Steward, cluster: str) -> None:
