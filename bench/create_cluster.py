@@ -14,19 +14,24 @@ Each side then creates a topic (RF 3), produces one message with acks=all and re
 (assigned partition, so no group rebalance delay): "first message" is the time from the start to
 that message being consumed.
 
-    python bench/create_cluster.py [--runs 3]
+    python bench/create_cluster.py [--runs 3] [--profile] [--sides hand,steward]
+
+`--profile` prints, for every run, where its seconds went: the reconciler's steps, the agents'
+formatting and starting of each node, and each node's milestones in its server.log
+(`bench/create_profile.py`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -34,6 +39,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from create_profile import by_hand_events, steward_events, summary  # noqa: E402
 
 from steward.agent.spec import NodeSpec  # noqa: E402
 from steward.control.node_specs import build_node_spec  # noqa: E402
@@ -65,6 +73,8 @@ class Timing:
     """Seconds from the start to a serving cluster (Steward: state ACTIVE)."""
     first_message: float
     """Seconds from the start to the first message produced (acks=all) and consumed."""
+    profile: list[str] = field(default_factory=list)
+    """Where the seconds went (`bench/create_profile.py`)."""
 
 
 def first_message(bootstrap: str) -> None:
@@ -122,6 +132,7 @@ def by_hand(work: Path) -> Timing:
     log4j = work / "log4j2.properties"
     log4j.write_text(render_log4j2_properties())
     pids: list[int] = []
+    wall = time.time()
     started = time.monotonic()
     try:
         formats = []
@@ -165,13 +176,15 @@ def by_hand(work: Path) -> Timing:
         wait_for_brokers(bootstrap, 3)
         ready = time.monotonic() - started
         first_message(bootstrap)
-        return Timing(ready, time.monotonic() - started)
+        done = time.monotonic() - started
+        return Timing(ready, done, summary(by_hand_events(work, wall)))
     finally:
         kill_all(pids, timeout=30)
 
 
 def with_steward(steward: Steward, run: int) -> Timing:
     client = steward.client()
+    wall = time.time()
     started = time.monotonic()
     arn = client.create_cluster_v2(ClusterName=f"bench-{run}", Provisioned=provisioned())[
         "ClusterArn"
@@ -186,20 +199,30 @@ def with_steward(steward: Steward, run: int) -> Timing:
     ready = time.monotonic() - started
     bootstrap = client.get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerString"]
     first_message(bootstrap)
-    timing = Timing(ready, time.monotonic() - started)
+    done = time.monotonic() - started
+    events = steward_events(steward.home, f"bench-{run}-{arn.rsplit('/', 1)[1][:8]}", wall)
+    lines = [*summary(events), f"  {ready:6.2f} s  ACTIVE seen (describe_cluster_v2)"]
+    timing = Timing(ready, done, lines)
     client.delete_cluster(ClusterArn=arn)
     steward.wait_until_gone(arn)
     return timing
 
 
-def summary(values: list[float]) -> str:
+def spread(values: list[float]) -> str:
+    if not values:
+        return "-"
     return f"{statistics.median(values):6.2f} s (min {min(values):.2f}, max {max(values):.2f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--profile", action="store_true", help="print where each run's seconds went"
+    )
+    parser.add_argument("--sides", default="hand,steward", help="hand,steward or either one alone")
     args = parser.parse_args()
+    sides = args.sides.split(",")
     require_distribution(VERSION)
     hand: list[Timing] = []
     managed: list[Timing] = []
@@ -209,14 +232,25 @@ def main() -> None:
         try:
             for run in range(args.runs):
                 work = Path(tmp) / f"by-hand-{run}"
-                hand.append(by_hand(work))
-                managed.append(with_steward(steward, run))
-                print(
-                    f"run {run + 1}: by hand ready {hand[-1].ready:.2f} s, first message "
-                    f"{hand[-1].first_message:.2f} s | Steward ACTIVE {managed[-1].ready:.2f} s,"
-                    f" first message {managed[-1].first_message:.2f} s",
-                    flush=True,
-                )
+                print(f"run {run + 1} (load {os.getloadavg()[0]:.2f}):", flush=True)
+                if "hand" in sides:
+                    hand.append(by_hand(work))
+                    print(
+                        f"  by hand ready {hand[-1].ready:.2f} s, first message "
+                        f"{hand[-1].first_message:.2f} s",
+                        flush=True,
+                    )
+                    if args.profile:
+                        print("\n".join(hand[-1].profile), flush=True)
+                if "steward" in sides:
+                    managed.append(with_steward(steward, run))
+                    print(
+                        f"  Steward ACTIVE {managed[-1].ready:.2f} s, first message "
+                        f"{managed[-1].first_message:.2f} s (load {os.getloadavg()[0]:.2f})",
+                        flush=True,
+                    )
+                    if args.profile:
+                        print("\n".join(managed[-1].profile), flush=True)
         finally:
             steward.cleanup()
     print()
@@ -228,8 +262,8 @@ def main() -> None:
     ):
         a = [pick(t) for t in hand]
         b = [pick(t) for t in managed]
-        ratio = statistics.median(b) / statistics.median(a)
-        print(f"{label:28}{summary(a):>32}  {summary(b):>32}{ratio:7.2f}x")
+        ratio = f"{statistics.median(b) / statistics.median(a):7.2f}x" if a and b else "      -"
+        print(f"{label:28}{spread(a):>32}  {spread(b):>32}{ratio}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ goes to the others). The hierarchy is what the host offers:
 - neither, or not writable (not root, a read-only mount in a container): weights are not
   enforced, which is said once at INFO, and nodes run wherever the agent runs.
 
+The `steward` group that holds the nodes' groups weighs what they weigh together (`_weigh_parent`),
+so that the nodes as a whole get the share of the host's CPU they would get each on its own.
+
 The agent moves a node's process into its group right after spawning it (the JVM is that process;
 its threads and any children follow it) and removes the group once the process is gone; a new
 agent also sweeps the empty groups of nodes killed together with their agent. Nothing here ever
@@ -40,6 +43,8 @@ GROUP_PARENT = "steward"
 
 MIN_WEIGHT, MAX_WEIGHT = 1, 10000
 """The range of cgroup v2's cpu.weight, and so of `NodeSpec.cpu_weight`."""
+MAX_V1_SHARES = 262144
+"""The largest cpu.shares cgroup v1 takes."""
 
 _INTERFACE_FILES = ("cgroup.procs", "cgroup.subtree_control", "cpu.weight", "cpu.shares")
 """The files Steward writes in a group; in a stand-in directory they are plain files."""
@@ -131,6 +136,7 @@ class CpuGroups:
                 self._make_group(group)
                 _write(group / self.hierarchy.weight_file, value)
                 _write(group / "cgroup.procs", str(pid))
+                self._weigh_parent(group.parent)
                 return True
             except FileNotFoundError as error:
                 problem = error  # another agent swept the group (or its parent) while still empty
@@ -160,8 +166,10 @@ class CpuGroups:
         except OSError as error:
             log.warning("cannot remove cgroup %s: %s", group, error)
             return
-        with contextlib.suppress(OSError):  # refused while another node (any agent's) has one
+        try:
             _remove_group(group.parent)
+        except OSError:  # refused while another node (any agent's) has one: it weighs less now
+            self._weigh_parent(group.parent)
 
     def remove_empty_groups(self) -> None:
         """Remove every node group that holds no process: what is left of nodes whose processes
@@ -183,8 +191,33 @@ class CpuGroups:
             except OSError:
                 continue
             log.info("removed the empty cgroup %s", group)
-        with contextlib.suppress(OSError):
+        try:
             _remove_group(parent)
+        except OSError:
+            self._weigh_parent(parent)
+
+    def _weigh_parent(self, parent: Path) -> None:
+        """Give the `steward` group the sum of its nodes' weights. The kernel divides the CPU
+        between siblings: a group of its own at the default weight would make all of the host's
+        nodes together weigh what one process at its default weight does (and on cgroup v1 one
+        busy thread of a process outside any group), so that under contention a node got a
+        fraction of the CPU the same Kafka started by hand gets. Weighing what they weigh
+        together, the nodes compete with the host's other work as they would each alone, and
+        still share by their weights among themselves. Best effort: a weight that cannot be
+        read or written leaves the group as it is."""
+        assert self.hierarchy is not None
+        weight_file = self.hierarchy.weight_file
+        total = 0
+        with contextlib.suppress(OSError):
+            for child in parent.iterdir():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    if child.is_dir():
+                        total += int((child / weight_file).read_text().split()[0])
+        if total <= 0:
+            return
+        limit = MAX_WEIGHT if self.hierarchy.version == 2 else MAX_V1_SHARES
+        with contextlib.suppress(OSError):
+            _write(parent / weight_file, str(min(total, limit)))
 
     def _make_group(self, group: Path) -> None:
         assert self.hierarchy is not None

@@ -45,6 +45,16 @@ def archive_path(directory: Path, kafka_version: str, java: str) -> Path:
     return directory / f"kafka-{kafka_version}-{java_id}.jsa"
 
 
+def use_options(archive: Path) -> list[str]:
+    """The options of a short-lived Kafka tool on the nodes' class path (StorageTool formatting
+    a controller): map the archive when there is one, never write one (a tool loads too few of a
+    node's classes to make an archive worth keeping)."""
+    try:
+        return [f"-XX:SharedArchiveFile={archive}"] if archive.is_file() else []
+    except OSError:
+        return []
+
+
 def jvm_options(archive: Path, node_key: str, now: float | None = None) -> list[str]:
     """The options for a node about to start: use the archive when there is one, else write one
     at exit. First, a file some node wrote when it exited becomes the archive: one left alone for

@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,13 +136,18 @@ def storage_tool_command(
     config_file: Path,
     cluster_id: str,
     quorum_arguments: list[str],
+    jvm_options: Sequence[str] = (),
 ) -> list[str]:
+    """StorageTool's `format`: a short-lived JVM, so a small heap, the first JIT tier only and
+    the serial collector, then `jvm_options` (the class archive of the version's nodes, which
+    maps most of the classes it loads: `steward.kafka.class_archive.use_options`)."""
     return [
         java,
         "-Xmx256m",
         "-XX:TieredStopAtLevel=1",
         "-XX:+UseSerialGC",
         "-Djava.awt.headless=true",
+        *jvm_options,
         "-cp",
         classpath,
         STORAGE_TOOL,
@@ -162,6 +168,7 @@ def format_controller_storage(
     java: str,
     classpath: str,
     timeout: float = 120.0,
+    jvm_options: Sequence[str] = (),
 ) -> FormatResult:
     """Format with StorageTool into a staging directory beside `data_dir`, check the result and
     rename it into place, so a crash mid-format never leaves a half-formatted `data_dir`.
@@ -191,7 +198,9 @@ def format_controller_storage(
     config_file = staging.with_name(staging.name + ".properties")
     try:
         config_file.write_text(render_properties({**properties, "log.dirs": str(staging)}))
-        command = storage_tool_command(java, classpath, config_file, identity.cluster_id, quorum)
+        command = storage_tool_command(
+            java, classpath, config_file, identity.cluster_id, quorum, jvm_options
+        )
         try:
             result = subprocess.run(
                 command,

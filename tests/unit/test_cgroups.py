@@ -158,7 +158,7 @@ def test_empty_groups_are_swept_and_groups_with_a_process_stay(tmp_path: Path) -
     (parent / "killed-b2").mkdir()
     (parent / "killed-b2" / "cgroup.procs").write_text("")
     groups.remove_empty_groups()
-    assert sorted(p.name for p in parent.iterdir()) == ["running-b1"]
+    assert sorted(p.name for p in parent.iterdir() if p.is_dir()) == ["running-b1"]
     groups.release("running-b1")
     assert not parent.exists()
     groups.remove_empty_groups()  # nothing there: fine
@@ -270,3 +270,26 @@ def test_a_real_process_is_moved_into_its_group_and_the_group_is_removed(
         sleeper.wait()
     groups.release(key)
     assert not group.exists()
+
+
+def test_v1_the_steward_group_weighs_what_its_nodes_weigh_together(tmp_path: Path) -> None:
+    groups = CpuGroups.for_host(v1_root(tmp_path))
+    parent = tmp_path / "cpu" / "steward"
+    assert groups.place("orders-b1", 4242, 200)
+    assert (parent / "cpu.shares").read_text() == "2048"
+    assert groups.place("orders-c1001", 4343, 100)
+    assert (parent / "cpu.shares").read_text() == "3072"
+    groups.release("orders-b1")
+    assert (parent / "cpu.shares").read_text() == "1024"
+    groups.release("orders-c1001")
+    assert not parent.exists()
+
+
+def test_v2_the_steward_group_weighs_at_most_what_cpu_weight_takes(tmp_path: Path) -> None:
+    groups = CpuGroups.for_host(v2_root(tmp_path))
+    for node in range(3):
+        assert groups.place(f"big-b{node}", 5000 + node, 4800)
+    assert (tmp_path / "steward" / "cpu.weight").read_text() == "10000"
+    groups.release("big-b0")
+    groups.release("big-b1")
+    assert (tmp_path / "steward" / "cpu.weight").read_text() == "4800"

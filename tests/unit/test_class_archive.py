@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from steward.kafka.class_archive import WRITTEN_AFTER, archive_path, jvm_options
+from steward.kafka.class_archive import WRITTEN_AFTER, archive_path, jvm_options, use_options
+from steward.kafka.storage import storage_tool_command
 
 
 def test_without_an_archive_a_node_writes_one_of_its_own_at_exit(tmp_path: Path) -> None:
@@ -47,3 +48,19 @@ def test_each_kafka_version_and_java_has_an_archive_of_its_own(tmp_path: Path) -
         archive_path(tmp_path, "4.3.1", str(other)),
     }
     assert len(names) == 3
+
+
+def test_a_short_lived_tool_maps_the_archive_but_never_writes_one(tmp_path: Path) -> None:
+    archive = archive_path(tmp_path, "4.3.1", "/usr/bin/java")
+    assert use_options(archive) == []
+    assert list(tmp_path.iterdir()) == []
+    archive.write_bytes(b"classes")
+    assert use_options(archive) == [f"-XX:SharedArchiveFile={archive}"]
+
+
+def test_storage_tool_runs_with_the_options_it_is_given_before_its_class_path() -> None:
+    command = storage_tool_command(
+        "java", "libs/*", Path("c.properties"), "K0", [], ["-XX:SharedArchiveFile=a.jsa"]
+    )
+    assert command.index("-XX:SharedArchiveFile=a.jsa") < command.index("-cp")
+    assert command[command.index("-cp") + 3 :][:2] == ["format", "-t"]
