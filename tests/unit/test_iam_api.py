@@ -400,9 +400,7 @@ def test_a_trust_policy_that_does_not_name_the_caller_refuses(iam: Any, endpoint
     )
 
 
-def test_cloudwatch_operations_are_decided_by_the_callers_policies(
-    iam: Any, endpoint: str
-) -> None:
+def test_cloudwatch_operations_are_decided_by_the_callers_policies(iam: Any, endpoint: str) -> None:
     ids = user_with(iam, endpoint, "watcher", policy(allow("cloudwatch:Describe*")))
     cloudwatch = client(endpoint, "cloudwatch", ids["key_id"], ids["secret"])
     assert cloudwatch.describe_alarms()["MetricAlarms"] == []
