@@ -36,7 +36,11 @@ HOP_BY_HOP = {
     "transfer-encoding",
     "upgrade",
     "content-length",
+    "expect",
 }
+OWN_HEADERS = {"content-encoding", "date", "server"}
+"""Answer headers of the leader's that this server's own HTTP server writes (or, for
+content-encoding, that no longer hold: the body is relayed decoded)."""
 
 
 class LeaderAddress(Protocol):
@@ -120,7 +124,7 @@ class ForwardWritesToLeader:
         kept = [
             (k.encode("latin-1"), v.encode("latin-1"))
             for k, v in answer.headers.multi_items()
-            if k.lower() not in HOP_BY_HOP and k.lower() != "content-encoding"
+            if k.lower() not in HOP_BY_HOP and k.lower() not in OWN_HEADERS
         ]
         kept.append((b"content-length", str(len(answer.content)).encode()))
         await send({"type": "http.response.start", "status": answer.status_code, "headers": kept})

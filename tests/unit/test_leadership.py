@@ -180,3 +180,19 @@ def test_without_a_leader_a_write_is_answered_503_which_sdks_retry() -> None:
         assert answer.headers["x-amzn-errortype"] == "ServiceUnavailableException"
         again = httpx.post(url, headers={"x-steward-forwarded-by": "http://other"})
         assert again.status_code == 503
+
+
+def test_servers_elect_a_leader_where_the_store_may_be_shared(tmp_path: Path) -> None:
+    embedded = Settings(home=tmp_path, database_url=None)
+    assert not embedded.elects_leader()  # the embedded SQLite: one server
+    assert Settings(home=tmp_path, database_url="postgresql://s@db/s").elects_leader()
+    assert Settings(home=tmp_path, database_url=None, leader_election="on").elects_leader()
+    assert not Settings(
+        home=tmp_path, database_url="postgresql://s@db/s", leader_election="off"
+    ).elects_leader()
+    with pytest.raises(ValueError, match="STEWARD_LEADER_ELECTION"):
+        Settings(home=tmp_path, leader_election="maybe").elects_leader()
+    local = Settings(home=tmp_path, api_host="127.0.0.1", api_port=9999)
+    assert local.api_address == "http://127.0.0.1:9999"
+    given = Settings(home=tmp_path, advertise_url="http://cp1:9780")
+    assert given.api_address == "http://cp1:9780"
