@@ -338,14 +338,8 @@ def run(settings: Settings | None = None) -> None:
     )
     server = uvicorn.Server(config)
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
-    lost: list[bool] = []
-
-    def step_down() -> None:
-        lost.append(True)
-        server.should_exit = True
-
     if leadership is not None:
-        leadership.on_lost = step_down
+        leadership.on_lost = _exit_at_once
     with _pid_file(settings.home):
         if leadership is None:
             plane.start()
@@ -360,16 +354,23 @@ def run(settings: Settings | None = None) -> None:
         try:
             server.run()
         finally:
-            if leadership is not None:
-                leadership.stop()
             plane.close()
-    if lost:
-        raise SystemExit(LOST_LEASE_EXIT_CODE)
+            if leadership is not None:
+                leadership.stop()  # after the tasks: never two servers' tasks at once
 
 
 LOST_LEASE_EXIT_CODE = 3
 """What a server that lost the lead exits with, for its supervisor to start it again (as a
-follower): its tasks may have been cut anywhere, and the new leader resumes from the store."""
+follower)."""
+
+
+def _exit_at_once() -> None:
+    """A leader whose lease is running out stops every task now, as a kill -9 would: waiting
+    for them to end could let them run on after another server has taken over. Kafka and the
+    agents keep running, and the new leader resumes each operation from the store."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(LOST_LEASE_EXIT_CODE)
 
 
 def _leadership(settings: Settings, plane: ControlPlane) -> Leadership | None:

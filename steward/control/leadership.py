@@ -5,11 +5,10 @@ background tasks (the reconciler among them) and serves writes; the others serve
 writes to it (`steward.api.forwarding`). When the leader dies its lease runs out and the next
 server to try takes it and starts the tasks, which resume every operation from the store.
 
-A leader that cannot renew its lease before it would run out (the database unreachable, the
-process stalled) steps down: it calls `on_lost` before any other server can have taken over,
-and the server exits rather than keep running tasks that another leader now runs too. The time
-it counts is its own monotonic clock from before each renewal was sent, so a slow answer only
-shortens what it believes it has."""
+A leader that cannot renew its lease while a third of it is left (the database unreachable)
+steps down: it calls `on_lost`, and the server exits at once rather than keep running tasks that
+another leader may soon run too. The time it counts is its own monotonic clock from before each
+renewal was sent, so a slow answer only shortens what it believes it has."""
 
 from __future__ import annotations
 
