@@ -22,13 +22,15 @@ install: $(STAMP) kafka system
 # (STEWARD_ENCRYPTION_AT_REST); elsewhere brokers keep plain, unencrypted data directories.
 # prometheus-node-exporter serves each broker's node metrics (MSK's port 11002; without it the
 # agent's built-in exporter does), and prometheus runs in the monitoring tests; chromium is the
-# headless browser the console's tests drive through Playwright.
-SYSTEM_PACKAGES := xfsprogs gocryptfs fuse3 prometheus-node-exporter prometheus chromium
+# headless browser the console's tests drive through Playwright. postgresql is the store of a
+# control plane on several hosts (STEWARD_DATABASE_URL); the tests start private clusters of it
+# (tests/postgres.py).
+SYSTEM_PACKAGES := xfsprogs gocryptfs fuse3 prometheus-node-exporter prometheus chromium postgresql
 system:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		! { command -v mkfs.xfs && command -v gocryptfs && command -v fusermount3 && \
 		command -v prometheus-node-exporter && command -v prometheus && \
-		command -v chromium; } >/dev/null; then \
+		command -v chromium && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1; then \
 		apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }; \
 	fi

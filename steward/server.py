@@ -29,6 +29,7 @@ from steward.connect.store import ConnectRecords
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
+from steward.control.leadership import Leadership, holder_id
 from steward.control.node_specs import NodeSpecRenderer, node_key
 from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
@@ -54,6 +55,7 @@ from steward.security.iam_signin import (
 from steward.security.policy_sync import PolicySync
 from steward.security.scram import ScramSync
 from steward.settings import Settings
+from steward.store.leases import Leases
 from steward.store.store import Store
 
 log = logging.getLogger("steward")
@@ -318,7 +320,14 @@ def run(settings: Settings | None = None) -> None:
     except BaseException:
         plane.close()
         raise
-    app = build_app(plane.service, authenticator, functions=plane.functions, connect=plane.connect)
+    leadership = _leadership(settings, plane)
+    app = build_app(
+        plane.service,
+        authenticator,
+        functions=plane.functions,
+        connect=plane.connect,
+        leadership=leadership,
+    )
     config = uvicorn.Config(
         app,
         host=settings.api_host,
@@ -329,8 +338,13 @@ def run(settings: Settings | None = None) -> None:
     )
     server = uvicorn.Server(config)
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    if leadership is not None:
+        leadership.on_lost = _exit_at_once
     with _pid_file(settings.home):
-        plane.start()
+        if leadership is None:
+            plane.start()
+        else:
+            leadership.start()
         log.info(
             "Steward API on %s (home %s, zones %s)",
             settings.api_url,
@@ -341,6 +355,36 @@ def run(settings: Settings | None = None) -> None:
             server.run()
         finally:
             plane.close()
+            if leadership is not None:
+                leadership.stop()  # after the tasks: never two servers' tasks at once
+
+
+LOST_LEASE_EXIT_CODE = 3
+"""What a server that lost the lead exits with, for its supervisor to start it again (as a
+follower)."""
+
+
+def _exit_at_once() -> None:
+    """A leader whose lease is running out stops every task now, as a kill -9 would: waiting
+    for them to end could let them run on after another server has taken over. Kafka and the
+    agents keep running, and the new leader resumes each operation from the store."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(LOST_LEASE_EXIT_CODE)
+
+
+def _leadership(settings: Settings, plane: ControlPlane) -> Leadership | None:
+    """Where servers share the store: the lease that decides which one runs the background
+    tasks; they start when this server is elected."""
+    if not settings.elects_leader():
+        return None
+    return Leadership(
+        Leases(plane.store.engine),
+        holder_id(settings.api_port),
+        settings.api_address,
+        seconds=settings.lease_seconds,
+        on_elected=plane.start,
+    )
 
 
 if __name__ == "__main__":

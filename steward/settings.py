@@ -10,6 +10,8 @@ from pathlib import Path
 from steward.network.zones import ZoneNetwork, namespaces_supported
 
 ZONE_NETWORK_ENV = "STEWARD_ZONE_NETWORK"
+LEADER_ELECTION_ENV = "STEWARD_LEADER_ELECTION"
+LEADER_ELECTION_MODES = ("auto", "on", "off")
 ZONE_NETWORK_MODES = ("loopback", "netns", "auto")
 AUTH_ENV = "STEWARD_AUTH"
 ENCRYPTION_AT_REST_ENV = "STEWARD_ENCRYPTION_AT_REST"
@@ -232,6 +234,24 @@ class Settings:
     )
     """Bytes per second each broker may spend on moving replicas when a cluster is rescaled."""
     database_url: str | None = field(default_factory=lambda: os.environ.get("STEWARD_DATABASE_URL"))
+    """The store (STEWARD_DATABASE_URL): SQLite in the home when unset; a PostgreSQL URL
+    (`postgresql://user:password@host/database`) for control planes on several hosts."""
+    leader_election: str = field(
+        default_factory=lambda: os.environ.get(LEADER_ELECTION_ENV, "").strip().lower() or "auto"
+    )
+    """Whether this server competes for the store's lease and runs the background work only
+    while it leads (STEWARD_LEADER_ELECTION): "auto" (the default: when the store is not SQLite,
+    i.e. may be shared by other servers), "on" or "off"."""
+    lease_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("STEWARD_LEASE_SECONDS", "10"))
+    )
+    """How long the leader's lease lasts without renewal (STEWARD_LEASE_SECONDS): about how
+    long the control plane takes to have a new leader when the leading server dies."""
+    advertise_url: str | None = field(
+        default_factory=lambda: os.environ.get("STEWARD_ADVERTISE_URL", "").strip() or None
+    )
+    """The URL of this server's API as the other servers reach it, to forward writes to it
+    while it leads (STEWARD_ADVERTISE_URL); `api_url` when unset."""
     health_monitor: bool = field(
         default_factory=lambda: (
             os.environ.get("STEWARD_HEALTH_MONITOR", "on").lower()
@@ -299,6 +319,22 @@ class Settings:
         if self.encryption_at_rest == "auto":
             return encryption_supported()
         return self.encryption_at_rest == "on"
+
+    def elects_leader(self) -> bool:
+        """Whether this server must hold the store's lease to run the background work."""
+        if self.leader_election not in LEADER_ELECTION_MODES:
+            raise ValueError(
+                f"{LEADER_ELECTION_ENV}={self.leader_election!r}: "
+                f"expected one of {LEADER_ELECTION_MODES}"
+            )
+        if self.leader_election == "auto":
+            return not self.db_url.startswith("sqlite")
+        return self.leader_election == "on"
+
+    @property
+    def api_address(self) -> str:
+        """Where the other control plane servers reach this one's API."""
+        return self.advertise_url or self.api_url
 
     @property
     def db_url(self) -> str:

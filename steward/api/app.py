@@ -14,11 +14,13 @@ from starlette.types import ASGIApp
 from steward.api.auth.actions import service_actions
 from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
+from steward.api.forwarding import ForwardWritesToLeader
 from steward.api.msk.app import MskApi, msk_router
 from steward.cloudwatch.api import query_endpoint, with_cloudwatch
 from steward.connect.api import with_kafka_connect
 from steward.connect.service import MskConnect
 from steward.console.assets import console_paths, console_routes
+from steward.control.leadership import Leadership
 from steward.control.service import ClusterService
 from steward.domain.errors import StewardError
 from steward.functions.api import with_lambda
@@ -57,13 +59,26 @@ def build_app(
     *,
     functions: Functions | None = None,
     connect: MskConnect | None = None,
+    leadership: Leadership | None = None,
 ) -> Starlette:
     """The side services that run background work of their own come from `steward.server`:
     `functions` (Lambda's dated paths) and `connect` (MSK Connect's routes); a Steward without
-    one answers its paths as unknown ones."""
+    one answers its paths as unknown ones. With `leadership` (control planes sharing a store)
+    this server hands the writes it is given to the leader while it does not lead, and
+    `/healthz` says which it is."""
 
     async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        if leadership is None:
+            return JSONResponse({"status": "ok"})
+        role = await run_in_threadpool(leadership.role)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "role": "leader" if role.leader else "follower",
+                "leader": role.leader_address,
+                "term": role.term,
+            }
+        )
 
     async def metrics(_: Request) -> Response:
         body = await run_in_threadpool(service.metrics.control_plane.exposition)
@@ -100,11 +115,12 @@ def build_app(
             Mount("/", app=routes),
         ],
         middleware=[
+            *([Middleware(ForwardWritesToLeader, leadership=leadership)] if leadership else []),
             Middleware(
                 RequireAuthentication,
                 authenticator=authenticator,
                 open_paths=(*OPEN_PATHS, *console_paths()),
                 authorizer=request_authorizer(service),
-            )
+            ),
         ],
     )

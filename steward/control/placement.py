@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from steward.domain.model import Node, NodeRole, utcnow
@@ -56,9 +57,11 @@ def zone_ports_free(zone: Zone, host: str, ports: Sequence[int]) -> bool:
 
 
 class Placer:
-    """Puts each node on the host of its zone that runs the fewest nodes (of every cluster), on a
-    fresh address of that host's share of the zone's range (127.x.<zone>.<host>), skipping
-    addresses held by other nodes or whose ports something else already uses."""
+    """Puts each node on a host of its zone: first one that runs the fewest nodes of the same
+    cluster and role (no two brokers of a cluster share a host while another host of the zone
+    has none), then the one that runs the fewest nodes of every cluster; on a fresh address of
+    that host's share of the zone's range (127.x.<zone>.<host>), skipping addresses held by other
+    nodes or whose ports something else already uses."""
 
     def __init__(
         self,
@@ -74,13 +77,19 @@ class Placer:
         self._used = set(used_hosts)
         self._load = dict(load or {})
 
-    def host_for(self, zone: str, exclude: Sequence[str] = ()) -> Host:
-        """The host of `zone` with the fewest nodes (the first of equals), but none named in
-        `exclude`."""
+    def host_for(
+        self, zone: str, exclude: Sequence[str] = (), siblings: Mapping[str, int] | None = None
+    ) -> Host:
+        """The host of `zone` with the fewest `siblings` (nodes of the same cluster and role, by
+        agent), then the fewest nodes (the first of equals), but none named in `exclude`."""
         candidates = [h for h in self._hosts if h.zone.name == zone and h.name not in exclude]
         if not candidates:
             raise PlacementError(f"zone {zone} has no host to place a node on")
-        return min(candidates, key=lambda h: (self._load.get(h.name, 0), h.number))
+        mine = siblings or {}
+        return min(
+            candidates,
+            key=lambda h: (mine.get(h.name, 0), self._load.get(h.name, 0), h.number),
+        )
 
     def address_on(self, host: Host, ports: Sequence[int]) -> str:
         """A free address of `host` for a node with `ports`, taken from now on."""
@@ -91,9 +100,10 @@ class Placer:
                 return address
         raise PlacementError(f"host {host.name} has no free address left")
 
-    def _place(self, zone: str, ports: Sequence[int]) -> tuple[str, str]:
-        """(agent, address) of a new node of `zone`."""
-        host = self.host_for(zone)
+    def _place(self, zone: str, ports: Sequence[int], siblings: Counter[str]) -> tuple[str, str]:
+        """(agent, address) of a new node of `zone`, counted among its `siblings`."""
+        host = self.host_for(zone, siblings=siblings)
+        siblings[host.name] += 1
         return host.name, self.address_on(host, ports)
 
     def place(
@@ -105,15 +115,18 @@ class Placer:
         kafka_version: str,
         instance_type: str,
         first_index: int = 0,
+        existing: Sequence[Node] = (),
     ) -> list[Node]:
         """Nodes for the given ids. Broker k (0-based from `first_index`) lands in zone k mod n;
-        controllers likewise from the first zone."""
+        controllers likewise from the first zone. `existing`: the cluster's nodes already placed,
+        which new ones of the same role keep away from."""
         now = utcnow()
         nodes: list[Node] = []
+        siblings = {role: Counter(n.agent for n in existing if n.role is role) for role in NodeRole}
         for i, node_id in enumerate(controller_ids):
             zone = zone_for(i, zones)
             ports = controller_ports()
-            agent, host = self._place(zone, list(ports.values()))
+            agent, host = self._place(zone, list(ports.values()), siblings[NodeRole.CONTROLLER])
             nodes.append(
                 Node(
                     cluster_arn,
@@ -132,7 +145,7 @@ class Placer:
         for i, node_id in enumerate(broker_ids, start=first_index):
             zone = zone_for(i, zones)
             ports = broker_ports()
-            agent, host = self._place(zone, list(ports.values()))
+            agent, host = self._place(zone, list(ports.values()), siblings[NodeRole.BROKER])
             nodes.append(
                 Node(
                     cluster_arn,

@@ -1,39 +1,79 @@
-"""Bringing a store written by an earlier Steward up to the current tables.
+"""Bringing a store up to the current tables, with Alembic, on SQLite and PostgreSQL alike.
 
-`create_all` makes missing tables but leaves existing ones as they are; a column added since
-(every one of them has a server default or allows NULL) is added here, so a control plane
-upgraded in place reads its old clusters and operations."""
+The revisions are in `steward/store/revisions/versions`. The first, the baseline, is the schema as
+it stood when Alembic took over; on a store of an earlier Steward (tables, no `alembic_version`)
+it adds only what is missing, the way the hand-written step before it did, so such a store is
+upgraded in place without losing a row. Every change since is a revision of its own.
+
+Several control planes may open one PostgreSQL store at once (`steward server` on three hosts):
+the upgrade holds a transaction-scoped advisory lock, so one of them migrates and the others find
+the store at head. On SQLite the same is done with an exclusive `flock` of the database file, which
+SQLite's own (POSIX) locks do not see."""
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, text
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.schema import Column, MetaData
+
+REVISIONS = Path(__file__).with_name("revisions")
+MIGRATION_LOCK_KEY = 0x5354_4557
+"""The PostgreSQL advisory lock key of migrations ("STEW")."""
 
 
-def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
-    """Add every column of `metadata` that a stored table lacks; the ones added, as
-    `table.column`."""
-    inspector = inspect(engine)
-    added = []
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            if not inspector.has_table(table.name):
-                continue
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present:
-                    conn.execute(text(_add_column(engine, table.name, column)))
-                    added.append(f"{table.name}.{column.name}")
-    return added
+def alembic_config() -> Config:
+    """Alembic's configuration for the store: the revisions' folder, nothing read from a file."""
+    config = Config()
+    config.set_main_option("script_location", str(REVISIONS))
+    return config
 
 
-def _add_column(engine: Engine, table: str, column: Column[object]) -> str:
-    kind = column.type.compile(dialect=engine.dialect)
-    clause = f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"
-    default = column.server_default
-    if default is not None:
-        clause += f" DEFAULT {default.arg}"  # type: ignore[attr-defined]
-        if not column.nullable:
-            clause += " NOT NULL"
-    return clause
+@cache
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The revision the store is at, or None for a new store or one of before Alembic."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_store(engine: Engine) -> bool:
+    """Run every revision the store lacks; whether any ran."""
+    with engine.connect() as conn:
+        if current_revision(conn) == head_revision():
+            return False
+    with _exclusive(engine), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        if current_revision(conn) == head_revision():
+            return False
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    return True
+
+
+@contextmanager
+def _exclusive(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(database, "ab") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Integer,
     LargeBinary,
     MetaData,
@@ -425,3 +426,18 @@ connect_resources = Table(
 connectors, each a JSON record of its desired state and what was last observed. `generation`
 grows with every change a user asks for, so that the reconciler's observations of an older one
 are not written over it."""
+
+control_plane_leases = Table(
+    "control_plane_leases",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("holder", String, nullable=False),
+    Column("address", String, nullable=False),
+    Column("term", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("renewed_at", Float, nullable=False),
+)
+"""Leases of the control planes that share this store (`steward.store.leases`): which server
+leads (`holder`), where the others send it the writes they are given (`address`, its API's URL),
+until when (`expires_at`, seconds since the epoch by the database's clock, which every server
+reads alike) and since which takeover (`term`, counted up each time another server takes over)."""

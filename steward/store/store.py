@@ -1,4 +1,5 @@
-"""Repositories over the store. SQLite (WAL) by default; any SQLAlchemy URL works."""
+"""Repositories over the store: SQLite (WAL) by default, PostgreSQL for a control plane of
+several hosts (STEWARD_DATABASE_URL, e.g. `postgresql+psycopg://steward@db/steward`)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from steward.store.codec import (
     steps_from_json,
     steps_to_json,
 )
-from steward.store.migrations import add_missing_columns
+from steward.store.migrations import upgrade_store
 
 
 class DuplicateError(Exception):
@@ -53,15 +54,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def postgresql_driver(url: str) -> str:
+    """A PostgreSQL URL with the driver Steward installs (psycopg 3) when it names none:
+    `postgresql://...` as PostgreSQL's own tools write it works as STEWARD_DATABASE_URL."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
 def open_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
-    schema.metadata.create_all(engine)
-    add_missing_columns(engine, schema.metadata)
+        engine = create_engine(postgresql_driver(url), pool_pre_ping=True)
+    upgrade_store(engine)
     adopt_keys_without_user(engine)
     return engine
 

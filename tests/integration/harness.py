@@ -140,6 +140,8 @@ class Steward:
         self.api_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.endpoint = f"http://127.0.0.1:{self.api_port}"
+        self.log_file = home / "server.out"
+        """What the control plane prints; one of its own for each server sharing the home."""
 
     @property
     def env(self) -> dict[str, str]:
@@ -184,7 +186,7 @@ class Steward:
 
     def start(self, timeout: float = 30.0) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        log = (self.home / "server.out").open("ab")
+        log = self.log_file.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "steward.server"],
             env=self.server_env,
@@ -206,7 +208,7 @@ class Steward:
         raise RuntimeError(f"steward did not answer within {timeout} s: {self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
-        path = self.home / "server.out"
+        path = self.log_file
         text = path.read_text(errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 

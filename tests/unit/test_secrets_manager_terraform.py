@@ -375,6 +375,7 @@ def test_a_store_from_before_policies_and_version_access_gets_their_columns(
     with store.engine.begin() as conn:
         conn.execute(text("ALTER TABLE secrets DROP COLUMN resource_policy"))
         conn.execute(text("ALTER TABLE secret_versions DROP COLUMN last_accessed_time"))
+        conn.execute(text("DROP TABLE alembic_version"))  # as a store of before Alembic
     store.close()
 
     reopened = Store(settings.db_url)

@@ -133,6 +133,7 @@ def place_new_brokers(run: StepRun[PlacedBrokers]) -> None:
             kafka_version=spec.release,
             instance_type=spec.broker_node_group.instance_type,
             first_index=len(current),
+            existing=current,
         )
     except PlacementError as error:
         raise PermanentError(str(error), "InsufficientCapacity") from error
