@@ -16,6 +16,7 @@ authentication off) goes to the first service that has its `Action`.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -49,8 +50,10 @@ class QueryRequestError(StewardError):
     code = "InvalidParameterValue"
 
 
+@functools.cache
 def service_model(name: str) -> ServiceModel:
-    """The botocore model of service `name` (`iam`, `sts`, `cloudwatch`...)."""
+    """The botocore model of service `name` (`iam`, `sts`, `cloudwatch`...), read once: loading
+    one takes tens of milliseconds, and the authorization of every request asks for one."""
     return botocore.session.get_session().get_service_model(name)
 
 
