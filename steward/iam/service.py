@@ -662,7 +662,8 @@ class IdentityAccess:
         if role is not None:
             trust = parse_policy(role.assume_role_policy, require_resource=False)
             if _trusts_service(trust, service):
-                duration = max(MIN_SESSION_SECONDS, min(duration_seconds, role.max_session_duration))
+                longest = min(duration_seconds, role.max_session_duration)
+                duration = max(MIN_SESSION_SECONDS, longest)
                 return self._new_session(role, session_name, service, duration)
             reason = f"the trust policy of role {role.role_name} does not allow it"
         self.records.add_audit(
