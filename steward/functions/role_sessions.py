@@ -53,6 +53,9 @@ class RoleSessions:
         self.renew_before = renew_before
         self._held: dict[str, _Held] = {}
 
+    def exists(self, role_arn: str) -> bool:
+        return self.identity.role_by_arn(role_arn) is not None
+
     def may_assume(self, role_arn: str | None) -> bool:
         return bool(role_arn) and self.identity.service_may_assume(str(role_arn), LAMBDA_PRINCIPAL)
 

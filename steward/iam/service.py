@@ -638,7 +638,7 @@ class IdentityAccess:
     def service_may_assume(self, role_arn: str, service: str) -> bool:
         """Whether `role_arn` is one of Steward's roles and its trust policy lets the AWS service
         principal `service` (such as `lambda.amazonaws.com`) call sts:AssumeRole."""
-        role = self._role_of_arn(role_arn)
+        role = self.role_by_arn(role_arn)
         if role is None:
             return False
         trust = parse_policy(role.assume_role_policy, require_resource=False)
@@ -657,7 +657,7 @@ class IdentityAccess:
         is an audit record like any AssumeRole's."""
         if not _SESSION_NAME.fullmatch(session_name or ""):
             raise ValidationError(f"The role session name {session_name!r} is not valid.")
-        role = self._role_of_arn(role_arn)
+        role = self.role_by_arn(role_arn)
         reason = f"the role {role_arn} does not exist"
         if role is not None:
             trust = parse_policy(role.assume_role_policy, require_resource=False)
@@ -674,7 +674,8 @@ class IdentityAccess:
             f"because {reason}"
         )
 
-    def _role_of_arn(self, role_arn: str) -> RoleRecord | None:
+    def role_by_arn(self, role_arn: str) -> RoleRecord | None:
+        """The role `role_arn` names in this account, path included; None for another."""
         role = self.records.role(arns.name_of(role_arn or ""))
         if role is None or role_arn != arns.role_arn(self.account, role.role_name, role.path):
             return None

@@ -58,7 +58,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Functions, Pollers, Unreachable, lis
 def mapping(functions: Functions) -> str:
     functions.create_function(
         "noop",
-        {"Runtime": "python3.11", "Handler": "app.handler", "Role": "r"},
+        {"Runtime": "python3.11", "Handler": "app.handler", "Role": "arn:aws:iam::123456789012:role/any"},
         zip_of(CODE),
     )
     made = functions.create_mapping(
