@@ -37,6 +37,7 @@ from steward.crypto.master_key import MasterKey
 from steward.domain.sign_in_refusals import SignInRefusal
 from steward.functions.connection import ClusterConnections
 from steward.functions.pollers import Pollers
+from steward.functions.role_sessions import RoleSessions
 from steward.functions.service import Functions
 from steward.iam.service import IdentityAccess
 from steward.monitor.admin_metrics import AdminMetricsCollector
@@ -264,12 +265,19 @@ def add_functions(plane: ControlPlane) -> None:
     connections = ClusterConnections(
         plane.store, lambda arn: service.secrets.get_value(arn, record_access=False).string or ""
     )
+    iam_sign_in = plane.iam_sign_in
+    role_sessions = RoleSessions(
+        service.iam,
+        # the new session's key on the brokers before its poller signs in
+        on_new_session=iam_sign_in.pass_once if iam_sign_in is not None else lambda: None,
+    )
     functions = Functions(
         plane.store.engine,
         settings.home / "functions",
         region=settings.region,
         account_id=settings.account_id,
         connections=connections,
+        role_sessions=role_sessions,
     )
     plane.tasks.add(FUNCTION_BUILDER, functions.build_pending, 30.0, pace=Pace.DELAY)
     functions.wake_builder = plane.tasks.waker(FUNCTION_BUILDER)
@@ -278,6 +286,8 @@ def add_functions(plane: ControlPlane) -> None:
         connections,
         settings.home / "triggers",
         put_samples=lambda samples: service.metrics.store.put(samples),
+        role_sessions=role_sessions,
+        region=settings.region,
     )
     plane.tasks.add(TRIGGER_POLLERS, pollers.pass_once, pollers.interval, pace=Pace.DELAY)
     functions.wake_pollers = plane.tasks.waker(TRIGGER_POLLERS)

@@ -1,12 +1,14 @@
 """How a poller reaches a mapping's cluster, as Lambda does for MSK: with the SCRAM secret or the
 client certificate its SourceAccessConfigurations name, through the listener that takes it; with
-none named, as Steward itself reaches the cluster (its own certificate where an authorizer runs,
+none named, on a cluster whose clients must sign in with IAM (IAM on, unauthenticated access off),
+through the IAM listener with OAUTHBEARER as the function's execution role, as Lambda does (MSK's
+Lambda has no IAM_AUTH access type: IAM is what it uses when none is named); with none named on
+any other cluster, as Steward itself reaches it (its own certificate where an authorizer runs,
 `steward_bootstrap`), which passes any cluster's authentication.
 
-The brokers take IAM sign-in, but a trigger that signs in with IAM needs an access key to sign
-as its function's role, which Steward does not have yet (its functions' Role is only recorded):
-`_iam` is where that goes; until then a mapping that asks for IAM_AUTH is refused, and one with
-no SourceAccessConfigurations reads an IAM cluster as Steward itself does."""
+The role's temporary credentials are not part of the connection: the pollers' supervisor obtains
+and renews them (`steward.functions.role_sessions`) and the poller signs its tokens with them
+(`steward.functions.iam_token`)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,12 @@ from steward.domain.errors import StewardError
 from steward.domain.model import ClientBroker, Cluster, NodeRole
 from steward.functions.errors import InvalidParameterValueException
 from steward.kafka.admin import librdkafka_security
-from steward.kafka.node_config import client_bootstrap, sasl_scram_bootstrap, tls_bootstrap
+from steward.kafka.node_config import (
+    client_bootstrap,
+    sasl_iam_bootstrap,
+    sasl_scram_bootstrap,
+    tls_bootstrap,
+)
 from steward.security.certificates import ca_certificate, serving_bootstrap
 from steward.store.store import Store
 
@@ -39,10 +46,19 @@ class KafkaConnection:
     """confluent-kafka settings: security protocol, trust, credentials."""
     shown_servers: str
     """The bootstrap string the event's `bootstrapServers` shows: the cluster's client one."""
+    signs_with_role: bool = False
+    """OAUTHBEARER on the IAM listener: the poller needs its function's role credentials."""
 
 
 class ClusterUnavailable(Exception):
     """The cluster does not serve (yet, or any more): the poller waits for it."""
+
+
+def requires_iam(cluster: Cluster) -> bool:
+    """A cluster whose clients can only come in by signing in with IAM (SCRAM or mTLS need a
+    secret named in SourceAccessConfigurations): a mapping without one signs in as its role."""
+    authentication = cluster.spec.client_authentication
+    return authentication.sasl_iam and not authentication.unauthenticated
 
 
 def check_source_access(configurations: list[dict[str, Any]] | None) -> list[dict[str, str]]:
@@ -56,8 +72,9 @@ def check_source_access(configurations: list[dict[str, Any]] | None) -> list[dic
             )
         if kind == IAM:
             raise InvalidParameterValueException(
-                "IAM_AUTH: triggers do not sign in with IAM yet (a function's Role has no key "
-                "to sign with); leave SourceAccessConfigurations out to read as Steward does."
+                "IAM_AUTH is not an access type of MSK's event sources: leave "
+                "SourceAccessConfigurations out and the trigger signs in with IAM as its "
+                "function's execution role on a cluster that requires IAM."
             )
         if not isinstance(uri, str) or not uri:
             raise InvalidParameterValueException(f"{kind} needs the URI of a secret.")
@@ -87,6 +104,8 @@ class ClusterConnections:
         plaintext = cluster.spec.encryption_in_transit.client_broker is not ClientBroker.TLS
         shown = client_bootstrap(brokers) if plaintext else tls_bootstrap(brokers)
         access = source_access[0] if source_access else None
+        if access is None and requires_iam(cluster):
+            return self._iam(cluster, brokers)
         if access is None:
             return KafkaConnection(str(own), librdkafka_security(own), shown)
         secret = self._secret(access["URI"])
@@ -114,13 +133,19 @@ class ClusterConnections:
             if ca:
                 settings["ssl.ca.pem"] = ca
             return KafkaConnection(servers, settings, servers)
-        return self._iam(cluster, brokers)
+        raise ClusterUnavailable(f"Unknown access type {access['Type']}.")
 
     def _iam(self, cluster: Cluster, brokers: list[Any]) -> KafkaConnection:
-        """Where IAM sign-in goes: the IAM listener (`BootstrapBrokerStringSaslIam`, SASL_SSL
-        with OAUTHBEARER, a token signed for the function's role in librdkafka's `oauth_cb`).
-        Not built yet; `check_source_access` refuses IAM_AUTH before this."""
-        raise ClusterUnavailable(f"IAM sign-in to {cluster.name} is not available yet.")
+        """The IAM listener (`BootstrapBrokerStringSaslIam`): SASL_SSL with OAUTHBEARER, the
+        token signed for the function's role in librdkafka's `oauth_cb` by the poller."""
+        servers = sasl_iam_bootstrap(brokers)
+        if not servers:
+            raise ClusterUnavailable(f"The cluster {cluster.name} has no IAM listener yet.")
+        settings = {"security.protocol": "SASL_SSL", "sasl.mechanisms": "OAUTHBEARER"}
+        ca = ca_certificate(self.store.engine, cluster.kafka_cluster_id) or ""
+        if ca:
+            settings["ssl.ca.pem"] = ca
+        return KafkaConnection(servers, settings, servers, signs_with_role=True)
 
     def _secret(self, uri: str) -> dict[str, Any]:
         if self.read_secret is None:

@@ -31,11 +31,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, Message, Producer
+from confluent_kafka import (
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+)
 from confluent_kafka import TopicPartition as KafkaPartition
 
 from steward.functions.event import KafkaRecord, msk_event, record_json
 from steward.functions.filters import matches_any, record_fields
+from steward.functions.iam_token import oauth_callback
 from steward.functions.runtime import FunctionSpec, Invoker, Outcome, invoker_for
 
 log = logging.getLogger("steward.functions.poller")
@@ -47,6 +55,18 @@ DEFAULT_WINDOW = 0.5
 """Lambda's batching window for Kafka sources when none is given."""
 LAG_EVERY = 5.0
 OK = "OK"
+CLUSTER_REFUSED = "PROBLEM: Cluster failed to authorize Lambda."
+SIGN_IN_REFUSED = "PROBLEM: SASL authentication failed."
+AUTHORIZATION_ERRORS = frozenset(
+    {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.GROUP_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    }
+)
+AUTHENTICATION_ERRORS = frozenset(
+    {KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED}
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,9 @@ class PollerConfig:
     max_retries: int
     function: dict[str, Any]
     status_path: str
+    region: str | None = None
+    credentials_path: str | None = None
+    """Set when the poller signs in with IAM (OAUTHBEARER): its role credentials' file."""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -101,7 +124,7 @@ class Poller:
         self.consumer = Consumer(
             {
                 "bootstrap.servers": config.servers,
-                **config.kafka_settings,
+                **self._client_settings(),
                 "group.id": config.group_id,
                 # static membership: a restarted poller takes over the dead one's partitions at
                 # once, instead of after its session times out
@@ -115,6 +138,15 @@ class Poller:
             }
         )
         self._producer: Producer | None = None
+
+    def _client_settings(self) -> dict[str, Any]:
+        """The connection's settings; with IAM, the token callback that signs as the role."""
+        settings: dict[str, Any] = dict(self.config.kafka_settings)
+        if self.config.credentials_path:
+            settings["oauth_cb"] = oauth_callback(
+                self.config.region or "us-east-1", Path(self.config.credentials_path)
+            )
+        return settings
 
     # --- the loop -------------------------------------------------------------------------------
     def run(self) -> None:
@@ -173,9 +205,23 @@ class Poller:
                     raise KafkaException(error)
                 else:
                     log.warning("consume: %s", error)
+                    self._note_refusal(error)
             if left <= 0 and not batch:
                 break
         return batch
+
+    def _note_refusal(self, error: KafkaError) -> None:
+        """A refused sign-in or a missing permission is the mapping's result, as Lambda reports
+        them, so that GetEventSourceMapping says why no records come."""
+        if error.code() in AUTHORIZATION_ERRORS:
+            result = f"{CLUSTER_REFUSED} {error.str()}"
+        elif error.code() in AUTHENTICATION_ERRORS:
+            result = f"{SIGN_IN_REFUSED} {error.str()}"
+        else:
+            return
+        if self.status["last_processing_result"] != result:
+            self.status["last_processing_result"] = result
+            self._write_status()
 
     def _process(self, batch: list[Message]) -> None:
         before = self.status["last_processing_result"]
@@ -243,7 +289,7 @@ class Poller:
             self._producer = Producer(
                 {
                     "bootstrap.servers": self.config.servers,
-                    **self.config.kafka_settings,
+                    **self._client_settings(),
                     "enable.idempotence": True,
                     "acks": "all",
                     "message.timeout.ms": int(KAFKA_TIMEOUT * 1000),

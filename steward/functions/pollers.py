@@ -29,7 +29,9 @@ from pathlib import Path
 
 from steward.functions.connection import ClusterConnections, ClusterUnavailable
 from steward.functions.filters import parse_patterns
+from steward.functions.iam_token import read_credentials, write_credentials
 from steward.functions.poller import PollerConfig
+from steward.functions.role_sessions import RoleNotAssumable, RoleSessions
 from steward.functions.service import (
     ACTIVE,
     CREATING,
@@ -73,11 +75,16 @@ class Pollers:
         connections: ClusterConnections,
         home: Path,
         put_samples: PutSamples | None = None,
+        role_sessions: RoleSessions | None = None,
+        region: str = "us-east-1",
     ) -> None:
         self.functions = functions
         self.connections = connections
         self.home = home
         self.put_samples = put_samples
+        self.role_sessions = role_sessions
+        """How pollers on clusters that require IAM get their function's role credentials."""
+        self.region = region
         self.running: dict[str, _Running] = {}
         self.restarts: dict[str, int] = {}
         self._last_exit: dict[str, float] = {}
@@ -95,6 +102,8 @@ class Pollers:
                     wanted.add(mapping.uuid)
         for gone in set(self.running) - wanted:
             self._stop(gone)
+        if self.role_sessions is not None:
+            self.role_sessions.retain(wanted)
 
     def _reconcile(self, mapping: MappingRecord) -> bool:
         """Bring one mapping toward its desired state; whether its poller should run."""
@@ -125,6 +134,16 @@ class Pollers:
             records.set_progress(mapping.uuid, result=f"PROBLEM: Connection error. {error}")
             return False
         directory = self.home / mapping.uuid
+        credentials_path: str | None = None
+        if connection.signs_with_role:
+            try:
+                credentials_path = str(self._hand_credentials(mapping, function.config, directory))
+            except RoleNotAssumable as error:
+                self._stop(mapping.uuid)
+                records.set_progress(mapping.uuid, result=f"PROBLEM: {error}")
+                return False
+        elif self.role_sessions is not None:
+            self.role_sessions.forget(mapping.uuid)
         config = PollerConfig(
             uuid=mapping.uuid,
             function_arn=self.functions.function_arn(function.name),
@@ -151,12 +170,34 @@ class Pollers:
             max_retries=int(mapping.config.get("MaximumRetryAttempts", -1)),
             function=self.functions.spec(function).to_json(),
             status_path=str(directory / "status.json"),
+            region=self.region,
+            credentials_path=credentials_path,
         )
         self._ensure_running(mapping.uuid, config, directory)
         if mapping.state in (CREATING, ENABLING, UPDATING, DISABLING):
             records.set_progress(mapping.uuid, state=ENABLED, reason="USER_INITIATED")
         self._report(mapping)
         return True
+
+    def _hand_credentials(
+        self, mapping: MappingRecord, function_config: dict[str, object], directory: Path
+    ) -> Path:
+        """The role session's credentials in the poller's 0600 file, renewed before they end;
+        the file is rewritten only when the session changed, and the poller rereads it for
+        each token, so a renewal restarts nothing."""
+        if self.role_sessions is None:
+            raise RoleNotAssumable("Steward has no IAM to sign in to this cluster with.")
+        role = function_config.get("Role")
+        credentials = self.role_sessions.credentials_for(mapping.uuid, str(role) if role else None)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "credentials.json"
+        try:
+            current = read_credentials(path)
+        except (OSError, ValueError, KeyError):
+            current = None
+        if current != credentials:
+            write_credentials(path, credentials)
+        return path
 
     def _ensure_running(self, mapping_uuid: str, config: PollerConfig, directory: Path) -> None:
         body = json.dumps(config.to_json(), sort_keys=True)

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from steward.functions import code as function_code
 from steward.functions.code import CodeDirectory
-from steward.functions.connection import ClusterConnections, check_source_access
+from steward.functions.connection import ClusterConnections, check_source_access, requires_iam
 from steward.functions.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
@@ -33,6 +33,7 @@ from steward.functions.errors import (
     ResourceNotFoundException,
 )
 from steward.functions.filters import parse_patterns
+from steward.functions.role_sessions import NOT_ASSUMABLE, RoleSessions
 from steward.functions.runtime import (
     HTTP_RUNTIMES,
     HTTP_URL_VARIABLE,
@@ -47,6 +48,8 @@ from steward.functions.store import FunctionRecord, FunctionRecords, MappingReco
 log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+ROLE_ARN = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+"""Lambda's pattern for a function's Role."""
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY = 128
 MAX_TIMEOUT = 900
@@ -88,6 +91,7 @@ class Functions:
         region: str,
         account_id: str,
         connections: ClusterConnections | None = None,
+        role_sessions: RoleSessions | None = None,
     ) -> None:
         self.functions = FunctionRecords(engine)
         self.mappings = MappingRecords(engine)
@@ -95,6 +99,8 @@ class Functions:
         self.region = region
         self.account_id = account_id
         self.connections = connections
+        self.role_sessions = role_sessions
+        """Steward's IAM, where execution roles are checked and assumed; None without one."""
         self.wake_builder: Callable[[], None] = lambda: None
         self.wake_pollers: Callable[[], None] = lambda: None
         self._invokers: dict[str, tuple[str, Invoker]] = {}
@@ -153,7 +159,7 @@ class Functions:
             },
             settings,
         )
-        config["Role"] = settings.get("Role")
+        config["Role"] = self._check_role(settings.get("Role"))
         zip_file = self._check_code(config, zip_file)
         record = FunctionRecord(
             name=name,
@@ -166,6 +172,37 @@ class Functions:
         self.functions.add(record)
         self._prepare(record)
         return self.get_function(name)
+
+    def _check_role(self, role: Any) -> str:
+        """The execution role, as Lambda checks it: an IAM role's ARN, and a role of Steward's
+        must trust `lambda.amazonaws.com`. A role Steward's IAM does not have is taken (the code
+        runs as Steward's user and needs no role), until a trigger on a cluster that requires
+        IAM needs to sign in as it (`_check_signs_in`)."""
+        if not isinstance(role, str) or not ROLE_ARN.fullmatch(role):
+            raise InvalidParameterValueException(
+                f"1 validation error detected: Value '{role}' at 'role' failed to satisfy "
+                f"constraint: Member must satisfy regular expression pattern: {ROLE_ARN.pattern}"
+            )
+        sessions = self.role_sessions
+        if sessions is not None and sessions.exists(role) and not sessions.may_assume(role):
+            raise InvalidParameterValueException(NOT_ASSUMABLE)
+        return role
+
+    def _check_signs_in(self, function: FunctionRecord, config: dict[str, Any]) -> None:
+        """A mapping that will sign in with IAM (no SourceAccessConfigurations, a cluster that
+        requires IAM) needs a function role Lambda may assume, as Lambda refuses it otherwise."""
+        if config.get("SourceAccessConfigurations") or self.connections is None:
+            return
+        cluster = self.connections.cluster(config["EventSourceArn"])
+        if cluster is None or not requires_iam(cluster):
+            return
+        role = function.config.get("Role")
+        if self.role_sessions is None or not self.role_sessions.may_assume(role):
+            raise InvalidParameterValueException(
+                f"{NOT_ASSUMABLE} The cluster requires IAM sign-in, which the trigger makes as "
+                f"its function's execution role {role}: the role must exist and its trust policy "
+                "must allow lambda.amazonaws.com to assume it."
+            )
 
     def _configuration(self, config: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         merged = dict(config)
@@ -290,6 +327,8 @@ class Functions:
                 "The Revision Id provided does not match the latest Revision Id. Call the "
                 "GetFunction/GetAlias API to retrieve the latest Revision Id"
             )
+        if changes.get("Role") is not None:
+            self._check_role(changes["Role"])
         record.config = self._configuration(record.config, changes)
         if "Handler" in changes or "Runtime" in changes:
             self._check_code(record.config, record.code_zip)
@@ -454,6 +493,7 @@ class Functions:
         config.update(self._mapping_changes(request))
         enabled = config.pop("Enabled")
         config["Enabled"] = bool(enabled)
+        self._check_signs_in(function, config)
         record = MappingRecord(
             uuid=mapping_uuid,
             function_name=function.name,
@@ -535,6 +575,10 @@ class Functions:
         if request.get("FunctionName"):
             record.function_name = self.get_function(request["FunctionName"]).name
         changes = self._mapping_changes(request)
+        if request.get("FunctionName") or "SourceAccessConfigurations" in request:
+            self._check_signs_in(
+                self.get_function(record.function_name), {**record.config, **changes}
+            )
         was_enabled = bool(record.config.get("Enabled", True))
         record.config.update(changes)
         enabled = bool(record.config.get("Enabled", True))

@@ -633,6 +633,57 @@ class IdentityAccess:
                 f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: "
                 f"{role_arn} because {reason}"
             )
+        return self._new_session(role, session_name, caller.arn, duration)
+
+    def service_may_assume(self, role_arn: str, service: str) -> bool:
+        """Whether `role_arn` is one of Steward's roles and its trust policy lets the AWS service
+        principal `service` (such as `lambda.amazonaws.com`) call sts:AssumeRole."""
+        role = self.role_by_arn(role_arn)
+        if role is None:
+            return False
+        trust = parse_policy(role.assume_role_policy, require_resource=False)
+        return _trusts_service(trust, service)
+
+    def assume_role_for_service(
+        self,
+        role_arn: str,
+        service: str,
+        session_name: str,
+        duration_seconds: int = DEFAULT_SESSION_SECONDS,
+    ) -> TemporaryCredentials:
+        """Temporary credentials of `role_arn` for one of Steward's own services acting as the AWS
+        service principal `service`: what Lambda does with a function's execution role. No user
+        key signs this; the role's trust policy must name the service, as on AWS, and the refusal
+        is an audit record like any AssumeRole's."""
+        if not _SESSION_NAME.fullmatch(session_name or ""):
+            raise ValidationError(f"The role session name {session_name!r} is not valid.")
+        role = self.role_by_arn(role_arn)
+        reason = f"the role {role_arn} does not exist"
+        if role is not None:
+            trust = parse_policy(role.assume_role_policy, require_resource=False)
+            if _trusts_service(trust, service):
+                longest = min(duration_seconds, role.max_session_duration)
+                duration = max(MIN_SESSION_SECONDS, longest)
+                return self._new_session(role, session_name, service, duration)
+            reason = f"the trust policy of role {role.role_name} does not allow it"
+        self.records.add_audit(
+            self.clock(), "api", service, "sts:AssumeRole", role_arn, "Deny", reason
+        )
+        raise AccessDenied(
+            f"{service} is not authorized to perform: sts:AssumeRole on resource: {role_arn} "
+            f"because {reason}"
+        )
+
+    def role_by_arn(self, role_arn: str) -> RoleRecord | None:
+        """The role `role_arn` names in this account, path included; None for another."""
+        role = self.records.role(arns.name_of(role_arn or ""))
+        if role is None or role_arn != arns.role_arn(self.account, role.role_name, role.path):
+            return None
+        return role
+
+    def _new_session(
+        self, role: RoleRecord, session_name: str, source: str, duration: int
+    ) -> TemporaryCredentials:
         now = self.clock()
         session = SessionRecord(
             access_key_id=new_access_key_id(SESSION_KEY_PREFIX),
@@ -640,7 +691,7 @@ class IdentityAccess:
             session_token=secrets.token_urlsafe(96),
             role_name=role.role_name,
             session_name=session_name,
-            source_identity=caller.arn,
+            source_identity=source,
             create_date=now,
             expires=now + timedelta(seconds=duration),
         )
@@ -938,6 +989,32 @@ def _trusts(trust: Policy, caller: Caller, context: Context) -> bool:
         if statement.not_principals is not None:
             names = not _principal_matches(statement.not_principals, caller)
         if not names or not conditions_hold(statement.conditions, keys):
+            continue
+        if not statement.allow:
+            return False
+        allowed = True
+    return allowed
+
+
+def _trusts_service(trust: Policy, service: str) -> bool:
+    """Whether the trust policy lets the service principal `service` call sts:AssumeRole: a Deny
+    naming it refuses, else an Allow naming it (`Service`, or `*`). Conditions on a service's
+    request are not evaluated: a statement with any does not apply to it."""
+    allowed = False
+    for statement in trust.statements:
+        if statement.actions and not any(
+            matches_action(p, "sts:AssumeRole") for p in statement.actions
+        ):
+            continue
+        if statement.not_actions and any(
+            matches_action(p, "sts:AssumeRole") for p in statement.not_actions
+        ):
+            continue
+        principals = statement.principals or {}
+        names = "*" in principals or any(
+            value in ("*", service) for value in principals.get("Service", ())
+        )
+        if statement.not_principals is not None or not names or statement.conditions:
             continue
         if not statement.allow:
             return False

@@ -177,7 +177,7 @@ def test_triggers_read_a_cluster_that_requires_authentication(
         eventually(processed, "LastProcessingResult OK", timeout=30)
 
 
-def test_iam_sign_in_is_refused_until_it_is_built(steward: Steward, cluster: str) -> None:
+def test_iam_auth_is_not_an_access_type_of_msk_sources(steward: Steward, cluster: str) -> None:
     functions = client(steward, "lambda")
     functions.create_function(
         FunctionName="iam",

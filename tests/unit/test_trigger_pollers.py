@@ -23,6 +23,7 @@ from tests.unit.zips import zip_of
 
 ZONES = (Zone("az-a", "127.86.1"), Zone("az-b", "127.86.2"), Zone("az-c", "127.86.3"))
 CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/orders/0b1c-2d3e"
+ROLE = "arn:aws:iam::123456789012:role/any"
 CODE = {"app.py": "def handler(event, context):\n    return None\n"}
 
 
@@ -58,7 +59,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Functions, Pollers, Unreachable, lis
 def mapping(functions: Functions) -> str:
     functions.create_function(
         "noop",
-        {"Runtime": "python3.11", "Handler": "app.handler", "Role": "r"},
+        {"Runtime": "python3.11", "Handler": "app.handler", "Role": ROLE},
         zip_of(CODE),
     )
     made = functions.create_mapping(
