@@ -12,7 +12,7 @@ ROOT = Path(steward.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("domain",),
-    ("wire", "network", "crypto", "background", "logs"),
+    ("wire", "network", "crypto", "background", "logs", "balancer"),
     ("settings",),
     ("store", "client"),
     ("kafka",),
