@@ -25,6 +25,7 @@ from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
 from steward.control.node_specs import NodeSpecRenderer, node_key
+from steward.control.rebalancing import ContinuousBalancer
 from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
@@ -63,6 +64,7 @@ CLIENT_TRUST = "client-trust"
 METRICS_SCRAPER = "metrics-scraper"
 ADMIN_METRICS = "admin-metrics"
 ALARM_MONITOR = "alarm-monitor"
+CONTINUOUS_BALANCING = "continuous-balancing"
 
 
 @dataclass
@@ -194,6 +196,10 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         )
         tasks.add(ALARM_MONITOR, alarms.run_once, alarms.interval)
         plane.closing += [alarms.close, scraper.close, admin_metrics.close]
+        context.metrics = metrics
+    balancer = ContinuousBalancer(store, service.rebalancing)
+    tasks.add(CONTINUOUS_BALANCING, balancer.pass_once, balancer.interval, pace=Pace.DELAY)
+    service.rebalancing.wake = tasks.waker(CONTINUOUS_BALANCING)
     plane.closing.append(service.metrics.close)
     return plane
 

@@ -17,6 +17,7 @@ from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.operation_records import fail, mutable_info
 from steward.control.pipeline import start_operation
+from steward.control.rebalancing import ClusterRebalancing
 from steward.control.resource_policies import ClusterResourcePolicies
 from steward.control.topics import ClusterTopics
 from steward.control.updates import ClusterUpdates
@@ -125,6 +126,13 @@ class ClusterService:
             store, settings.home / "metrics.db", describe=self.describe_cluster
         )
         self.alarms = AlarmBook(store)
+        self.rebalancing = ClusterRebalancing(
+            store,
+            self.describe_cluster,
+            self.updates,
+            lambda: self.metrics.store if settings.metrics_interval > 0 else None,
+            settings.reassignment_throttle,
+        )
         self.secrets = Secrets(
             SecretRecords(store.engine),
             settings.region,

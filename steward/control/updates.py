@@ -242,6 +242,15 @@ class ClusterUpdates:
         self._check_spec(spec)
         return self._begin(cluster, current_version, OperationType.UPDATE_SECURITY, spec)
 
+    def rebalance(self, arn: str, current_version: str | None = None) -> Operation:
+        """Open a REBALANCE operation: the pipeline plans on the cluster as it then is and moves
+        replicas in batches (`steward.control.steps.balancing`). Without `current_version`, the
+        cluster's own (continuous balancing and Steward's route do not ask the caller for it)."""
+        cluster = self._describe(arn)
+        version = current_version or cluster.current_version
+        cluster = self._updatable(arn, version)
+        return self._begin(cluster, version, OperationType.REBALANCE, cluster.spec)
+
     def reboot_broker(self, arn: str, broker_ids: Sequence[str]) -> Operation:
         cluster = self._describe(arn)
         param = "brokerIds"

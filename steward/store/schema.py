@@ -379,3 +379,15 @@ resource_policies = Table(
 )
 """MSK's cluster policy (PutClusterPolicy) of each cluster that has one: the document as the user
 wrote it and its version, which a change must name (`steward.control.resource_policies`)."""
+
+rebalancing = Table(
+    "rebalancing",
+    metadata,
+    Column("cluster_arn", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("threshold", JSON, nullable=False),
+    Column("update_time", DateTime(timezone=True), nullable=False),
+)
+"""Continuous balancing of each cluster whose setting was ever given (MSK's UpdateRebalancing):
+ACTIVE or PAUSED, and the imbalance (largest deviation from the mean utilization, as a fraction
+of it) above which the balancer plans and applies a rebalance (`steward.control.rebalancing`)."""

@@ -158,6 +158,7 @@ def test_the_control_plane_runs_every_loop_as_one_of_its_tasks(tmp_path: Path) -
             "metrics-scraper",
             "admin-metrics",
             "alarm-monitor",
+            "continuous-balancing",
         }
     finally:
         plane.close()

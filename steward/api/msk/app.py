@@ -18,6 +18,7 @@ from steward.api import (
     consumer_groups,
     iam_audit,
     native,
+    rebalancing,
     revocation_lists,
     sign_in_refusals,
 )
@@ -52,6 +53,7 @@ def msk_router() -> Router:
         cluster_policy,
         unbuilt,
         native,
+        rebalancing,
         consumer_groups,
         alarms,
         revocation_lists,
