@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from kafka.admin import KafkaAdminClient, NewTopic
 
 from steward.kafka.reassignment import current_assignment
 from tests.integration.harness import Steward, provisioned
@@ -32,9 +32,12 @@ def cluster(steward: Steward) -> Iterator[dict[str, Any]]:
     bootstrap = client.get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerString"]
     # Every partition on brokers 1 and 2 (zones a and b): spread as wide as RF 2 allows, but
     # broker 3 holds none of it.
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    layout = [[1, 2] if p % 2 == 0 else [2, 1] for p in range(PARTITIONS)]
-    admin.create_topics([NewTopic(TOPIC, replica_assignment=layout)])[TOPIC].result(60)
+    layout = {p: [1, 2] if p % 2 == 0 else [2, 1] for p in range(PARTITIONS)}
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000)
+    try:
+        admin.create_topics([NewTopic(TOPIC, replica_assignments=layout)], timeout_ms=60_000)
+    finally:
+        admin.close()
     filler = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 20})
     for i in range(3000):
         filler.produce(TOPIC, f"{10**11 + i:012d}".encode() + b"x" * 2000)
