@@ -18,8 +18,9 @@ from pathlib import Path
 import uvicorn
 
 from steward import logs
-from steward.api.app import build_app
+from steward.api.app import application_autoscaling, build_app
 from steward.api.auth.startup import prepare_authentication
+from steward.autoscaling.service import ApplicationAutoScaling, StorageAutoscaler
 from steward.background import BackgroundTasks, Pace
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
@@ -65,6 +66,7 @@ METRICS_SCRAPER = "metrics-scraper"
 ADMIN_METRICS = "admin-metrics"
 ALARM_MONITOR = "alarm-monitor"
 CONTINUOUS_BALANCING = "continuous-balancing"
+STORAGE_AUTOSCALING = "storage-autoscaling"
 
 
 @dataclass
@@ -82,6 +84,8 @@ class ControlPlane:
     sign_in_refusals: SignInRefusals | None = None
     refusal_collector: RefusalCollector | None = None
     """Its `on_refusal` is the hook for audit records of refused sign-ins."""
+    autoscaling: ApplicationAutoScaling | None = None
+    """Application Auto Scaling, whose changes wake the storage autoscaler."""
 
     def start(self) -> None:
         self.tasks.start()
@@ -197,6 +201,15 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         tasks.add(ALARM_MONITOR, alarms.run_once, alarms.interval)
         plane.closing += [alarms.close, scraper.close, admin_metrics.close]
         context.metrics = metrics
+    plane.autoscaling = application_autoscaling(service)
+    storage_autoscaler = StorageAutoscaler(plane.autoscaling)
+    tasks.add(
+        STORAGE_AUTOSCALING,
+        storage_autoscaler.pass_once,
+        storage_autoscaler.interval,
+        pace=Pace.DELAY,
+    )
+    plane.autoscaling.wake = tasks.waker(STORAGE_AUTOSCALING)
     balancer = ContinuousBalancer(store, service.rebalancing)
     tasks.add(CONTINUOUS_BALANCING, balancer.pass_once, balancer.interval, pace=Pace.DELAY)
     service.rebalancing.wake = tasks.waker(CONTINUOUS_BALANCING)
@@ -249,7 +262,7 @@ def run(settings: Settings | None = None) -> None:
     except BaseException:
         plane.close()
         raise
-    app = build_app(plane.service, authenticator)
+    app = build_app(plane.service, authenticator, plane.autoscaling)
     config = uvicorn.Config(
         app,
         host=settings.api_host,

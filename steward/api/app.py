@@ -14,6 +14,12 @@ from steward.api.auth.actions import service_actions
 from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi, msk_router
+from steward.autoscaling.api import with_application_autoscaling
+from steward.autoscaling.service import (
+    ApplicationAutoScaling,
+    ClusterStorage,
+)
+from steward.autoscaling.store import AutoscalingRecords
 from steward.control.service import ClusterService
 from steward.domain.errors import StewardError
 from steward.iam.api import iam_endpoint, sts_endpoint
@@ -25,6 +31,17 @@ from steward.wire.query_protocol import with_query_endpoints
 OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 """What answers without a signature: liveness, and what Prometheus reads (it cannot sign
 requests): Steward's own metrics and the service-discovery document of the brokers' exporters."""
+
+
+def application_autoscaling(service: ClusterService) -> ApplicationAutoScaling:
+    """Application Auto Scaling over the control plane of `service`."""
+    settings = service.settings
+    return ApplicationAutoScaling(
+        AutoscalingRecords(service.store.engine),
+        ClusterStorage(service),
+        settings.region,
+        settings.account_id,
+    )
 
 
 def request_authorizer(service: ClusterService) -> RequestAuthorizer:
@@ -40,7 +57,15 @@ def request_authorizer(service: ClusterService) -> RequestAuthorizer:
     return RequestAuthorizer(service.iam, actions, resource_tags=service.store.tags)
 
 
-def build_app(service: ClusterService, authenticator: Authenticator) -> Starlette:
+def build_app(
+    service: ClusterService,
+    authenticator: Authenticator,
+    autoscaling: ApplicationAutoScaling | None = None,
+) -> Starlette:
+    """`autoscaling`: the server's Application Auto Scaling (whose changes wake its background
+    pass); without one, a service of its own over the same store."""
+    scaling = autoscaling or application_autoscaling(service)
+
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -60,9 +85,12 @@ def build_app(service: ClusterService, authenticator: Authenticator) -> Starlett
                 "/",
                 app=with_query_endpoints(
                     [iam_endpoint(service.iam), sts_endpoint(service.iam)],
-                    with_acm_pca(
-                        with_secrets_manager(MskApi(service), service.secrets),
-                        service.private_cas,
+                    with_application_autoscaling(
+                        with_acm_pca(
+                            with_secrets_manager(MskApi(service), service.secrets),
+                            service.private_cas,
+                        ),
+                        scaling,
                     ),
                 ),
             ),

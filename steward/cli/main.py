@@ -7,6 +7,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
+from steward.autoscaling.cli import autoscaling
 from steward.cli.access_keys import access_key
 from steward.cli.alarms import alarm
 from steward.cli.chaos import chaos
@@ -85,6 +86,7 @@ for group in (
     chaos,
     access_key,
     rebalance,
+    autoscaling,
 ):
     cli.add_command(group)
     _accept_output_option(group)

@@ -159,6 +159,7 @@ def test_the_control_plane_runs_every_loop_as_one_of_its_tasks(tmp_path: Path) -
             "admin-metrics",
             "alarm-monitor",
             "continuous-balancing",
+            "storage-autoscaling",
         }
     finally:
         plane.close()

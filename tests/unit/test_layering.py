@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("security",),
     ("monitor",),
     ("control",),
-    ("chaos",),
+    ("chaos", "autoscaling"),
     ("api",),
     ("server",),
     ("cli",),

@@ -10,6 +10,8 @@ Each service on the endpoint declares its requests' actions here, as one `Servic
 - Secrets Manager: `secretsmanager:<Operation>` of `X-Amz-Target`, on the secret named by
   `SecretId` (an ARN, or a name looked up);
 - AWS Private CA: `acm-pca:<Operation>`, on `CertificateAuthorityArn`;
+- Application Auto Scaling: `application-autoscaling:<Operation>`, on `*` (as in AWS, whose
+  scaling actions take no resource-level permissions);
 - IAM: `iam:<Action>` on the user, role or policy the request names (a key operation without a
   user names the caller's own); STS: `sts:<Action>` (AssumeRole on the role; GetCallerIdentity
   needs no permission, as in AWS).
@@ -192,6 +194,7 @@ def service_actions(
     return [
         TargetActions("secretsmanager", "secretsmanager", secret_resource),
         TargetActions("acm-pca", "ACMPrivateCA", ca_resource),
+        TargetActions("application-autoscaling", "AnyScaleFrontendService", lambda _body: "*"),
         QueryActions("iam", iam_resource(account)),
         QueryActions("sts", sts_resource),
         RouteActions(router, MSK_ACTION_OVERRIDES),
