@@ -20,7 +20,11 @@ import uvicorn
 from steward import logs
 from steward.api.app import application_autoscaling, build_app
 from steward.api.auth.startup import prepare_authentication
-from steward.autoscaling.service import ApplicationAutoScaling, StorageAutoscaler
+from steward.autoscaling.service import (
+    ApplicationAutoScaling,
+    BrokerAutoscaler,
+    StorageAutoscaler,
+)
 from steward.background import BackgroundTasks, Pace
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
@@ -67,6 +71,7 @@ ADMIN_METRICS = "admin-metrics"
 ALARM_MONITOR = "alarm-monitor"
 CONTINUOUS_BALANCING = "continuous-balancing"
 STORAGE_AUTOSCALING = "storage-autoscaling"
+BROKER_AUTOSCALING = "broker-autoscaling"
 
 
 @dataclass
@@ -209,7 +214,20 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         storage_autoscaler.interval,
         pace=Pace.DELAY,
     )
-    plane.autoscaling.wake = tasks.waker(STORAGE_AUTOSCALING)
+    broker_autoscaler = BrokerAutoscaler(plane.autoscaling)
+    tasks.add(
+        BROKER_AUTOSCALING,
+        broker_autoscaler.pass_once,
+        broker_autoscaler.interval,
+        pace=Pace.DELAY,
+    )
+    wake_storage, wake_brokers = tasks.waker(STORAGE_AUTOSCALING), tasks.waker(BROKER_AUTOSCALING)
+
+    def wake_autoscalers() -> None:
+        wake_storage()
+        wake_brokers()
+
+    plane.autoscaling.wake = wake_autoscalers
     balancer = ContinuousBalancer(store, service.rebalancing)
     tasks.add(CONTINUOUS_BALANCING, balancer.pass_once, balancer.interval, pace=Pace.DELAY)
     service.rebalancing.wake = tasks.waker(CONTINUOUS_BALANCING)

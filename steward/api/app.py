@@ -15,11 +15,8 @@ from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi, msk_router
 from steward.autoscaling.api import with_application_autoscaling
-from steward.autoscaling.service import (
-    ApplicationAutoScaling,
-    ClusterStorage,
-)
-from steward.autoscaling.store import AutoscalingRecords
+from steward.autoscaling.service import ApplicationAutoScaling
+from steward.control.scaling import application_autoscaling
 from steward.control.service import ClusterService
 from steward.domain.errors import StewardError
 from steward.iam.api import iam_endpoint, sts_endpoint
@@ -31,17 +28,6 @@ from steward.wire.query_protocol import with_query_endpoints
 OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
 """What answers without a signature: liveness, and what Prometheus reads (it cannot sign
 requests): Steward's own metrics and the service-discovery document of the brokers' exporters."""
-
-
-def application_autoscaling(service: ClusterService) -> ApplicationAutoScaling:
-    """Application Auto Scaling over the control plane of `service`."""
-    settings = service.settings
-    return ApplicationAutoScaling(
-        AutoscalingRecords(service.store.engine),
-        ClusterStorage(service),
-        settings.region,
-        settings.account_id,
-    )
 
 
 def request_authorizer(service: ClusterService) -> RequestAuthorizer:

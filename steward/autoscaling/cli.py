@@ -5,6 +5,7 @@ Application Auto Scaling), and the scaling activities it recorded."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -138,5 +139,105 @@ def activities(cli: CliContext, cluster: str) -> None:
         [
             (a["StartTime"], a["StatusCode"], a["Description"], a["Cause"])
             for a in found["ScalingActivities"]
+        ],
+    )
+
+
+BROKERS = "kafka:broker-count:BrokerCount"
+BROKER_POLICIES = {
+    "cpu": "KafkaBrokerCpuUtilization",
+    "network_in": "KafkaBrokerNetworkInUtilization",
+    "handler_idle": "KafkaBrokerRequestHandlerIdle",
+}
+
+
+@autoscaling.command("brokers", epilog=CLUSTER_HELP)
+@CLUSTER
+@click.option("--min", "min_brokers", type=click.IntRange(1), required=True)
+@click.option("--max", "max_brokers", type=click.IntRange(1), required=True)
+@click.option("--cpu", type=click.FloatRange(1, 99), help="Target CPU use, percent.")
+@click.option(
+    "--network-in", type=click.FloatRange(1, 99), help="Target network in, percent of capacity."
+)
+@click.option(
+    "--handler-idle", type=click.FloatRange(1, 99), help="Request handler idle share to keep."
+)
+@click.option("--scale-out-cooldown", type=click.IntRange(0), help="Seconds.")
+@click.option("--scale-in-cooldown", type=click.IntRange(0), help="Seconds.")
+@click.option("--no-scale-in", is_flag=True, help="Only ever add brokers.")
+@pass_cli
+def brokers(
+    cli: CliContext,
+    cluster: str,
+    min_brokers: int,
+    max_brokers: int,
+    cpu: float | None,
+    network_in: float | None,
+    handler_idle: float | None,
+    scale_out_cooldown: int | None,
+    scale_in_cooldown: int | None,
+    no_scale_in: bool,
+) -> None:
+    """Turn broker autoscaling on (Steward's own): min and max brokers (multiples of the zone
+    count) and one target tracking policy per target given."""
+    arn = cli.api.cluster_arn(cluster)
+    client = _client(cli)
+    client.register_scalable_target(
+        ServiceNamespace=NAMESPACE,
+        ResourceId=arn,
+        ScalableDimension=BROKERS,
+        MinCapacity=min_brokers,
+        MaxCapacity=max_brokers,
+    )
+    targets = {"cpu": cpu, "network_in": network_in, "handler_idle": handler_idle}
+    for name, value in targets.items():
+        if value is None:
+            continue
+        config: dict[str, Any] = {
+            "TargetValue": value,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": BROKER_POLICIES[name]},
+            "DisableScaleIn": no_scale_in,
+        }
+        if scale_out_cooldown is not None:
+            config["ScaleOutCooldown"] = scale_out_cooldown
+        if scale_in_cooldown is not None:
+            config["ScaleInCooldown"] = scale_in_cooldown
+        client.put_scaling_policy(
+            PolicyName=f"brokers-{name.replace('_', '-')}",
+            ServiceNamespace=NAMESPACE,
+            ResourceId=arn,
+            ScalableDimension=BROKERS,
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration=config,
+        )
+    cli.output.text(f"Broker autoscaling on: {min_brokers} to {max_brokers} brokers.")
+
+
+@autoscaling.command("plan", epilog=CLUSTER_HELP)
+@CLUSTER
+@click.option("--brokers", type=click.IntRange(1), help="Preview this size instead.")
+@pass_cli
+def plan(cli: CliContext, cluster: str, brokers: int | None) -> None:
+    """What broker autoscaling would do now: the size, the metric values behind it, and the
+    bytes to move and the time it takes (nothing changes)."""
+    arn = cli.api.cluster_arn(cluster)
+    path = f"/steward/v1/clusters/{quote(arn, safe='')}/autoscaling/plan"
+    params = {"brokers": brokers} if brokers is not None else None
+    found = cli.api.steward_route("GET", path, params=params)
+    if cli.output.is_json:
+        cli.output.json(found)
+        return
+    moving = found["plan"]
+    cli.output.text(
+        f"{found['currentBrokers']} -> {moving['brokers']} brokers "
+        f"(autoscaling wants {found['desiredBrokers']}): {moving['replicasToMove']} replicas, "
+        f"{moving['bytesToMove'] / 1024**3:.2f} GiB to move, about "
+        f"{moving['estimatedSeconds']:.0f} s"
+    )
+    cli.output.table(
+        ["POLICY", "METRIC", "TARGET", "LATEST", "FORECAST"],
+        [
+            (r["policyName"], r["metric"], r["targetValue"], r["latest"], r["forecast"])
+            for r in found["readings"]
         ],
     )

@@ -22,6 +22,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from steward.autoscaling.brokers import (
+    BROKER_DIMENSION,
+    BROKER_METRICS,
+    DEFAULT_SCALE_IN_COOLDOWN,
+    FORECAST_WINDOW,
+    LEAD_TIME,
+    Decision,
+    Reading,
+    decide,
+    linear_forecast,
+)
+from steward.autoscaling.brokers import (
+    DEFAULT_SCALE_OUT_COOLDOWN as DEFAULT_SCALE_OUT_BROKERS,
+)
 from steward.autoscaling.store import (
     AutoscalingRecords,
     ScalableTarget,
@@ -85,6 +99,33 @@ class Clusters(Protocol):
         """How full the fullest broker's data volume is, in percent; None if unknown."""
         ...
 
+    def broker_series(
+        self, arn: str, metric: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        """One of the broker metrics (`steward.autoscaling.brokers`), the mean over the
+        cluster's brokers, as (time, value) points, oldest first."""
+        ...
+
+    def zone_count(self, arn: str) -> int: ...
+
+    def resize(self, arn: str, brokers: int, cause: str) -> Operation:
+        """Start the broker count change (the operation's StateInfo names `cause`)."""
+        ...
+
+    def preview_resize(self, arn: str, brokers: int) -> ResizePreview: ...
+
+
+@dataclass(frozen=True)
+class ResizePreview:
+    """What changing the broker count would move: the balancer's plan onto the new brokers (or
+    off the leaving ones), and how long it takes at the replication throttle."""
+
+    brokers_from: int
+    brokers_to: int
+    replicas_to_move: int
+    bytes_to_move: int
+    seconds: float
+
 
 @dataclass(frozen=True)
 class Page:
@@ -135,7 +176,7 @@ class ApplicationAutoScaling:
         suspended: dict[str, bool] | None = None,
     ) -> ScalableTarget:
         key = self._check_key(namespace, resource_id, dimension)
-        cluster = self._cluster(resource_id)
+        cluster = self._cluster(resource_id, storage=dimension == STORAGE_DIMENSION)
         existing = self.records.target(key)
         if existing is None and (min_capacity is None or max_capacity is None):
             raise ValidationException(
@@ -147,15 +188,10 @@ class ApplicationAutoScaling:
             raise ValidationException(
                 f"MinCapacity ({low}) must be at least 0 and no more than MaxCapacity ({high})."
             )
-        if high > MAX_VOLUME_SIZE_GB:
-            raise ValidationException(
-                f"MaxCapacity must be at most {MAX_VOLUME_SIZE_GB} GiB for broker storage."
-            )
-        current = cluster.spec.broker_node_group.volume_size_gb
-        if high < current:
-            raise ValidationException(
-                f"MaxCapacity ({high}) is below the brokers' current volume size ({current} GiB)."
-            )
+        if dimension == STORAGE_DIMENSION:
+            self._check_storage_bounds(cluster, high)
+        else:
+            self._check_broker_bounds(cluster, low, high)
         target = ScalableTarget(
             namespace,
             resource_id,
@@ -219,7 +255,7 @@ class ApplicationAutoScaling:
             raise ValidationException(
                 f"Unsupported policy type {kind} for {dimension}: use {TARGET_TRACKING}."
             )
-        config = self._check_target_tracking(configuration)
+        config = self._check_target_tracking(configuration, dimension)
         existing = {p.name: p for p in self.records.policies(namespace) if p.key == key}
         old = existing.get(name)
         policy = ScalingPolicy(
@@ -282,6 +318,52 @@ class ApplicationAutoScaling:
         ]
         return _page(found, max_results, next_token)
 
+    # --- broker autoscaling ---------------------------------------------------------------------
+    def broker_decision(self, arn: str) -> Decision:
+        """What broker autoscaling would decide for the cluster now (nothing changes)."""
+        key = (KAFKA, arn, BROKER_DIMENSION)
+        target = self.records.target(key)
+        if target is None:
+            raise ObjectNotFoundException(
+                f"No scalable target registered for service namespace: {KAFKA}, resource ID: "
+                f"{arn}, scalable dimension: {BROKER_DIMENSION}"
+            )
+        cluster = self.clusters.describe(arn)
+        now = self.now().timestamp()
+        readings = []
+        for policy in self.records.policies(KAFKA):
+            if policy.key != key:
+                continue
+            config = policy.configuration
+            metric = str(config["PredefinedMetricSpecification"]["PredefinedMetricType"])
+            points = self.clusters.broker_series(arn, metric, now - FORECAST_WINDOW, now)
+            if not points:
+                continue
+            forecast = linear_forecast(points, now + LEAD_TIME)
+            readings.append(
+                Reading(
+                    policy.name,
+                    metric,
+                    float(config["TargetValue"]),
+                    points[-1][1],
+                    forecast if forecast is not None else points[-1][1],
+                    bool(config.get("DisableScaleIn")),
+                )
+            )
+        return decide(
+            cluster.spec.number_of_broker_nodes,
+            self.clusters.zone_count(arn),
+            target.min_capacity,
+            target.max_capacity,
+            readings,
+        )
+
+    def plan_brokers(self, arn: str, brokers: int | None = None) -> tuple[Decision, ResizePreview]:
+        """The decision, and what moving to its size (or to `brokers`) would move and take."""
+        decision = self.broker_decision(arn)
+        size = brokers if brokers is not None else decision.desired
+        return decision, self.clusters.preview_resize(arn, size)
+
     # --- checks ---------------------------------------------------------------------------------
     def _check_namespace(self, namespace: str) -> None:
         if namespace != KAFKA:
@@ -291,27 +373,50 @@ class ApplicationAutoScaling:
 
     def _check_key(self, namespace: str, resource_id: str, dimension: str) -> TargetKey:
         self._check_namespace(namespace)
-        if dimension != STORAGE_DIMENSION:
+        if dimension not in (STORAGE_DIMENSION, BROKER_DIMENSION):
             raise ValidationException(
                 f"Unsupported scalable dimension {dimension!r} for {KAFKA}: use "
-                f"{STORAGE_DIMENSION}."
+                f"{STORAGE_DIMENSION} (or Steward's {BROKER_DIMENSION})."
             )
         if not resource_id:
             raise ValidationException("ResourceId must be the cluster's ARN.")
         return (namespace, resource_id, dimension)
 
-    def _cluster(self, arn: str) -> Cluster:
+    @staticmethod
+    def _check_storage_bounds(cluster: Cluster, high: int) -> None:
+        if high > MAX_VOLUME_SIZE_GB:
+            raise ValidationException(
+                f"MaxCapacity must be at most {MAX_VOLUME_SIZE_GB} GiB for broker storage."
+            )
+        current = cluster.spec.broker_node_group.volume_size_gb
+        if high < current:
+            raise ValidationException(
+                f"MaxCapacity ({high}) is below the brokers' current volume size ({current} GiB)."
+            )
+
+    @staticmethod
+    def _check_broker_bounds(cluster: Cluster, low: int, high: int) -> None:
+        zones = len(cluster.spec.broker_node_group.zones)
+        for name, value in (("MinCapacity", low), ("MaxCapacity", high)):
+            if value < zones or value % zones:
+                raise ValidationException(
+                    f"{name} ({value}) must be a multiple of the cluster's {zones} zones."
+                )
+
+    def _cluster(self, arn: str, storage: bool = True) -> Cluster:
         try:
             cluster = self.clusters.describe(arn)
         except StewardError:
             raise ValidationException(f"Unable to find a cluster with ARN {arn}.") from None
-        if cluster.spec.broker_node_group.instance_type.startswith("express."):
+        if storage and cluster.spec.broker_node_group.instance_type.startswith("express."):
             raise ValidationException(
                 "The cluster's brokers are Express brokers: their storage is managed."
             )
         return cluster
 
-    def _check_target_tracking(self, config: dict[str, Any] | None) -> dict[str, Any]:
+    def _check_target_tracking(
+        self, config: dict[str, Any] | None, dimension: str
+    ) -> dict[str, Any]:
         if not isinstance(config, dict):
             raise ValidationException(
                 "TargetTrackingScalingPolicyConfiguration is required for TargetTrackingScaling."
@@ -319,16 +424,17 @@ class ApplicationAutoScaling:
         value = config.get("TargetValue")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationException("TargetValue is required and must be a number.")
-        low, high = STORAGE_TARGET_RANGE
-        if not low <= float(value) <= high:
-            raise ValidationException(
-                f"TargetValue for {STORAGE_METRIC} must be between {low:.0f} and {high:.0f}."
-            )
         predefined = config.get("PredefinedMetricSpecification")
         metric = predefined.get("PredefinedMetricType") if isinstance(predefined, dict) else None
-        if metric != STORAGE_METRIC:
+        allowed = (STORAGE_METRIC,) if dimension == STORAGE_DIMENSION else BROKER_METRICS
+        if metric not in allowed:
             raise ValidationException(
-                f"The predefined metric for {STORAGE_DIMENSION} must be {STORAGE_METRIC}."
+                f"The predefined metric for {dimension} must be one of {', '.join(allowed)}."
+            )
+        low, high = STORAGE_TARGET_RANGE if dimension == STORAGE_DIMENSION else (1.0, 99.0)
+        if not low <= float(value) <= high:
+            raise ValidationException(
+                f"TargetValue for {metric} must be between {low:.0f} and {high:.0f}."
             )
         if config.get("CustomizedMetricSpecification") is not None:
             raise ValidationException("Customized metrics are not supported for broker storage.")
@@ -338,6 +444,8 @@ class ApplicationAutoScaling:
                 isinstance(cooldown, bool) or not isinstance(cooldown, int) or cooldown < 0
             ):
                 raise ValidationException(f"{member} must be a whole number of seconds >= 0.")
+        if dimension != STORAGE_DIMENSION:
+            return dict(config)
         # Storage only grows: MSK's storage policies never scale in.
         return {**config, "DisableScaleIn": True}
 
@@ -399,10 +507,15 @@ class StorageAutoscaler:
             ok = op is not None and op.state is OperationState.UPDATE_COMPLETE
             activity.status_code = "Successful" if ok else "Failed"
             activity.end_time = self.autoscaling.now()
+            what = (
+                "volume size"
+                if activity.scalable_dimension == STORAGE_DIMENSION
+                else "broker count"
+            )
             activity.status_message = (
-                "Successfully set volume size."
+                f"Successfully set {what}."
                 if ok
-                else f"Failed to set volume size: {op.error_message if op else 'no operation'}"
+                else f"Failed to set {what}: {op.error_message if op else 'no operation'}"
             )
             records.update_activity(activity)
 
@@ -475,28 +588,81 @@ def next_size(current_gb: int, used_percent: float, target_percent: float) -> in
     return max(proportional, current_gb + max(1, math.ceil(current_gb * 0.1)))
 
 
-class ClusterStorage:
-    """`Clusters` over the control plane's use cases."""
+class BrokerAutoscaler:
+    """The background pass of broker autoscaling: adds brokers and balances onto them, or
+    drains and removes brokers, as `broker_decision` says, with cooldowns."""
 
-    def __init__(self, service: Any) -> None:
-        self.service = service
+    interval = STORAGE_INTERVAL
 
-    def describe(self, arn: str) -> Cluster:
-        cluster: Cluster = self.service.describe_cluster(arn)
-        return cluster
+    def __init__(self, autoscaling: ApplicationAutoScaling) -> None:
+        self.autoscaling = autoscaling
 
-    def grow_storage(self, arn: str, size_gb: int) -> Operation:
-        cluster = self.describe(arn)
-        operation: Operation = self.service.updates.update_storage(
-            arn, cluster.current_version, size_gb
+    def pass_once(self) -> list[ScalingActivity]:
+        """Settle the activities under way, then scale what needs it; the activities begun."""
+        StorageAutoscaler(self.autoscaling).settle_activities()
+        begun = []
+        for target in self.autoscaling.records.targets(KAFKA):
+            if target.scalable_dimension != BROKER_DIMENSION:
+                continue
+            try:
+                activity = self.check(target)
+            except Exception:
+                log.exception("broker autoscaling of %s failed", target.resource_id)
+                continue
+            if activity is not None:
+                begun.append(activity)
+        return begun
+
+    def check(self, target: ScalableTarget) -> ScalingActivity | None:
+        autoscaling = self.autoscaling
+        cluster = autoscaling.clusters.describe(target.resource_id)
+        if cluster.state is not ClusterState.ACTIVE or cluster.active_operation_arn:
+            return None
+        decision = autoscaling.broker_decision(cluster.arn)
+        if decision.direction == "none":
+            return None
+        suspended = (
+            "DynamicScalingOutSuspended"
+            if decision.direction == "out"
+            else "DynamicScalingInSuspended"
         )
-        return operation
+        if target.suspended.get(suspended) or self._cooling_down(target, decision.direction):
+            return None
+        cause = f"{decision.current} -> {decision.desired} brokers: {decision.cause}"
+        operation = autoscaling.clusters.resize(cluster.arn, decision.desired, cause)
+        activity = ScalingActivity(
+            activity_id=str(uuid.uuid4()),
+            service_namespace=KAFKA,
+            resource_id=cluster.arn,
+            scalable_dimension=BROKER_DIMENSION,
+            description=f"Setting broker count to {decision.desired}.",
+            cause=cause,
+            start_time=autoscaling.now(),
+            status_code="InProgress",
+            status_message=f"Cluster operation {operation.arn}",
+            operation_arn=operation.arn,
+        )
+        autoscaling.records.add_activity(activity)
+        log.info("%s: %s (%s)", cluster.name, activity.description, cause)
+        return activity
 
-    def operation(self, arn: str) -> Operation:
-        operation: Operation = self.service.describe_operation(arn)
-        return operation
-
-    def storage_utilization(self, arn: str) -> float | None:
-        used = [b.used_percent for b in self.service.storage_usage(arn)]
-        known = [u for u in used if u is not None]
-        return max(known) if known else None
+    def _cooling_down(self, target: ScalableTarget, direction: str) -> bool:
+        policies = [p for p in self.autoscaling.records.policies(KAFKA) if p.key == target.key]
+        member, default = (
+            ("ScaleOutCooldown", DEFAULT_SCALE_OUT_BROKERS)
+            if direction == "out"
+            else ("ScaleInCooldown", DEFAULT_SCALE_IN_COOLDOWN)
+        )
+        given = [int(p.configuration[member]) for p in policies if member in p.configuration]
+        seconds = max(given) if given else default
+        now = self.autoscaling.now()
+        for activity in self.autoscaling.records.activities(KAFKA):
+            if activity.resource_id != target.resource_id:
+                continue
+            if activity.scalable_dimension != BROKER_DIMENSION:
+                continue
+            if activity.status_code == "InProgress":
+                return True
+            ended = activity.end_time or activity.start_time
+            return now - ended < timedelta(seconds=seconds)
+        return False

@@ -17,11 +17,11 @@ from steward.api.app import build_app
 from steward.api.auth.guard import AcceptAnyRequest
 from steward.autoscaling.service import (
     ApplicationAutoScaling,
-    ClusterStorage,
     StorageAutoscaler,
     next_size,
 )
 from steward.autoscaling.store import AutoscalingRecords
+from steward.control.scaling import ControlPlaneClusters
 from steward.control.service import ClusterService
 from steward.domain.model import Cluster, ClusterState, OperationState
 from steward.settings import Settings, Zone
@@ -33,7 +33,7 @@ ZONES = (Zone("az-a", "127.86.1"), Zone("az-b", "127.86.2"), Zone("az-c", "127.8
 STORAGE = "kafka:broker-storage:VolumeSize"
 
 
-class FillingDisks(ClusterStorage):
+class FillingDisks(ControlPlaneClusters):
     """The control plane, with disks as full as the test says (no Kafka to ask)."""
 
     used: float | None = 50.0

@@ -160,6 +160,7 @@ def test_the_control_plane_runs_every_loop_as_one_of_its_tasks(tmp_path: Path) -
             "alarm-monitor",
             "continuous-balancing",
             "storage-autoscaling",
+            "broker-autoscaling",
         }
     finally:
         plane.close()

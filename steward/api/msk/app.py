@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 from steward.api import (
     access_policies,
     alarms,
+    broker_scaling,
     consumer_groups,
     iam_audit,
     native,
@@ -54,6 +55,7 @@ def msk_router() -> Router:
         unbuilt,
         native,
         rebalancing,
+        broker_scaling,
         consumer_groups,
         alarms,
         revocation_lists,
