@@ -15,7 +15,9 @@ The plan is built in phases on a working copy:
 3. the goals, one after the other: while a goal is not met, the planner looks at the brokers
    furthest above its mean and takes the single action that lowers the goal's score most per
    byte copied, among moving one replica to a broker below the mean and, for network out and
-   leaders, handing leadership to a follower (no byte copied, so it wins whenever it helps). An
+   leaders, handing leadership to a follower (no byte copied, so it wins whenever it helps);
+   when no such action is allowed, two replicas trading brokers (replica counts unchanged),
+   the heaviest of the loaded brokers against the lightest of the others. An
    action is allowed only if it keeps every earlier goal no worse than it is: each broker it
    touches stays within max(tolerance, the goal's current largest deviation). So a later goal
    never undoes an earlier one, which is what lexicographic means here.
@@ -43,6 +45,10 @@ MAX_ACTIONS = 10_000
 """A bound on the number of actions of one plan, whatever the model."""
 SOURCES_PER_STEP = 3
 """Brokers furthest above the mean that one step takes replicas from."""
+SWAP_BROKERS = 2
+"""When no single move is allowed: brokers on each side whose replicas may trade places."""
+SWAP_CANDIDATES = 24
+"""... and how many of each broker's heaviest (or lightest) replicas are tried."""
 
 
 class PlanningError(ValueError):
@@ -184,6 +190,14 @@ class _Working:
             r: {b: broker.capacity.of(r) for b, broker in model.brokers.items()} for r in GOALS
         }
         self.notes: list[str] = []
+        self.vectors = {
+            key: (
+                tuple(p.replica_load(r, True) for r in GOALS),
+                tuple(p.replica_load(r, False) for r in GOALS),
+            )
+            for key, p in model.partitions.items()
+        }
+        """Per partition, what a leader and what a follower replica put on each goal."""
         for key, replicas in self.replicas.items():
             if len(replicas) > len(self.zone_of):
                 raise PlanningError(
@@ -230,17 +244,19 @@ class _Working:
     ) -> dict[Resource, dict[int, float]]:
         """How each goal's load changes per broker when the partition goes from `before` to
         `after` (only brokers that change appear)."""
-        partition = self.model.partitions[key]
-        changes: dict[Resource, dict[int, float]] = {r: {} for r in GOALS}
+        leading, following = self.vectors[key]
+        changes: list[dict[int, float]] = [{} for _ in GOALS]
         for replicas, sign in ((before, -1.0), (after, 1.0)):
             for position, broker in enumerate(replicas):
                 if broker not in self.zone_of:
                     continue
-                for r in GOALS:
-                    amount = partition.replica_load(r, position == 0)
+                for i, amount in enumerate(leading if position == 0 else following):
                     if amount:
-                        changes[r][broker] = changes[r].get(broker, 0.0) + sign * amount
-        return {r: {b: d for b, d in c.items() if abs(d) > 1e-12} for r, c in changes.items()}
+                        found = changes[i]
+                        found[broker] = found.get(broker, 0.0) + sign * amount
+        return {
+            r: {b: d for b, d in changes[i].items() if abs(d) > 1e-12} for i, r in enumerate(GOALS)
+        }
 
     def apply(self, key: PartitionKey, after: list[int]) -> None:
         before = self.replicas[key]
@@ -398,10 +414,27 @@ class _Working:
                     if self.spread(after) < spread:
                         continue
                     consider([(key, current, after)], float(size + MOVE_OVERHEAD_BYTES))
-                    if goal is Resource.REPLICAS:
+        if best is not None or goal is Resource.REPLICAS:
+            return best[1] if best is not None else None  # type: ignore[return-value]
+        # No single move is allowed (the earlier goals are at their bounds): trade replicas.
+        # The heaviest replicas of the most loaded brokers against the lightest of the least
+        # loaded ones are the trades that can help; the rest are not looked at.
+        for source in sources[:SWAP_BROKERS]:
+            heavy = self.heaviest(source, goal, SWAP_CANDIDATES)
+            for destination in destinations[:SWAP_BROKERS]:
+                light = self.heaviest(destination, goal, SWAP_CANDIDATES, lightest=True)
+                for key in heavy:
+                    current = self.replicas[key]
+                    if destination in current:
                         continue
-                    for other in sorted(self.held[destination] - self.held[source]):
+                    after = [destination if b == source else b for b in current]
+                    if self.spread(after) < self.spread(current):
+                        continue
+                    size = self.model.partitions[key].size_bytes
+                    for other in light:
                         other_now = self.replicas[other]
+                        if other == key or source in other_now:
+                            continue
                         other_after = [source if b == destination else b for b in other_now]
                         if self.spread(other_after) < self.spread(other_now):
                             continue
@@ -411,6 +444,18 @@ class _Working:
                             float(size + other_size + 2 * MOVE_OVERHEAD_BYTES),
                         )
         return best[1] if best is not None else None  # type: ignore[return-value]
+
+    def heaviest(
+        self, broker: int, goal: Resource, count: int, lightest: bool = False
+    ) -> list[PartitionKey]:
+        """The `count` replicas on `broker` that weigh most (or least) on `goal`."""
+
+        def weight(key: PartitionKey) -> tuple[float, PartitionKey]:
+            leader = self.replicas[key][0] == broker
+            load = self.model.partitions[key].replica_load(goal, leader)
+            return (load if lightest else -load, key)
+
+        return sorted(self.held[broker], key=weight)[:count]
 
     def unit(self, resource: Resource) -> float:
         """A goal's score in units of its tolerance (squared), so goals compare."""
