@@ -142,7 +142,7 @@ class ClusterRebalancing:
         """The plan a rebalance would carry out now, and its cost; nothing moves."""
         cluster = self._describe(arn)
         try:
-            model = self._model(cluster)
+            model = self.model_of(cluster)
             return RebalancePreview(arn, plan_balance(model), self.throttle_bytes_per_s)
         except PlanningError as error:
             raise BadRequestException(str(error), "clusterArn") from error
@@ -151,7 +151,8 @@ class ClusterRebalancing:
         """Start a rebalance (the operation plans afresh when it begins)."""
         return self._updates.rebalance(arn)
 
-    def _model(self, cluster: Cluster) -> ClusterModel:
+    def model_of(self, cluster: Cluster) -> ClusterModel:
+        """The balancer's model of the cluster as Kafka and the metrics show it now."""
         brokers = [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
         if not brokers:
             raise ConflictException("The cluster has no brokers yet.", "clusterArn")
@@ -198,7 +199,7 @@ class ContinuousBalancer:
         setting = rebalancing.records.get(cluster.arn)
         threshold = setting.threshold if setting is not None else DEFAULT_THRESHOLD
         try:
-            model = rebalancing._model(cluster)
+            model = rebalancing.model_of(cluster)
         except ConflictException as error:
             log.info("%s: continuous balancing waits: %s", cluster.name, error.message)
             return None

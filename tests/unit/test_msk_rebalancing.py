@@ -97,7 +97,7 @@ class _Skewed(ContinuousBalancer):
 
     def __init__(self, service: ClusterService, model: ClusterModel) -> None:
         super().__init__(service.store, service.rebalancing)
-        service.rebalancing._model = lambda cluster: model  # type: ignore[method-assign]
+        service.rebalancing.model_of = lambda cluster: model  # type: ignore[method-assign]
 
 
 def test_continuous_balancing_rebalances_a_skewed_cluster_once(

@@ -46,7 +46,7 @@ def denial_message(caller: Caller, requested: RequestedAction, decision: Decisio
 def denial_error(requested: RequestedAction, message: str) -> StewardError:
     if requested.service in ("iam", "sts"):
         return AccessDenied(message)
-    if requested.service in ("secretsmanager", "acm-pca"):
+    if requested.service in ("secretsmanager", "acm-pca", "application-autoscaling"):
         return AccessDeniedException(message)
     return ForbiddenException(message)
 

@@ -1,6 +1,6 @@
 """The API's check of every request: signed with SigV4 by an access key Steward knows, for
-Steward's region and the service the request is for (`kafka`, `secretsmanager`, `acm-pca`, and the
-Query services `iam` and `sts`), within five minutes of now. Temporary credentials (an assumed
+Steward's region and the service the request is for (`kafka`, `secretsmanager`, `acm-pca`,
+`application-autoscaling`, and the Query services `iam` and `sts`), within five minutes of now. Temporary credentials (an assumed
 role's, from STS AssumeRole) must carry their session token (`X-Amz-Security-Token`) and not have
 expired.
 
@@ -26,6 +26,8 @@ SERVICE = "kafka"
 SECRETS_MANAGER_SERVICE = "secretsmanager"
 """Secrets Manager's signing name, for requests whose `X-Amz-Target` is `secretsmanager.*`."""
 ACM_PCA_SERVICE = "acm-pca"
+APPLICATION_AUTOSCALING_SERVICE = "application-autoscaling"
+"""Application Auto Scaling's signing name, for `AnyScaleFrontendService.*` requests."""
 """AWS Private CA's signing name, for requests whose `X-Amz-Target` is `ACMPrivateCA.*`."""
 QUERY_SERVICES = frozenset({"iam", "sts"})
 """Signing names of the Query services on the endpoint: a form `POST /` is scoped to one."""
@@ -144,6 +146,8 @@ class SigV4Verifier:
             service = SECRETS_MANAGER_SERVICE
         elif target.startswith("ACMPrivateCA."):
             service = ACM_PCA_SERVICE
+        elif target.startswith("AnyScaleFrontendService."):
+            service = APPLICATION_AUTOSCALING_SERVICE
         elif _is_form_post(request) and scope.service in QUERY_SERVICES:
             service = scope.service
         if scope.region != self.region:
