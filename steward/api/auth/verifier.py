@@ -1,8 +1,8 @@
 """The API's check of every request: signed with SigV4 by an access key Steward knows, for
 Steward's region and the service the request is for (`kafka`, `secretsmanager`, `acm-pca`,
-`application-autoscaling`, and the Query services `iam` and `sts`), within five minutes of now. Temporary credentials (an assumed
-role's, from STS AssumeRole) must carry their session token (`X-Amz-Security-Token`) and not have
-expired.
+`application-autoscaling`, and the Query services `iam` and `sts`), within five minutes of now.
+Temporary credentials (an assumed role's, from STS AssumeRole) must carry their session token
+(`X-Amz-Security-Token`) and not have expired.
 
 A request without a usable `Authorization` header, or signed by a key Steward does not know, is
 MSK's UnauthorizedException (401); one whose signature, date or scope is wrong is MSK's
