@@ -173,8 +173,11 @@ def round_robin_assignment(model: ClusterModel) -> dict[PartitionKey, list[int]]
     n = len(order)
     for index, key in enumerate(sorted(model.partitions)):
         rf = len(model.partitions[key].replicas)
-        shift = index // n  # Kafka's replica shift, so followers spread too
-        result[key] = [order[(index + j + shift * (j > 0)) % n] for j in range(rf)]
+        shift = (index // n) % max(1, n - 1)  # Kafka's replica shift, so followers spread too
+        first = index % n
+        result[key] = [order[first]] + [
+            order[(first + 1 + (shift + j - 1) % max(1, n - 1)) % n] for j in range(1, rf)
+        ]
     return result
 
 
