@@ -20,10 +20,13 @@ install: $(STAMP) kafka system
 # As root on a Debian-like machine: xfsprogs, for brokers' volumes of their own
 # (STEWARD_BROKER_VOLUMES=loop|auto), and gocryptfs with fuse3, for encryption at rest
 # (STEWARD_ENCRYPTION_AT_REST); elsewhere brokers keep plain, unencrypted data directories.
-SYSTEM_PACKAGES := xfsprogs gocryptfs fuse3
+# prometheus-node-exporter serves each broker's node metrics (MSK's port 11002; without it the
+# agent's built-in exporter does), and prometheus runs in the monitoring tests.
+SYSTEM_PACKAGES := xfsprogs gocryptfs fuse3 prometheus-node-exporter prometheus
 system:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		! { command -v mkfs.xfs && command -v gocryptfs && command -v fusermount3; } >/dev/null; then \
+		! { command -v mkfs.xfs && command -v gocryptfs && command -v fusermount3 && \
+		command -v prometheus-node-exporter && command -v prometheus; } >/dev/null; then \
 		apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }; \
 	fi

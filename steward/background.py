@@ -1,8 +1,9 @@
 """The control plane's background work: every loop (the reconciler's dispatch, the health
 monitor, the alarm monitor, the metric scraper and admin-metric collector, the SCRAM, access
-policy and client trust syncs) is a task of one `BackgroundTasks`, which starts, wakes and stops
-them all. A task is a name, a pass (a callable that does one round of the work) and how often to
-run it; each task runs in a thread of its own, so a slow or hung pass delays only its own task.
+policy and client trust syncs, the functions' code builder and trigger pollers) is a task of
+one `BackgroundTasks`, which starts, wakes and stops them all. A task is a name, a pass (a
+callable that does one round of the work) and how often to run it; each task runs in a thread
+of its own, so a slow or hung pass delays only its own task.
 
 Two paces:
 - `Pace.RATE`: passes start every `interval` seconds, the first `interval` after the start; a pass

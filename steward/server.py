@@ -26,6 +26,11 @@ from steward.autoscaling.service import (
     StorageAutoscaler,
 )
 from steward.background import BackgroundTasks, Pace
+from steward.connect.endpoints import ClusterEndpoints
+from steward.connect.plugin_files import S3Access
+from steward.connect.reconciler import ConnectReconciler
+from steward.connect.service import MskConnect
+from steward.connect.store import ConnectRecords
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
@@ -35,6 +40,9 @@ from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
 from steward.domain.sign_in_refusals import SignInRefusal
+from steward.functions.connection import ClusterConnections
+from steward.functions.pollers import Pollers
+from steward.functions.service import Functions
 from steward.iam.service import IdentityAccess
 from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.alarm_monitor import AlarmMonitor, StoredMetrics
@@ -72,6 +80,9 @@ ALARM_MONITOR = "alarm-monitor"
 CONTINUOUS_BALANCING = "continuous-balancing"
 STORAGE_AUTOSCALING = "storage-autoscaling"
 BROKER_AUTOSCALING = "broker-autoscaling"
+FUNCTION_BUILDER = "function-builder"
+TRIGGER_POLLERS = "trigger-pollers"
+CONNECT_RECONCILER = "connect-reconciler"
 
 
 @dataclass
@@ -84,6 +95,10 @@ class ControlPlane:
     """Every background loop, the reconciler's dispatch among them."""
     closing: list[Callable[[], object]] = field(default_factory=list)
     """What to release once the tasks are stopped, in this order."""
+    functions: Functions | None = None
+    """The Lambda-compatible service, with its pollers among the tasks."""
+    connect: MskConnect | None = None
+    """MSK Connect's use cases, served beside MSK's API."""
     iam_sign_in: IamCredentialSync | None = None
     """Sends the brokers the keys that may sign in with IAM; its `identities` is the source."""
     sign_in_refusals: SignInRefusals | None = None
@@ -198,7 +213,8 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         tasks.add(ADMIN_METRICS, admin_metrics.collect_all, admin_metrics.interval)
         alarms = AlarmMonitor(
             store,
-            StoredMetrics(metrics),
+            StoredMetrics(service.metrics.source),
+            actions=service.alarms.actions,
             region=settings.region,
             account=settings.account_id,
             interval=settings.metrics_interval,
@@ -231,8 +247,39 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     balancer = ContinuousBalancer(store, service.rebalancing)
     tasks.add(CONTINUOUS_BALANCING, balancer.pass_once, balancer.interval, pace=Pace.DELAY)
     service.rebalancing.wake = tasks.waker(CONTINUOUS_BALANCING)
+    add_functions(plane)
     plane.closing.append(service.metrics.close)
+    plane.connect = _add_connect(settings, store, service, agents, tasks)
     return plane
+
+
+def _add_connect(
+    settings: Settings,
+    store: Store,
+    service: ClusterService,
+    agents: AgentDirectory,
+    tasks: BackgroundTasks,
+) -> MskConnect:
+    """MSK Connect: its use cases, and the reconciler that runs connectors' workers."""
+    records = ConnectRecords(store.engine)
+    endpoints = ClusterEndpoints(service)
+    connect = MskConnect(
+        records,
+        settings.region,
+        settings.account_id,
+        is_steward_cluster=endpoints.exists,
+        zones=settings.zones,
+    )
+    s3 = S3Access(
+        settings.connect_s3_endpoint,
+        settings.region,
+        settings.connect_s3_access_key_id,
+        settings.connect_s3_secret_access_key,
+    )
+    reconciler = ConnectReconciler(records, settings, agents, store, endpoints, s3)
+    tasks.add(CONNECT_RECONCILER, reconciler.pass_once, reconciler.interval, pace=Pace.DELAY)
+    connect.wake = tasks.waker(CONNECT_RECONCILER)
+    return connect
 
 
 def audited(iam: IdentityAccess) -> Callable[[SignInRefusal], None]:
@@ -243,6 +290,34 @@ def audited(iam: IdentityAccess) -> Callable[[SignInRefusal], None]:
         iam.record_sign_in_refusal(refusal)
 
     return record
+
+
+def add_functions(plane: ControlPlane) -> None:
+    """The Lambda-compatible service: its code builder (virtualenvs of Pending functions) and
+    the supervisor of the event-source mappings' pollers, both background tasks."""
+    settings, service = plane.settings, plane.service
+    connections = ClusterConnections(
+        plane.store, lambda arn: service.secrets.get_value(arn, record_access=False).string or ""
+    )
+    functions = Functions(
+        plane.store.engine,
+        settings.home / "functions",
+        region=settings.region,
+        account_id=settings.account_id,
+        connections=connections,
+    )
+    plane.tasks.add(FUNCTION_BUILDER, functions.build_pending, 30.0, pace=Pace.DELAY)
+    functions.wake_builder = plane.tasks.waker(FUNCTION_BUILDER)
+    pollers = Pollers(
+        functions,
+        connections,
+        settings.home / "triggers",
+        put_samples=lambda samples: service.metrics.store.put(samples),
+    )
+    plane.tasks.add(TRIGGER_POLLERS, pollers.pass_once, pollers.interval, pace=Pace.DELAY)
+    functions.wake_pollers = plane.tasks.waker(TRIGGER_POLLERS)
+    plane.functions = functions
+    plane.closing += [pollers.stop_all, functions.close]
 
 
 def configure_logging(settings: Settings) -> None:
@@ -280,7 +355,13 @@ def run(settings: Settings | None = None) -> None:
     except BaseException:
         plane.close()
         raise
-    app = build_app(plane.service, authenticator, plane.autoscaling)
+    app = build_app(
+        plane.service,
+        authenticator,
+        functions=plane.functions,
+        connect=plane.connect,
+        autoscaling=plane.autoscaling,
+    )
     config = uvicorn.Config(
         app,
         host=settings.api_host,

@@ -185,6 +185,21 @@ def default_zones() -> tuple[Zone, ...]:
     )
 
 
+METRICS_PROMETHEUS_URL_ENV = "STEWARD_METRICS_PROMETHEUS_URL"
+ALARM_TOPICS_ENV = "STEWARD_ALARM_TOPICS"
+
+
+def alarm_topics(text: str) -> dict[str, str]:
+    """`name=url` pairs, separated by whitespace or commas, as a mapping."""
+    found: dict[str, str] = {}
+    for pair in text.replace(",", " ").split():
+        name, sep, url = pair.partition("=")
+        if not sep or not name or not url:
+            raise ValueError(f"{ALARM_TOPICS_ENV}: {pair!r} is not name=url")
+        found[name] = url
+    return found
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=default_home)
@@ -230,6 +245,18 @@ class Settings:
     )
     """Seconds between two scrapes of the clusters' exporters into the metric store
     (STEWARD_METRICS_INTERVAL); 0 turns the scraper off."""
+    metrics_prometheus_url: str | None = field(
+        default_factory=lambda: os.environ.get(METRICS_PROMETHEUS_URL_ENV, "").strip() or None
+    )
+    """A Prometheus whose HTTP query API (`/api/v1/query_range`) answers the brokers' exporter
+    metrics instead of the embedded store (STEWARD_METRICS_PROMETHEUS_URL, e.g.
+    http://127.0.0.1:9090); unset: the embedded SQLite store answers everything."""
+    alarm_topics: dict[str, str] = field(
+        default_factory=lambda: alarm_topics(os.environ.get(ALARM_TOPICS_ENV, ""))
+    )
+    """The webhook each SNS topic an alarm action may name posts to (STEWARD_ALARM_TOPICS:
+    `name=url` pairs separated by spaces or commas; an action
+    `arn:aws:sns:<region>:<account>:<name>` then posts to that URL)."""
     auth: str = field(
         default_factory=lambda: os.environ.get(AUTH_ENV, "").strip().lower() or "sigv4"
     )
@@ -241,6 +268,20 @@ class Settings:
     log_format: str = field(default_factory=lambda: os.environ.get(LOG_FORMAT_ENV, "text"))
     """`text` (the default: a line a record) or `json` (a JSON object a line; STEWARD_LOG_FORMAT).
     The agents Steward starts log the same way."""
+    connect_s3_endpoint: str | None = field(
+        default_factory=lambda: os.environ.get("STEWARD_CONNECT_S3_ENDPOINT") or None
+    )
+    """The S3 endpoint that MSK Connect's custom plugin locations (`s3://` objects) are read from
+    (STEWARD_CONNECT_S3_ENDPOINT); AWS's own when unset. Its keys:
+    STEWARD_CONNECT_S3_ACCESS_KEY_ID and STEWARD_CONNECT_S3_SECRET_ACCESS_KEY, else boto3's
+    default credentials."""
+    connect_s3_access_key_id: str | None = field(
+        default_factory=lambda: os.environ.get("STEWARD_CONNECT_S3_ACCESS_KEY_ID") or None
+    )
+    connect_s3_secret_access_key: str | None = field(
+        default_factory=lambda: os.environ.get("STEWARD_CONNECT_S3_SECRET_ACCESS_KEY") or None,
+        repr=False,
+    )
     encryption_at_rest: str = field(
         default_factory=lambda: os.environ.get(ENCRYPTION_AT_REST_ENV, "").strip().lower() or "auto"
     )

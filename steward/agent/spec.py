@@ -16,7 +16,9 @@ from steward.agent.cgroups import MAX_WEIGHT, MIN_WEIGHT
 from steward.agent.log_delivery import InvalidLogDelivery, LogDelivery
 from steward.kafka.launch import LOCATION_PROPERTIES, server_properties
 
-NodeRole = Literal["broker", "controller"]
+NodeRole = Literal["broker", "controller", "connect"]
+"""`connect`: a Kafka Connect worker in distributed mode (`steward.kafka.connect_worker`): no
+storage to format, its properties are the worker's, its command is ConnectDistributed."""
 DesiredState = Literal["running", "stopped"]
 NodeState = Literal["running", "stopped", "starting", "crashed", "formatting", "failed"]
 
@@ -87,8 +89,9 @@ class NodeSpec:
     """Brokers: where the agent delivers the broker's log (`steward.agent.log_delivery`, MSK's
     LoggingInfo). Applied live: a change restarts nothing."""
     node_exporter_port: int | None = None
-    """Brokers: the port on the broker's address where the agent serves the host's metrics
-    (`steward.agent.node_metrics`, MSK's node exporter); None for none. Applied live."""
+    """Brokers: the port on the broker's address where the agent runs Prometheus's node_exporter
+    (`steward.agent.node_exporter`, MSK's node exporter; the built-in one where the package is
+    missing); None for none. Applied live."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -137,8 +140,8 @@ class NodeSpec:
                 raise InvalidSpec(f"{name} {value!r} is not a Kafka UUID (22 base64url chars)")
         self._validate_properties()
         if self.log_delivery is not None:
-            if self.role != "broker":
-                raise InvalidSpec("log_delivery is only for brokers")
+            if self.role == "controller":
+                raise InvalidSpec("log_delivery is only for brokers and Connect workers")
             try:
                 LogDelivery.from_dict(self.log_delivery)
             except InvalidLogDelivery as error:
@@ -205,7 +208,10 @@ class NodeSpec:
         return cls.from_dict(json.loads(text))
 
     def server_properties(self, data_dir: str) -> dict[str, str]:
-        """The properties the node runs with: the spec's, plus identity and storage."""
+        """The properties the node runs with: the spec's, plus identity and storage (a Connect
+        worker has neither: its properties are all the worker's)."""
+        if self.role == "connect":
+            return dict(self.properties)
         return server_properties(self.properties, self.role, self.node_id, data_dir)
 
     @property

@@ -45,10 +45,10 @@ from steward.agent.encryption import EncryptedDirectory, EncryptionError
 from steward.agent.iam import write_iam_files
 from steward.agent.log_delivery import LogDelivery
 from steward.agent.log_shipper import LogShipper, ship_logs
+from steward.agent.node_exporter import NodeExporters
 from steward.agent.node_metrics import Endpoint as NodeMetricsEndpoint
-from steward.agent.node_metrics import NodeMetricsServers
 from steward.agent.spec import InvalidSpec, NodeSpec, NodeState, NodeStatus, is_valid_key
-from steward.agent.tls import write_tls_files
+from steward.agent.tls import write_tls_files, write_worker_trust
 from steward.agent.volumes import (
     LoopVolume,
     VolumeError,
@@ -58,6 +58,7 @@ from steward.agent.volumes import (
     volume_mode,
 )
 from steward.kafka import class_archive
+from steward.kafka.connect_worker import connect_worker_command
 from steward.kafka.distribution import DistributionError, require_distribution
 from steward.kafka.java import JavaNotFound, find_java, server_classpath
 from steward.kafka.launch import LOG4J_FILE, PROPERTIES_FILE, kafka_server_command
@@ -185,8 +186,18 @@ def _encrypted(node: _Node) -> EncryptedDirectory | None:
 
 def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
     """The real command line: Kafka from the spec's distribution, on the node's files, with the
-    version's class archive (`steward.kafka.class_archive`)."""
+    version's class archive (`steward.kafka.class_archive`); a Connect worker's is
+    ConnectDistributed on the distribution's jars."""
     java = find_java()
+    if spec.role == "connect":
+        return connect_worker_command(
+            spec,
+            java=java,
+            classpath=require_distribution(spec.kafka_version).classpath,
+            properties_file=paths.properties,
+            log4j_file=paths.log4j,
+            logs_dir=paths.logs,
+        )
     archives: list[str] = []
     if class_archive.enabled():
         archive = class_archive.archive_path(
@@ -291,8 +302,9 @@ class NodeSupervisor:
         self._nodes: dict[str, _Node] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.node_metrics = NodeMetricsServers()
-        """The brokers' host metrics (MSK's node exporter port), served as their specs ask."""
+        self.node_metrics = NodeExporters(state_dir / "node-exporters")
+        """The brokers' host metrics (MSK's node exporter port), served as their specs ask:
+        Prometheus's node_exporter, or the built-in exporter where it is not installed."""
         self._load()
         self.cpu_groups.remove_empty_groups()
 
@@ -548,6 +560,8 @@ class NodeSupervisor:
 
     def _ensure_formatted(self, node: _Node) -> bool:
         spec = node.spec
+        if spec.role == "connect":
+            return True  # a Connect worker keeps its state in Kafka's topics, not on disk
         try:
             identity = NodeIdentity(spec.cluster_id, spec.node_id, spec.directory_id)
             volume = self._volume(node)
@@ -726,8 +740,11 @@ class NodeSupervisor:
         paths.root.mkdir(parents=True, exist_ok=True)
         _write_text(paths.spec, spec.to_json() + "\n")
         properties = spec.server_properties(str(paths.data))
-        properties.update(write_tls_files(spec, paths.tls))
-        properties.update(write_iam_files(spec, paths.iam))
+        if spec.role == "connect":
+            properties.update(write_worker_trust(spec, paths.tls))
+        else:
+            properties.update(write_tls_files(spec, paths.tls))
+            properties.update(write_iam_files(spec, paths.iam))
         _write_text(
             paths.properties, "# Written by the Steward agent.\n" + render_properties(properties)
         )

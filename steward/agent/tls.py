@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from steward.agent.spec import NodeSpec
+from steward.kafka.connect_worker import trust_store_locations, uses_trust_store
 from steward.kafka.launch import client_trust_locations, store_locations, uses_pem_stores
 
 KEYSTORE_FILE = "keystore.pem"
@@ -43,6 +44,18 @@ def write_tls_files(spec: NodeSpec, directory: Path) -> dict[str, str]:
     if spec.client_certificate_authorities:
         locations.update(_write_client_trust(spec, directory))
     return locations
+
+
+def write_worker_trust(spec: NodeSpec, directory: Path) -> dict[str, str]:
+    """A Connect worker that reaches its cluster over TLS: the cluster's CA as the trust store
+    of each of the worker's clients (it has no key store: it authenticates as no one)."""
+    if not uses_trust_store(spec.properties):
+        return {}
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    truststore = directory / TRUSTSTORE_FILE
+    if spec.tls_trusted_certificates is not None:
+        _write_private(truststore, spec.tls_trusted_certificates.strip())
+    return trust_store_locations(truststore)
 
 
 def _write_client_trust(spec: NodeSpec, directory: Path) -> dict[str, str]:

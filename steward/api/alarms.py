@@ -1,6 +1,8 @@
-"""Steward's alarm routes, under /steward/v1/alarms: CloudWatch's alarm members (metric,
-dimensions, statistic, period, evaluation periods, datapoints to alarm, threshold, comparison,
-missing data, actions as webhook URLs) in the camelCase JSON and error shapes of the MSK routes."""
+"""Steward's alarm routes, under /steward/v1/alarms: CloudWatch's alarm members (namespace,
+metric, dimensions, statistic, period, evaluation periods, datapoints to alarm, threshold,
+comparison, missing data, actions per state as webhook URLs or SNS topic ARNs) in the camelCase
+JSON and error shapes of the MSK routes. The same alarms CloudWatch's API (`steward.cloudwatch`)
+serves: one store, one book."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from steward.api.msk.pagination import page, with_token
 from steward.api.msk.routing import Body, MskRequest, Router
 from steward.control.service import ClusterService
 from steward.domain.alarms import (
-    STATISTICS,
+    KAFKA_NAMESPACE,
     AlarmRule,
     AlarmState,
     AlarmStatus,
@@ -83,7 +85,7 @@ def _rule(name: str, body: Fields) -> AlarmRule:
                 for d in dimensions
             )
         ),
-        statistic=body.required_string("statistic", choices=STATISTICS),
+        statistic=body.required_string("statistic", min_length=1),
         period=body.required_integer("period", minimum=10),
         evaluation_periods=body.required_integer("evaluationPeriods", minimum=1),
         datapoints_to_alarm=body.integer("datapointsToAlarm", minimum=1),
@@ -95,7 +97,11 @@ def _rule(name: str, body: Fields) -> AlarmRule:
             body.string("treatMissingData", choices=tuple(m.value for m in MissingData))
             or MissingData.MISSING.value
         ),
-        webhook_urls=tuple(body.strings("alarmActions") or ()),
+        alarm_actions=tuple(body.strings("alarmActions") or ()),
+        ok_actions=tuple(body.strings("okActions") or ()),
+        insufficient_data_actions=tuple(body.strings("insufficientDataActions") or ()),
+        actions_enabled=body.boolean("actionsEnabled") is not False,
+        namespace=body.string("namespace", min_length=1, max_length=255) or KAFKA_NAMESPACE,
         description=body.string("alarmDescription", max_length=1024) or "",
     )
 
@@ -112,7 +118,7 @@ def _alarm(rule: AlarmRule, status: AlarmStatus) -> dict[str, Any]:
         "alarmDescription": rule.description,
         "clusterArn": rule.cluster_arn,
         "metricName": rule.metric_name,
-        "namespace": "AWS/Kafka",
+        "namespace": rule.namespace,
         "dimensions": [{"name": k, "value": v} for k, v in rule.dimensions],
         "statistic": rule.statistic,
         "period": rule.period,
@@ -121,7 +127,10 @@ def _alarm(rule: AlarmRule, status: AlarmStatus) -> dict[str, Any]:
         "threshold": rule.threshold,
         "comparisonOperator": rule.comparison.value,
         "treatMissingData": rule.treat_missing_data.value,
-        "alarmActions": list(rule.webhook_urls),
+        "alarmActions": list(rule.alarm_actions),
+        "okActions": list(rule.ok_actions),
+        "insufficientDataActions": list(rule.insufficient_data_actions),
+        "actionsEnabled": rule.actions_enabled,
         "stateValue": status.state.value,
         "stateReason": status.reason,
         "stateUpdatedTimestamp": status.updated_at.isoformat() if status.updated_at else None,

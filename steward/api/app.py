@@ -9,6 +9,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from steward.api.auth.actions import service_actions
 from steward.api.auth.authorization import RequestAuthorizer
@@ -16,9 +17,14 @@ from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.msk.app import MskApi, msk_router
 from steward.autoscaling.api import with_application_autoscaling
 from steward.autoscaling.service import ApplicationAutoScaling
+from steward.cloudwatch.api import query_endpoint, with_cloudwatch
+from steward.connect.api import with_kafka_connect
+from steward.connect.service import MskConnect
 from steward.control.scaling import application_autoscaling
 from steward.control.service import ClusterService
 from steward.domain.errors import StewardError
+from steward.functions.api import with_lambda
+from steward.functions.service import Functions
 from steward.iam.api import iam_endpoint, sts_endpoint
 from steward.monitor.control_metrics import CONTENT_TYPE
 from steward.pca.api import with_acm_pca
@@ -39,17 +45,25 @@ def request_authorizer(service: ClusterService) -> RequestAuthorizer:
         except StewardError:
             return None
 
-    actions = service_actions(msk_router(), service.settings.account_id, secret_arn)
+    actions = service_actions(
+        msk_router(), service.settings.region, service.settings.account_id, secret_arn
+    )
     return RequestAuthorizer(service.iam, actions, resource_tags=service.store.tags)
 
 
 def build_app(
     service: ClusterService,
     authenticator: Authenticator,
+    *,
+    functions: Functions | None = None,
+    connect: MskConnect | None = None,
     autoscaling: ApplicationAutoScaling | None = None,
 ) -> Starlette:
-    """`autoscaling`: the server's Application Auto Scaling (whose changes wake its background
-    pass); without one, a service of its own over the same store."""
+    """The side services that run background work of their own come from `steward.server`:
+    `functions` (Lambda's dated paths) and `connect` (MSK Connect's routes); a Steward without
+    one answers its paths as unknown ones. `autoscaling`: the server's Application Auto Scaling
+    (whose changes wake its background passes); without one, a service of its own over the
+    same store."""
     scaling = autoscaling or application_autoscaling(service)
 
     async def healthz(_: Request) -> JSONResponse:
@@ -62,24 +76,34 @@ def build_app(
     async def prometheus_targets(_: Request) -> JSONResponse:
         return JSONResponse(await run_in_threadpool(service.metrics.prometheus_targets))
 
+    routes: ASGIApp = with_query_endpoints(
+        [
+            iam_endpoint(service.iam),
+            sts_endpoint(service.iam),
+            query_endpoint(service.cloudwatch),
+        ],
+        with_cloudwatch(
+            with_lambda(
+                with_application_autoscaling(
+                    with_acm_pca(
+                        with_secrets_manager(MskApi(service), service.secrets),
+                        service.private_cas,
+                    ),
+                    scaling,
+                ),
+                functions,
+            ),
+            service.cloudwatch,
+        ),
+    )
+    if connect is not None:
+        routes = with_kafka_connect(routes, connect)
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
-            Mount(
-                "/",
-                app=with_query_endpoints(
-                    [iam_endpoint(service.iam), sts_endpoint(service.iam)],
-                    with_application_autoscaling(
-                        with_acm_pca(
-                            with_secrets_manager(MskApi(service), service.secrets),
-                            service.private_cas,
-                        ),
-                        scaling,
-                    ),
-                ),
-            ),
+            Mount("/", app=routes),
         ],
         middleware=[
             Middleware(

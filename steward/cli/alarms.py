@@ -45,7 +45,13 @@ def alarm() -> None:
     "--statistic",
     default="Average",
     show_default=True,
-    type=click.Choice(["Average", "Sum", "Minimum", "Maximum", "SampleCount"]),
+    help="Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p99.",
+)
+@click.option(
+    "--namespace",
+    default="AWS/Kafka",
+    show_default=True,
+    help="MSK's metrics, or a namespace of your own (PutMetricData).",
 )
 @click.option("--period", type=int, default=60, show_default=True, help="Seconds.")
 @click.option("--evaluation-periods", type=int, default=1, show_default=True)
@@ -63,7 +69,14 @@ def alarm() -> None:
     show_default=True,
     type=click.Choice(["missing", "notBreaching", "breaching", "ignore"]),
 )
-@click.option("--webhook", "webhooks", multiple=True, help="URL to POST state changes to.")
+@click.option(
+    "--webhook",
+    "webhooks",
+    multiple=True,
+    help="URL (or SNS topic ARN) told of every state change; repeatable.",
+)
+@click.option("--alarm-action", "alarm_actions", multiple=True, help="Told when it goes to ALARM.")
+@click.option("--ok-action", "ok_actions", multiple=True, help="Told when it goes to OK.")
 @click.option("--description", default="")
 @pass_cli
 def put(
@@ -72,12 +85,15 @@ def put(
     metric: str,
     dimensions: dict[str, str],
     statistic: str,
+    namespace: str,
     period: int,
     evaluation_periods: int,
     datapoints_to_alarm: int | None,
     threshold: str,
     treat_missing: str,
     webhooks: tuple[str, ...],
+    alarm_actions: tuple[str, ...],
+    ok_actions: tuple[str, ...],
     description: str,
 ) -> None:
     """Create the alarm NAME, or replace its rule."""
@@ -91,6 +107,7 @@ def put(
     except ValueError:
         raise click.BadParameter(f"{number!r} is not a number", param_hint="--threshold") from None
     body: dict[str, Any] = {
+        "namespace": namespace,
         "metricName": metric,
         "dimensions": [{"name": k, "value": v} for k, v in dimensions.items()],
         "statistic": statistic,
@@ -99,7 +116,9 @@ def put(
         "threshold": value,
         "comparisonOperator": COMPARISONS[operator],
         "treatMissingData": treat_missing,
-        "alarmActions": list(webhooks),
+        "alarmActions": [*webhooks, *alarm_actions],
+        "okActions": [*webhooks, *ok_actions],
+        "insufficientDataActions": list(webhooks),
         "alarmDescription": description,
     }
     if datapoints_to_alarm is not None:

@@ -24,6 +24,9 @@ from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
 from steward.client.api import default_endpoint_url, translate
 from steward.client.context import OUTPUT_FORMATS, CliContext, output_option
 from steward.client.output import Output
+from steward.cloudwatch.cli import cloudwatch
+from steward.connect.cli import connect
+from steward.functions.cli import function, trigger
 from steward.iam.cli import iam
 from steward.pca.cli import ca
 from steward.secrets.cli import secret
@@ -96,8 +99,15 @@ cli.add_command(ca)
 cli.add_command(iam)
 _accept_output_option(iam)
 _accept_output_option(ca)
+cli.add_command(cloudwatch)
+_accept_output_option(cloudwatch)
 cli.add_command(policy)
 _accept_output_option(policy)
+for side_group in (function, trigger):
+    cli.add_command(side_group)
+    _accept_output_option(side_group)
+cli.add_command(connect)
+_accept_output_option(connect)
 cli.add_command(server)
 
 

@@ -4,8 +4,9 @@
   for the cluster-level metrics) runs the Prometheus JMX exporter agent on its own address, port
   11001 (`steward.kafka.jmx_exporter`). It is part of the JVM's command line, so switching it on
   or off restarts the nodes (one at a time, `steward.control.rolling`).
-- Node exporter: every broker's agent serves the host's metrics on the broker's address, port
-  11002 (`steward.agent.node_metrics`); switched live, restarting nothing.
+- Node exporter: every broker's agent runs Prometheus's node_exporter on the broker's address,
+  port 11002 (`steward.agent.node_exporter`; its built-in exporter where the package is
+  missing); switched live, restarting nothing.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from steward.cloudwatch.service import CloudWatch
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.client_subnets import place_client_subnets
 from steward.control.cluster_health import ClusterHealth
@@ -68,6 +69,7 @@ from steward.kafka.node_config import (
 )
 from steward.kafka.properties import PropertiesError, validate_server_properties
 from steward.kafka.reassignment import broker_disk_usage
+from steward.monitor.alarm_actions import AlarmActions
 from steward.monitor.alarm_book import AlarmBook
 from steward.monitor.queries import ClusterMetrics
 from steward.pca.service import PrivateCertificateAuthorities
@@ -123,9 +125,23 @@ class ClusterService:
         self.topics = ClusterTopics(store, self.arns, describe=self.describe_cluster)
         self.consumer_groups = ClusterConsumerGroups(store, describe=self.describe_cluster)
         self.metrics = ClusterMetrics(
-            store, settings.home / "metrics.db", describe=self.describe_cluster
+            store,
+            settings.home / "metrics.db",
+            describe=self.describe_cluster,
+            prometheus_url=settings.metrics_prometheus_url,
         )
-        self.alarms = AlarmBook(store)
+        self.alarms = AlarmBook(
+            store,
+            AlarmActions(
+                store,
+                region=settings.region,
+                account=settings.account_id,
+                topics=settings.alarm_topics,
+            ),
+        )
+        self.cloudwatch = CloudWatch(
+            lambda: self.metrics.source, self.alarms, settings.region, settings.account_id
+        )
         self.rebalancing = ClusterRebalancing(
             store,
             self.describe_cluster,

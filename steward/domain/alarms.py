@@ -4,7 +4,13 @@ dimensions) per period, compared with a threshold over the last `evaluation_peri
 `treat_missing_data` as CloudWatch has it (missing, notBreaching, breaching, ignore).
 
 This module holds the rules and their evaluation only; `steward.monitor.alarm_monitor` runs them,
-records each change in the alarm's history and notifies its webhooks.
+records each change in the alarm's history and notifies its webhooks. It is the one alarm model
+behind both Steward's alarm routes and CloudWatch's API (`steward.cloudwatch`).
+
+An action is a webhook: an http(s) URL, or an SNS topic ARN (`arn:aws:sns:<region>:<account>:
+<name>`) that Steward's settings map to a URL (STEWARD_ALARM_TOPICS). As in CloudWatch, a change
+to ALARM runs `alarm_actions`, to OK `ok_actions`, to INSUFFICIENT_DATA
+`insufficient_data_actions`, and none while `actions_enabled` is off.
 """
 
 from __future__ import annotations
@@ -48,6 +54,26 @@ class MissingData(StrEnum):
 
 
 STATISTICS = ("Average", "Sum", "Minimum", "Maximum", "SampleCount")
+PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d{1,10})?|100)$")
+"""CloudWatch's extended statistics: p0 to p100 (`p99`, `p99.9`)."""
+SNS_TOPIC = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:([A-Za-z0-9_-]{1,256})$")
+KAFKA_NAMESPACE = "AWS/Kafka"
+
+
+def is_statistic(statistic: str) -> bool:
+    return statistic in STATISTICS or bool(PERCENTILE.match(statistic))
+
+
+def topic_name(action: str) -> str | None:
+    """The SNS topic an action names, or None when it is not a topic ARN."""
+    match = SNS_TOPIC.match(action)
+    return match.group(1) if match else None
+
+
+def is_action(action: str) -> bool:
+    return action.startswith(("http://", "https://")) or topic_name(action) is not None
+
+
 _NAME = re.compile(r"^[A-Za-z0-9_.:/#@+=-][A-Za-z0-9 _.:/#@+=-]{0,254}$")
 MAX_EVALUATED_SECONDS = 7 * 24 * 3600
 """CloudWatch's bound on period x evaluation periods: one week."""
@@ -68,21 +94,43 @@ class AlarmRule:
     datapoints_to_alarm: int | None = None
     """How many of the evaluated periods must breach; all of them when None."""
     treat_missing_data: MissingData = MissingData.MISSING
-    webhook_urls: tuple[str, ...] = ()
+    alarm_actions: tuple[str, ...] = ()
     description: str = ""
     cluster_arn: str | None = None
     """The cluster the alarm watches, when Steward made it with the cluster (deleted with it)."""
+    ok_actions: tuple[str, ...] = ()
+    insufficient_data_actions: tuple[str, ...] = ()
+    actions_enabled: bool = True
+    namespace: str = KAFKA_NAMESPACE
+    unit: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    """(key, value) pairs, as CloudWatch's TagResource keeps them."""
 
     @property
     def required_breaches(self) -> int:
         return self.datapoints_to_alarm or self.evaluation_periods
+
+    def actions_for(self, state: AlarmState) -> tuple[str, ...]:
+        """What runs when the alarm goes to `state`."""
+        if not self.actions_enabled:
+            return ()
+        return {
+            AlarmState.ALARM: self.alarm_actions,
+            AlarmState.OK: self.ok_actions,
+            AlarmState.INSUFFICIENT_DATA: self.insufficient_data_actions,
+        }[state]
 
     def validate(self) -> None:
         """BadRequestException naming the first member that is wrong."""
         checks: list[tuple[bool, str, str]] = [
             (bool(_NAME.match(self.name)), "alarmName", "1-255 printable characters"),
             (bool(self.metric_name), "metricName", "required"),
-            (self.statistic in STATISTICS, "statistic", f"one of {', '.join(STATISTICS)}"),
+            (bool(self.namespace), "namespace", "required"),
+            (
+                is_statistic(self.statistic),
+                "statistic",
+                f"one of {', '.join(STATISTICS)} or a percentile pNN",
+            ),
             (
                 self.period in (10, 30) or (self.period >= 60 and self.period % 60 == 0),
                 "period",
@@ -101,12 +149,19 @@ class AlarmRule:
                 "from 1 to evaluationPeriods",
             ),
             (math.isfinite(self.threshold), "threshold", "a finite number"),
-            (
-                all(url.startswith(("http://", "https://")) for url in self.webhook_urls),
-                "alarmActions",
-                "http(s) URLs of webhooks",
-            ),
         ]
+        for member, actions in (
+            ("alarmActions", self.alarm_actions),
+            ("okActions", self.ok_actions),
+            ("insufficientDataActions", self.insufficient_data_actions),
+        ):
+            checks.append(
+                (
+                    all(is_action(a) for a in actions),
+                    member,
+                    "http(s) URLs of webhooks or SNS topic ARNs",
+                )
+            )
         for ok, member, expected in checks:
             if not ok:
                 raise BadRequestException(f"{member} must be {expected}.", member)

@@ -13,11 +13,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, Protocol
-
-import httpx
+from typing import Protocol
 
 from steward.domain.alarms import (
     AlarmRule,
@@ -28,13 +25,19 @@ from steward.domain.alarms import (
     recommended_alarms,
 )
 from steward.domain.model import ClusterState, NodeRole
+from steward.monitor import alarm_actions
+from steward.monitor.alarm_actions import AlarmActions
+from steward.monitor.metric_source import MetricSource, StoredSource, series_name
 from steward.monitor.store import MetricStore
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "AWS/Kafka"
-WEBHOOK_TIMEOUT = 10.0
+WEBHOOK_TIMEOUT = alarm_actions.WEBHOOK_TIMEOUT
+post_webhook = alarm_actions.post_webhook
+notification = alarm_actions.notification
+Notifier = alarm_actions.Notifier
 
 
 class MetricReader(Protocol):
@@ -47,16 +50,19 @@ class MetricReader(Protocol):
         period: int,
         statistic: str,
     ) -> dict[float, float]:
-        """The statistic of the metric per period in [start, end), keyed by the period's start
-        (epoch seconds); periods without samples are left out."""
+        """The statistic of the metric (its stored name, `series_name`) per period in
+        [start, end), keyed by the period's start (epoch seconds); periods without samples are
+        left out."""
         ...
 
 
 class StoredMetrics:
-    """The metric store as alarms read it."""
+    """A metric source (the embedded store, or a Prometheus before it) as alarms read it."""
 
-    def __init__(self, store: MetricStore) -> None:
-        self.store = store
+    def __init__(self, source: MetricStore | MetricSource) -> None:
+        self.source: MetricSource = (
+            StoredSource(source) if isinstance(source, MetricStore) else source
+        )
 
     def statistics(
         self,
@@ -67,45 +73,8 @@ class StoredMetrics:
         period: int,
         statistic: str,
     ) -> dict[float, float]:
-        found = self.store.query(metric_name, dimensions, start, end, period, statistic)
+        found = self.source.query(metric_name, dimensions, start, end, period, statistic)
         return {point.timestamp: point.value for point in found}
-
-
-Notifier = Callable[[str, dict[str, Any]], None]
-
-
-def post_webhook(url: str, payload: dict[str, Any]) -> None:
-    response = httpx.post(url, json=payload, timeout=WEBHOOK_TIMEOUT)
-    response.raise_for_status()
-
-
-def notification(
-    rule: AlarmRule, old: AlarmState, status: AlarmStatus, region: str, account: str
-) -> dict[str, Any]:
-    """What a webhook receives: the members of CloudWatch's alarm notification."""
-    when = status.updated_at or datetime.now(UTC)
-    return {
-        "AlarmName": rule.name,
-        "AlarmDescription": rule.description or None,
-        "AWSAccountId": account,
-        "Region": region,
-        "NewStateValue": status.state.value,
-        "NewStateReason": status.reason,
-        "OldStateValue": old.value,
-        "StateChangeTime": when.isoformat(timespec="milliseconds"),
-        "Trigger": {
-            "MetricName": rule.metric_name,
-            "Namespace": NAMESPACE,
-            "Statistic": rule.statistic.upper(),
-            "Dimensions": [{"name": k, "value": v} for k, v in rule.dimensions],
-            "Period": rule.period,
-            "EvaluationPeriods": rule.evaluation_periods,
-            "DatapointsToAlarm": rule.required_breaches,
-            "ComparisonOperator": rule.comparison.value,
-            "Threshold": rule.threshold,
-            "TreatMissingData": rule.treat_missing_data.value,
-        },
-    }
 
 
 class AlarmMonitor:
@@ -119,20 +88,18 @@ class AlarmMonitor:
         interval: float = 10.0,
         notify: Notifier = post_webhook,
         clock: Callable[[], float] = time.time,
+        actions: AlarmActions | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
-        self.region = region
-        self.account = account
         self.interval = interval
-        self.notify = notify
         self.clock = clock
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alarm-webhook")
+        self.actions = actions or AlarmActions(store, region=region, account=account, notify=notify)
 
     def close(self) -> None:
         """After the last evaluation: the notifications already due are still sent (each within
         WEBHOOK_TIMEOUT)."""
-        self._pool.shutdown(wait=True)
+        self.actions.close()
 
     def run_once(self) -> None:
         self.keep_recommended_alarms()
@@ -140,14 +107,19 @@ class AlarmMonitor:
 
     # --- evaluation -----------------------------------------------------------------------------
     def evaluate_all(self) -> None:
+        """Every alarm; one whose metrics cannot be read (a Prometheus that does not answer)
+        keeps its state and does not stop the others."""
         for rule, status in self.store.alarms.all():
-            self.evaluate_one(rule, status)
+            try:
+                self.evaluate_one(rule, status)
+            except Exception as error:
+                log.warning("alarm %s: cannot read its metric: %s", rule.name, error)
 
     def evaluate_one(self, rule: AlarmRule, status: AlarmStatus) -> AlarmStatus:
         now = self.clock()
         window = evaluation_window(rule, now)
         values = self.metrics.statistics(
-            rule.metric_name,
+            series_name(rule.namespace, rule.metric_name),
             dict(rule.dimensions),
             window[0],
             window[-1] + rule.period,
@@ -187,25 +159,7 @@ class AlarmMonitor:
                 "datapoints": [{"timestamp": t, "value": v} for t, v in datapoints],
             },
         )
-        payload = notification(rule, old, status, self.region, self.account)
-        for url in rule.webhook_urls:
-            self._pool.submit(self._send, rule.name, url, payload)
-
-    def _send(self, name: str, url: str, payload: dict[str, Any]) -> None:
-        try:
-            self.notify(url, payload)
-        except Exception as error:
-            log.warning("alarm %s: the webhook %s failed: %s", name, url, error)
-            summary, outcome = f"Failed to execute action {url}", {"error": str(error)}
-        else:
-            summary, outcome = f"Successfully executed action {url}", {}
-        self.store.alarms.record(
-            name,
-            datetime.now(UTC),
-            "Action",
-            summary,
-            {"url": url, "newState": payload["NewStateValue"], **outcome},
-        )
+        self.actions.run(rule, old, status)
 
     # --- recommended alarms ---------------------------------------------------------------------
     def keep_recommended_alarms(self) -> None:

@@ -49,6 +49,7 @@ USED_PREFIXES = (
     "kafka_controller_kafkacontroller_value",
     "java_lang_memory_heapmemoryusage_",
     "node_",
+    "steward_kafka_data_filesystem_info",
 )
 """The exporters' metrics the translation below reads; the scraper parses only those."""
 
@@ -171,12 +172,18 @@ def _host_samples(dims: dict[str, str], now: Scrape, before: Scrape | None) -> l
     if total_memory is not None and available is not None:
         out.append(Sample("MemoryUsed", dims, ts, total_memory - available))
         out.append(Sample("MemoryFree", dims, ts, available))
+    data_mounts = {
+        labels.get("mountpoint")
+        for labels, _ in exposition.series("steward_kafka_data_filesystem_info")
+    }
     for labels, size in exposition.series("node_filesystem_size_bytes"):
-        if labels.get("purpose") != "kafka-data" or size <= 0:
+        is_data = labels.get("purpose") == "kafka-data" or (labels.get("mountpoint") in data_mounts)
+        if not is_data or size <= 0:
             continue
         avail = exposition.get("node_filesystem_avail_bytes", **labels)
         if avail is not None:
             out.append(Sample("KafkaDataLogsDiskUsed", dims, ts, 100.0 * (size - avail) / size))
+            break  # a filesystem mounted twice is still one data volume
     return out
 
 

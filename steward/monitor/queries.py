@@ -13,7 +13,9 @@ from steward.domain.errors import BadRequestException
 from steward.domain.model import Cluster, ClusterState, NodeRole
 from steward.kafka.jmx_exporter import JMX_EXPORTER_PORT, NODE_EXPORTER_PORT
 from steward.monitor.control_metrics import ControlPlaneMetrics
+from steward.monitor.metric_source import LayeredSource, MetricSource, StoredSource
 from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME, TOPIC
+from steward.monitor.prometheus_source import PrometheusSource
 from steward.monitor.store import Datapoint, MetricStore, Series, Statistic
 from steward.store.store import Store
 
@@ -22,14 +24,41 @@ MAX_DATAPOINTS = 1440
 
 
 class ClusterMetrics:
-    def __init__(self, store: Store, path: Path | str, describe: Callable[[str], Cluster]) -> None:
-        """`path`: the metric store's SQLite file, opened on first use."""
+    def __init__(
+        self,
+        store: Store,
+        path: Path | str,
+        describe: Callable[[str], Cluster],
+        prometheus_url: str | None = None,
+    ) -> None:
+        """`path`: the metric store's SQLite file, opened on first use; `prometheus_url`: a
+        Prometheus that answers the exporters' metrics instead (STEWARD_METRICS_PROMETHEUS_URL)."""
         self._control_store = store
         self._path = path
         self._describe = describe
+        self._prometheus_url = prometheus_url
         self._lock = threading.Lock()
         self._store: MetricStore | None = None
+        self._source: MetricSource | None = None
+        self._prometheus: PrometheusSource | None = None
         self.control_plane = ControlPlaneMetrics(store)
+
+    @property
+    def source(self) -> MetricSource:
+        """Where every reader of metrics reads them: the embedded store, with a Prometheus
+        before it for the exporters' metrics when one is configured."""
+        stored = self.store
+        with self._lock:
+            if self._source is None:
+                embedded = StoredSource(stored)
+                if self._prometheus_url:
+                    self._prometheus = PrometheusSource(self._prometheus_url)
+                    self._source = LayeredSource(
+                        self._prometheus, set(self._prometheus.knows), embedded
+                    )
+                else:
+                    self._source = embedded
+            return self._source
 
     @property
     def store(self) -> MetricStore:
@@ -40,6 +69,10 @@ class ClusterMetrics:
 
     def close(self) -> None:
         with self._lock:
+            self._source = None
+            if self._prometheus is not None:
+                self._prometheus.close()
+                self._prometheus = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
@@ -87,7 +120,7 @@ class ClusterMetrics:
             dimensions[BROKER_ID] = broker_id
         if topic is not None:
             dimensions[TOPIC] = topic
-        return self.store.query(metric, dimensions, start, end, period, chosen)
+        return self.source.query(metric, dimensions, start, end, period, chosen.value)
 
     def list_metrics(self, arn: str, metric: str | None = None) -> list[Series]:
         cluster = self._describe(arn)

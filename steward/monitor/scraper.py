@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import httpx
@@ -80,6 +80,12 @@ class MetricsScraper:
         self._previous: dict[tuple[str, int], Scrape] = {}
         self._last_compact = 0.0
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="metrics-scrape")
+        self.read_timeout = timeout
+        """The most one exporter's answer may take, whole (httpx's own timeout bounds each wait
+        for a byte, not the answer: an exporter that sends a byte now and then would hold it)."""
+        self.pass_timeout = 2 * timeout + 1.0
+        """How long a pass waits for its reads (a node has up to two exporters); one still
+        running then is left behind, counted as failed, and the pass stores the others'."""
 
     def close(self) -> None:
         """Drop the reads under way and the HTTP client (after the background task that calls
@@ -91,7 +97,7 @@ class MetricsScraper:
         """One pass over every target; how many samples were stored."""
         started = time.monotonic()
         targets = scrape_targets(self.store)
-        read = list(self._pool.map(self._read, targets))
+        read = self._read_all(targets)
         timestamp = time.time() if now is None else now
         samples: list[Sample] = []
         controllers: dict[str, list[Exposition]] = {}
@@ -137,16 +143,41 @@ class MetricsScraper:
             )
         return stored
 
+    def _get_within(self, url: str, deadline: float) -> str:
+        """The body at `url`, or httpx.TimeoutException once `deadline` (monotonic) passes,
+        however the exporter paces its bytes."""
+        with self._client.stream("GET", url) as response:
+            response.raise_for_status()
+            chunks: list[bytes] = []
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(f"{url} took longer than {self.read_timeout} s")
+            return b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
+
+    def _read_all(self, targets: list[Target]) -> list[tuple[Exposition, float] | None]:
+        futures = [self._pool.submit(self._read, target) for target in targets]
+        wait(futures, timeout=self.pass_timeout)
+        read: list[tuple[Exposition, float] | None] = []
+        for target, future in zip(targets, futures, strict=True):
+            if future.done() and future.exception() is None:
+                read.append(future.result())
+            else:
+                if not future.done():
+                    log.info("%s: its exporters did not answer within the pass", target.urls)
+                    future.cancel()
+                read.append(None)
+        return read
+
     def _read(self, target: Target) -> tuple[Exposition, float] | None:
         """What the target's exporters serve, and when the JMX exporter answered."""
         merged = Exposition()
         read_at = 0.0
         for url in target.urls:
             try:
-                response = self._client.get(url)
-                response.raise_for_status()
+                text = self._get_within(url, time.monotonic() + self.read_timeout)
                 read_at = read_at or time.time()
-                merged = merged.merge(parse_exposition(response.text, self.prefixes))
+                merged = merged.merge(parse_exposition(text, self.prefixes))
             except (httpx.HTTPError, ValueError) as error:
                 log.debug("cannot read %s: %s", url, error)
                 if not read_at:

@@ -25,7 +25,6 @@ from steward.domain.model import Cluster, ClusterState, Node, NodeRole, utcnow
 from steward.domain.sign_in_refusals import SignInRefusal
 from steward.domain.signing_identity import SigningIdentity
 from steward.kafka.iam_signin import credentials_document, parse_refusal, render_credentials
-from steward.store.access_keys import AccessKeys
 from steward.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,26 +36,6 @@ IdentitySource = Callable[[], Sequence[SigningIdentity]]
 NodeKey = Callable[[Cluster, Node], str]
 Agents = Callable[[str], AgentClient]
 """`agents(agent)`: a client of the agent, with a timeout on each call."""
-
-
-def access_key_identities(keys: AccessKeys, account_id: str) -> IdentitySource:
-    """Steward's API access keys as IAM identities: each key signs in as the user
-    `arn:aws:iam::<account>:user/<key name>`, until IAM's own users and keys replace them."""
-
-    def identities() -> list[SigningIdentity]:
-        found = []
-        for key in keys.all_keys():
-            secret = keys.secret_of(key.access_key_id)
-            if secret is None:  # removed since it was listed
-                continue
-            found.append(
-                SigningIdentity(
-                    key.access_key_id, secret, f"arn:aws:iam::{account_id}:user/{key.name}"
-                )
-            )
-        return found
-
-    return identities
 
 
 def has_iam(cluster: Cluster) -> bool:

@@ -20,18 +20,30 @@ HISTORY_LIMIT = 100
 def rule_to_json(rule: AlarmRule) -> dict[str, Any]:
     data = asdict(rule)
     data["dimensions"] = [list(pair) for pair in rule.dimensions]
-    data["webhook_urls"] = list(rule.webhook_urls)
+    data["tags"] = [list(pair) for pair in rule.tags]
+    for member in ("alarm_actions", "ok_actions", "insufficient_data_actions"):
+        data[member] = list(getattr(rule, member))
     data["comparison"] = rule.comparison.value
     data["treat_missing_data"] = rule.treat_missing_data.value
     return data
 
 
 def rule_from_json(data: dict[str, Any]) -> AlarmRule:
+    """A stored rule. One stored before alarms had an action list per state has `webhook_urls`,
+    which were told of every change: they become the actions of all three states."""
+    data = dict(data)
+    legacy = tuple(data.pop("webhook_urls", None) or ())
+    if legacy:
+        for member in ("alarm_actions", "ok_actions", "insufficient_data_actions"):
+            data.setdefault(member, list(legacy))
     return AlarmRule(
         **{
             **data,
             "dimensions": tuple((str(k), str(v)) for k, v in data["dimensions"]),
-            "webhook_urls": tuple(data.get("webhook_urls", ())),
+            "tags": tuple((str(k), str(v)) for k, v in data.get("tags", ())),
+            "alarm_actions": tuple(data.get("alarm_actions", ())),
+            "ok_actions": tuple(data.get("ok_actions", ())),
+            "insufficient_data_actions": tuple(data.get("insufficient_data_actions", ())),
             "comparison": Comparison(data["comparison"]),
             "treat_missing_data": MissingData(data.get("treat_missing_data", "missing")),
         }
@@ -74,6 +86,15 @@ class Alarms:
             else:
                 conn.execute(insert(schema.alarms).values(name=rule.name, **values))
         return exists is None
+
+    def replace_rule(self, rule: AlarmRule) -> None:
+        """Change the alarm's rule and keep its state (switching its actions on or off)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.alarms)
+                .where(schema.alarms.c.name == rule.name)
+                .values(rule=rule_to_json(rule))
+            )
 
     def get(self, name: str) -> tuple[AlarmRule, AlarmStatus] | None:
         with self.engine.connect() as conn:
@@ -127,15 +148,14 @@ class Alarms:
                 )
             )
 
-    def history(self, name: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    def history(self, name: str | None, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+        """The alarm's entries (every alarm's when `name` is None), newest first."""
         table = schema.alarm_history
+        query = select(table).order_by(table.c.id.desc()).limit(limit)
+        if name is not None:
+            query = query.where(table.c.alarm_name == name)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(table)
-                .where(table.c.alarm_name == name)
-                .order_by(table.c.id.desc())
-                .limit(limit)
-            ).all()
+            rows = conn.execute(query).all()
         return [
             {
                 "alarmName": row.alarm_name,

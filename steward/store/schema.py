@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -439,3 +440,47 @@ scaling_activities = Table(
     Column("operation_arn", String),
 )
 """Every scaling decision the autoscaler took, with the cluster operation that carries it out."""
+functions = Table(
+    "functions",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("config", JSON, nullable=False),
+    Column("code_zip", LargeBinary),
+    Column("state", String, nullable=False),
+    Column("state_reason", Text),
+    Column("last_modified", DateTime(timezone=True), nullable=False),
+)
+"""Functions of the Lambda-compatible service (`steward.functions`): their configuration as the
+API shows it (runtime, handler, environment, timeout, memory, code hash and size, revision) and
+the ZIP their code came in, from which each host unpacks it; `state` is Lambda's (Pending while a
+virtualenv is built, then Active or Failed)."""
+
+event_source_mappings = Table(
+    "event_source_mappings",
+    metadata,
+    Column("uuid", String, primary_key=True),
+    Column("function_name", String, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("state", String, nullable=False),
+    Column("state_reason", Text, nullable=False),
+    Column("last_processing_result", String, nullable=False),
+    Column("last_modified", DateTime(timezone=True), nullable=False),
+)
+"""Event-source mappings from a cluster's topics to a function: what the user asked (topics,
+starting position, batching, filters, failure destination, retries) and where the pollers have
+got it (Lambda's State, StateTransitionReason and LastProcessingResult)."""
+connect_resources = Table(
+    "connect_resources",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "name"),
+)
+"""MSK Connect's resources (`steward.connect`): custom plugins, worker configurations and
+connectors, each a JSON record of its desired state and what was last observed. `generation`
+grows with every change a user asks for, so that the reconciler's observations of an older one
+are not written over it."""

@@ -1,4 +1,5 @@
-"""What Steward's AWS JSON 1.1 endpoints (Secrets Manager, AWS Private CA) have in common: a
+"""What Steward's AWS JSON endpoints (1.1: Secrets Manager, AWS Private CA; 1.0: CloudWatch) have
+in common: a
 `POST /` whose `X-Amz-Target` names `<prefix><Operation>`, a JSON object for a body, an answer in
 `application/x-amz-json-1.1` with an `x-amzn-RequestId`. Each service keeps its own operations,
 error classes and error shape; this module only reads the request, runs the operation and
@@ -29,12 +30,15 @@ ErrorResponse = Callable[[StewardError, str], Response]
 ErrorFactory = Callable[[str], StewardError]
 
 
-def json_response(body: Body, request_id: str, status_code: int = 200) -> Response:
-    """An AWS JSON 1.1 answer; every answer, error or not, carries the request id, as AWS's do."""
+def json_response(
+    body: Body, request_id: str, status_code: int = 200, content_type: str = CONTENT_TYPE
+) -> Response:
+    """An AWS JSON answer (1.1 unless `content_type` says 1.0); every answer, error or not,
+    carries the request id, as AWS's do."""
     return Response(
         json.dumps(body),
         status_code=status_code,
-        media_type=CONTENT_TYPE,
+        media_type=content_type,
         headers={"x-amzn-RequestId": request_id},
     )
 
@@ -67,6 +71,7 @@ class JsonEndpoint(Generic[Service]):
         internal: ErrorFactory,
         bare_operations: bool,
         log: logging.Logger,
+        content_type: str = CONTENT_TYPE,
     ) -> None:
         self.target_prefix = target_prefix
         self.operations = operations
@@ -77,6 +82,7 @@ class JsonEndpoint(Generic[Service]):
         self.internal = internal
         self.bare_operations = bare_operations
         self.log = log
+        self.content_type = content_type
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -118,7 +124,7 @@ class JsonEndpoint(Generic[Service]):
             return self.error_response(
                 self.internal("Steward failed to process the request."), request_id
             )
-        return json_response(result, request_id)
+        return json_response(result, request_id, content_type=self.content_type)
 
 
 def with_json_endpoint(endpoint: JsonEndpoint[Any], other: ASGIApp) -> ASGIApp:

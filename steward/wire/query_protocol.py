@@ -291,7 +291,13 @@ class QueryEndpoint(Generic[Service]):
         log: logging.Logger,
     ) -> None:
         self.model = service_model(model_name)
-        self.signing_name = self.model.metadata.get("signingName", model_name)
+        # SigV4 scopes a request by the model's signing name, which defaults to its endpoint
+        # prefix: CloudWatch's requests are signed for `monitoring`, not `cloudwatch`.
+        self.signing_name = (
+            self.model.metadata.get("signingName")
+            or self.model.metadata.get("endpointPrefix")
+            or model_name
+        )
         self.namespace = self.model.metadata.get("xmlNamespace", "")
         self.operations = operations
         self.service = service

@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import boto3
 import httpx
@@ -308,6 +308,23 @@ class Steward:
         raise AssertionError("cluster was not deleted in time")
 
 
+T = TypeVar("T")
+
+
+def eventually(
+    check: Callable[[], T], what: str, timeout: float = 120.0, interval: float = 0.5
+) -> T:
+    """What `check` returns once it is truthy; fails naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(interval)
+
+
 def _is_kafka(pid: int) -> bool:
     try:
         return b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -336,6 +353,22 @@ def provisioned(
         "EncryptionInfo": encryption,
         **extra,
     }
+
+
+def signed_in_cluster(steward: Steward, name: str, sasl: dict[str, Any]) -> str:
+    """A small cluster (one broker in one zone, kafka.t3.small) that takes TLS only and signs
+    clients in with `sasl` (MSK's `ClientAuthentication.Sasl`), ACTIVE; its ARN."""
+    spec = provisioned(
+        brokers=1,
+        zones=("az-a",),
+        EncryptionInfo={"EncryptionInTransit": TLS_IN_TRANSIT},
+        ClientAuthentication={"Sasl": sasl, "Unauthenticated": {"Enabled": False}},
+    )
+    spec["BrokerNodeGroupInfo"]["InstanceType"] = "kafka.t3.small"
+    arn = steward.client().create_cluster_v2(ClusterName=name, Provisioned=spec)["ClusterArn"]
+    info = steward.wait_for_state(arn, {"ACTIVE", "FAILED"}, timeout=400)
+    assert info["State"] == "ACTIVE", info.get("StateInfo")
+    return str(arn)
 
 
 PLAINTEXT_IN_TRANSIT = {"ClientBroker": "PLAINTEXT", "InCluster": False}

@@ -10,10 +10,9 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Message, Producer
@@ -23,6 +22,7 @@ from steward.agent import launcher, processes
 from steward.agent.client import AgentClient
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.kafka.distribution import find_distribution
+from tests.integration.harness import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +31,6 @@ AGENT_HOST, AGENT_PORT = "127.77.1.254", 9781
 BROKER = "127.77.1.1:9092"
 CONTROLLER = "127.77.1.101:9093"
 TOPIC = "orders"
-
-T = TypeVar("T")
 
 
 def kafka_uuid() -> str:
@@ -84,17 +82,6 @@ def broker_spec(cluster_id: str) -> NodeSpec:
         },
         heap_mb=512,
     )
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 90.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def alive(pid: int | None) -> bool:
@@ -184,7 +171,7 @@ class Agent:
             ok = status.state == "running" and status.pid not in (None, unlike_pid)
             return status if ok else None
 
-        return wait_for(f"{key} to run", running)
+        return eventually(running, f"{key} to run")
 
 
 def address_in_use(address: str) -> bool:
@@ -239,7 +226,7 @@ def test_kafka_outlives_the_agent_and_is_restarted_when_it_dies(agent: Agent) ->
     # A first start on a loaded machine (other modules' clusters, a class archive being
     # written) has taken over 90 s.
     try:
-        wait_for("the broker to serve", broker_serves, timeout=180.0)
+        eventually(broker_serves, "the broker to serve", timeout=180.0)
     except AssertionError as error:
         raise AssertionError(f"{error}\n{agent.describe(controller.key, broker.key)}") from None
     serving_after = time.monotonic() - began
@@ -262,7 +249,7 @@ def test_kafka_outlives_the_agent_and_is_restarted_when_it_dies(agent: Agent) ->
 
     # kill -9 the agent: Kafka keeps serving
     os.kill(agent_pid, signal.SIGKILL)
-    wait_for("the agent to die", lambda: not processes.is_same_process(agent_pid, None))
+    eventually(lambda: not processes.is_same_process(agent_pid, None), "the agent to die")
     produce("while no agent runs")
     assert alive(first_broker.pid) and alive(first_controller.pid)
 
@@ -280,7 +267,7 @@ def test_kafka_outlives_the_agent_and_is_restarted_when_it_dies(agent: Agent) ->
     began = time.monotonic()
     restarted = agent.wait_running(broker.key, unlike_pid=first_broker.pid)
     assert restarted.restarts == 1
-    wait_for("the restarted broker to serve", broker_serves)
+    eventually(broker_serves, "the restarted broker to serve")
     print(f"broker restarted and serving {time.monotonic() - began:.2f} s after kill -9")
     produce("after the broker was restarted")
     assert consume_all(3) == [

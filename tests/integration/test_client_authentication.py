@@ -27,7 +27,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from steward.crypto.certificates import issue_node_certificate, make_certificate_authority
 from steward.kafka.distribution import require_distribution
-from tests.integration.harness import REGION, Steward, provisioned
+from tests.integration.harness import REGION, Steward, eventually, provisioned
 from tests.integration.reading import read_until_seen
 
 pytestmark = pytest.mark.integration
@@ -54,15 +54,6 @@ QUIET.setLevel(logging.CRITICAL)
 TOPIC = "orders"
 OTHER = "audit"
 PASSWORD = "client-auth-pw-81c2"
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(1.0)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +295,7 @@ def test_a_certificate_with_a_policy_writes_and_reads_with_three_clients(
 ) -> None:
     settings = mtls_settings(endpoints, alice)
     try:
-        wait_for(lambda: produce(settings, TOPIC, b"first") is None, "alice's policy in force")
+        eventually(lambda: produce(settings, TOPIC, b"first") is None, "alice's policy in force")
     except AssertionError:
         with steward.http() as http:
             shown = http.get(f"/steward/v1/clusters/{quote(cluster, safe='')}/policies").text
@@ -408,7 +399,7 @@ def test_a_deny_overrides_an_allow(
     ]
     put_policy(steward, cluster, principal("carol"), statements)
     settings = mtls_settings(endpoints, carol)
-    wait_for(lambda: produce(settings, OTHER, b"carol-audit") is None, "carol's Allow in force")
+    eventually(lambda: produce(settings, OTHER, b"carol-audit") is None, "carol's Allow in force")
     error = produce(settings, TOPIC, b"from-carol")
     assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, error
     assert b"from-carol" not in consume_all(mtls_settings(endpoints, alice), TOPIC)
@@ -445,14 +436,13 @@ def test_a_revoked_certificate_is_refused_without_a_restart(
     mallory, serial = issue(pca, ca_arn, workdir, "mallory")
     put_policy(steward, cluster, principal("mallory"), allow_topic(cluster, OTHER, READ_WRITE))
     settings = mtls_settings(endpoints, mallory)
-    wait_for(lambda: produce(settings, OTHER, b"before") is None, "mallory's policy in force")
+    eventually(lambda: produce(settings, OTHER, b"before") is None, "mallory's policy in force")
     pids = set(steward.kafka_pids())
     pca.revoke_certificate(
         CertificateAuthorityArn=ca_arn, CertificateSerial=serial, RevocationReason="KEY_COMPROMISE"
     )
-    wait_for(
-        lambda: produce(settings, OTHER, b"after-revocation") is not None,
-        "the revocation in force",
+    eventually(
+        lambda: produce(settings, OTHER, b"after-revocation") is not None, "the revocation in force"
     )
     error = produce(settings, OTHER, b"after-revocation-2")
     assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, error
@@ -481,7 +471,7 @@ def test_scram_users_get_what_their_policy_allows(
     answer = steward.client().batch_associate_scram_secret(ClusterArn=cluster, SecretArnList=arns)
     assert answer["UnprocessedScramSecrets"] == []
     put_policy(steward, cluster, "User:dave", allow_topic(cluster, TOPIC, READ_WRITE))
-    wait_for(
+    eventually(
         lambda: produce(scram_settings(endpoints, "dave"), TOPIC, b"from-dave") is None,
         "dave signed in with his policy in force",
     )

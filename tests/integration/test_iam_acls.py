@@ -9,44 +9,20 @@ module."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import boto3
 import pytest
 
-from tests.integration.harness import REGION, Steward, provisioned
+from tests.integration.harness import REGION, Steward, eventually, signed_in_cluster
 
 pytestmark = pytest.mark.integration
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def cluster(steward: Steward) -> str:
-    spec = provisioned(
-        brokers=1,
-        zones=("az-a",),
-        EncryptionInfo={"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": True}},
-        ClientAuthentication={
-            "Sasl": {"Scram": {"Enabled": True}},
-            "Unauthenticated": {"Enabled": False},
-        },
-    )
-    spec["BrokerNodeGroupInfo"]["InstanceType"] = "kafka.t3.small"
-    arn = steward.client().create_cluster_v2(ClusterName="iam-acls", Provisioned=spec)["ClusterArn"]
-    info = steward.wait_for_state(arn, {"ACTIVE", "FAILED"}, timeout=400)
-    assert info["State"] == "ACTIVE", info.get("StateInfo")
-    return str(arn)
+    return signed_in_cluster(steward, "iam-acls", {"Scram": {"Enabled": True}})
 
 
 def iam(steward: Steward) -> Any:
@@ -96,14 +72,14 @@ def test_a_users_topic_policy_becomes_its_acls_and_leaves_with_the_policy(
         found = access_policy(steward, cluster, principal)
         return found is not None and found["status"] == "APPLIED"
 
-    wait_for(applied, f"the ACLs of {principal}")
+    eventually(applied, f"the ACLs of {principal}")
     found = access_policy(steward, cluster, principal)
     assert found is not None
     acls = {(a["resourceType"], a["resourceName"], a["operation"]) for a in found["acls"]}
     assert acls == {("TOPIC", "payments", "WRITE"), ("TOPIC", "payments", "DESCRIBE")}
 
     client.detach_user_policy(UserName="producer", PolicyArn=made["Policy"]["Arn"])
-    wait_for(
+    eventually(
         lambda: access_policy(steward, cluster, principal) is None,
         f"the ACLs of {principal} to be removed",
     )

@@ -16,6 +16,7 @@ One single-zone, one-broker cluster (two JVMs), TLS only, no unauthenticated acc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -40,7 +41,7 @@ from steward.kafka.client_tools import aws_msk_iam_auth_libs
 from steward.kafka.distribution import require_distribution
 from steward.kafka.java import find_java
 from tests.iam_signing import oauth_token
-from tests.integration.harness import REGION, Steward, provisioned
+from tests.integration.harness import REGION, Steward, eventually, signed_in_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -52,31 +53,10 @@ KAFKA_VERSION = "4.3.1"
 STEWARD_CLI = Path(sys.executable).parent / "steward"
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(1.0)
-    raise AssertionError(f"{what}: not within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def cluster(steward: Steward) -> str:
-    spec = provisioned(
-        brokers=1,
-        zones=("az-a",),
-        EncryptionInfo={"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": True}},
-        ClientAuthentication={
-            "Sasl": {"Iam": {"Enabled": True}},
-            "Unauthenticated": {"Enabled": False},
-        },
-    )
-    spec["BrokerNodeGroupInfo"]["InstanceType"] = "kafka.t3.small"
+    arn = signed_in_cluster(steward, "iam", {"Iam": {"Enabled": True}})
     kafka_api = steward.client()
-    arn = kafka_api.create_cluster_v2(ClusterName="iam", Provisioned=spec)["ClusterArn"]
-    info = steward.wait_for_state(arn, {"ACTIVE", "FAILED"}, timeout=400)
-    assert info["State"] == "ACTIVE", info.get("StateInfo")
     described = kafka_api.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
     auth = described["Provisioned"]["ClientAuthentication"]
     assert auth["Sasl"]["Iam"]["Enabled"] is True
@@ -240,7 +220,7 @@ def test_a_key_with_a_policy_writes_its_topic_with_the_python_signer_and_not_ano
     assert all(b.endswith(":9098") for b in endpoints["iam"].split(","))
     key_id, secret = writer
     settings = confluent_settings(endpoints, lambda: oauth_token(REGION, key_id, secret))
-    wait_for(lambda: confluent_produce(settings, TOPIC) is None, "the writer's key and policy")
+    eventually(lambda: confluent_produce(settings, TOPIC) is None, "the writer's key and policy")
     refused = confluent_produce(settings, OTHER)
     assert refused is not None and refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
 
@@ -383,7 +363,7 @@ def test_refused_sign_ins_say_why(
     steward: Steward, cluster: str, endpoints: dict[str, str], writer: tuple[str, str]
 ) -> None:
     key_id, secret = writer
-    wait_for(
+    eventually(
         lambda: confluent_signs_in(
             confluent_settings(endpoints, lambda: oauth_token(REGION, key_id, secret))
         ),
@@ -404,9 +384,9 @@ def test_refused_sign_ins_say_why(
 
     gone_id, gone_secret = create_key(steward, "iam-gone")
     gone = confluent_settings(endpoints, lambda: oauth_token(REGION, gone_id, gone_secret))
-    wait_for(lambda: confluent_signs_in(gone), "a new key signs in")
+    eventually(lambda: confluent_signs_in(gone), "a new key signs in")
     delete_key(steward, gone_id)
-    wait_for(lambda: not confluent_signs_in(gone), "the deleted key is refused")
+    eventually(lambda: not confluent_signs_in(gone), "the deleted key is refused")
 
     reasons = set(refusal_reasons(steward, cluster))
     assert {"bad signature", "expired", "wrong host", "unknown key"} <= reasons, reasons
@@ -416,7 +396,7 @@ def test_refused_sign_ins_say_why(
             answer = http.get("/steward/v1/iam/audit", params={"action": "kafka-cluster:Connect"})
         return {r["reason"].split(":", 1)[0] for r in answer.json()["records"]}
 
-    wait_for(lambda: {"bad signature", "unknown key"} <= audited(), "the refusals in IAM's audit")
+    eventually(lambda: {"bad signature", "unknown key"} <= audited(), "the refusals in IAM's audit")
 
 
 def test_update_security_rolls_scram_in_beside_iam_and_iam_keeps_signing_in(
@@ -435,4 +415,53 @@ def test_update_security_rolls_scram_in_beside_iam_and_iam_keeps_signing_in(
     assert found["BootstrapBrokerStringSaslScram"].endswith(":9096")
     key_id, secret = writer
     settings = confluent_settings(endpoints, lambda: oauth_token(REGION, key_id, secret))
-    wait_for(lambda: confluent_produce(settings, TOPIC) is None, "IAM after the roll")
+    eventually(lambda: confluent_produce(settings, TOPIC) is None, "IAM after the roll")
+
+
+def test_a_session_ends_when_its_signature_expires(
+    steward: Steward, cluster: str, endpoints: dict[str, str]
+) -> None:
+    """A client that keeps its token past the signature's expiry loses its session: Kafka ends it
+    at the negotiated lifetime (`connections.max.reauth.ms` on the listener), and signing in again
+    with the same token is refused as expired."""
+    key_id, secret = create_key(steward, "iam-short")
+    put_policy(steward, cluster, "iam-short", TOPIC)
+    lifetime = 75.0
+    signed_at = datetime.now(UTC) - timedelta(seconds=900 - lifetime)
+    token = oauth_token(REGION, key_id, secret, when=signed_at)[0]
+
+    class Tokens(AbstractTokenProvider):  # type: ignore[misc]
+        def token(self) -> str:
+            return token
+
+    producer = KafkaProducer(
+        bootstrap_servers=endpoints["iam"].split(","),
+        security_protocol="SASL_SSL",
+        sasl_mechanism="OAUTHBEARER",
+        sasl_oauth_token_provider=Tokens(),
+        ssl_context=ssl.create_default_context(cadata=endpoints["ca"]),
+        acks="all",
+        retries=0,
+        max_block_ms=20_000,
+    )
+    try:
+        producer.send(TOPIC, b"before the signature expires").get(timeout=30)
+        expiry = signed_at + timedelta(seconds=900)
+        time.sleep(max(0.0, (expiry - datetime.now(UTC)).total_seconds()) + 2)
+
+        def refused_as_expired() -> bool:
+            with contextlib.suppress(Exception):
+                producer.send(TOPIC, b"after it expired").get(timeout=20)
+            with steward.http() as http:
+                answer = http.get(
+                    f"/steward/v1/clusters/{quote(cluster, safe='')}/sign-in-refusals"
+                )
+            return any(
+                r["reason"] == "expired" and r.get("accessKeyId") == key_id
+                for r in answer.json()["signInRefusals"]
+            )
+
+        eventually(refused_as_expired, "the expired session's sign-in again is refused")
+    finally:
+        with contextlib.suppress(Exception):  # what the ended session could not deliver
+            producer.close(timeout=5)

@@ -150,6 +150,7 @@ def test_a_stopped_consumer_fires_the_lag_alarm_which_clears_when_it_reads_again
         "threshold": 50,
         "comparisonOperator": "GreaterThanThreshold",
         "alarmActions": [webhook.url],
+        "okActions": [webhook.url],
     }
     with steward.http() as http:
         put = http.put("/steward/v1/alarms/billing-lag", json=body)

@@ -17,7 +17,6 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +29,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from steward.kafka.scram import users_with_credentials
-from tests.integration.harness import REGION, Steward, pids_mentioning, provisioned
+from tests.integration.harness import REGION, Steward, eventually, pids_mentioning, provisioned
 
 pytestmark = pytest.mark.integration
 
@@ -38,15 +37,6 @@ PASSWORD = "integration-pw-6d0f2a9c"
 QUIET = logging.getLogger("tests.scram.librdkafka")
 QUIET.setLevel(logging.CRITICAL)
 TOPIC = "signed-in"
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +172,7 @@ def test_an_associated_secret_signs_in_with_scram_and_leaves_with_its_credential
     answer = kafka_api.batch_associate_scram_secret(ClusterArn=cluster, SecretArnList=[secret_arn])
     assert answer["UnprocessedScramSecrets"] == []
     assert kafka_api.list_scram_secrets(ClusterArn=cluster)["SecretArnList"] == [secret_arn]
-    wait_for(
+    eventually(
         lambda: users_with_credentials(brokers["plaintext"]).get("alice") == ["SCRAM-SHA-512"],
         "alice's SCRAM-SHA-512 credential in Kafka",
     )
@@ -204,14 +194,14 @@ def test_an_associated_secret_signs_in_with_scram_and_leaves_with_its_credential
         SecretId=secret_arn,
         SecretString=json.dumps({"username": "alice", "password": PASSWORD + "-2"}),
     )
-    wait_for(
+    eventually(
         lambda: confluent_signs_in(brokers, "alice", PASSWORD + "-2"), "the new password in use"
     )
     assert not confluent_signs_in(brokers, "alice", PASSWORD)
 
     kafka_api.batch_disassociate_scram_secret(ClusterArn=cluster, SecretArnList=[secret_arn])
     assert kafka_api.list_scram_secrets(ClusterArn=cluster)["SecretArnList"] == []
-    wait_for(lambda: users_with_credentials(brokers["plaintext"]) == {}, "the credential removed")
+    eventually(lambda: users_with_credentials(brokers["plaintext"]) == {}, "the credential removed")
     assert not confluent_signs_in(brokers, "alice", PASSWORD + "-2")
 
     home: Path = steward.home

@@ -575,3 +575,37 @@ def test_without_cgroups_a_weighted_node_runs_as_before(harness: Harness) -> Non
     assert not sup.cpu_groups.enforced
     status = harness.remember(sup.apply(spec(cpu_weight=400)))
     assert harness.tick_until(sup, "b1", lambda s: s.state == "running").pid == status.pid
+
+
+def test_a_connect_worker_has_no_storage_and_trusts_its_clusters_ca(harness: Harness) -> None:
+    sup = harness.supervisor()
+    port = free_port()
+    worker = NodeSpec(
+        key="connect-0123abcd-0",
+        kafka_version="4.3.1",
+        role="connect",
+        node_id=0,
+        cluster_id="MkU3OEVBNTcwNTJENDM2Qg",
+        directory_id="rK8_u1GNRGeYM9hzj2zYMQ",
+        properties={
+            "listeners": f"http://127.0.0.1:{port}",
+            "fake.port": str(port),
+            "security.protocol": "SSL",
+            "ssl.truststore.type": "PEM",
+            "consumer.ssl.truststore.type": "PEM",
+        },
+        heap_mb=256,
+        tls_trusted_certificates="-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+    )
+    harness.remember(sup.apply(worker))
+    harness.tick_until(sup, worker.key, lambda s: s.state == "running")
+    paths = sup.paths(worker.key)
+    written = paths.properties.read_text()
+    assert "log.dirs" not in written and "process.roles" not in written
+    assert not paths.data.exists() or "meta.properties" not in os.listdir(paths.data)
+    truststore = paths.tls / "truststore.pem"
+    assert "BEGIN CERTIFICATE" in truststore.read_text()
+    assert oct(truststore.stat().st_mode & 0o777) == "0o600"
+    for prefix in ("", "producer.", "consumer.", "admin."):
+        assert f"{prefix}ssl.truststore.location={truststore}" in written
+    assert "ssl.keystore.location" not in written

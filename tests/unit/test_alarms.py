@@ -89,9 +89,9 @@ def test_evaluation_follows_cloudwatch(
 def test_a_rule_with_a_bad_member_names_it() -> None:
     for changes, member in [
         ({"period": 45}, "period"),
-        ({"statistic": "p99"}, "statistic"),
+        ({"statistic": "median"}, "statistic"),
         ({"datapoints_to_alarm": 4}, "datapointsToAlarm"),
-        ({"webhook_urls": ("ftp://x",)}, "alarmActions"),
+        ({"alarm_actions": ("ftp://x",)}, "alarmActions"),
         ({"name": ""}, "alarmName"),
     ]:
         with pytest.raises(BadRequestException) as refused:
@@ -141,7 +141,7 @@ def monitor(
 def test_a_state_change_is_recorded_and_sent_to_the_webhooks(store: Store) -> None:
     metrics, sent, clock = FakeMetrics(), [], [NOW]
     alarms = monitor(store, metrics, sent, clock)
-    store.alarms.put(rule(webhook_urls=("http://127.0.0.1:1/hook",)))
+    store.alarms.put(rule(alarm_actions=("http://127.0.0.1:1/hook",)))
     metrics.values = periods(150, 200, 300)
     alarms.evaluate_all()
     alarms.close()  # the notifications due are sent first
@@ -165,7 +165,7 @@ def test_a_state_change_is_recorded_and_sent_to_the_webhooks(store: Store) -> No
 def test_the_alarm_clears_and_unchanged_states_send_nothing(store: Store) -> None:
     metrics, sent, clock = FakeMetrics(), [], [NOW]
     alarms = monitor(store, metrics, sent, clock)
-    store.alarms.put(rule(webhook_urls=("http://hook",)))
+    store.alarms.put(rule(alarm_actions=("http://hook",), ok_actions=("http://hook",)))
     metrics.values = periods(150, 200, 300)
     alarms.evaluate_all()
     alarms.evaluate_all()
@@ -288,3 +288,41 @@ def test_the_cli_puts_lists_and_shows_an_alarm(alarms_url: str) -> None:
     assert json.loads(shown.output)["dimensions"] == [{"name": "Cluster Name", "value": "orders"}]
     bad = runner.invoke(cli, ["alarm", "put", "x", "--metric", "M", "--threshold", "~ 3"], env=env)
     assert bad.exit_code != 0 and "--threshold" in bad.output
+
+
+def test_steward_cloudwatch_reads_what_steward_alarm_made(alarms_url: str) -> None:
+    env = {
+        "STEWARD_ENDPOINT_URL": alarms_url.removesuffix("/steward/v1/alarms"),
+        "STEWARD_AUTH": "off",
+    }
+    runner = CliRunner()
+    put = runner.invoke(
+        cli,
+        ["alarm", "put", "urp", "--metric", "UnderReplicatedPartitions", "--dimension",
+         "Cluster Name=orders", "--statistic", "Maximum", "--threshold", "> 0",
+         "--ok-action", "http://127.0.0.1:9/ok"],
+        env=env,
+    )  # fmt: skip
+    assert put.exit_code == 0, put.output
+    shown = runner.invoke(cli, ["cloudwatch", "describe-alarms", "-o", "json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    [alarm] = json.loads(shown.output)["MetricAlarms"]
+    assert alarm["AlarmName"] == "urp" and alarm["OKActions"] == ["http://127.0.0.1:9/ok"]
+    state = runner.invoke(cli, ["cloudwatch", "set-alarm-state", "urp", "ALARM"], env=env)
+    assert state.exit_code == 0 and "ALARM" in state.output, state.output
+    off = runner.invoke(cli, ["cloudwatch", "actions", "off", "urp"], env=env)
+    assert off.exit_code == 0, off.output
+    described = runner.invoke(cli, ["alarm", "describe", "urp", "-o", "json"], env=env)
+    assert json.loads(described.output)["actionsEnabled"] is False
+    assert json.loads(described.output)["stateValue"] == "ALARM"
+    history = runner.invoke(cli, ["cloudwatch", "alarm-history", "urp"], env=env)
+    assert "INSUFFICIENT_DATA to ALARM" in history.output, history.output
+    data = runner.invoke(
+        cli,
+        ["cloudwatch", "put-metric-data", "Latency", "42", "--namespace", "Shop/Orders"],
+        env=env,
+    )
+    assert data.exit_code == 0, data.output
+    listed = runner.invoke(cli, ["cloudwatch", "list-metrics", "--namespace", "Shop/Orders"],
+                           env=env)  # fmt: skip
+    assert "Latency" in listed.output, listed.output

@@ -64,7 +64,7 @@ def scaling(service: ClusterService, disks: FillingDisks) -> ApplicationAutoScal
 
 @pytest.fixture(scope="module")
 def clients(service: ClusterService, scaling: ApplicationAutoScaling) -> Iterator[Any]:
-    with serving(build_app(service, AcceptAnyRequest(), scaling)) as url:
+    with serving(build_app(service, AcceptAnyRequest(), autoscaling=scaling)) as url:
         autoscaling = boto3.client(
             "application-autoscaling",
             endpoint_url=url,

@@ -161,6 +161,9 @@ def test_the_control_plane_runs_every_loop_as_one_of_its_tasks(tmp_path: Path) -
             "continuous-balancing",
             "storage-autoscaling",
             "broker-autoscaling",
+            "function-builder",
+            "trigger-pollers",
+            "connect-reconciler",
         }
     finally:
         plane.close()

@@ -127,7 +127,7 @@ def scaling(service: ClusterService, loaded: LoadedBrokers, clock: Clock) -> App
 
 @pytest.fixture(scope="module")
 def clients(service: ClusterService, scaling: ApplicationAutoScaling) -> Iterator[Any]:
-    with serving(build_app(service, AcceptAnyRequest(), scaling)) as url:
+    with serving(build_app(service, AcceptAnyRequest(), autoscaling=scaling)) as url:
         autoscaling = boto3.client(
             "application-autoscaling",
             endpoint_url=url,

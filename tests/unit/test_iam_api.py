@@ -398,3 +398,24 @@ def test_a_trust_policy_that_does_not_name_the_caller_refuses(iam: Any, endpoint
         "no identity-based policy allows"
         in error_of(sts.assume_role, RoleArn=arn, RoleSessionName="try")["Message"]
     )
+
+
+def test_cloudwatch_operations_are_decided_by_the_callers_policies(iam: Any, endpoint: str) -> None:
+    ids = user_with(iam, endpoint, "watcher", policy(allow("cloudwatch:Describe*")))
+    cloudwatch = client(endpoint, "cloudwatch", ids["key_id"], ids["secret"])
+    assert cloudwatch.describe_alarms()["MetricAlarms"] == []
+    refused = error_of(
+        cloudwatch.put_metric_alarm,
+        AlarmName="disk",
+        Namespace="AWS/Kafka",
+        MetricName="KafkaDataLogsDiskUsed",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    assert refused["Status"] == 403
+    assert refused["Code"] == "AccessDenied"
+    assert "cloudwatch:PutMetricAlarm" in refused["Message"]
+    assert "alarm:disk" in refused["Message"]

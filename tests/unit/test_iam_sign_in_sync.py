@@ -23,7 +23,6 @@ from steward.agent.iam import (
     write_iam_files,
 )
 from steward.agent.spec import NodeSpec
-from steward.api.auth.keys import create_access_key
 from steward.control.node_specs import node_key
 from steward.control.service import ClusterService
 from steward.domain.model import (
@@ -46,7 +45,6 @@ from steward.security.iam_signin import (
     IamCredentialSync,
     RefusalCollector,
     SignInRefusals,
-    access_key_identities,
 )
 from steward.settings import Settings, Zone
 from steward.store.store import Store
@@ -84,10 +82,9 @@ class RecordingAgent:
 
 
 def sync_for(service: ClusterService, agent: RecordingAgent) -> IamCredentialSync:
-    identities = access_key_identities(service.store.access_keys, "000000000000")
     return IamCredentialSync(
         service.store,
-        identities,
+        service.iam.signing_identities,
         lambda _agent: agent,
         node_key,
         "us-east-1",  # type: ignore[arg-type, return-value]
@@ -101,7 +98,10 @@ def brokers(service: ClusterService, cluster: Cluster) -> list[Node]:
 def test_every_iam_broker_gets_the_keys_and_a_deleted_key_leaves(service: ClusterService) -> None:
     iam = active_cluster(service, "signed", client_authentication=IAM, encryption_in_transit=TLS)
     active_cluster(service, "plain")
-    alice = create_access_key(service.store.access_keys, "alice")
+    service.iam.create_user("alice")
+    made = service.iam.create_access_key("alice")
+    alice = made.key
+    alice_secret = made.secret_access_key
     agent = RecordingAgent()
     sync = sync_for(service, agent)
 
@@ -111,11 +111,9 @@ def test_every_iam_broker_gets_the_keys_and_a_deleted_key_leaves(service: Cluste
     (key,) = document["keys"]
     assert key["accessKeyId"] == alice.access_key_id
     assert key["principalArn"] == "arn:aws:iam::000000000000:user/alice"
-    assert alice.secret_access_key not in next(iter(agent.files.values()))
+    assert alice_secret not in next(iter(agent.files.values()))
     today = datetime.now(UTC).strftime("%Y%m%d")
-    assert (
-        key["signingKeys"][today] == signing_key(alice.secret_access_key, today, "us-east-1").hex()
-    )
+    assert key["signingKeys"][today] == signing_key(alice_secret, today, "us-east-1").hex()
     assert len(key["signingKeys"]) == 3  # yesterday, today, tomorrow
 
     assert sync.pass_once() == 0  # nothing changed: nothing rewritten

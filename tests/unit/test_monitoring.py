@@ -460,3 +460,61 @@ def test_the_scraper_stores_msk_metrics_of_every_node(service: ClusterService) -
     finally:
         for exporter in exporters.values():
             exporter.close()
+
+
+class _DrippingExporter:
+    """A broker's exporter that hangs: it answers with headers, then a byte now and then, never
+    finishing (a process that is stopped or swapping behaves much the same)."""
+
+    def __init__(self, host: str) -> None:
+        stopping = self.stopping = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "1000000")
+                self.end_headers()
+                while not stopping.wait(0.2):
+                    try:
+                        self.wfile.write(b"#")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer((host, 11001), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_hung_broker_does_not_keep_the_others_metrics_from_a_pass(
+    service: ClusterService,
+) -> None:
+    cluster = active_cluster(service, open_monitoring=OpenMonitoring(jmx_exporter=True))
+    brokers = {n.node_id: n for n in service.store.nodes(cluster.arn) if n.node_id in (1, 2, 3)}
+    hung = _DrippingExporter(brokers[1].host)
+    healthy = [_Exporter(brokers[i].host) for i in (2, 3)]
+    for exporter in healthy:
+        exporter.text = JMX_TEXT.format(bytes_in=1000, messages=10)
+    stats = service.metrics.control_plane.scrape_stats
+    scraper = MetricsScraper(service.store, service.metrics.store, stats, timeout=1.0)
+    try:
+        scraper.scrape_once()
+        now = time.time() + 1
+        for node_id in (2, 3):
+            dims = {"Cluster Name": "orders", "Broker ID": str(node_id)}
+            assert service.metrics.store.samples("UnderReplicatedPartitions", dims, 0, now)
+        dims = {"Cluster Name": "orders", "Broker ID": "1"}
+        assert service.metrics.store.samples("UnderReplicatedPartitions", dims, 0, now) == []
+    finally:
+        scraper.close()
+        hung.close()
+        for exporter in healthy:
+            exporter.close()

@@ -221,3 +221,11 @@ def test_a_query_is_signed_as_sent_or_encoded_the_sigv4_way() -> None:
         "arn=arn:aws&x=a+b",
         "arn=arn%3Aaws&x=a%20b",
     )
+
+
+def test_msk_connect_paths_are_signed_for_kafkaconnect() -> None:
+    assert verifier().authenticate(botocore_signed(path="/v1/connectors", service="kafkaconnect"))
+    with pytest.raises(ForbiddenException, match="kafkaconnect"):
+        verifier().authenticate(botocore_signed(path="/v1/custom-plugins", service="kafka"))
+    with pytest.raises(ForbiddenException, match="'kafka'"):
+        verifier().authenticate(botocore_signed(service="kafkaconnect"))

@@ -12,11 +12,17 @@ Each service on the endpoint declares its requests' actions here, as one `Servic
 - AWS Private CA: `acm-pca:<Operation>`, on `CertificateAuthorityArn`;
 - Application Auto Scaling: `application-autoscaling:<Operation>`, on `*` (as in AWS, whose
   scaling actions take no resource-level permissions);
+- CloudWatch: `cloudwatch:<Operation>` (whichever of its three protocols carries it), on the
+  alarm's ARN when the request names one alarm, else `*`;
+- Lambda: `lambda:<Operation>` of its dated path (`steward.functions.api.ROUTES`), on the
+  function's or event-source mapping's ARN;
+- MSK Connect: `kafkaconnect:<Operation>`, on the connector, custom plugin or worker
+  configuration ARN the path names, else `*`;
 - IAM: `iam:<Action>` on the user, role or policy the request names (a key operation without a
   user names the caller's own); STS: `sts:<Action>` (AssumeRole on the role; GetCallerIdentity
   needs no permission, as in AWS).
 
-A service added later (CloudWatch, Lambda) adds its `ServiceActions` to `service_actions`.
+A service added later adds its `ServiceActions` to `service_actions`.
 """
 
 from __future__ import annotations
@@ -26,10 +32,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import cbor2
+
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.routing import Router
+from steward.cloudwatch.api import MODEL_NAME as CLOUDWATCH_MODEL
+from steward.cloudwatch.api import SIGNING_NAME as CLOUDWATCH_SIGNING_NAME
+from steward.cloudwatch.api import TARGET_PREFIX as CLOUDWATCH_TARGET
+from steward.connect.api import is_kafka_connect_request, match_route
+from steward.functions.api import LAMBDA_PATH, path_segments, resolve
 from steward.iam import arns
-from steward.wire.query_protocol import read_form, signing_service
+from steward.wire.query_protocol import read_form, service_model, signing_service
+from steward.wire.rpcv2_cbor import operation_path
 
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 """Actions AWS lets every authenticated caller perform, whatever its policies say."""
@@ -146,6 +160,103 @@ class RouteActions:
         return rows
 
 
+@dataclass
+class LambdaActions:
+    """Lambda's rest-json paths: `lambda:<Operation>` on the function (or event-source mapping)
+    the path names, or for a create the one the body names."""
+
+    region: str
+    account: str
+
+    def action_of(
+        self, request: ReceivedRequest, caller_user_arn: str | None
+    ) -> RequestedAction | None:
+        path = request.raw_path.decode("latin-1")
+        if not LAMBDA_PATH.match(path):
+            return None
+        found = resolve(request.method, path_segments(path))
+        if found is None:
+            return None
+        operation, name = found
+        if not name and operation == "CreateFunction":
+            name = str(_json_body(request).get("FunctionName") or "")
+        return RequestedAction("lambda", f"lambda:{operation}", self.resource(operation, name))
+
+    def resource(self, operation: str, name: str) -> str:
+        if not name:
+            return "*"
+        if name.startswith("arn:"):
+            return name
+        kind = "event-source-mapping" if "EventSourceMapping" in operation else "function"
+        return f"arn:aws:lambda:{self.region}:{self.account}:{kind}:{name}"
+
+
+@dataclass
+class CloudWatchActions:
+    """CloudWatch's requests, in RPC v2 CBOR (by path), JSON 1.0 (by target) or Query (a form
+    post signed for `monitoring`): `cloudwatch:<Operation>`."""
+
+    region: str
+    account: str
+
+    def action_of(
+        self, request: ReceivedRequest, caller_user_arn: str | None
+    ) -> RequestedAction | None:
+        found = self._operation(request)
+        if found is None:
+            return None
+        operation, members = found
+        names = members.get("AlarmNames")
+        name = members.get("AlarmName")
+        if name is None and isinstance(names, list) and len(names) == 1:
+            name = names[0]
+        resource = "*"
+        if isinstance(name, str) and name:
+            resource = f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{name}"
+        return RequestedAction("cloudwatch", f"cloudwatch:{operation}", resource)
+
+    @staticmethod
+    def _operation(request: ReceivedRequest) -> tuple[str, dict[str, Any]] | None:
+        path = request.raw_path.decode("latin-1")
+        prefix = operation_path(service_model(CLOUDWATCH_MODEL))
+        if path.startswith(prefix):
+            try:
+                members = cbor2.loads(request.body) if request.body else {}
+            except (cbor2.CBORDecodeError, ValueError):
+                members = {}
+            return path[len(prefix) :], members if isinstance(members, dict) else {}
+        target = _target(request)
+        if path == "/" and target.startswith(CLOUDWATCH_TARGET):
+            return target[len(CLOUDWATCH_TARGET) :], _json_body(request)
+        authorization = request.header("authorization") or ""
+        scope = {"headers": [(b"authorization", authorization.encode("latin-1"))]}
+        if path == "/" and signing_service(scope) == CLOUDWATCH_SIGNING_NAME:
+            form = read_form(request.body)
+            alarms = [v for k, v in form.items() if k.startswith("AlarmNames.member.")]
+            members: dict[str, Any] = {"AlarmNames": alarms} if alarms else {}
+            if form.get("AlarmName"):
+                members["AlarmName"] = form["AlarmName"]
+            return form.get("Action", ""), members
+        return None
+
+
+class KafkaConnectActions:
+    """MSK Connect's REST routes (`steward.connect.api`): `kafkaconnect:<Operation>` on the ARN
+    in the path. Looked at before MSK's, whose `/v1/tags/{resourceArn}` has the same shape."""
+
+    def action_of(
+        self, request: ReceivedRequest, caller_user_arn: str | None
+    ) -> RequestedAction | None:
+        path = request.raw_path.decode("latin-1")
+        if not is_kafka_connect_request({"path": path}):
+            return None
+        found = match_route(request.method, path)
+        if found is None:
+            return None
+        operation, _, params = found
+        return RequestedAction("kafkaconnect", f"kafkaconnect:{operation}", params.get("arn", "*"))
+
+
 MSK_ACTION_OVERRIDES: dict[str, str] = {"ListAuditRecords": "iam:ListAuditRecords"}
 """Where a route's action is not `kafka:<Operation>`: MSK's own are all named as their
 operations; Steward's IAM audit route is IAM's."""
@@ -175,7 +286,7 @@ def sts_resource(action: str, form: Mapping[str, str], caller_user_arn: str | No
 
 
 def service_actions(
-    router: Router, account: str, secret_arn: Callable[[str], str | None]
+    router: Router, region: str, account: str, secret_arn: Callable[[str], str | None]
 ) -> list[ServiceActions]:
     """Every service's actions, looked through in order."""
 
@@ -197,5 +308,8 @@ def service_actions(
         TargetActions("application-autoscaling", "AnyScaleFrontendService", lambda _body: "*"),
         QueryActions("iam", iam_resource(account)),
         QueryActions("sts", sts_resource),
+        LambdaActions(region, account),
+        CloudWatchActions(region, account),
+        KafkaConnectActions(),
         RouteActions(router, MSK_ACTION_OVERRIDES),
     ]

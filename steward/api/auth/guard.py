@@ -18,7 +18,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steward.api.auth.sigv4 import ReceivedRequest
 from steward.api.msk.errors import error_response
+from steward.cloudwatch import api as cloudwatch
+from steward.connect import api as kafka_connect
 from steward.domain.errors import BadRequestException, InternalServerErrorException, StewardError
+from steward.functions import api as lambda_api
 from steward.iam.api import CURRENT_CALLER
 from steward.iam.errors import as_query_error
 from steward.iam.service import Caller
@@ -28,8 +31,9 @@ from steward.wire import query_protocol
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 8 * 1024 * 1024
-"""No MSK request comes near this; a larger body is refused before it is all held in memory."""
+MAX_BODY_BYTES = 80 * 1024 * 1024
+"""No MSK request comes near this; Lambda's largest, a 50 MB function ZIP in base64 (some 67 MB),
+does; a larger body is refused before it is all held in memory."""
 
 
 class Authenticator(Protocol):
@@ -175,10 +179,16 @@ class RequireAuthentication:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, error: StewardError) -> None:
-        if secrets_manager.is_secrets_manager_request(scope):
+        if lambda_api.is_lambda_request(scope):
+            response = lambda_api.error_response(error, str(uuid.uuid4()))
+        elif secrets_manager.is_secrets_manager_request(scope):
             response = secrets_manager.error_response(error, str(uuid.uuid4()))
         elif acm_pca.is_acm_pca_request(scope):
             response = acm_pca.error_response(error, str(uuid.uuid4()))
+        elif kafka_connect.is_kafka_connect_request(scope):
+            response = kafka_connect.error_response(error, str(uuid.uuid4()))
+        elif cloudwatch.is_cloudwatch_request(scope):
+            response = cloudwatch.error_response(scope, error, str(uuid.uuid4()))
         elif query_protocol.is_form_post(scope):
             response = query_protocol.error_response(as_query_error(error), str(uuid.uuid4()))
         else:

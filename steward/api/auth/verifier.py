@@ -19,7 +19,9 @@ from typing import Protocol
 
 from steward.api.auth import sigv4
 from steward.api.auth.sigv4 import Authorization, CredentialScope, ReceivedRequest
+from steward.connect.api import is_kafka_connect_request
 from steward.domain.errors import ForbiddenException, UnauthorizedException
+from steward.functions.api import LAMBDA_PATH
 
 SERVICE = "kafka"
 """MSK's signing name: what boto3 and the AWS CLI put into the credential scope."""
@@ -29,8 +31,16 @@ ACM_PCA_SERVICE = "acm-pca"
 APPLICATION_AUTOSCALING_SERVICE = "application-autoscaling"
 """Application Auto Scaling's signing name, for `AnyScaleFrontendService.*` requests."""
 """AWS Private CA's signing name, for requests whose `X-Amz-Target` is `ACMPrivateCA.*`."""
+KAFKA_CONNECT_SERVICE = "kafkaconnect"
+"""MSK Connect's signing name, for requests to its paths (`steward.connect.api`)."""
 QUERY_SERVICES = frozenset({"iam", "sts"})
 """Signing names of the Query services on the endpoint: a form `POST /` is scoped to one."""
+LAMBDA_SERVICE = "lambda"
+"""Lambda's signing name, for requests on its dated paths (`/2015-03-31/...`)."""
+CLOUDWATCH_SERVICE = "monitoring"
+"""CloudWatch's signing name, for its JSON (`X-Amz-Target: GraniteServiceVersion20100801.*`),
+CBOR (`/service/GraniteServiceVersion20100801/...`) and Query (a form post) requests."""
+CLOUDWATCH_TARGET = "GraniteServiceVersion20100801"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 HOW_TO_SIGN = (
@@ -52,6 +62,14 @@ class ExpiredToken(ForbiddenException):
     @property
     def error_type(self) -> str:
         return "ForbiddenException"
+
+
+def _is_cloudwatch(request: ReceivedRequest, target: str, scope: CredentialScope) -> bool:
+    if target.startswith(f"{CLOUDWATCH_TARGET}."):
+        return True
+    if request.raw_path.startswith(f"/service/{CLOUDWATCH_TARGET}/".encode()):
+        return True
+    return scope.service == CLOUDWATCH_SERVICE and _is_form_post(request)
 
 
 def _utcnow() -> datetime:
@@ -148,8 +166,14 @@ class SigV4Verifier:
             service = ACM_PCA_SERVICE
         elif target.startswith("AnyScaleFrontendService."):
             service = APPLICATION_AUTOSCALING_SERVICE
+        elif _is_cloudwatch(request, target, scope):
+            service = CLOUDWATCH_SERVICE
+        elif is_kafka_connect_request({"path": request.raw_path.decode("latin-1")}):
+            service = KAFKA_CONNECT_SERVICE
         elif _is_form_post(request) and scope.service in QUERY_SERVICES:
             service = scope.service
+        elif LAMBDA_PATH.match(request.raw_path.decode("latin-1")):
+            service = LAMBDA_SERVICE
         if scope.region != self.region:
             raise ForbiddenException(
                 f"Credential should be scoped to a valid region, not '{scope.region}': this "
