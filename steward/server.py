@@ -18,8 +18,13 @@ from pathlib import Path
 import uvicorn
 
 from steward import logs
-from steward.api.app import build_app
+from steward.api.app import application_autoscaling, build_app
 from steward.api.auth.startup import prepare_authentication
+from steward.autoscaling.service import (
+    ApplicationAutoScaling,
+    BrokerAutoscaler,
+    StorageAutoscaler,
+)
 from steward.background import BackgroundTasks, Pace
 from steward.connect.endpoints import ClusterEndpoints
 from steward.connect.plugin_files import S3Access
@@ -31,6 +36,7 @@ from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
 from steward.control.leadership import Leadership, holder_id
 from steward.control.node_specs import NodeSpecRenderer, node_key
+from steward.control.rebalancing import ContinuousBalancer
 from steward.control.reconciler import Reconciler
 from steward.control.service import ClusterService
 from steward.crypto.master_key import MasterKey
@@ -74,6 +80,9 @@ CLIENT_TRUST = "client-trust"
 METRICS_SCRAPER = "metrics-scraper"
 ADMIN_METRICS = "admin-metrics"
 ALARM_MONITOR = "alarm-monitor"
+CONTINUOUS_BALANCING = "continuous-balancing"
+STORAGE_AUTOSCALING = "storage-autoscaling"
+BROKER_AUTOSCALING = "broker-autoscaling"
 FUNCTION_BUILDER = "function-builder"
 TRIGGER_POLLERS = "trigger-pollers"
 CONNECT_RECONCILER = "connect-reconciler"
@@ -98,6 +107,8 @@ class ControlPlane:
     sign_in_refusals: SignInRefusals | None = None
     refusal_collector: RefusalCollector | None = None
     """Its `on_refusal` is the hook for audit records of refused sign-ins."""
+    autoscaling: ApplicationAutoScaling | None = None
+    """Application Auto Scaling, whose changes wake the storage autoscaler."""
 
     def start(self) -> None:
         self.tasks.start()
@@ -213,6 +224,32 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         )
         tasks.add(ALARM_MONITOR, alarms.run_once, alarms.interval)
         plane.closing += [alarms.close, scraper.close, admin_metrics.close]
+        context.metrics = metrics
+    plane.autoscaling = application_autoscaling(service)
+    storage_autoscaler = StorageAutoscaler(plane.autoscaling)
+    tasks.add(
+        STORAGE_AUTOSCALING,
+        storage_autoscaler.pass_once,
+        storage_autoscaler.interval,
+        pace=Pace.DELAY,
+    )
+    broker_autoscaler = BrokerAutoscaler(plane.autoscaling)
+    tasks.add(
+        BROKER_AUTOSCALING,
+        broker_autoscaler.pass_once,
+        broker_autoscaler.interval,
+        pace=Pace.DELAY,
+    )
+    wake_storage, wake_brokers = tasks.waker(STORAGE_AUTOSCALING), tasks.waker(BROKER_AUTOSCALING)
+
+    def wake_autoscalers() -> None:
+        wake_storage()
+        wake_brokers()
+
+    plane.autoscaling.wake = wake_autoscalers
+    balancer = ContinuousBalancer(store, service.rebalancing)
+    tasks.add(CONTINUOUS_BALANCING, balancer.pass_once, balancer.interval, pace=Pace.DELAY)
+    service.rebalancing.wake = tasks.waker(CONTINUOUS_BALANCING)
     add_functions(plane)
     plane.closing.append(service.metrics.close)
     plane.connect = _add_connect(settings, store, service, agents, tasks)
@@ -336,6 +373,7 @@ def run(settings: Settings | None = None) -> None:
         authenticator,
         functions=plane.functions,
         connect=plane.connect,
+        autoscaling=plane.autoscaling,
         leadership=leadership,
     )
     config = uvicorn.Config(

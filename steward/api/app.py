@@ -16,11 +16,14 @@ from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.forwarding import ForwardWritesToLeader
 from steward.api.msk.app import MskApi, msk_router
+from steward.autoscaling.api import with_application_autoscaling
+from steward.autoscaling.service import ApplicationAutoScaling
 from steward.cloudwatch.api import query_endpoint, with_cloudwatch
 from steward.connect.api import with_kafka_connect
 from steward.connect.service import MskConnect
 from steward.console.assets import console_paths, console_routes
 from steward.control.leadership import Leadership
+from steward.control.scaling import application_autoscaling
 from steward.control.service import ClusterService
 from steward.domain.errors import StewardError
 from steward.functions.api import with_lambda
@@ -59,13 +62,16 @@ def build_app(
     *,
     functions: Functions | None = None,
     connect: MskConnect | None = None,
+    autoscaling: ApplicationAutoScaling | None = None,
     leadership: Leadership | None = None,
 ) -> Starlette:
     """The side services that run background work of their own come from `steward.server`:
     `functions` (Lambda's dated paths) and `connect` (MSK Connect's routes); a Steward without
-    one answers its paths as unknown ones. With `leadership` (control planes sharing a store)
-    this server hands the writes it is given to the leader while it does not lead, and
-    `/healthz` says which it is."""
+    one answers its paths as unknown ones. `autoscaling`: the server's Application Auto Scaling
+    (whose changes wake its background passes); without one, a service of its own over the
+    same store. With `leadership` (control planes sharing a store) this server hands the writes
+    it is given to the leader while it does not lead, and `/healthz` says which it is."""
+    scaling = autoscaling or application_autoscaling(service)
 
     async def healthz(_: Request) -> JSONResponse:
         if leadership is None:
@@ -95,9 +101,12 @@ def build_app(
         ],
         with_cloudwatch(
             with_lambda(
-                with_acm_pca(
-                    with_secrets_manager(MskApi(service), service.secrets),
-                    service.private_cas,
+                with_application_autoscaling(
+                    with_acm_pca(
+                        with_secrets_manager(MskApi(service), service.secrets),
+                        service.private_cas,
+                    ),
+                    scaling,
                 ),
                 functions,
             ),

@@ -7,6 +7,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
+from steward.autoscaling.cli import autoscaling
 from steward.cli.access_keys import access_key
 from steward.cli.alarms import alarm
 from steward.cli.chaos import chaos
@@ -16,6 +17,7 @@ from steward.cli.groups import group as consumer_group
 from steward.cli.kafka import kafka
 from steward.cli.metrics import metrics
 from steward.cli.policies import policy
+from steward.cli.rebalance import rebalance
 from steward.cli.server import server
 from steward.cli.topics import topic
 from steward.cli.updates import COMMANDS as UPDATE_COMMANDS
@@ -76,7 +78,19 @@ def _accept_output_option(group: click.Group) -> None:
 
 for command in UPDATE_COMMANDS:
     cluster.add_command(command)
-for group in (cluster, config, topic, consumer_group, alarm, metrics, kafka, chaos, access_key):
+for group in (
+    cluster,
+    config,
+    topic,
+    consumer_group,
+    alarm,
+    metrics,
+    kafka,
+    chaos,
+    access_key,
+    rebalance,
+    autoscaling,
+):
     cli.add_command(group)
     _accept_output_option(group)
 cli.add_command(secret)

@@ -12,6 +12,7 @@ from steward.control.agents import AgentDirectory
 from steward.control.cluster_view import ClusterView, KafkaClusterView
 from steward.control.node_specs import NodeSpecRenderer
 from steward.domain.model import Cluster, Node, NodeRole
+from steward.monitor.store import MetricStore
 from steward.security.certificates import steward_bootstrap
 from steward.settings import Settings
 from steward.store.store import Store
@@ -31,6 +32,9 @@ class ReconcileContext:
     """How long a create waits for its brokers to serve before it fails."""
     apply_policies: Callable[[Cluster], None] | None = None
     """Write a cluster's access policies as Kafka ACLs now (UpdateSecurity, between brokers)."""
+    metrics: MetricStore | None = None
+    """The metric store, whose per-topic rates the balancer weighs partitions by (none: by
+    size and count only)."""
 
     def render(
         self,

@@ -19,7 +19,16 @@ from steward.control.node_specs import node_key
 from steward.control.operation_records import mutable_info
 from steward.control.rolling import RollProgress
 from steward.control.step import Backoff, NoProgress, Step, StepRun, dump_progress, step
-from steward.control.steps import access, nodes, repair, replicas, rolls, settings, storage
+from steward.control.steps import (
+    access,
+    balancing,
+    nodes,
+    repair,
+    replicas,
+    rolls,
+    settings,
+    storage,
+)
 from steward.domain.errors import PermanentError
 from steward.domain.model import (
     Cluster,
@@ -96,6 +105,8 @@ PIPELINE: tuple[Step[Any], ...] = (
     ),
     step("REASSIGN_PARTITIONS", replicas.reassign_partitions, replicas.ReassignmentPlan),
     step("WAIT_FOR_REASSIGNMENT", replicas.wait_for_reassignment, NoProgress, timeout=None),
+    step("PLAN_BALANCE", balancing.plan_rebalance, balancing.BalancePlanProgress, timeout=600.0),
+    step("MOVE_IN_BATCHES", balancing.move_in_batches, balancing.BatchProgress, timeout=None),
     step("ELECT_PREFERRED_LEADERS", replicas.elect_preferred_leaders, NoProgress),
     step("REBALANCE_LEADERS", repair.rebalance_leaders, NoProgress),
     step("STOP_LEAVING_BROKERS", replicas.stop_leaving_brokers, NoProgress),
@@ -141,6 +152,9 @@ TRIGGERS: dict[OperationType, frozenset[str]] = {
             "WAIT_FOR_REASSIGNMENT",
             "ELECT_PREFERRED_LEADERS",
         }
+    ),
+    OperationType.REBALANCE: frozenset(
+        {"PLAN_BALANCE", "MOVE_IN_BATCHES", "ELECT_PREFERRED_LEADERS"}
     ),
     OperationType.DECREASE_BROKER_COUNT: frozenset(
         {

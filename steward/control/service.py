@@ -18,6 +18,7 @@ from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.operation_records import fail, mutable_info
 from steward.control.pipeline import start_operation
+from steward.control.rebalancing import ClusterRebalancing
 from steward.control.resource_policies import ClusterResourcePolicies
 from steward.control.topics import ClusterTopics
 from steward.control.updates import ClusterUpdates
@@ -140,6 +141,13 @@ class ClusterService:
         )
         self.cloudwatch = CloudWatch(
             lambda: self.metrics.source, self.alarms, settings.region, settings.account_id
+        )
+        self.rebalancing = ClusterRebalancing(
+            store,
+            self.describe_cluster,
+            self.updates,
+            lambda: self.metrics.store if settings.metrics_interval > 0 else None,
+            settings.reassignment_throttle,
         )
         self.secrets = Secrets(
             SecretRecords(store.engine),

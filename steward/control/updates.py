@@ -30,6 +30,7 @@ from steward.domain.model import (
     OpenMonitoring,
     Operation,
     OperationType,
+    StateInfo,
 )
 from steward.domain.versions import compatible_targets
 from steward.kafka import reassignment
@@ -68,7 +69,11 @@ class ClusterUpdates:
         self._wake = wake
 
     # --- the use cases --------------------------------------------------------------------------
-    def update_broker_count(self, arn: str, current_version: str, target: int) -> Operation:
+    def update_broker_count(
+        self, arn: str, current_version: str, target: int, state_info: StateInfo | None = None
+    ) -> Operation:
+        """`state_info`: why the count changes, shown while it does (broker autoscaling names
+        the metric values that decided it)."""
         cluster = self._updatable(arn, current_version)
         current = cluster.spec.number_of_broker_nodes
         param = "targetNumberOfBrokerNodes"
@@ -88,7 +93,7 @@ class ClusterUpdates:
             if target > current
             else OperationType.DECREASE_BROKER_COUNT
         )
-        return self._begin(cluster, current_version, kind, spec)
+        return self._begin(cluster, current_version, kind, spec, state_info=state_info)
 
     def update_broker_storage(
         self, arn: str, current_version: str, volumes: Sequence[tuple[str, int]]
@@ -242,6 +247,15 @@ class ClusterUpdates:
         self._check_spec(spec)
         return self._begin(cluster, current_version, OperationType.UPDATE_SECURITY, spec)
 
+    def rebalance(self, arn: str, current_version: str | None = None) -> Operation:
+        """Open a REBALANCE operation: the pipeline plans on the cluster as it then is and moves
+        replicas in batches (`steward.control.steps.balancing`). Without `current_version`, the
+        cluster's own (continuous balancing and Steward's route do not ask the caller for it)."""
+        cluster = self._describe(arn)
+        version = current_version or cluster.current_version
+        cluster = self._updatable(arn, version)
+        return self._begin(cluster, version, OperationType.REBALANCE, cluster.spec)
+
     def reboot_broker(self, arn: str, broker_ids: Sequence[str]) -> Operation:
         cluster = self._describe(arn)
         param = "brokerIds"
@@ -332,6 +346,7 @@ class ClusterUpdates:
         spec: ClusterSpec,
         state: ClusterState = ClusterState.UPDATING,
         progress: dict[str, object] | None = None,
+        state_info: StateInfo | None = None,
     ) -> Operation:
         if cluster.state is not ClusterState.ACTIVE or cluster.active_operation_arn:
             raise self._busy(cluster)
@@ -348,7 +363,7 @@ class ClusterUpdates:
         )
         operation.progress = dict(progress or {})
         cluster.state = state
-        cluster.state_info = None
+        cluster.state_info = state_info
         cluster.active_operation_arn = operation.arn
         cluster.current_version = new_current_version()
         if not self.store.begin_update(cluster, operation, current_version):

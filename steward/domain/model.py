@@ -71,6 +71,9 @@ class OperationType(StrEnum):
     REBOOT_NODE = "REBOOT_NODE"
     HEAL = "HEAL"
     """Steward's own: a repair the health monitor started (the cluster is HEALING meanwhile)."""
+    REBALANCE = "REBALANCE"
+    """Steward's own: replicas and leaders moved to even out the brokers' load (a plan of
+    `steward.balancer`), asked for or started by continuous balancing."""
 
 
 class StepStatus(StrEnum):

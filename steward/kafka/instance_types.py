@@ -62,3 +62,16 @@ def instance_type(name: str) -> InstanceType | None:
 def is_express(name: str) -> bool:
     """An MSK Express broker type (`express.m7g.large`), as against a Standard one."""
     return name.startswith(EXPRESS_PREFIX)
+
+
+NETWORK_BYTES_PER_CPU_WEIGHT = 800_000
+"""Bytes per second in (and out) a broker is sized for per unit of CPU weight: 80 MB/s for a
+`kafka.m5.large`, about the sustained throughput MSK's sizing guide gives that type."""
+
+
+def network_bytes_per_s(name: str) -> float:
+    """The network a broker of this type is sized for, each way; what the balancer divides a
+    broker's bytes in and out by (unknown types count as the smallest)."""
+    found = INSTANCE_TYPES.get(name)
+    weight = found.cpu_weight if found is not None else 50
+    return float(weight * NETWORK_BYTES_PER_CPU_WEIGHT)

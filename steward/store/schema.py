@@ -382,6 +382,65 @@ resource_policies = Table(
 """MSK's cluster policy (PutClusterPolicy) of each cluster that has one: the document as the user
 wrote it and its version, which a change must name (`steward.control.resource_policies`)."""
 
+rebalancing = Table(
+    "rebalancing",
+    metadata,
+    Column("cluster_arn", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("threshold", JSON, nullable=False),
+    Column("update_time", DateTime(timezone=True), nullable=False),
+)
+"""Continuous balancing of each cluster whose setting was ever given (MSK's UpdateRebalancing):
+ACTIVE or PAUSED, and the imbalance (largest deviation from the mean utilization, as a fraction
+of it) above which the balancer plans and applies a rebalance (`steward.control.rebalancing`)."""
+
+scalable_targets = Table(
+    "scalable_targets",
+    metadata,
+    Column("service_namespace", String, primary_key=True),
+    Column("resource_id", String, primary_key=True),
+    Column("scalable_dimension", String, primary_key=True),
+    Column("arn", String, nullable=False),
+    Column("min_capacity", Integer, nullable=False),
+    Column("max_capacity", Integer, nullable=False),
+    Column("role_arn", String, nullable=False),
+    Column("suspended", JSON, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+)
+"""Application Auto Scaling's scalable targets (`steward.autoscaling`): what may be scaled
+(a cluster's broker storage, its broker count) and between which bounds."""
+
+scaling_policies = Table(
+    "scaling_policies",
+    metadata,
+    Column("arn", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("service_namespace", String, nullable=False),
+    Column("resource_id", String, nullable=False),
+    Column("scalable_dimension", String, nullable=False),
+    Column("policy_type", String, nullable=False),
+    Column("configuration", JSON, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+)
+"""Scaling policies of the scalable targets: a target tracking configuration in Application
+Auto Scaling's shape."""
+
+scaling_activities = Table(
+    "scaling_activities",
+    metadata,
+    Column("activity_id", String, primary_key=True),
+    Column("service_namespace", String, nullable=False),
+    Column("resource_id", String, nullable=False),
+    Column("scalable_dimension", String, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("end_time", DateTime(timezone=True)),
+    Column("status_code", String, nullable=False),
+    Column("status_message", Text),
+    Column("operation_arn", String),
+)
+"""Every scaling decision the autoscaler took, with the cluster operation that carries it out."""
 functions = Table(
     "functions",
     metadata,

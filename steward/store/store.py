@@ -283,6 +283,7 @@ class Store:
                     schema.resource_policies.c.cluster_arn == arn
                 )
             )
+            conn.execute(delete(schema.rebalancing).where(schema.rebalancing.c.cluster_arn == arn))
             conn.execute(delete(schema.clusters).where(schema.clusters.c.arn == arn))
 
     # --- nodes ----------------------------------------------------------------------------------

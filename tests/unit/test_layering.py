@@ -12,12 +12,12 @@ ROOT = Path(steward.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("domain",),
-    ("wire", "network", "crypto", "background", "logs"),
+    ("wire", "network", "crypto", "background", "logs", "balancer"),
     ("settings",),
     ("store", "client"),
     ("kafka",),
     ("agent",),
-    ("pca", "secrets", "iam"),
+    ("pca", "secrets", "iam", "autoscaling"),
     ("security",),
     ("monitor",),
     ("functions", "cloudwatch"),

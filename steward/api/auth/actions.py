@@ -10,6 +10,8 @@ Each service on the endpoint declares its requests' actions here, as one `Servic
 - Secrets Manager: `secretsmanager:<Operation>` of `X-Amz-Target`, on the secret named by
   `SecretId` (an ARN, or a name looked up);
 - AWS Private CA: `acm-pca:<Operation>`, on `CertificateAuthorityArn`;
+- Application Auto Scaling: `application-autoscaling:<Operation>`, on `*` (as in AWS, whose
+  scaling actions take no resource-level permissions);
 - CloudWatch: `cloudwatch:<Operation>` (whichever of its three protocols carries it), on the
   alarm's ARN when the request names one alarm, else `*`;
 - Lambda: `lambda:<Operation>` of its dated path (`steward.functions.api.ROUTES`), on the
@@ -303,6 +305,7 @@ def service_actions(
     return [
         TargetActions("secretsmanager", "secretsmanager", secret_resource),
         TargetActions("acm-pca", "ACMPrivateCA", ca_resource),
+        TargetActions("application-autoscaling", "AnyScaleFrontendService", lambda _body: "*"),
         QueryActions("iam", iam_resource(account)),
         QueryActions("sts", sts_resource),
         LambdaActions(region, account),

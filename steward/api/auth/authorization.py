@@ -46,7 +46,13 @@ def denial_message(caller: Caller, requested: RequestedAction, decision: Decisio
 def denial_error(requested: RequestedAction, message: str) -> StewardError:
     if requested.service in ("iam", "sts"):
         return AccessDenied(message)
-    if requested.service in ("secretsmanager", "acm-pca", "lambda", "cloudwatch"):
+    if requested.service in (
+        "secretsmanager",
+        "acm-pca",
+        "lambda",
+        "cloudwatch",
+        "application-autoscaling",
+    ):
         return AccessDeniedException(message)
     return ForbiddenException(message)
 

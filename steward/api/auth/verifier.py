@@ -1,8 +1,8 @@
 """The API's check of every request: signed with SigV4 by an access key Steward knows, for
-Steward's region and the service the request is for (`kafka`, `secretsmanager`, `acm-pca`, and the
-Query services `iam` and `sts`), within five minutes of now. Temporary credentials (an assumed
-role's, from STS AssumeRole) must carry their session token (`X-Amz-Security-Token`) and not have
-expired.
+Steward's region and the service the request is for (`kafka`, `secretsmanager`, `acm-pca`,
+`application-autoscaling`, and the Query services `iam` and `sts`), within five minutes of now.
+Temporary credentials (an assumed role's, from STS AssumeRole) must carry their session token
+(`X-Amz-Security-Token`) and not have expired.
 
 A request without a usable `Authorization` header, or signed by a key Steward does not know, is
 MSK's UnauthorizedException (401); one whose signature, date or scope is wrong is MSK's
@@ -28,6 +28,8 @@ SERVICE = "kafka"
 SECRETS_MANAGER_SERVICE = "secretsmanager"
 """Secrets Manager's signing name, for requests whose `X-Amz-Target` is `secretsmanager.*`."""
 ACM_PCA_SERVICE = "acm-pca"
+APPLICATION_AUTOSCALING_SERVICE = "application-autoscaling"
+"""Application Auto Scaling's signing name, for `AnyScaleFrontendService.*` requests."""
 """AWS Private CA's signing name, for requests whose `X-Amz-Target` is `ACMPrivateCA.*`."""
 KAFKA_CONNECT_SERVICE = "kafkaconnect"
 """MSK Connect's signing name, for requests to its paths (`steward.connect.api`)."""
@@ -162,6 +164,8 @@ class SigV4Verifier:
             service = SECRETS_MANAGER_SERVICE
         elif target.startswith("ACMPrivateCA."):
             service = ACM_PCA_SERVICE
+        elif target.startswith("AnyScaleFrontendService."):
+            service = APPLICATION_AUTOSCALING_SERVICE
         elif _is_cloudwatch(request, target, scope):
             service = CLOUDWATCH_SERVICE
         elif is_kafka_connect_request({"path": request.raw_path.decode("latin-1")}):

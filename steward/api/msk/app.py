@@ -15,9 +15,11 @@ from starlette.types import Receive, Scope, Send
 from steward.api import (
     access_policies,
     alarms,
+    broker_scaling,
     consumer_groups,
     iam_audit,
     native,
+    rebalancing,
     revocation_lists,
     sign_in_refusals,
 )
@@ -52,6 +54,8 @@ def msk_router() -> Router:
         cluster_policy,
         unbuilt,
         native,
+        rebalancing,
+        broker_scaling,
         consumer_groups,
         alarms,
         revocation_lists,

@@ -58,14 +58,14 @@ def create_cluster_v2(service: ClusterService, request: MskRequest) -> Body:
 
 @router.add("DescribeCluster", "GET", "/v1/clusters/{clusterArn}")
 def describe_cluster(service: ClusterService, request: MskRequest) -> Body:
-    return {
-        "clusterInfo": shapes.cluster_info(service.describe_cluster(request.param("clusterArn")))
-    }
+    cluster = service.describe_cluster(request.param("clusterArn"))
+    return {"clusterInfo": shapes.cluster_info(cluster, service.rebalancing.status_of(cluster))}
 
 
 @router.add("DescribeClusterV2", "GET", "/api/v2/clusters/{clusterArn}")
 def describe_cluster_v2(service: ClusterService, request: MskRequest) -> Body:
-    return {"clusterInfo": shapes.cluster_v2(service.describe_cluster(request.param("clusterArn")))}
+    cluster = service.describe_cluster(request.param("clusterArn"))
+    return {"clusterInfo": shapes.cluster_v2(cluster, service.rebalancing.status_of(cluster))}
 
 
 @router.add("ListClusters", "GET", "/v1/clusters")

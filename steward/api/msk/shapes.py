@@ -111,10 +111,13 @@ def open_monitoring(spec: ClusterSpec) -> dict[str, Any]:
     }
 
 
-def provisioned(cluster: Cluster) -> dict[str, Any]:
+def provisioned(cluster: Cluster, rebalancing: str | None = None) -> dict[str, Any]:
     """The broker-side members shared by `ClusterInfo` (v1) and `Provisioned` (v2): what the
-    cluster runs (during an update, what it had; the operation shows the target)."""
+    cluster runs (during an update, what it had; the operation shows the target).
+    `rebalancing` is the cluster's continuous balancing status as set (UpdateRebalancing)."""
     spec = cluster.observed_spec
+    if rebalancing is None and is_express(spec.broker_node_group.instance_type):
+        rebalancing = "ACTIVE"
     return compact(
         {
             "brokerNodeGroupInfo": broker_node_group_info(spec),
@@ -127,11 +130,10 @@ def provisioned(cluster: Cluster) -> dict[str, Any]:
             "numberOfBrokerNodes": spec.number_of_broker_nodes,
             "storageMode": spec.storage_mode,
             "customerActionStatus": "NONE",
-            # Steward moves partitions whenever brokers come or go: MSK's intelligent
-            # rebalancing of Express clusters, always on.
-            "rebalancing": (
-                {"status": "ACTIVE"} if is_express(spec.broker_node_group.instance_type) else None
-            ),
+            # Steward moves partitions whenever brokers come or go (MSK's intelligent
+            # rebalancing of Express clusters); UpdateRebalancing ACTIVE adds continuous
+            # balancing, for any cluster.
+            "rebalancing": {"status": rebalancing} if rebalancing else None,
         }
     )
 
@@ -154,17 +156,17 @@ def _cluster_common(cluster: Cluster) -> dict[str, Any]:
     )
 
 
-def cluster_info(cluster: Cluster) -> dict[str, Any]:
+def cluster_info(cluster: Cluster, rebalancing: str | None = None) -> dict[str, Any]:
     """MSK's v1 `ClusterInfo`."""
-    return {**_cluster_common(cluster), **provisioned(cluster)}
+    return {**_cluster_common(cluster), **provisioned(cluster, rebalancing)}
 
 
-def cluster_v2(cluster: Cluster) -> dict[str, Any]:
+def cluster_v2(cluster: Cluster, rebalancing: str | None = None) -> dict[str, Any]:
     """MSK's v2 `Cluster`."""
     return {
         **_cluster_common(cluster),
         "clusterType": CLUSTER_TYPE,
-        "provisioned": provisioned(cluster),
+        "provisioned": provisioned(cluster, rebalancing),
     }
 
 

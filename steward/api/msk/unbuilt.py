@@ -42,10 +42,6 @@ _CONNECTIVITY = (
     "clusters have no ZooKeeper to open: clients reach the brokers at the addresses of "
     "Steward's zones (GetBootstrapBrokers)."
 )
-_REBALANCING = (
-    "Rebalancing cannot be set in Steward: it is always on. Steward moves partitions whenever "
-    "brokers are added or removed, and Express clusters show Rebalancing ACTIVE."
-)
 
 
 @dataclass(frozen=True)
@@ -60,7 +56,6 @@ class Unbuilt:
 
 UNBUILT: tuple[Unbuilt, ...] = (
     Unbuilt("UpdateConnectivity", "PUT", "/v1/clusters/{clusterArn}/connectivity", _CONNECTIVITY),
-    Unbuilt("UpdateRebalancing", "PUT", "/v1/clusters/{clusterArn}/rebalancing", _REBALANCING),
     Unbuilt("CreateVpcConnection", "POST", "/v1/vpc-connection", _VPC),
     Unbuilt("DescribeVpcConnection", "GET", "/v1/vpc-connection/{arn}", _VPC),
     Unbuilt("DeleteVpcConnection", "DELETE", "/v1/vpc-connection/{arn}", _VPC),
