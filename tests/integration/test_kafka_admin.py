@@ -219,11 +219,14 @@ def test_a_throttled_reassignment_moves_replicas_and_its_throttle_is_cleared_aft
     bootstrap: str,
 ) -> None:
     create_topic(bootstrap, "moving", assignment=[[1, 2]], config={"retention.ms": "3600000"})
-    produce(bootstrap, "moving", 3000)  # 3 MB: three seconds at the throttle below
+    # 3 MB. A replication quota measures its rate over ten one-second windows from the start,
+    # so the first 2 MB pass at once at the throttle below and the last MB takes five seconds:
+    # long enough to see the move in progress.
+    produce(bootstrap, "moving", 3000)
     assert reassignment.current_assignment(bootstrap)[("moving", 0)] == [1, 2]
 
     throttle = reassignment.start_reassignment(
-        bootstrap, {("moving", 0): [3, 2]}, throttle_bytes_per_s=1_000_000
+        bootstrap, {("moving", 0): [3, 2]}, throttle_bytes_per_s=200_000
     )
 
     assert throttle == reassignment.ReplicationThrottle(frozenset({1, 2, 3}), frozenset({"moving"}))
@@ -239,8 +242,8 @@ def test_a_throttled_reassignment_moves_replicas_and_its_throttle_is_cleared_aft
     assert configs["retention.ms"].value == "3600000", "other topic settings stay"
     for broker_id in (1, 2, 3):
         rates = broker_configs(bootstrap, broker_id)
-        assert rates["leader.replication.throttled.rate"].value == "1000000"
-        assert rates["follower.replication.throttled.rate"].value == "1000000"
+        assert rates["leader.replication.throttled.rate"].value == "200000"
+        assert rates["follower.replication.throttled.rate"].value == "200000"
 
     eventually(
         lambda: reassignment.reassignments_in_progress(bootstrap),
