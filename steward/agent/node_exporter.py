@@ -4,10 +4,14 @@ one process per broker the agent runs, bound to that broker's address.
 
 Where the package is missing, the agent's small built-in exporter (`steward.agent.node_metrics`)
 serves the same port instead, with the few series Steward's own metrics read. Either way the
-exporter says which filesystem holds the broker's data: node_exporter through a text file of its
-textfile collector (`steward_kafka_data_filesystem_info{mountpoint=...} 1`), the built-in one by
-labelling that filesystem's series `purpose="kafka-data"`; `steward.monitor.msk_metrics` reads
-KafkaDataLogsDiskUsed from whichever it finds.
+exporter says which filesystem holds the broker's data when the broker has a volume of its own
+(its storage directory is a mount point, `steward.agent.volumes`): node_exporter through a text file
+of its textfile collector (`steward_kafka_data_filesystem_info{mountpoint=...} 1`), the built-in
+one by labelling that filesystem's series `purpose="kafka-data"`; `steward.monitor.msk_metrics`
+reads KafkaDataLogsDiskUsed from whichever it finds. A broker whose data is a plain directory
+shares the host's filesystem, whose use says nothing of the broker's: then the exporter names no
+data filesystem and KafkaDataLogsDiskUsed comes from Kafka's own count of its log directories
+(`steward.monitor.admin_metrics`), as GetClusterStorage does.
 
 Each node_exporter is the agent's child: it is told to stop with the agent (the kernel's parent
 death signal), and one that exits is started again on the next supervision pass.
@@ -56,22 +60,18 @@ def node_exporter_binary() -> str | None:
     return None
 
 
-def mountpoint_of(path: Path) -> Path:
-    current = path.resolve()
-    while not os.path.ismount(current) and current != current.parent:
-        current = current.parent
-    return current
-
-
 def data_filesystem_text(data_dir: Path) -> str:
-    """The textfile collector's file naming the broker's data filesystem."""
-    mount = str(mountpoint_of(data_dir)).replace("\\", "\\\\").replace('"', '\\"')
-    path = str(data_dir).replace("\\", "\\\\").replace('"', '\\"')
-    return (
+    """The textfile collector's file naming the broker's data filesystem: a series only when
+    `data_dir` is a filesystem of its own (the broker's volume)."""
+    header = (
         "# HELP steward_kafka_data_filesystem_info The filesystem of the broker's data.\n"
         "# TYPE steward_kafka_data_filesystem_info gauge\n"
-        f'steward_kafka_data_filesystem_info{{mountpoint="{mount}",path="{path}"}} 1\n'
     )
+    if not os.path.ismount(data_dir):
+        return header
+    mount = str(data_dir.resolve()).replace("\\", "\\\\").replace('"', '\\"')
+    path = str(data_dir).replace("\\", "\\\\").replace('"', '\\"')
+    return header + f'steward_kafka_data_filesystem_info{{mountpoint="{mount}",path="{path}"}} 1\n'
 
 
 def _die_with_parent() -> None:

@@ -6,8 +6,9 @@ Steward's own metrics use, under node_exporter's names:
 - `node_cpu_seconds_total{cpu, mode}` (from /proc/stat);
 - `node_memory_MemTotal_bytes`, `_MemFree_bytes`, `_MemAvailable_bytes`, `_Buffers_bytes`,
   `_Cached_bytes` (from /proc/meminfo);
-- `node_filesystem_size_bytes`, `_avail_bytes`, `_free_bytes` of the broker's data directory,
-  labelled `mountpoint` and `purpose="kafka-data"`;
+- `node_filesystem_size_bytes`, `_avail_bytes`, `_free_bytes` of the filesystem of the broker's
+  data directory, labelled `mountpoint`, and `purpose="kafka-data"` when that directory is a
+  filesystem of its own (the broker's volume) rather than a directory of the host's;
 - `node_load1`, `node_load5`, `node_load15`.
 
 `NodeMetricsServers.sync(wanted)` starts and stops one small HTTP server per broker as the
@@ -79,7 +80,9 @@ def render_host_metrics(data_dir: Path, proc: Path = Path("/proc")) -> str:
     except OSError:
         stat = None
     if stat is not None:
-        labels = f'mountpoint="{_escape(str(data_dir))}",purpose="kafka-data"'
+        labels = f'mountpoint="{_escape(str(data_dir))}"'
+        if os.path.ismount(data_dir):
+            labels += ',purpose="kafka-data"'
         for metric, value, help_text in (
             ("node_filesystem_size_bytes", stat.f_blocks * stat.f_frsize, "Filesystem size."),
             ("node_filesystem_free_bytes", stat.f_bfree * stat.f_frsize, "Free space."),

@@ -28,7 +28,8 @@ from steward.kafka.errors import KafkaAdminError
 from steward.kafka.group_lag import ConsumerGroup
 from steward.kafka.health import partition_states
 from steward.kafka.reassignment import broker_disk_usage
-from steward.monitor.kafka_state import disk_samples, partition_samples
+from steward.monitor.kafka_state import DISK_USED, disk_samples, partition_samples
+from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME
 from steward.monitor.store import MetricStore, Sample
 from steward.security.certificates import steward_bootstrap
 from steward.store.store import Store
@@ -68,6 +69,7 @@ class AdminMetricsCollector:
         self.interval = interval
         self.clock = clock
         self._seen: dict[tuple[str, str, str, int], _Seen] = {}
+        self._counted: dict[tuple[str, str], set[float]] = {}
         self._collecting: dict[str, Future[int]] = {}
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="admin-metrics")
 
@@ -106,23 +108,48 @@ class AdminMetricsCollector:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def state_samples(self, cluster: Cluster) -> list[Sample]:
-        """Partition health and disk use, where no exporter gives them."""
+        """Partition health and disk use, where no exporter gives them. The node exporter gives
+        KafkaDataLogsDiskUsed only of a broker whose volume is a filesystem of its own; of the
+        others (a plain directory of the host) Kafka's count of their log directories does."""
         monitoring = cluster.spec.open_monitoring
-        if monitoring.jmx_exporter and monitoring.node_exporter:
-            return []
         brokers = [n for n in self.store.nodes(cluster.arn) if n.role is NodeRole.BROKER]
         if not brokers:
             return []
-        bootstrap = steward_bootstrap(self.store, cluster, brokers)
         now = self.clock()
+        ids = sorted(b.node_id for b in brokers)
+        uncounted = (
+            [b for b in ids if not self._volume_measured(cluster, b, now)]
+            if monitoring.node_exporter
+            else ids
+        )
+        if monitoring.jmx_exporter and not uncounted:
+            return []
+        bootstrap = steward_bootstrap(self.store, cluster, brokers)
         samples: list[Sample] = []
         if not monitoring.jmx_exporter:
             states = partition_states(bootstrap, timeout=10.0)
-            ids = sorted(b.node_id for b in brokers)
             samples += partition_samples(cluster, ids, states, now)
-        if not monitoring.node_exporter:
-            samples += disk_samples(cluster, broker_disk_usage(bootstrap, timeout=10.0), now)
+        if uncounted:
+            used = broker_disk_usage(bootstrap, timeout=10.0)
+            counted = disk_samples(cluster, {b: used[b] for b in uncounted if b in used}, now)
+            for sample in counted:
+                self._counted.setdefault((cluster.name, sample.dimensions[BROKER_ID]), set()).add(
+                    sample.timestamp
+                )
+            samples += counted
         return samples
+
+    def _volume_measured(self, cluster: Cluster, broker: int, now: float) -> bool:
+        """Whether the broker's node exporter measured its volume lately (in three passes): a
+        sample of the series this collector did not count itself."""
+        key = (cluster.name, str(broker))
+        since = now - 3 * self.interval
+        ours = {ts for ts in self._counted.get(key, set()) if ts >= since}
+        self._counted[key] = ours
+        dims = {CLUSTER_NAME: cluster.name, BROKER_ID: str(broker)}
+        return any(
+            ts not in ours for ts, _ in self.metrics.samples(DISK_USED, dims, since, now + 1)
+        )
 
     def samples(self, cluster: Cluster, groups: list[ConsumerGroup], now: float) -> list[Sample]:
         partitions = cluster.spec.enhanced_monitoring is EnhancedMonitoring.PER_TOPIC_PER_PARTITION

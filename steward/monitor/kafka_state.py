@@ -41,11 +41,14 @@ def partition_samples(
     return samples
 
 
+DISK_USED = "KafkaDataLogsDiskUsed"
+
+
 def disk_samples(cluster: Cluster, used_bytes: Mapping[int, int], now: float) -> list[Sample]:
     size = cluster.spec.broker_node_group.volume_size_gb * GIB
     return [
         Sample(
-            "KafkaDataLogsDiskUsed",
+            DISK_USED,
             {CLUSTER_NAME: cluster.name, BROKER_ID: str(broker)},
             now,
             100.0 * used / size,

@@ -4,7 +4,13 @@ for it), and partition health and disk use where no exporter gives them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from steward.domain.model import (
     BrokerNodeGroup,
@@ -12,12 +18,16 @@ from steward.domain.model import (
     ClusterSpec,
     ClusterState,
     EnhancedMonitoring,
+    Node,
+    NodeRole,
+    OpenMonitoring,
 )
 from steward.kafka.group_lag import ConsumerGroup, PartitionLag
 from steward.kafka.health import PartitionState
+from steward.monitor import admin_metrics
 from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.kafka_state import disk_samples, partition_samples
-from steward.monitor.store import Sample
+from steward.monitor.store import MetricStore, Sample
 
 
 def cluster(level: EnhancedMonitoring = EnhancedMonitoring.DEFAULT) -> Cluster:
@@ -115,3 +125,60 @@ def test_disk_use_is_a_percentage_of_the_volume() -> None:
     (sample,) = disk_samples(cluster(), {2: 1024**3}, 1000.0)  # 1 GiB of a 10 GiB volume
     assert sample.metric == "KafkaDataLogsDiskUsed" and sample.value == 10.0
     assert sample.dimensions == {"Cluster Name": "orders", "Broker ID": "2"}
+
+
+def test_with_the_node_exporter_kafka_counts_only_the_volumes_it_does_not_measure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broker whose data is a plain directory of the host: its node exporter names no data
+    filesystem (the host's use is not the broker's), so its disk use is Kafka's count; a broker
+    with a volume of its own is measured by its exporter, and counted once, not twice."""
+    exported = replace(
+        cluster(),
+        spec=replace(cluster().spec, open_monitoring=OpenMonitoring(True, True)),
+    )
+    when = datetime(2026, 12, 7, tzinfo=UTC)
+    brokers = [
+        Node(
+            exported.arn,
+            b,
+            NodeRole.BROKER,
+            "az-a",
+            f"127.0.0.{b}",
+            "az-a",
+            {},
+            "d",
+            when,
+            "4.3.1",
+            "kafka.m5.large",
+        )
+        for b in (1, 2)
+    ]
+    monkeypatch.setattr(admin_metrics, "steward_bootstrap", lambda *_: "127.0.0.1:9092")
+    monkeypatch.setattr(
+        admin_metrics, "broker_disk_usage", lambda *_, **__: {1: 1024**3, 2: 2 * 1024**3}
+    )
+    metrics = MetricStore(tmp_path / "metrics.db")
+    clock = [1000.0]
+    lag = AdminMetricsCollector(
+        store=SimpleNamespace(nodes=lambda _: brokers),  # type: ignore[arg-type]
+        groups=None,  # type: ignore[arg-type]
+        metrics=metrics,
+        interval=30.0,
+        clock=lambda: clock[0],
+    )
+    try:
+        # broker 1's exporter measured its volume 10 s ago; broker 2's names none
+        dims = {"Cluster Name": "orders", "Broker ID": "1"}
+        metrics.put([Sample("KafkaDataLogsDiskUsed", dims, 990.0, 12.5)])
+        for _ in range(3):  # its own counts never pass for the exporter's
+            found = lag.state_samples(exported)
+            metrics.put(found)
+            assert [(s.dimensions["Broker ID"], s.value) for s in found] == [("2", 20.0)]
+            clock[0] += 30.0
+            metrics.put([Sample("KafkaDataLogsDiskUsed", dims, clock[0] - 5, 12.5)])
+        clock[0] += 200.0  # broker 1's exporter went quiet: Kafka counts it too
+        found = lag.state_samples(exported)
+        assert sorted(s.dimensions["Broker ID"] for s in found) == ["1", "2"]
+    finally:
+        metrics.close()

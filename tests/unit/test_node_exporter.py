@@ -5,7 +5,9 @@ Steward reads the broker's CPU, memory and data-volume use from it."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -44,12 +46,29 @@ def samples_of(text: str, before: str) -> dict[str, float]:
     return {s.metric: s.value for s in found}
 
 
+@pytest.fixture
+def volume(tmp_path: Path) -> Iterator[Path]:
+    """A broker's data directory that is a filesystem of its own (a small tmpfs)."""
+    data = tmp_path / "volume"
+    data.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(data)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield data
+    finally:
+        subprocess.run(["umount", "-l", str(data)], check=False)
+
+
 @pytest.mark.skipif(node_exporter_binary() is None, reason="prometheus-node-exporter missing")
-def test_node_exporter_serves_the_broker_host_and_stops_with_it(tmp_path: Path) -> None:
+def test_node_exporter_serves_the_broker_host_and_stops_with_it(
+    tmp_path: Path, volume: Path
+) -> None:
     exporters = NodeExporters(tmp_path / "state")
     port = free_port()
-    data = tmp_path / "data"
-    data.mkdir()
+    data = volume
     try:
         exporters.sync({"orders-b1": Endpoint("127.0.0.1", port, data)})
         url = f"http://127.0.0.1:{port}/metrics"
@@ -58,7 +77,7 @@ def test_node_exporter_serves_the_broker_host_and_stops_with_it(tmp_path: Path) 
         assert "steward_kafka_data_filesystem_info" in first
         time.sleep(1.0)
         found = samples_of(read(url), first)
-        assert 0 <= found["KafkaDataLogsDiskUsed"] <= 100
+        assert found["KafkaDataLogsDiskUsed"] < 1  # the empty volume, not the host's disk
         assert found["MemoryFree"] > 0 and "CpuIdle" in found
         [process] = [r.process for r in exporters._running.values()]
         process.kill()  # a node_exporter that dies is started again on the next pass
@@ -73,13 +92,34 @@ def test_node_exporter_serves_the_broker_host_and_stops_with_it(tmp_path: Path) 
         exporters.close()
 
 
-def test_without_the_package_the_built_in_exporter_serves(tmp_path: Path) -> None:
+def test_without_the_package_the_built_in_exporter_serves(tmp_path: Path, volume: Path) -> None:
     exporters = NodeExporters(tmp_path / "state", binary="")
     port = free_port()
     try:
-        exporters.sync({"orders-b1": Endpoint("127.0.0.1", port, tmp_path)})
+        exporters.sync({"orders-b1": Endpoint("127.0.0.1", port, volume)})
         text = read(f"http://127.0.0.1:{port}/metrics")
         assert "node_exporter_build_info" not in text and "node_cpu_seconds_total" in text
-        assert "KafkaDataLogsDiskUsed" in samples_of(text, text)
+        assert samples_of(text, text)["KafkaDataLogsDiskUsed"] < 1
+    finally:
+        exporters.close()
+
+
+@pytest.mark.parametrize("binary", [None, ""], ids=["node_exporter", "built-in"])
+def test_a_plain_data_directory_is_not_taken_for_a_volume(
+    tmp_path: Path, binary: str | None
+) -> None:
+    """Data in a directory of the host's filesystem: the host's disk use is not the broker's, so
+    the exporter gives no KafkaDataLogsDiskUsed (Kafka's count of the log directories does)."""
+    if binary is None and node_exporter_binary() is None:
+        pytest.skip("prometheus-node-exporter missing")
+    exporters = NodeExporters(tmp_path / "state", binary=binary)
+    port = free_port()
+    data = tmp_path / "data"
+    data.mkdir()
+    try:
+        exporters.sync({"orders-b1": Endpoint("127.0.0.1", port, data)})
+        text = read(f"http://127.0.0.1:{port}/metrics")
+        assert "node_filesystem_size_bytes" in text
+        assert "KafkaDataLogsDiskUsed" not in samples_of(text, text)
     finally:
         exporters.close()
