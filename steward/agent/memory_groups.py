@@ -116,6 +116,9 @@ class MemoryGroups:
         self.hierarchy = hierarchy
         self.reason = reason or ("cgroups" if hierarchy else "no cgroup memory controller")
         """How memory is capped, or why cgroups cannot cap it, in a few words for a log."""
+        self._refused = False
+        """Whether making a group failed for a reason that will not pass (then `place` stops
+        trying, and `reason` says why); groups made before are still released."""
 
     @classmethod
     def for_host(cls, root: Path | None = None, own: str | None = None) -> MemoryGroups:
@@ -132,7 +135,7 @@ class MemoryGroups:
 
     @property
     def enforced(self) -> bool:
-        return self.hierarchy is not None
+        return self.hierarchy is not None and not self._refused
 
     def group(self, key: str) -> Path | None:
         """The directory of the process's group (which may not exist), or None when not
@@ -143,14 +146,17 @@ class MemoryGroups:
         """Put process `pid` in a group of its own capped at `limit_bytes`, swap included. False,
         with a warning and the cause in `reason`, when that failed (the process is not capped by
         a cgroup then); False too when cgroups are not available."""
-        if self.hierarchy is None:
+        if self.hierarchy is None or self._refused:
             return False
         group = self.hierarchy.parent / key
         problem: OSError | None = None
+        joining = False
         for _ in range(3):
             try:
+                joining = False
                 self._make_group(group)
                 self._cap(group, limit_bytes)
+                joining = True
                 write_file(group / "cgroup.procs", str(pid))
                 return True
             except FileNotFoundError as error:
@@ -158,10 +164,13 @@ class MemoryGroups:
             except OSError as error:
                 problem = error
                 break
-        self.reason = f"cgroup {group} cannot be used: {problem}"
-        log.warning("pid %d runs without a memory cgroup: %s", pid, self.reason)
+        reason = f"cgroup {group} cannot be used: {problem}"
+        log.warning("pid %d runs without a memory cgroup: %s", pid, reason)
         with contextlib.suppress(OSError):
             remove_group(group)
+        if not joining:  # groups cannot be made or capped here (v2 with processes in the
+            # parent, a read-only mount): say so once, and stop trying
+            self._refused, self.reason = True, reason
         return False
 
     def out_of_memory(self, key: str) -> bool:

@@ -9,6 +9,7 @@ Temporary directories laid out like cgroup v1 and v2 hierarchies stand in for /s
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from steward.agent import memory_groups
 from steward.agent.memory_groups import (
     MEMORY_PARENT,
     MemoryGroups,
@@ -109,6 +111,27 @@ def test_v2_a_worker_gets_a_group_at_its_memory_with_no_swap(tmp_path: Path) -> 
     groups.release("orders-1")
     assert not (tmp_path / MEMORY_PARENT).exists()
     groups.release("orders-1")  # a group that is not there is fine
+
+
+def test_a_parent_that_cannot_give_the_controller_stops_the_tries_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cgroup v2 refuses to enable a controller below a (non-root) group that holds processes,
+    as Steward's own does when it runs in it: EBUSY."""
+    groups = MemoryGroups.for_host(v2_root(tmp_path), "/")
+    tries: list[Path] = []
+
+    def busy(path: Path, text: str) -> None:
+        tries.append(path)
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(memory_groups, "write_file", busy)
+    assert not groups.place("orders-1", 4242, 128 * MIB)
+    assert not groups.place("orders-2", 4343, 128 * MIB)
+    assert tries == [tmp_path / "cgroup.subtree_control"]  # once
+    assert not groups.enforced
+    assert groups.reason.startswith(f"cgroup {tmp_path / MEMORY_PARENT / 'orders-1'} cannot be")
+    assert "Device or resource busy" in groups.reason
 
 
 def test_the_kernels_oom_kills_and_peak_are_read_from_the_group(tmp_path: Path) -> None:
