@@ -46,9 +46,6 @@ MIN_WEIGHT, MAX_WEIGHT = 1, 10000
 MAX_V1_SHARES = 262144
 """The largest cpu.shares cgroup v1 takes."""
 
-_INTERFACE_FILES = ("cgroup.procs", "cgroup.subtree_control", "cpu.weight", "cpu.shares")
-"""The files Steward writes in a group; in a stand-in directory they are plain files."""
-
 
 @dataclass(frozen=True)
 class CpuHierarchy:
@@ -134,8 +131,8 @@ class CpuGroups:
         for _ in range(3):
             try:
                 self._make_group(group)
-                _write(group / self.hierarchy.weight_file, value)
-                _write(group / "cgroup.procs", str(pid))
+                write_file(group / self.hierarchy.weight_file, value)
+                write_file(group / "cgroup.procs", str(pid))
                 self._weigh_parent(group.parent)
                 return True
             except FileNotFoundError as error:
@@ -160,14 +157,14 @@ class CpuGroups:
         if group is None:
             return
         try:
-            _remove_group(group)
+            remove_group(group)
         except FileNotFoundError:
             pass
         except OSError as error:
             log.warning("cannot remove cgroup %s: %s", group, error)
             return
         try:
-            _remove_group(group.parent)
+            remove_group(group.parent)
         except OSError:  # refused while another node (any agent's) has one: it weighs less now
             self._weigh_parent(group.parent)
 
@@ -187,12 +184,12 @@ class CpuGroups:
             try:
                 if (group / "cgroup.procs").read_text().strip():
                     continue
-                _remove_group(group)
+                remove_group(group)
             except OSError:
                 continue
             log.info("removed the empty cgroup %s", group)
         try:
-            _remove_group(parent)
+            remove_group(parent)
         except OSError:
             self._weigh_parent(parent)
 
@@ -217,7 +214,7 @@ class CpuGroups:
             return
         limit = MAX_WEIGHT if self.hierarchy.version == 2 else MAX_V1_SHARES
         with contextlib.suppress(OSError):
-            _write(parent / weight_file, str(min(total, limit)))
+            write_file(parent / weight_file, str(min(total, limit)))
 
     def _make_group(self, group: Path) -> None:
         assert self.hierarchy is not None
@@ -237,10 +234,10 @@ def _enable_cpu_below(group: Path) -> None:
             return
     except FileNotFoundError:
         pass
-    _write(control, "+cpu")
+    write_file(control, "+cpu")
 
 
-def _write(path: Path, text: str) -> None:
+def write_file(path: Path, text: str) -> None:
     """One write(2) of `text`, so that the kernel's answer (ESRCH, EINVAL, ...) is raised here."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -249,7 +246,7 @@ def _write(path: Path, text: str) -> None:
         os.close(fd)
 
 
-def _remove_group(group: Path) -> None:
+def remove_group(group: Path) -> None:
     """rmdir the group. The kernel removes a real group with its interface files (EBUSY while it
     holds a process or a child group); a stand-in directory needs its plain files removed first."""
     try:
@@ -257,6 +254,6 @@ def _remove_group(group: Path) -> None:
     except OSError as error:
         if error.errno != errno.ENOTEMPTY or any(entry.is_dir() for entry in group.iterdir()):
             raise
-        for name in _INTERFACE_FILES:
-            (group / name).unlink(missing_ok=True)
+        for entry in group.iterdir():  # a real group never answers ENOTEMPTY: a stand-in
+            entry.unlink()
         group.rmdir()

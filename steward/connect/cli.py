@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from steward.client.api import CliError, make_client
+from steward.client.api import CliError
+from steward.client.commands import all_pages, listing, service_client, show, show_answer
 from steward.client.context import CliContext, pass_cli
 from steward.client.output import response_data
 from steward.connect.service import LOCAL_FILES_BUCKET_ARN
@@ -25,25 +26,7 @@ ARN = click.argument("arn", metavar="ARN")
 
 
 def _connect(cli: CliContext) -> Any:
-    return make_client(cli.endpoint_url, cli.region, service="kafkaconnect")
-
-
-def _show(cli: CliContext, answer: dict[str, Any], fields: list[str]) -> None:
-    if cli.output.is_json:
-        cli.output.json(response_data(answer))
-        return
-    cli.output.fields([(name, answer.get(name)) for name in fields])
-
-
-def _pages(client: Any, operation: str, key: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = getattr(client, operation)(**({"nextToken": token} if token else {}))
-        found += page.get(key, [])
-        token = page.get("nextToken")
-        if not token:
-            return found
+    return service_client(cli, "kafkaconnect")
 
 
 @click.group("connect")
@@ -93,7 +76,7 @@ def create_plugin(
     if description:
         request["description"] = description
     answer = _connect(cli).create_custom_plugin(**request)
-    _show(cli, answer, ["customPluginArn", "customPluginState", "name", "revision"])
+    show_answer(cli, answer, ["customPluginArn", "customPluginState", "name", "revision"])
 
 
 @plugin.command("build-s3-sink")
@@ -116,13 +99,13 @@ def build_s3_sink(destination: Path, kafka_version: str | None) -> None:
 @plugin.command("list")
 @pass_cli
 def list_plugins(cli: CliContext) -> None:
-    found = _pages(_connect(cli), "list_custom_plugins", "customPlugins")
-    if cli.output.is_json:
-        cli.output.json({"customPlugins": response_data(found)})
-        return
-    cli.output.table(
+    found = all_pages(_connect(cli), "list_custom_plugins", "customPlugins")
+    listing(
+        cli,
+        "customPlugins",
+        found,
         ["Name", "State", "Arn"],
-        [[p.get("name"), p.get("customPluginState"), p.get("customPluginArn")] for p in found],
+        lambda p: [p.get("name"), p.get("customPluginState"), p.get("customPluginArn")],
     )
 
 
@@ -131,12 +114,11 @@ def list_plugins(cli: CliContext) -> None:
 @pass_cli
 def describe_plugin(cli: CliContext, arn: str) -> None:
     answer = _connect(cli).describe_custom_plugin(customPluginArn=arn)
-    if cli.output.is_json:
-        cli.output.json(response_data(answer))
-        return
     state = answer.get("stateDescription") or {}
     file = (answer.get("latestRevision") or {}).get("fileDescription") or {}
-    cli.output.fields(
+    show(
+        cli,
+        response_data(answer),
         [
             ("Name", answer.get("name")),
             ("State", answer.get("customPluginState")),
@@ -144,7 +126,7 @@ def describe_plugin(cli: CliContext, arn: str) -> None:
             ("FileSize", file.get("fileSize")),
             ("FileMd5", file.get("fileMd5")),
             ("Arn", answer.get("customPluginArn")),
-        ]
+        ],
     )
 
 
@@ -153,7 +135,7 @@ def describe_plugin(cli: CliContext, arn: str) -> None:
 @pass_cli
 def delete_plugin(cli: CliContext, arn: str) -> None:
     answer = _connect(cli).delete_custom_plugin(customPluginArn=arn)
-    _show(cli, answer, ["customPluginArn", "customPluginState"])
+    show_answer(cli, answer, ["customPluginArn", "customPluginState"])
 
 
 # --- worker configurations ------------------------------------------------------------------------
@@ -183,25 +165,22 @@ def create_worker_config(
     if description:
         request["description"] = description
     answer = _connect(cli).create_worker_configuration(**request)
-    _show(cli, answer, ["workerConfigurationArn", "workerConfigurationState", "name"])
+    show_answer(cli, answer, ["workerConfigurationArn", "workerConfigurationState", "name"])
 
 
 @worker_config.command("list")
 @pass_cli
 def list_worker_configs(cli: CliContext) -> None:
-    found = _pages(_connect(cli), "list_worker_configurations", "workerConfigurations")
-    if cli.output.is_json:
-        cli.output.json({"workerConfigurations": response_data(found)})
-        return
-    cli.output.table(
+    found = all_pages(_connect(cli), "list_worker_configurations", "workerConfigurations")
+    listing(
+        cli,
+        "workerConfigurations",
+        found,
         ["Name", "Revision", "Arn"],
-        [
-            [
-                w.get("name"),
-                (w.get("latestRevision") or {}).get("revision"),
-                w.get("workerConfigurationArn"),
-            ]
-            for w in found
+        lambda w: [
+            w.get("name"),
+            (w.get("latestRevision") or {}).get("revision"),
+            w.get("workerConfigurationArn"),
         ],
     )
 
@@ -230,7 +209,7 @@ def describe_worker_config(cli: CliContext, arn: str) -> None:
 @pass_cli
 def delete_worker_config(cli: CliContext, arn: str) -> None:
     answer = _connect(cli).delete_worker_configuration(workerConfigurationArn=arn)
-    _show(cli, answer, ["workerConfigurationArn", "workerConfigurationState"])
+    show_answer(cli, answer, ["workerConfigurationArn", "workerConfigurationState"])
 
 
 # --- connectors -----------------------------------------------------------------------------------
@@ -331,7 +310,7 @@ def create_connector(
     answer = client.create_connector(**request)
     if wait:
         answer = _wait(client, answer["connectorArn"])
-    _show(cli, answer, ["connectorArn", "connectorName", "connectorState"])
+    show_answer(cli, answer, ["connectorArn", "connectorName", "connectorState"])
 
 
 def _wait(client: Any, arn: str, timeout: float = 900.0) -> dict[str, Any]:
@@ -348,13 +327,13 @@ def _wait(client: Any, arn: str, timeout: float = 900.0) -> dict[str, Any]:
 @connector.command("list")
 @pass_cli
 def list_connectors(cli: CliContext) -> None:
-    found = _pages(_connect(cli), "list_connectors", "connectors")
-    if cli.output.is_json:
-        cli.output.json({"connectors": response_data(found)})
-        return
-    cli.output.table(
+    found = all_pages(_connect(cli), "list_connectors", "connectors")
+    listing(
+        cli,
+        "connectors",
+        found,
         ["Name", "State", "Arn"],
-        [[c.get("connectorName"), c.get("connectorState"), c.get("connectorArn")] for c in found],
+        lambda c: [c.get("connectorName"), c.get("connectorState"), c.get("connectorArn")],
     )
 
 
@@ -363,11 +342,10 @@ def list_connectors(cli: CliContext) -> None:
 @pass_cli
 def describe_connector(cli: CliContext, arn: str) -> None:
     answer = _connect(cli).describe_connector(connectorArn=arn)
-    if cli.output.is_json:
-        cli.output.json(response_data(answer))
-        return
     state = answer.get("stateDescription") or {}
-    cli.output.fields(
+    show(
+        cli,
+        response_data(answer),
         [
             ("Name", answer.get("connectorName")),
             ("State", answer.get("connectorState")),
@@ -375,7 +353,7 @@ def describe_connector(cli: CliContext, arn: str) -> None:
             ("CurrentVersion", answer.get("currentVersion")),
             ("Bootstrap", answer["kafkaCluster"]["apacheKafkaCluster"]["bootstrapServers"]),
             ("Arn", answer.get("connectorArn")),
-        ]
+        ],
     )
 
 
@@ -399,7 +377,7 @@ def update_connector(
     if config:
         request["connectorConfiguration"] = _configuration(config)
     answer = client.update_connector(**request)
-    _show(cli, answer, ["connectorArn", "connectorState"])
+    show_answer(cli, answer, ["connectorArn", "connectorState"])
 
 
 @connector.command("delete")
@@ -407,4 +385,4 @@ def update_connector(
 @pass_cli
 def delete_connector(cli: CliContext, arn: str) -> None:
     answer = _connect(cli).delete_connector(connectorArn=arn)
-    _show(cli, answer, ["connectorArn", "connectorState"])
+    show_answer(cli, answer, ["connectorArn", "connectorState"])

@@ -5,13 +5,23 @@ Both are bounded in time: a worker that does not answer within the function's Ti
 (and a fresh one starts at the next invocation, as Lambda replaces a timed-out environment); an
 HTTP call has the Timeout as its whole budget. One invocation runs at a time per invoker; callers
 that want more keep more invokers.
+
+A worker is bounded in memory too. Where the host lets Steward make memory cgroups
+(`steward.agent.memory_groups`), each worker runs in a group of its own capped at the function's
+MemorySize with no swap, as Lambda caps an execution environment: the kernel kills a worker that
+needs more, the invocation answers Lambda's `Runtime.OutOfMemory`, and the next one gets a fresh
+worker. The group goes with its worker. Elsewhere the worker caps its own address space
+(RLIMIT_AS), a looser bound since it counts mappings rather than memory in use. Which of the two
+applies is the first line a worker writes to the function's log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +33,8 @@ from typing import Any
 
 import httpx
 
+from steward.agent.memory_groups import MemoryGroups
+
 WORKER = Path(__file__).with_name("worker.py")
 HTTP_URL_VARIABLE = "STEWARD_FUNCTION_URL"
 """The environment member that makes a function an HTTP one (with Runtime `provided.al2023` or
@@ -31,6 +43,25 @@ HTTP_RUNTIMES = ("provided", "provided.al2", "provided.al2023")
 PYTHON_RUNTIMES = ("python3.11", "python3.12", "python3.13", "python3.14")
 LOG_TAIL_BYTES = 4096
 """How much of the log an invocation with LogType=Tail gets back, as Lambda's 4 KB."""
+MIB = 1024 * 1024
+ADDRESS_SPACE_ALLOWANCE_MIB = 512
+"""Address space the interpreter and its libraries map beyond what the code uses, where memory
+is capped by RLIMIT_AS: it caps virtual memory, not the resident memory Lambda's MemorySize
+counts."""
+OUT_OF_MEMORY = "Runtime.OutOfMemory"
+
+_host_memory_groups: MemoryGroups | None = None
+_host_memory_groups_lock = threading.Lock()
+
+
+def host_memory_groups() -> MemoryGroups:
+    """This host's memory cgroups for function workers, looked for once per process."""
+    global _host_memory_groups
+    with _host_memory_groups_lock:
+        if _host_memory_groups is None:
+            _host_memory_groups = MemoryGroups.for_host()
+            _host_memory_groups.remove_empty_groups()
+        return _host_memory_groups
 
 
 @dataclass(frozen=True)
@@ -85,8 +116,11 @@ def _error_payload(message: str, kind: str, request_id: str) -> bytes:
 class ProcessInvoker:
     """A function's warm worker on this host. Not thread-safe by itself: `invoke` holds a lock."""
 
-    def __init__(self, spec: FunctionSpec) -> None:
+    def __init__(self, spec: FunctionSpec, memory_groups: MemoryGroups | None = None) -> None:
         self.spec = spec
+        self.memory_groups = memory_groups or host_memory_groups()
+        self._group: str | None = None
+        """The key of the running worker's memory cgroup, when it has one."""
         self._process: subprocess.Popen[bytes] | None = None
         self._answers: int | None = None
         self._buffer = b""
@@ -142,7 +176,35 @@ class ProcessInvoker:
             )
         os.close(write_end)
         self._process, self._answers, self._buffer = process, read_end, b""
+        address_space = self._cap_memory(process.pid)
+        assert process.stdin is not None
+        try:  # the worker loads the code only after this line: never outside its cgroup
+            process.stdin.write((json.dumps({"address_space_mib": address_space}) + "\n").encode())
+            process.stdin.flush()
+        except OSError:
+            pass  # it died already: the invocation finds out
         return process
+
+    def _cap_memory(self, pid: int) -> int:
+        """Put the new worker in a memory cgroup of its own at MemorySize; where that cannot be,
+        the address-space limit (MiB) it is to set itself. Says which in the function's log."""
+        spec, groups = self.spec, self.memory_groups
+        key = f"{spec.name}-{uuid.uuid4().hex[:12]}"
+        if groups.place(key, pid, spec.memory_mib * MIB):
+            self._group = key
+            _append_log(
+                spec.log_path,
+                f"INIT_START Memory Size: {spec.memory_mib} MB, capped by {groups.reason} "
+                f"(cgroup {groups.group(key)})\n",
+            )
+            return 0
+        address_space = spec.memory_mib + ADDRESS_SPACE_ALLOWANCE_MIB
+        _append_log(
+            spec.log_path,
+            f"INIT_START Memory Size: {spec.memory_mib} MB, capped by address space only "
+            f"(RLIMIT_AS {address_space} MiB): {groups.reason}\n",
+        )
+        return address_space
 
     def close(self) -> None:
         process, self._process = self._process, None
@@ -150,10 +212,14 @@ class ProcessInvoker:
             process.kill()
             process.wait(5)
         if process is not None and process.stdin is not None:
-            process.stdin.close()
+            with contextlib.suppress(OSError):
+                process.stdin.close()
         if self._answers is not None:
             os.close(self._answers)
             self._answers = None
+        group, self._group = self._group, None
+        if group is not None:
+            self.memory_groups.release(group)
 
     def invoke(self, event: Any, client_context: str | None = None) -> Outcome:
         with self._lock:
@@ -175,23 +241,33 @@ class ProcessInvoker:
             "client_context": client_context,
         }
         _append_log(spec.log_path, f"START RequestId: {request_id} Version: $LATEST\n")
+        deadline = started + spec.timeout
         try:
             assert process.stdin is not None
             process.stdin.write((json.dumps(request) + "\n").encode())
             process.stdin.flush()
-            line = self._read_answer(started + spec.timeout)
+            line = self._read_answer(deadline)
         except (BrokenPipeError, OSError):
             line = None
         elapsed_ms = (time.time() - started) * 1000
+        peak = self.memory_groups.peak_bytes(self._group) if self._group else None
+        error_type: str | None = None  # what REPORT names after `Status:`, as Lambda does
+        status = "error"
         if line is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # it closed its pipe: ending
+                process.wait(max(0.0, min(2.0, deadline - time.time())))
             timed_out = process.poll() is None
+            out_of_memory = not timed_out and self._out_of_memory()
             self.close()
-            message = (
-                f"Task timed out after {spec.timeout:.2f} seconds"
-                if timed_out
-                else f"The function's process exited (code {process.returncode})"
-            )
-            kind = "Sandbox.Timedout" if timed_out else "Runtime.ExitError"
+            if timed_out:
+                message = f"Task timed out after {spec.timeout:.2f} seconds"
+                kind = error_type = "Sandbox.Timedout"
+                status = "timeout"
+            else:
+                message = f"RequestId: {request_id} Error: Runtime exited with error: " + (
+                    _exit_status(process.returncode)
+                )
+                kind = error_type = OUT_OF_MEMORY if out_of_memory else "Runtime.ExitError"
             _append_log(spec.log_path, f"{request_id} {message}\n")
             outcome = Outcome(_error_payload(message, kind, request_id), "Unhandled")
         else:
@@ -203,16 +279,26 @@ class ProcessInvoker:
                     f"[ERROR] {answer['error'].get('errorType')}: "
                     f"{answer['error'].get('errorMessage')}\n",
                 )
+                if answer["error"].get("errorType") == OUT_OF_MEMORY:
+                    error_type = OUT_OF_MEMORY
             else:
                 outcome = Outcome(answer["payload"].encode())
-        _append_log(
-            spec.log_path,
-            f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\t"
-            f"Duration: {elapsed_ms:.2f} ms\tMemory Size: {spec.memory_mib} MB\n",
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {elapsed_ms:.2f} ms\t"
+            f"Memory Size: {spec.memory_mib} MB"
         )
+        if peak is not None:
+            report += f"\tMax Memory Used: {-(-peak // MIB)} MB"
+        if error_type is not None:
+            report += f"\tStatus: {status}\tError Type: {error_type}"
+        _append_log(spec.log_path, f"END RequestId: {request_id}\n{report}\n")
         outcome.request_id = request_id
         outcome.log_tail = _log_tail(spec.log_path, log_start)
         return outcome
+
+    def _out_of_memory(self) -> bool:
+        """Whether the kernel killed the worker for outgrowing its cgroup."""
+        return self._group is not None and self.memory_groups.out_of_memory(self._group)
 
     def _read_answer(self, deadline: float) -> bytes | None:
         assert self._answers is not None
@@ -278,6 +364,19 @@ Invoker = ProcessInvoker | HttpInvoker
 
 def invoker_for(spec: FunctionSpec) -> Invoker:
     return HttpInvoker(spec) if spec.url else ProcessInvoker(spec)
+
+
+def _exit_status(returncode: int | None) -> str:
+    """How Lambda says a runtime process ended: `signal: killed`, `exit status 1`."""
+    if returncode is None:
+        return "unknown"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal: {-returncode}"
+        return "signal: killed" if name == "SIGKILL" else f"signal: {name.removeprefix('SIG')}"
+    return f"exit status {returncode}"
 
 
 def _log_size(path: str) -> int:

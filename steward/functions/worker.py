@@ -9,8 +9,11 @@ runtime points at the function's log. The process stays warm between invocations
 execution environments do: module-level state lives on until the runtime ends it (a timeout, a
 new code revision, or shutdown).
 
-Its argv: code directory, handler (`module.function`), response descriptor, memory limit in MiB
-(0 for none), and the function's name, version, ARN and log names for the context."""
+Its argv: code directory, handler (`module.function`), response descriptor, MemorySize in MiB
+(for the context), and the function's name, version, ARN and log names for the context. Its
+first line on stdin comes before the code is loaded: `{"address_space_mib": N}`, an address-space
+limit to set on itself (0 for none) where the runtime could not cap its memory with a cgroup; the
+runtime sends it once the process is in its cgroup, so that the code never runs outside it."""
 
 from __future__ import annotations
 
@@ -22,10 +25,6 @@ import sys
 import time
 import traceback
 from typing import Any
-
-MEMORY_ALLOWANCE_MIB = 512
-"""Address space the interpreter and its libraries map beyond what the code uses: RLIMIT_AS caps
-virtual memory, not the resident memory Lambda's MemorySize counts."""
 
 
 class LambdaContext:
@@ -50,7 +49,7 @@ def _limit_memory(mib: int) -> None:
         return
     import resource
 
-    limit = (mib + MEMORY_ALLOWANCE_MIB) * 1024 * 1024
+    limit = mib * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
@@ -82,7 +81,8 @@ def main(argv: list[str]) -> int:
         )
     )
     os.chdir(code_dir)
-    _limit_memory(memory)
+    setup = json.loads(sys.stdin.readline() or "{}")
+    _limit_memory(int(setup.get("address_space_mib") or 0))
     answers = os.fdopen(response_fd, "w", buffering=1)
     function: Any = None
     init_error: dict[str, Any] | None = None

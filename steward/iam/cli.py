@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import click
 
-from steward.client.api import make_client
+from steward.client.commands import done, listing, service_client, show
 from steward.client.context import CliContext, pass_cli
 
 DOCUMENT = click.option(
@@ -25,7 +25,7 @@ DOCUMENT = click.option(
 
 
 def _iam(cli: CliContext) -> Any:
-    return make_client(cli.endpoint_url, cli.region, service="iam")
+    return service_client(cli, "iam")
 
 
 def _read(document: IO[str]) -> str:
@@ -36,22 +36,8 @@ def _policy_arn(cli: CliContext, policy: str) -> str:
     """POLICY as given: an ARN, or the name of a customer managed policy."""
     if policy.startswith("arn:"):
         return policy
-    account = make_client(cli.endpoint_url, cli.region, service="sts").get_caller_identity()
+    account = service_client(cli, "sts").get_caller_identity()
     return f"arn:aws:iam::{account['Account']}:policy/{policy}"
-
-
-def _show(cli: CliContext, data: dict[str, Any], pairs: list[tuple[str, Any]]) -> None:
-    if cli.output.is_json:
-        cli.output.json(data)
-    else:
-        cli.output.fields(pairs)
-
-
-def _done(cli: CliContext, data: dict[str, Any], message: str) -> None:
-    if cli.output.is_json:
-        cli.output.json(data)
-    else:
-        cli.output.text(message)
 
 
 @click.group()
@@ -73,7 +59,7 @@ def user() -> None:
 def create_user(cli: CliContext, name: str, path: str) -> None:
     """Make user NAME."""
     made = _iam(cli).create_user(UserName=name, Path=path)["User"]
-    _show(cli, made, [("UserName", made["UserName"]), ("Arn", made["Arn"])])
+    show(cli, made, [("UserName", made["UserName"]), ("Arn", made["Arn"])])
 
 
 @user.command("list")
@@ -81,11 +67,12 @@ def create_user(cli: CliContext, name: str, path: str) -> None:
 def list_users(cli: CliContext) -> None:
     """Every user."""
     users = _iam(cli).get_paginator("list_users").paginate().build_full_result()["Users"]
-    if cli.output.is_json:
-        cli.output.json({"Users": users})
-        return
-    cli.output.table(
-        ["NAME", "ARN", "CREATED"], [(u["UserName"], u["Arn"], u["CreateDate"]) for u in users]
+    listing(
+        cli,
+        "Users",
+        users,
+        ["NAME", "ARN", "CREATED"],
+        lambda u: (u["UserName"], u["Arn"], u["CreateDate"]),
     )
 
 
@@ -100,7 +87,7 @@ def get_user(cli: CliContext, name: str) -> None:
     attached = client.list_attached_user_policies(UserName=name)["AttachedPolicies"]
     inline = client.list_user_policies(UserName=name)["PolicyNames"]
     data = {**found, "AccessKeys": keys, "AttachedPolicies": attached, "InlinePolicies": inline}
-    _show(
+    show(
         cli,
         data,
         [
@@ -119,7 +106,7 @@ def get_user(cli: CliContext, name: str) -> None:
 def delete_user(cli: CliContext, name: str) -> None:
     """Delete user NAME (it must have no keys or policies left)."""
     _iam(cli).delete_user(UserName=name)
-    _done(cli, {"UserName": name}, f"deleted user {name}")
+    done(cli, {"UserName": name}, f"deleted user {name}")
 
 
 @user.command("attach")
@@ -130,7 +117,7 @@ def attach_user(cli: CliContext, name: str, policy: str) -> None:
     """Attach managed POLICY (an ARN, or a customer policy's name) to user NAME."""
     arn = _policy_arn(cli, policy)
     _iam(cli).attach_user_policy(UserName=name, PolicyArn=arn)
-    _done(cli, {"UserName": name, "PolicyArn": arn}, f"attached {arn} to user {name}")
+    done(cli, {"UserName": name, "PolicyArn": arn}, f"attached {arn} to user {name}")
 
 
 @user.command("detach")
@@ -141,7 +128,7 @@ def detach_user(cli: CliContext, name: str, policy: str) -> None:
     """Detach managed POLICY from user NAME."""
     arn = _policy_arn(cli, policy)
     _iam(cli).detach_user_policy(UserName=name, PolicyArn=arn)
-    _done(cli, {"UserName": name, "PolicyArn": arn}, f"detached {arn} from user {name}")
+    done(cli, {"UserName": name, "PolicyArn": arn}, f"detached {arn} from user {name}")
 
 
 @user.command("put-policy")
@@ -152,7 +139,7 @@ def detach_user(cli: CliContext, name: str, policy: str) -> None:
 def put_user_policy(cli: CliContext, name: str, policy_name: str, document: IO[str]) -> None:
     """Create or replace inline policy POLICY_NAME of user NAME."""
     _iam(cli).put_user_policy(UserName=name, PolicyName=policy_name, PolicyDocument=_read(document))
-    _done(cli, {"UserName": name, "PolicyName": policy_name}, f"put policy {policy_name}")
+    done(cli, {"UserName": name, "PolicyName": policy_name}, f"put policy {policy_name}")
 
 
 @user.command("get-policy")
@@ -172,7 +159,7 @@ def get_user_policy(cli: CliContext, name: str, policy_name: str) -> None:
 def delete_user_policy(cli: CliContext, name: str, policy_name: str) -> None:
     """Delete inline policy POLICY_NAME of user NAME."""
     _iam(cli).delete_user_policy(UserName=name, PolicyName=policy_name)
-    _done(cli, {"UserName": name, "PolicyName": policy_name}, f"deleted policy {policy_name}")
+    done(cli, {"UserName": name, "PolicyName": policy_name}, f"deleted policy {policy_name}")
 
 
 # -- access keys --------------------------------------------------------------------------------
@@ -187,7 +174,7 @@ def access_key() -> None:
 def create_key(cli: CliContext, user_name: str) -> None:
     """Make an access key for USER. Its secret is shown this once."""
     made = _iam(cli).create_access_key(UserName=user_name)["AccessKey"]
-    _show(
+    show(
         cli,
         made,
         [
@@ -206,12 +193,12 @@ def create_key(cli: CliContext, user_name: str) -> None:
 def list_keys(cli: CliContext, user_name: str) -> None:
     """USER's access keys (never their secrets)."""
     keys = _iam(cli).list_access_keys(UserName=user_name)["AccessKeyMetadata"]
-    if cli.output.is_json:
-        cli.output.json({"AccessKeyMetadata": keys})
-        return
-    cli.output.table(
+    listing(
+        cli,
+        "AccessKeyMetadata",
+        keys,
         ["ACCESS KEY ID", "STATUS", "CREATED"],
-        [(k["AccessKeyId"], k["Status"], k["CreateDate"]) for k in keys],
+        lambda k: (k["AccessKeyId"], k["Status"], k["CreateDate"]),
     )
 
 
@@ -223,7 +210,7 @@ def list_keys(cli: CliContext, user_name: str) -> None:
 def update_key(cli: CliContext, user_name: str, access_key_id: str, status: str) -> None:
     """Make a key Active or Inactive (an inactive one signs nothing)."""
     _iam(cli).update_access_key(UserName=user_name, AccessKeyId=access_key_id, Status=status)
-    _done(cli, {"AccessKeyId": access_key_id, "Status": status}, f"{access_key_id}: {status}")
+    done(cli, {"AccessKeyId": access_key_id, "Status": status}, f"{access_key_id}: {status}")
 
 
 @access_key.command("delete")
@@ -233,7 +220,7 @@ def update_key(cli: CliContext, user_name: str, access_key_id: str, status: str)
 def delete_key(cli: CliContext, user_name: str, access_key_id: str) -> None:
     """Delete a key of USER."""
     _iam(cli).delete_access_key(UserName=user_name, AccessKeyId=access_key_id)
-    _done(cli, {"AccessKeyId": access_key_id}, f"deleted access key {access_key_id}")
+    done(cli, {"AccessKeyId": access_key_id}, f"deleted access key {access_key_id}")
 
 
 # -- managed policies ---------------------------------------------------------------------------
@@ -253,7 +240,7 @@ def create_policy(cli: CliContext, name: str, document: IO[str], description: st
     if description:
         params["Description"] = description
     made = _iam(cli).create_policy(**params)["Policy"]
-    _show(cli, made, [("PolicyName", made["PolicyName"]), ("Arn", made["Arn"])])
+    show(cli, made, [("PolicyName", made["PolicyName"]), ("Arn", made["Arn"])])
 
 
 @policy.command("list")
@@ -262,16 +249,12 @@ def create_policy(cli: CliContext, name: str, document: IO[str], description: st
 def list_policies(cli: CliContext, scope: str) -> None:
     """Managed policies."""
     found = _iam(cli).get_paginator("list_policies").paginate(Scope=scope).build_full_result()
-    policies = found["Policies"]
-    if cli.output.is_json:
-        cli.output.json({"Policies": policies})
-        return
-    cli.output.table(
+    listing(
+        cli,
+        "Policies",
+        found["Policies"],
         ["NAME", "ARN", "VERSION", "ATTACHMENTS"],
-        [
-            (p["PolicyName"], p["Arn"], p["DefaultVersionId"], p["AttachmentCount"])
-            for p in policies
-        ],
+        lambda p: (p["PolicyName"], p["Arn"], p["DefaultVersionId"], p["AttachmentCount"]),
     )
 
 
@@ -301,7 +284,7 @@ def update_policy(cli: CliContext, policy_ref: str, document: IO[str]) -> None:
     made = _iam(cli).create_policy_version(
         PolicyArn=arn, PolicyDocument=_read(document), SetAsDefault=True
     )["PolicyVersion"]
-    _done(cli, made, f"{arn}: version {made['VersionId']} is the default")
+    done(cli, made, f"{arn}: version {made['VersionId']} is the default")
 
 
 @policy.command("delete")
@@ -311,7 +294,7 @@ def delete_policy(cli: CliContext, policy_ref: str) -> None:
     """Delete POLICY (it must be attached to nobody)."""
     arn = _policy_arn(cli, policy_ref)
     _iam(cli).delete_policy(PolicyArn=arn)
-    _done(cli, {"PolicyArn": arn}, f"deleted policy {arn}")
+    done(cli, {"PolicyArn": arn}, f"deleted policy {arn}")
 
 
 # -- roles --------------------------------------------------------------------------------------
@@ -338,7 +321,7 @@ def create_role(cli: CliContext, name: str, trust: IO[str], max_session_duration
         AssumeRolePolicyDocument=_read(trust),
         MaxSessionDuration=max_session_duration,
     )["Role"]
-    _show(cli, made, [("RoleName", made["RoleName"]), ("Arn", made["Arn"])])
+    show(cli, made, [("RoleName", made["RoleName"]), ("Arn", made["Arn"])])
 
 
 @role.command("list")
@@ -346,11 +329,12 @@ def create_role(cli: CliContext, name: str, trust: IO[str], max_session_duration
 def list_roles(cli: CliContext) -> None:
     """Every role."""
     roles = _iam(cli).get_paginator("list_roles").paginate().build_full_result()["Roles"]
-    if cli.output.is_json:
-        cli.output.json({"Roles": roles})
-        return
-    cli.output.table(
-        ["NAME", "ARN", "CREATED"], [(r["RoleName"], r["Arn"], r["CreateDate"]) for r in roles]
+    listing(
+        cli,
+        "Roles",
+        roles,
+        ["NAME", "ARN", "CREATED"],
+        lambda r: (r["RoleName"], r["Arn"], r["CreateDate"]),
     )
 
 
@@ -360,7 +344,7 @@ def list_roles(cli: CliContext) -> None:
 def delete_role(cli: CliContext, name: str) -> None:
     """Delete role NAME (it must have no policies left)."""
     _iam(cli).delete_role(RoleName=name)
-    _done(cli, {"RoleName": name}, f"deleted role {name}")
+    done(cli, {"RoleName": name}, f"deleted role {name}")
 
 
 @role.command("attach")
@@ -371,7 +355,7 @@ def attach_role(cli: CliContext, name: str, policy_ref: str) -> None:
     """Attach managed POLICY to role NAME."""
     arn = _policy_arn(cli, policy_ref)
     _iam(cli).attach_role_policy(RoleName=name, PolicyArn=arn)
-    _done(cli, {"RoleName": name, "PolicyArn": arn}, f"attached {arn} to role {name}")
+    done(cli, {"RoleName": name, "PolicyArn": arn}, f"attached {arn} to role {name}")
 
 
 @role.command("detach")
@@ -382,7 +366,7 @@ def detach_role(cli: CliContext, name: str, policy_ref: str) -> None:
     """Detach managed POLICY from role NAME."""
     arn = _policy_arn(cli, policy_ref)
     _iam(cli).detach_role_policy(RoleName=name, PolicyArn=arn)
-    _done(cli, {"RoleName": name, "PolicyArn": arn}, f"detached {arn} from role {name}")
+    done(cli, {"RoleName": name, "PolicyArn": arn}, f"detached {arn} from role {name}")
 
 
 @role.command("put-policy")
@@ -393,7 +377,7 @@ def detach_role(cli: CliContext, name: str, policy_ref: str) -> None:
 def put_role_policy(cli: CliContext, name: str, policy_name: str, document: IO[str]) -> None:
     """Create or replace inline policy POLICY_NAME of role NAME."""
     _iam(cli).put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=_read(document))
-    _done(cli, {"RoleName": name, "PolicyName": policy_name}, f"put policy {policy_name}")
+    done(cli, {"RoleName": name, "PolicyName": policy_name}, f"put policy {policy_name}")
 
 
 # -- audit --------------------------------------------------------------------------------------
@@ -417,22 +401,13 @@ def audit(
         if value:
             params[key] = value
     answer = cli.api.steward_route("GET", "/steward/v1/iam/audit", params=params)
-    records = answer["records"]
-    if cli.output.is_json:
-        cli.output.json({"records": records})
-        return
-    cli.output.table(
+    listing(
+        cli,
+        "records",
+        answer["records"],
         ["TIME", "SOURCE", "PRINCIPAL", "ACTION", "RESOURCE", "DECISION", "WHY"],
-        [
-            (
-                r["time"],
-                r["source"],
-                r["principal"],
-                r["action"],
-                r["resource"],
-                r["decision"],
-                r["reason"],
-            )
-            for r in records
-        ],
+        lambda r: tuple(
+            r[name]
+            for name in ("time", "source", "principal", "action", "resource", "decision", "reason")
+        ),
     )

@@ -24,6 +24,7 @@ import httpx
 from botocore.credentials import Credentials
 
 from steward.agent.cgroups import CpuGroups
+from steward.agent.memory_groups import MemoryGroups
 from steward.agent.volumes import loop_volumes_supported, release_volumes_under
 from steward.api.auth.keys import new_access_key_id, new_secret_access_key
 from steward.client.credentials_file import credentials_path, read_credentials
@@ -229,7 +230,8 @@ class Steward:
 
     def cleanup(self) -> None:
         """End the control plane, its agents and every Kafka process under this home, and
-        remove the CPU groups the agents made for those processes (now empty), and the zones'
+        remove the CPU groups the agents made for those processes (now empty) and the memory
+        groups of its functions' workers, and the zones'
         network namespaces, veths and bridge when it may have had them, and the brokers'
         volumes and encrypted views, unmounted."""
         self.stop()
@@ -237,6 +239,7 @@ class Steward:
         if loop_volumes_supported() or encryption_supported():
             release_volumes_under(self.home)
         CpuGroups.for_host().remove_empty_groups()
+        MemoryGroups.for_host().remove_empty_groups()
         if self.zone_network not in (None, "loopback"):
             remove_octet(self.octet)
 

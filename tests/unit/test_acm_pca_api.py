@@ -5,12 +5,9 @@ and is revoked into the CRL Steward serves; errors have AWS Private CA's codes."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import httpx
 import pytest
 from botocore.credentials import Credentials
@@ -20,14 +17,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from steward.api.app import build_app
-from steward.api.auth.keys import NewAccessKey, create_access_key
-from steward.api.auth.verifier import SigV4Verifier
+from steward.api.auth.keys import NewAccessKey
 from steward.client.signing import SigV4HttpxAuth
-from steward.control.service import ClusterService
-from steward.settings import Settings, Zone
-from steward.store.store import Store
-from tests.unit.serving import serving
+from steward.settings import Zone
+from tests.unit.serving import signed_client, signed_endpoint_fixtures
 
 ZONES = (Zone("az-a", "127.83.1"), Zone("az-b", "127.83.2"), Zone("az-c", "127.83.3"))
 CONFIGURATION = {
@@ -37,41 +30,12 @@ CONFIGURATION = {
 }
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("acm-pca")
-
-
-@pytest.fixture(scope="module")
-def store(home: Path) -> Iterator[Store]:
-    store = Store(Settings(home=home, zones=ZONES).db_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def key(store: Store) -> NewAccessKey:
-    return create_access_key(store.access_keys, "tests")
-
-
-@pytest.fixture(scope="module")
-def endpoint(home: Path, store: Store) -> Iterator[str]:
-    settings = Settings(home=home, zones=ZONES)
-    service = ClusterService(settings, store)
-    verifier = SigV4Verifier(settings.region, store.access_keys.secret_of)
-    with serving(build_app(service, verifier)) as url:
-        yield url
+home, store, key, endpoint = signed_endpoint_fixtures("acm-pca", ZONES)
 
 
 @pytest.fixture
 def pca(endpoint: str, key: NewAccessKey) -> Any:
-    return boto3.client(
-        "acm-pca",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=key.access_key_id,
-        aws_secret_access_key=key.secret_access_key,
-    )
+    return signed_client("acm-pca", endpoint, key)
 
 
 def error(call: Any, **kwargs: Any) -> dict[str, Any]:

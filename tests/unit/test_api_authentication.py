@@ -4,8 +4,6 @@ refusal has MSK's shape."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -14,39 +12,17 @@ import httpx
 import pytest
 from botocore.credentials import Credentials
 
-from steward.api.app import build_app
 from steward.api.auth.keys import NewAccessKey, create_access_key
-from steward.api.auth.verifier import SigV4Verifier
 from steward.client.signing import SigV4HttpxAuth
-from steward.control.service import ClusterService
-from steward.settings import Settings, Zone
+from steward.settings import Zone
 from steward.store.store import Store
-from tests.unit.serving import serving
+from tests.unit.serving import signed_endpoint_fixtures
 
 ZONES = (Zone("az-a", "127.78.1"), Zone("az-b", "127.78.2"), Zone("az-c", "127.78.3"))
 UNKNOWN_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/ghost/0b0d1b4e-1c2a-4f7e-9a55-1-1"
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    home: Path = tmp_path_factory.mktemp("auth")
-    store = Store(Settings(home=home, zones=ZONES).db_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def key(store: Store) -> NewAccessKey:
-    return create_access_key(store.access_keys, "tests")
-
-
-@pytest.fixture(scope="module")
-def endpoint(store: Store, key: NewAccessKey) -> Iterator[str]:
-    settings = Settings(home=Path("/nonexistent"), zones=ZONES)
-    service = ClusterService(settings, store)
-    verifier = SigV4Verifier(settings.region, store.access_keys.secret_of)
-    with serving(build_app(service, verifier)) as url:
-        yield url
+home, store, key, endpoint = signed_endpoint_fixtures("auth", ZONES)
 
 
 def kafka(endpoint: str, key_id: str, secret: str, region: str = "us-east-1") -> Any:

@@ -168,7 +168,7 @@ def test_a_group_swept_by_another_agent_while_being_made_is_made_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     groups = CpuGroups.for_host(v1_root(tmp_path))
-    write = cgroups._write
+    write = cgroups.write_file
     swept: list[Path] = []
 
     def write_after_a_sweep(path: Path, text: str) -> None:
@@ -177,7 +177,7 @@ def test_a_group_swept_by_another_agent_while_being_made_is_made_again(
             path.parent.rmdir()
         write(path, text)
 
-    monkeypatch.setattr(cgroups, "_write", write_after_a_sweep)
+    monkeypatch.setattr(cgroups, "write_file", write_after_a_sweep)
     assert groups.place("orders-b1", 4242, 100)
     assert swept == [tmp_path / "cpu" / "steward" / "orders-b1"]
     assert (swept[0] / "cgroup.procs").read_text() == "4242"

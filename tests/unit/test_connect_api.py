@@ -355,6 +355,8 @@ def test_the_cli_registers_a_plugin_a_worker_configuration_and_a_connector(
         )
         assert made["customPluginState"] == "CREATING"
         assert "CREATING" in steward("connect", "plugin", "list")
+        listed = json.loads(steward("connect", "plugin", "list", "-o", "json"))
+        assert [p["name"] for p in listed["customPlugins"]] == ["p"]
         configuration = json.loads(
             steward(
                 "connect",
@@ -394,4 +396,8 @@ def test_the_cli_registers_a_plugin_a_worker_configuration_and_a_connector(
         )
         assert created["connectorState"] == "CREATING"
         assert "CREATING" in steward("connect", "connector", "describe", created["connectorArn"])
+        listed = json.loads(steward("connect", "connector", "list", "-o", "json"))
+        assert [c["connectorName"] for c in listed["connectors"]] == ["c"]
+        listed = json.loads(steward("connect", "worker-config", "list", "-o", "json"))
+        assert [w["name"] for w in listed["workerConfigurations"]] == ["w"]
         assert "DELETING" in steward("connect", "connector", "delete", created["connectorArn"])

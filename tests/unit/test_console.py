@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
 import pytest
 
-from steward.api.app import build_app
-from steward.api.auth.keys import NewAccessKey, create_access_key
-from steward.api.auth.verifier import SigV4Verifier
+from steward.api.auth.keys import NewAccessKey
 from steward.console.assets import STATIC, console_paths
-from steward.control.service import ClusterService
-from steward.settings import Settings, Zone
+from steward.settings import Zone
 from steward.store.store import Store
 from tests.console_browser import chromium, sign_in
-from tests.unit.serving import serving
+from tests.unit.serving import signed_endpoint_fixtures
 
 ZONES = (Zone("az-a", "127.79.1"), Zone("az-b", "127.79.2"), Zone("az-c", "127.79.3"))
 FIRST_PAGE_BUDGET = 200 * 1024
@@ -30,26 +26,7 @@ GONE = "arn:aws:kafka:us-east-1:000000000000:cluster/gone/0b0d1b4e-1c2a-4f7e-9a5
 STORED_KEY = "() => JSON.parse(sessionStorage.getItem('steward.console.credentials')).accessKeyId"
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    home: Path = tmp_path_factory.mktemp("console")
-    store = Store(Settings(home=home, zones=ZONES).db_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def key(store: Store) -> NewAccessKey:
-    return create_access_key(store.access_keys, "console")
-
-
-@pytest.fixture(scope="module")
-def endpoint(store: Store) -> Iterator[str]:
-    settings = Settings(home=Path("/nonexistent"), zones=ZONES)
-    service = ClusterService(settings, store)
-    verifier = SigV4Verifier(settings.region, store.access_keys.secret_of)
-    with serving(build_app(service, verifier)) as url:
-        yield url
+home, store, key, endpoint = signed_endpoint_fixtures("console", ZONES, key_name="console")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,12 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from steward.api.app import build_app
-from steward.api.auth.keys import NewAccessKey, create_access_key
-from steward.api.auth.verifier import SigV4Verifier
-from steward.control.service import ClusterService
+from steward.api.auth.keys import NewAccessKey
 from steward.functions.connection import ClusterConnections
 from steward.functions.service import Functions
-from steward.settings import Settings, Zone
+from steward.settings import Zone
 from steward.store.store import Store
-from tests.unit.serving import serving
+from tests.unit.serving import signed_client, signed_endpoint_fixtures
 from tests.unit.zips import zip_of
 
 ZONES = (Zone("az-a", "127.84.1"), Zone("az-b", "127.84.2"), Zone("az-c", "127.84.3"))
@@ -59,27 +57,9 @@ def handler(event, context):
 """
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("lambda")
-
-
-@pytest.fixture(scope="module")
-def store(home: Path) -> Iterator[Store]:
-    store = Store(Settings(home=home, zones=ZONES).db_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def key(store: Store) -> NewAccessKey:
-    return create_access_key(store.access_keys, "tests")
-
-
-@pytest.fixture(scope="module")
-def endpoint(home: Path, store: Store) -> Iterator[str]:
-    settings = Settings(home=home, zones=ZONES)
-    service = ClusterService(settings, store)
+@contextmanager
+def with_functions(home: Path, store: Store) -> Iterator[dict[str, Any]]:
+    """The Lambda-compatible service beside the MSK API, its warm workers ended afterwards."""
     functions = Functions(
         store.engine,
         home / "functions",
@@ -87,21 +67,18 @@ def endpoint(home: Path, store: Store) -> Iterator[str]:
         account_id="123456789012",
         connections=ClusterConnections(store),
     )
-    verifier = SigV4Verifier(settings.region, store.access_keys.secret_of)
-    with serving(build_app(service, verifier, functions=functions)) as url:
-        yield url
-    functions.close()
+    try:
+        yield {"functions": functions}
+    finally:
+        functions.close()
+
+
+home, store, key, endpoint = signed_endpoint_fixtures("lambda", ZONES, extras=with_functions)
 
 
 @pytest.fixture
 def client(endpoint: str, key: NewAccessKey) -> Any:
-    return boto3.client(
-        "lambda",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=key.access_key_id,
-        aws_secret_access_key=key.secret_access_key,
-    )
+    return signed_client("lambda", endpoint, key)
 
 
 def error(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,54 +16,21 @@ import pytest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from steward.api.app import build_app
-from steward.api.auth.keys import NewAccessKey, create_access_key
-from steward.api.auth.verifier import SigV4Verifier
+from steward.api.auth.keys import NewAccessKey
 from steward.client.signing import SigV4HttpxAuth
-from steward.control.service import ClusterService
 from steward.crypto.master_key import KEY_FILE
-from steward.settings import Settings, Zone
-from steward.store.store import Store
-from tests.unit.serving import serving
+from steward.settings import Zone
+from tests.unit.serving import signed_client, signed_endpoint_fixtures
 
 ZONES = (Zone("az-a", "127.79.1"), Zone("az-b", "127.79.2"), Zone("az-c", "127.79.3"))
 PASSWORD = "correct-horse-battery-staple-7431"
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("secrets")
-
-
-@pytest.fixture(scope="module")
-def store(home: Path) -> Iterator[Store]:
-    store = Store(Settings(home=home, zones=ZONES).db_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def key(store: Store) -> NewAccessKey:
-    return create_access_key(store.access_keys, "tests")
-
-
-@pytest.fixture(scope="module")
-def endpoint(home: Path, store: Store) -> Iterator[str]:
-    settings = Settings(home=home, zones=ZONES)
-    service = ClusterService(settings, store)
-    verifier = SigV4Verifier(settings.region, store.access_keys.secret_of)
-    with serving(build_app(service, verifier)) as url:
-        yield url
+home, store, key, endpoint = signed_endpoint_fixtures("secrets", ZONES)
 
 
 def client(endpoint: str, key: NewAccessKey, service: str = "secretsmanager") -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=key.access_key_id,
-        aws_secret_access_key=key.secret_access_key,
-    )
+    return signed_client(service, endpoint, key)
 
 
 @pytest.fixture
