@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from steward.autoscaling.brokers import CPU, HANDLER_IDLE, NETWORK_IN
+from steward.autoscaling.brokers import CPU, HANDLER_IDLE, NETWORK_IN, SERIES_PERIOD, ForecastTiming
 from steward.autoscaling.service import ApplicationAutoScaling, ResizePreview
 from steward.autoscaling.store import AutoscalingRecords
 from steward.balancer.model import Broker, BrokerCapacity
@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 
 AUTOSCALING = "AUTOSCALING"
 """The StateInfo code of a broker count change broker autoscaling decided."""
-SERIES_PERIOD = 300
-"""Seconds per point of the series a policy's trend is fitted to."""
 
 RAW_METRICS: dict[str, tuple[str, ...]] = {
     CPU: ("CpuUser", "CpuSystem"),
@@ -39,8 +37,10 @@ RAW_METRICS: dict[str, tuple[str, ...]] = {
 class ControlPlaneClusters:
     """`steward.autoscaling.service.Clusters` over a `ClusterService`."""
 
-    def __init__(self, service: ClusterService) -> None:
+    def __init__(self, service: ClusterService, period: int = SERIES_PERIOD) -> None:
         self.service = service
+        self.period = period
+        """Seconds per point of the series `broker_series` answers."""
 
     def describe(self, arn: str) -> Cluster:
         return self.service.describe_cluster(arn)
@@ -80,7 +80,7 @@ class ControlPlaneClusters:
                         name,
                         start=start,
                         end=end,
-                        period=SERIES_PERIOD,
+                        period=self.period,
                         broker_id=str(broker.node_id),
                     )
                 except StewardError:
@@ -138,9 +138,15 @@ class ControlPlaneClusters:
 def application_autoscaling(service: ClusterService) -> ApplicationAutoScaling:
     """Application Auto Scaling over the control plane of `service`."""
     settings = service.settings
+    timing = ForecastTiming(
+        settings.broker_scaling_window,
+        settings.broker_scaling_lead_time,
+        settings.broker_scaling_period,
+    )
     return ApplicationAutoScaling(
         AutoscalingRecords(service.store.engine),
-        ControlPlaneClusters(service),
+        ControlPlaneClusters(service, timing.period),
         settings.region,
         settings.account_id,
+        timing=timing,
     )
