@@ -22,8 +22,8 @@ in (boto3 `application-autoscaling`, 1 % of the type's network, 2 to 4 brokers),
 plane's autoscaling timing shortened as the integration test shortens it; a paced acks=all
 producer starts writing `--load-mb` MB/s, and the clock runs until each new broker's bytes in
 (CloudWatch's BytesInPerSec over the last 10 s) is within `--share-tolerance` (20 %) of an even
-share. Printed with the moments it passed on the way: the autoscaler's decision, the brokers
-serving, the replicas moved.
+share. Printed with the moments it passed on the way: the autoscaler's decision, and the end
+of each step of its operation (the new brokers started, serving, settled, the replicas moved).
 
     python bench/balancer.py [--real] [--messages 20000] [--autoscale] [--load-mb 1.2]
 """
@@ -35,7 +35,7 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -238,7 +238,9 @@ class ScaleOutTimes:
     decided: float | None = None
     """Seconds from the load's start to the autoscaler's operation."""
     serving: float | None = None
-    """... to the new brokers serving (START_NEW_BROKERS done)."""
+    """... to the new brokers started (START_NEW_BROKERS done)."""
+    steps: dict[str, float] = field(default_factory=dict)
+    """... to the end of each step of the scale-out."""
     moved: float | None = None
     """... to the operation's end (replicas moved, leaders elected)."""
     carrying: float | None = None
@@ -353,6 +355,8 @@ def part_three(load_mb: float, tolerance: float, timeout: float) -> ScaleOutTime
                         for s in op["OperationSteps"]
                         if s["StepInfo"]["StepStatus"] == "SUCCEEDED"
                     }
+                    for name in sorted(done - set(times.steps)):
+                        times.steps[name] = elapsed
                     if times.serving is None and "START_NEW_BROKERS" in done:
                         times.serving = elapsed
                     if op["OperationState"] == "UPDATE_COMPLETE":
@@ -372,12 +376,13 @@ def part_three(load_mb: float, tolerance: float, timeout: float) -> ScaleOutTime
                             break
                 time.sleep(1.0)
             load.stop()
-            for label, value in (
+            milestones = [
                 ("autoscaler's decision", times.decided),
-                ("new brokers serving", times.serving),
-                ("replicas moved, leaders elected", times.moved),
+                *sorted(times.steps.items(), key=lambda item: item[1]),
+                ("operation complete", times.moved),
                 (f"new brokers within {tolerance:.0%} of an even share", times.carrying),
-            ):
+            ]
+            for label, value in milestones:
                 shown = f"{value:.1f} s" if value is not None else f"not within {timeout:.0f} s"
                 print(f"load rising -> {label:<42} {shown}")
             if times.shares:
