@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -153,6 +154,14 @@ def test_a_rising_load_adds_brokers_that_take_their_share(
     steward: Steward, cluster: dict[str, Any]
 ) -> None:
     client, arn = steward.client(), cluster["arn"]
+    # The preview of a scale-out to four brokers names what the scale-out will move.
+    before = current_assignment(cluster["bootstrap"])
+    with steward.http() as http:
+        path = f"/steward/v1/clusters/{quote(arn, safe='')}/autoscaling/plan"
+        preview = http.get(path, params={"brokers": 4}).json()
+    assert preview["currentBrokers"] == 2 and preview["plan"]["brokers"] == 4, preview
+    assert [r["metric"] for r in preview["readings"]] in ([], [NETWORK_IN]), preview
+
     load = PacedProducer(cluster["bootstrap"], TOPIC, LOAD_BYTES_PER_S).start()
     cluster["load"] = load
 
@@ -179,11 +188,13 @@ def test_a_rising_load_adds_brokers_that_take_their_share(
     assert f"{NETWORK_IN} " in state_info["Message"]
     assert "against the target 1" in state_info["Message"]
 
-    # The new brokers carry a share: partitions, and the bytes producers send them.
-    held = Counter(
-        b for (t, _), r in current_assignment(cluster["bootstrap"]).items() if t == TOPIC for b in r
-    )
+    # The new brokers carry a share: partitions, and the bytes producers send them; the moves
+    # are the ones the preview named.
+    after = current_assignment(cluster["bootstrap"])
+    held = Counter(b for (t, _), r in after.items() if t == TOPIC for b in r)
     assert held[3] > 0 and held[4] > 0, held
+    moved = sum(len(set(r) - set(before[key])) for key, r in after.items() if key in before)
+    assert moved == preview["plan"]["replicasToMove"], (moved, preview["plan"])
     grown = datetime.now(UTC) - timedelta(seconds=5)
     for broker in (3, 4):
         eventually(
