@@ -14,7 +14,7 @@ from steward.balancer.planner import moves_between
 from steward.control.balance import BalanceError, plan_topic_by_topic
 from steward.control.cluster_model import build_model
 from steward.control.service import ClusterService
-from steward.domain.errors import StewardError
+from steward.domain.errors import BadRequestException, StewardError
 from steward.domain.model import Cluster, Node, NodeRole, Operation, StateInfo
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import network_bytes_per_s
@@ -128,8 +128,8 @@ class ControlPlaneClusters:
         sizes = {key: p.size_bytes for key, p in model.partitions.items()}
         try:
             plan = plan_topic_by_topic(model.assignment, zones_of, sizes)
-        except BalanceError as error:
-            raise StewardError(str(error)) from error
+        except BalanceError as error:  # e.g. fewer brokers than a topic's replicas
+            raise BadRequestException(str(error), "brokers") from error
         moves = moves_between(model, model.assignment, {**model.assignment, **plan.target})
         moved = sum(m.size_bytes for m in moves)
         receivers = {m.destination for m in moves}
