@@ -350,13 +350,13 @@ def part_three(load_mb: float, tolerance: float, timeout: float) -> ScaleOutTime
                     op = client.describe_cluster_operation(ClusterOperationArn=op_arn)[
                         "ClusterOperationInfo"
                     ]
-                    done = {
+                    done = [
                         s["StepName"]
                         for s in op["OperationSteps"]
                         if s["StepInfo"]["StepStatus"] == "SUCCEEDED"
-                    }
-                    for name in sorted(done - set(times.steps)):
-                        times.steps[name] = elapsed
+                    ]
+                    for name in done:  # in the operation's order, for steps seen done together
+                        times.steps.setdefault(name, elapsed)
                     if times.serving is None and "START_NEW_BROKERS" in done:
                         times.serving = elapsed
                     if op["OperationState"] == "UPDATE_COMPLETE":
