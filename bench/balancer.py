@@ -16,7 +16,16 @@ brokers 1 and 2, filled with data): the time Steward's REBALANCE operation takes
 skew again and the time a naive round-robin reassignment takes through Kafka's own API at the
 same throttle, with the bytes each moved.
 
-    python bench/balancer.py [--real] [--messages 20000]
+Part 3 (`--autoscale`): the time from load rising to the new brokers carrying their share. A
+real two-zone cluster of two kafka.t3.small brokers with a broker autoscaling policy on network
+in (boto3 `application-autoscaling`, 1 % of the type's network, 2 to 4 brokers), the control
+plane's autoscaling timing shortened as the integration test shortens it; a paced acks=all
+producer starts writing `--load-mb` MB/s, and the clock runs until each new broker's bytes in
+(CloudWatch's BytesInPerSec over the last 10 s) is within `--share-tolerance` (20 %) of an even
+share. Printed with the moments it passed on the way: the autoscaler's decision, and the end
+of each step of its operation (the new brokers started, serving, settled, the replicas moved).
+
+    python bench/balancer.py [--real] [--messages 20000] [--autoscale] [--load-mb 1.2]
 """
 
 from __future__ import annotations
@@ -26,8 +35,9 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -115,7 +125,9 @@ def wide_sizes(rng: random.Random) -> ClusterModel:
     return ClusterModel.build(assignment, zones, sizes=sizes, capacity=BrokerCapacity(2000 * GIB))
 
 
-def part_one() -> None:
+def part_one() -> dict[str, float]:
+    """The planning comparison; the bytes-moved ratio (Steward / round robin) per cluster."""
+    ratios: dict[str, float] = {}
     rng = random.Random(18)
     print("Part 1: planning only (no Kafka)")
     header = (
@@ -141,7 +153,9 @@ def part_one() -> None:
                 f"{o.copy_seconds:>8.0f} {o.imbalance:>9.1%} {o.plan_seconds:>7.2f}"
             )
         ratio = ours.bytes / naive.bytes if naive.bytes else 0.0
+        ratios[name] = ratio
         print(f"{name:<14} bytes moved: steward / round-robin = {ratio:.2f}")
+    return ratios
 
 
 def part_two(messages: int) -> None:
@@ -208,14 +222,207 @@ def part_two(messages: int) -> None:
             steward.cleanup()
 
 
+FAST_AUTOSCALING = {
+    "STEWARD_METRICS_INTERVAL": "3",
+    "STEWARD_AUTOSCALING_INTERVAL": "5",
+    "STEWARD_BROKER_SCALING_PERIOD": "10",
+    "STEWARD_BROKER_SCALING_WINDOW": "60",
+    "STEWARD_BROKER_SCALING_LEAD_TIME": "20",
+}
+"""The control plane's autoscaling timing for the run: scrapes every 3 s, the trend over the
+last minute in 10 s points carried 20 s ahead, a look every 5 s."""
+
+
+@dataclass
+class ScaleOutTimes:
+    decided: float | None = None
+    """Seconds from the load's start to the autoscaler's operation."""
+    serving: float | None = None
+    """... to the new brokers started (START_NEW_BROKERS done)."""
+    steps: dict[str, float] = field(default_factory=dict)
+    """... to the end of each step of the scale-out."""
+    moved: float | None = None
+    """... to the operation's end (replicas moved, leaders elected)."""
+    carrying: float | None = None
+    """... to every new broker's bytes in within the tolerance of an even share."""
+    shares: dict[int, float] | None = None
+
+
+def part_three(load_mb: float, tolerance: float, timeout: float) -> ScaleOutTimes:
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from tests.integration.harness import REGION, Steward, provisioned
+    from tests.integration.load import PacedProducer
+
+    print("\nPart 3: load rising on a real cluster (2 brokers, autoscaling to 4)")
+    times = ScaleOutTimes()
+    with tempfile.TemporaryDirectory() as home:
+        steward = Steward(Path(home), extra_env=FAST_AUTOSCALING)
+        steward.start()
+        load = None
+        try:
+            client = steward.client()
+            key, secret = steward.credentials()
+
+            def aws(service: str) -> Any:
+                return boto3.client(
+                    service,
+                    endpoint_url=steward.endpoint,
+                    region_name=REGION,
+                    aws_access_key_id=key,
+                    aws_secret_access_key=secret,
+                )
+
+            spec = provisioned(
+                brokers=2,
+                zones=("az-a", "az-b"),
+                OpenMonitoring={"Prometheus": {"JmxExporter": {"EnabledInBroker": True}}},
+            )
+            spec["BrokerNodeGroupInfo"]["InstanceType"] = "kafka.t3.small"
+            arn = client.create_cluster_v2(ClusterName="rising", Provisioned=spec)["ClusterArn"]
+            steward.wait_for_state(arn, {"ACTIVE"}, timeout=600)
+            bootstrap = client.get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerString"]
+            admin = AdminClient({"bootstrap.servers": bootstrap})
+            admin.create_topics([NewTopic("rising", 8, 2)])["rising"].result(60)
+            scaling = aws("application-autoscaling")
+            dimension = "kafka:broker-count:BrokerCount"
+            scaling.register_scalable_target(
+                ServiceNamespace="kafka",
+                ResourceId=arn,
+                ScalableDimension=dimension,
+                MinCapacity=2,
+                MaxCapacity=4,
+            )
+            scaling.put_scaling_policy(
+                PolicyName="network-in",
+                ServiceNamespace="kafka",
+                ResourceId=arn,
+                ScalableDimension=dimension,
+                PolicyType="TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration={
+                    "TargetValue": 1.0,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "KafkaBrokerNetworkInUtilization"
+                    },
+                    "ScaleOutCooldown": 5,
+                    "ScaleInCooldown": 3600,  # the run ends scaled out
+                },
+            )
+            cloudwatch = aws("cloudwatch")
+
+            def recent_bytes_in(broker: int) -> float:
+                now = datetime.now(UTC)
+                points = cloudwatch.get_metric_statistics(
+                    Namespace="AWS/Kafka",
+                    MetricName="BytesInPerSec",
+                    Dimensions=[
+                        {"Name": "Cluster Name", "Value": "rising"},
+                        {"Name": "Broker ID", "Value": str(broker)},
+                    ],
+                    StartTime=now - timedelta(seconds=10),
+                    EndTime=now,
+                    Period=10,
+                    Statistics=["Average"],
+                )["Datapoints"]
+                return sum(p["Average"] for p in points) / len(points) if points else 0.0
+
+            load = PacedProducer(bootstrap, "rising", load_mb * 1e6).start()
+            start = time.monotonic()
+            op_arn = None
+            while time.monotonic() - start < timeout:
+                elapsed = time.monotonic() - start
+                if op_arn is None:
+                    listed = client.list_cluster_operations(ClusterArn=arn)
+                    op_arn = next(
+                        (
+                            o["OperationArn"]
+                            for o in listed["ClusterOperationInfoList"]
+                            if o["OperationType"] == "INCREASE_BROKER_COUNT"
+                        ),
+                        None,
+                    )
+                    if op_arn is not None:
+                        times.decided = elapsed
+                if op_arn is not None and times.moved is None:
+                    op = client.describe_cluster_operation(ClusterOperationArn=op_arn)[
+                        "ClusterOperationInfo"
+                    ]
+                    done = [
+                        s["StepName"]
+                        for s in op["OperationSteps"]
+                        if s["StepInfo"]["StepStatus"] == "SUCCEEDED"
+                    ]
+                    for name in done:  # in the operation's order, for steps seen done together
+                        times.steps.setdefault(name, elapsed)
+                    if times.serving is None and "START_NEW_BROKERS" in done:
+                        times.serving = elapsed
+                    if op["OperationState"] == "UPDATE_COMPLETE":
+                        times.moved = elapsed
+                    elif op["OperationState"] == "UPDATE_FAILED":
+                        print(f"the scale-out failed: {op.get('ErrorInfo')}")
+                        break
+                if times.serving is not None:
+                    rates = {b: recent_bytes_in(b) for b in (1, 2, 3, 4)}
+                    total = sum(rates.values())
+                    if total > 0:
+                        shares = {b: r / total for b, r in rates.items()}
+                        even = 1 / len(rates)
+                        if all(abs(shares[b] - even) <= tolerance * even for b in (3, 4)):
+                            times.carrying = elapsed
+                            times.shares = shares
+                            break
+                time.sleep(1.0)
+            load.stop()
+            milestones = [
+                ("autoscaler's decision", times.decided),
+                *sorted(times.steps.items(), key=lambda item: item[1]),
+                ("operation complete", times.moved),
+                (f"new brokers within {tolerance:.0%} of an even share", times.carrying),
+            ]
+            for label, value in milestones:
+                shown = f"{value:.1f} s" if value is not None else f"not within {timeout:.0f} s"
+                print(f"load rising -> {label:<42} {shown}")
+            if times.shares:
+                print(
+                    "bytes-in shares: "
+                    + ", ".join(f"broker {b} {s:.0%}" for b, s in sorted(times.shares.items()))
+                )
+            print(f"records acknowledged: {len(load.acked)} of {load.sent} ({load.failed} failed)")
+        finally:
+            if load is not None:
+                load.stop()
+            steward.cleanup()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="store_true", help="also balance a real cluster")
     parser.add_argument("--messages", type=int, default=20000, help="messages per skewed topic")
+    parser.add_argument(
+        "--autoscale", action="store_true", help="also time a real cluster's scale-out under load"
+    )
+    parser.add_argument("--load-mb", type=float, default=1.2, help="the load, MB/s (--autoscale)")
+    parser.add_argument(
+        "--share-tolerance", type=float, default=0.2, help="how near an even share counts"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds the scale-out may take"
+    )
     args = parser.parse_args()
-    part_one()
+    ratios = part_one()
     if args.real:
         part_two(args.messages)
+    times = part_three(args.load_mb, args.share_tolerance, args.timeout) if args.autoscale else None
+    print("\nSummary")
+    for name, ratio in ratios.items():
+        print(f"  bytes moved, steward / round-robin, {name:<14} {ratio:.2f}")
+    if times is not None:
+        carrying = f"{times.carrying:.1f} s" if times.carrying is not None else "not reached"
+        print(f"  load rising to the new brokers carrying their share:  {carrying}")
 
 
 if __name__ == "__main__":

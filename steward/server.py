@@ -226,14 +226,14 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         plane.closing += [alarms.close, scraper.close, admin_metrics.close]
         context.metrics = metrics
     plane.autoscaling = application_autoscaling(service)
-    storage_autoscaler = StorageAutoscaler(plane.autoscaling)
+    storage_autoscaler = StorageAutoscaler(plane.autoscaling, settings.autoscaling_interval)
     tasks.add(
         STORAGE_AUTOSCALING,
         storage_autoscaler.pass_once,
         storage_autoscaler.interval,
         pace=Pace.DELAY,
     )
-    broker_autoscaler = BrokerAutoscaler(plane.autoscaling)
+    broker_autoscaler = BrokerAutoscaler(plane.autoscaling, settings.autoscaling_interval)
     tasks.add(
         BROKER_AUTOSCALING,
         broker_autoscaler.pass_once,

@@ -233,6 +233,25 @@ class Settings:
         )
     )
     """Bytes per second each broker may spend on moving replicas when a cluster is rescaled."""
+    autoscaling_interval: float = field(
+        default_factory=lambda: float(os.environ.get("STEWARD_AUTOSCALING_INTERVAL", "60"))
+    )
+    """Seconds between two passes of the storage and broker autoscalers
+    (STEWARD_AUTOSCALING_INTERVAL); a change to a target or policy wakes them at once."""
+    broker_scaling_period: int = field(
+        default_factory=lambda: int(os.environ.get("STEWARD_BROKER_SCALING_PERIOD", "300"))
+    )
+    """Seconds per point of the metric series broker autoscaling fits its trend to
+    (STEWARD_BROKER_SCALING_PERIOD); the latest point is the load it sees now."""
+    broker_scaling_window: float = field(
+        default_factory=lambda: float(os.environ.get("STEWARD_BROKER_SCALING_WINDOW", "10800"))
+    )
+    """Seconds of history the trend is fitted over (STEWARD_BROKER_SCALING_WINDOW, 3 hours)."""
+    broker_scaling_lead_time: float = field(
+        default_factory=lambda: float(os.environ.get("STEWARD_BROKER_SCALING_LEAD_TIME", "900"))
+    )
+    """Seconds ahead the trend is carried (STEWARD_BROKER_SCALING_LEAD_TIME, 15 minutes): about
+    what adding brokers and moving replicas onto them takes. Tests shorten all three."""
     database_url: str | None = field(default_factory=lambda: os.environ.get("STEWARD_DATABASE_URL"))
     """The store (STEWARD_DATABASE_URL): SQLite in the home when unset; a PostgreSQL URL
     (`postgresql://user:password@host/database`) for control planes on several hosts."""

@@ -36,8 +36,21 @@ LEAD_TIME = 900.0
 """Seconds ahead the trend is carried: what a scale-out takes to carry load."""
 SCALE_IN_HEADROOM = 0.8
 """Scale in only while the load at the smaller size stays below this share of the target."""
+SERIES_PERIOD = 300
+"""Seconds per point of the series the trend is fitted to."""
 DEFAULT_SCALE_OUT_COOLDOWN = 600
 DEFAULT_SCALE_IN_COOLDOWN = 1800
+
+
+@dataclass(frozen=True)
+class ForecastTiming:
+    """How far back the trend looks, how far ahead it is carried, and how coarse its points
+    are. The defaults suit production loads that change over hours; a test of a real cluster
+    shortens them to seconds (Settings' broker_scaling_* values)."""
+
+    window: float = FORECAST_WINDOW
+    lead_time: float = LEAD_TIME
+    period: int = SERIES_PERIOD
 
 
 def linear_forecast(points: Sequence[tuple[float, float]], at: float) -> float | None:
@@ -72,6 +85,8 @@ class Reading:
     latest: float
     forecast: float
     disable_scale_in: bool = False
+    lead_time: float = LEAD_TIME
+    """Seconds ahead `forecast` looks."""
 
     @property
     def expected_load(self) -> float:
@@ -82,9 +97,12 @@ class Reading:
         return load_of(self.metric, self.target)
 
     def describe(self) -> str:
+        ahead = (
+            f"{self.lead_time / 60:.0f} min" if self.lead_time >= 120 else f"{self.lead_time:.0f} s"
+        )
         return (
-            f"{self.metric} {self.latest:.1f} (forecast {self.forecast:.1f} in "
-            f"{LEAD_TIME / 60:.0f} min) against the target {self.target:g}"
+            f"{self.metric} {self.latest:.1f} (forecast {self.forecast:.1f} in {ahead}) "
+            f"against the target {self.target:g}"
         )
 
 

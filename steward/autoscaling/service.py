@@ -26,9 +26,8 @@ from steward.autoscaling.brokers import (
     BROKER_DIMENSION,
     BROKER_METRICS,
     DEFAULT_SCALE_IN_COOLDOWN,
-    FORECAST_WINDOW,
-    LEAD_TIME,
     Decision,
+    ForecastTiming,
     Reading,
     decide,
     linear_forecast,
@@ -155,12 +154,14 @@ class ApplicationAutoScaling:
         region: str,
         account: str,
         now: Callable[[], datetime] = utcnow,
+        timing: ForecastTiming | None = None,
     ) -> None:
         self.records = records
         self.clusters = clusters
         self.region = region
         self.account = account
         self.now = now
+        self.timing = timing or ForecastTiming()
         self.wake: Callable[[], None] = lambda: None
         """Wakes the autoscaler's background pass (set by the server)."""
 
@@ -336,10 +337,10 @@ class ApplicationAutoScaling:
                 continue
             config = policy.configuration
             metric = str(config["PredefinedMetricSpecification"]["PredefinedMetricType"])
-            points = self.clusters.broker_series(arn, metric, now - FORECAST_WINDOW, now)
+            points = self.clusters.broker_series(arn, metric, now - self.timing.window, now)
             if not points:
                 continue
-            forecast = linear_forecast(points, now + LEAD_TIME)
+            forecast = linear_forecast(points, now + self.timing.lead_time)
             readings.append(
                 Reading(
                     policy.name,
@@ -348,6 +349,7 @@ class ApplicationAutoScaling:
                     points[-1][1],
                     forecast if forecast is not None else points[-1][1],
                     bool(config.get("DisableScaleIn")),
+                    self.timing.lead_time,
                 )
             )
         return decide(
@@ -472,10 +474,11 @@ class ApplicationAutoScaling:
 class StorageAutoscaler:
     """The background pass that grows volumes before they fill."""
 
-    interval = STORAGE_INTERVAL
-
-    def __init__(self, autoscaling: ApplicationAutoScaling) -> None:
+    def __init__(
+        self, autoscaling: ApplicationAutoScaling, interval: float = STORAGE_INTERVAL
+    ) -> None:
         self.autoscaling = autoscaling
+        self.interval = interval
 
     def pass_once(self) -> list[ScalingActivity]:
         """Settle the activities under way, then scale what needs it; the activities begun."""
@@ -592,10 +595,11 @@ class BrokerAutoscaler:
     """The background pass of broker autoscaling: adds brokers and balances onto them, or
     drains and removes brokers, as `broker_decision` says, with cooldowns."""
 
-    interval = STORAGE_INTERVAL
-
-    def __init__(self, autoscaling: ApplicationAutoScaling) -> None:
+    def __init__(
+        self, autoscaling: ApplicationAutoScaling, interval: float = STORAGE_INTERVAL
+    ) -> None:
         self.autoscaling = autoscaling
+        self.interval = interval
 
     def pass_once(self) -> list[ScalingActivity]:
         """Settle the activities under way, then scale what needs it; the activities begun."""

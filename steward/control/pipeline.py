@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from steward.control import operation_records
+from steward.control import operation_records, throttles
 from steward.control.arns import ArnFactory
 from steward.control.context import ReconcileContext
 from steward.control.node_specs import node_key
@@ -212,6 +212,7 @@ def on_failure(ctx: ReconcileContext, cluster: Cluster, op: Operation) -> Operat
         return None
     cluster.state = ClusterState.ACTIVE
     cluster.state_info = None
+    throttles.release_after_failure(ctx.store, cluster, op)
     if op.type in (OperationType.INCREASE_BROKER_COUNT, OperationType.DECREASE_BROKER_COUNT):
         nodes.keep_placed_brokers(ctx, cluster, op)
         return None

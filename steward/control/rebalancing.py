@@ -19,6 +19,7 @@ from datetime import timedelta
 from steward.balancer.model import ClusterModel
 from steward.balancer.planner import BalancePlan, PlanningError, imbalance, plan_balance
 from steward.control.cluster_model import build_model
+from steward.control.throttles import release_left_throttles
 from steward.control.updates import ClusterUpdates
 from steward.domain.errors import BadRequestException, ConflictException
 from steward.domain.model import (
@@ -175,7 +176,12 @@ class ContinuousBalancer:
         self.rebalancing = rebalancing
 
     def pass_once(self) -> list[str]:
-        """Start a rebalance on every cluster that needs one; the operation ARNs started."""
+        """Clear the replication throttles failed moves left, then start a rebalance on every
+        cluster that needs one; the operation ARNs started."""
+        try:
+            release_left_throttles(self.store)
+        except Exception:
+            log.exception("clearing replication throttles left set failed")
         started = []
         for setting in self.rebalancing.records.active():
             cluster = self.store.get_cluster(setting.cluster_arn)

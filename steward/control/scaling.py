@@ -7,15 +7,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from steward.autoscaling.brokers import CPU, HANDLER_IDLE, NETWORK_IN
+from steward.autoscaling.brokers import CPU, HANDLER_IDLE, NETWORK_IN, SERIES_PERIOD, ForecastTiming
 from steward.autoscaling.service import ApplicationAutoScaling, ResizePreview
 from steward.autoscaling.store import AutoscalingRecords
-from steward.balancer.model import Broker, BrokerCapacity
-from steward.balancer.planner import plan_balance
+from steward.balancer.planner import moves_between
+from steward.control.balance import BalanceError, plan_topic_by_topic
 from steward.control.cluster_model import build_model
-from steward.control.rebalancing import RebalancePreview
 from steward.control.service import ClusterService
-from steward.domain.errors import StewardError
+from steward.domain.errors import BadRequestException, StewardError
 from steward.domain.model import Cluster, Node, NodeRole, Operation, StateInfo
 from steward.kafka.errors import KafkaAdminError
 from steward.kafka.instance_types import network_bytes_per_s
@@ -25,8 +24,6 @@ log = logging.getLogger(__name__)
 
 AUTOSCALING = "AUTOSCALING"
 """The StateInfo code of a broker count change broker autoscaling decided."""
-SERIES_PERIOD = 300
-"""Seconds per point of the series a policy's trend is fitted to."""
 
 RAW_METRICS: dict[str, tuple[str, ...]] = {
     CPU: ("CpuUser", "CpuSystem"),
@@ -39,8 +36,10 @@ RAW_METRICS: dict[str, tuple[str, ...]] = {
 class ControlPlaneClusters:
     """`steward.autoscaling.service.Clusters` over a `ClusterService`."""
 
-    def __init__(self, service: ClusterService) -> None:
+    def __init__(self, service: ClusterService, period: int = SERIES_PERIOD) -> None:
         self.service = service
+        self.period = period
+        """Seconds per point of the series `broker_series` answers."""
 
     def describe(self, arn: str) -> Cluster:
         return self.service.describe_cluster(arn)
@@ -80,7 +79,7 @@ class ControlPlaneClusters:
                         name,
                         start=start,
                         end=end,
-                        period=SERIES_PERIOD,
+                        period=self.period,
                         broker_id=str(broker.node_id),
                     )
                 except StewardError:
@@ -98,9 +97,12 @@ class ControlPlaneClusters:
         ]
 
     def preview_resize(self, arn: str, brokers: int) -> ResizePreview:
-        """The balancer's plan for the cluster at `brokers` brokers: new ones (ids after the
-        highest, spread over the zones as placement spreads them) hold nothing yet; leaving ones
-        (the newest of each zone, as a scale-in chooses them) must be emptied."""
+        """The plan a broker count change to `brokers` would carry out, made by the planner that
+        change runs (`plan_topic_by_topic`, with the partitions' sizes): new brokers (ids after
+        the highest, spread over the zones as placement spreads them) hold nothing yet; leaving
+        ones (the newest of each zone, as a scale-in chooses them) must be emptied. Its bytes are
+        the copies the moves make; its time, those bytes at the replication throttle with every
+        receiving broker copying at once."""
         cluster = self.describe(arn)
         current = self._brokers(arn)
         zones = list(cluster.spec.broker_node_group.zones)
@@ -122,14 +124,18 @@ class ControlPlaneClusters:
             model = build_model(bootstrap, cluster, staying, self.service.metrics.store)
         except KafkaAdminError as error:
             raise StewardError(f"Kafka could not be asked about the partitions: {error}") from error
-        capacity = next(iter(model.brokers.values())).capacity if model.brokers else None
-        for broker_id, zone in added.items():
-            model.brokers[broker_id] = Broker(broker_id, zone, capacity or BrokerCapacity())
-        plan = plan_balance(model)
-        preview = RebalancePreview(arn, plan, self.service.settings.reassignment_throttle)
-        return ResizePreview(
-            len(current), brokers, len(plan.moves), plan.bytes_moved, round(preview.seconds, 1)
-        )
+        zones_of = {b.node_id: b.zone for b in staying} | added
+        sizes = {key: p.size_bytes for key, p in model.partitions.items()}
+        try:
+            plan = plan_topic_by_topic(model.assignment, zones_of, sizes)
+        except BalanceError as error:  # e.g. fewer brokers than a topic's replicas
+            raise BadRequestException(str(error), "brokers") from error
+        moves = moves_between(model, model.assignment, {**model.assignment, **plan.target})
+        moved = sum(m.size_bytes for m in moves)
+        receivers = {m.destination for m in moves}
+        rate = self.service.settings.reassignment_throttle * max(1, len(receivers))
+        seconds = moved / rate if rate > 0 else 0.0
+        return ResizePreview(len(current), brokers, len(moves), moved, round(seconds, 1))
 
     def _brokers(self, arn: str) -> list[Node]:
         return [n for n in self.service.store.nodes(arn) if n.role is NodeRole.BROKER]
@@ -138,9 +144,15 @@ class ControlPlaneClusters:
 def application_autoscaling(service: ClusterService) -> ApplicationAutoScaling:
     """Application Auto Scaling over the control plane of `service`."""
     settings = service.settings
+    timing = ForecastTiming(
+        settings.broker_scaling_window,
+        settings.broker_scaling_lead_time,
+        settings.broker_scaling_period,
+    )
     return ApplicationAutoScaling(
         AutoscalingRecords(service.store.engine),
-        ControlPlaneClusters(service),
+        ControlPlaneClusters(service, timing.period),
         settings.region,
         settings.account_id,
+        timing=timing,
     )

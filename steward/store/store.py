@@ -237,6 +237,23 @@ class Store:
         with self.transaction() as tx:
             tx.execute(statement)
 
+    def save_idle_cluster(self, cluster: Cluster) -> bool:
+        """Save the cluster (a background pass's change to its status) only if the stored one is
+        still ACTIVE at the same current version with no operation running; False otherwise,
+        saving nothing, so an operation that began meanwhile is never overwritten."""
+        clusters = schema.clusters.c
+        idle = (
+            (clusters.arn == cluster.arn)
+            & (clusters.state == ClusterState.ACTIVE.value)
+            & clusters.active_operation_arn.is_(None)
+            & (clusters.current_version == cluster.current_version)
+        )
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(schema.clusters).where(idle).values(**_cluster_values(cluster))
+            )
+        return bool(result.rowcount)
+
     def start_operation(self, cluster: Cluster, operation: Operation) -> None:
         """Record a new operation and the cluster state it puts the cluster in, atomically."""
         with self.transaction() as conn:

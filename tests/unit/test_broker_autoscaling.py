@@ -19,6 +19,7 @@ from steward.api.auth.guard import AcceptAnyRequest
 from steward.autoscaling.brokers import (
     CPU,
     HANDLER_IDLE,
+    ForecastTiming,
     Reading,
     bounds,
     decide,
@@ -26,7 +27,7 @@ from steward.autoscaling.brokers import (
 )
 from steward.autoscaling.service import ApplicationAutoScaling, BrokerAutoscaler, ResizePreview
 from steward.autoscaling.store import AutoscalingRecords
-from steward.control.scaling import AUTOSCALING, ControlPlaneClusters
+from steward.control.scaling import AUTOSCALING, ControlPlaneClusters, application_autoscaling
 from steward.control.service import ClusterService
 from steward.domain.model import OperationType, utcnow
 from steward.settings import Settings, Zone
@@ -215,3 +216,28 @@ def test_a_rising_load_adds_brokers_and_a_falling_one_removes_them(
     assert shown["Description"] == "Setting broker count to 3."
     decision, preview = scaling.plan_brokers(cluster.arn, 6)
     assert decision.desired == 3 and preview.brokers_to == 6
+
+
+def test_the_forecast_timing_and_the_autoscalers_pace_come_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "STEWARD_AUTOSCALING_INTERVAL": "5",
+        "STEWARD_BROKER_SCALING_PERIOD": "10",
+        "STEWARD_BROKER_SCALING_WINDOW": "60",
+        "STEWARD_BROKER_SCALING_LEAD_TIME": "20",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(home=tmp_path, zones=ZONES)
+    assert settings.autoscaling_interval == 5.0
+    service = ClusterService(settings, Store(settings.db_url))
+    scaling = application_autoscaling(service)
+    assert scaling.timing == ForecastTiming(window=60.0, lead_time=20.0, period=10)
+    assert isinstance(scaling.clusters, ControlPlaneClusters)
+    assert scaling.clusters.period == 10
+    assert BrokerAutoscaler(scaling, settings.autoscaling_interval).interval == 5.0
+    short = Reading("p", CPU, 60.0, 82.0, 91.3, lead_time=20.0)
+    assert short.describe() == (
+        "KafkaBrokerCpuUtilization 82.0 (forecast 91.3 in 20 s) against the target 60"
+    )
+    assert "in 15 min" in reading(82.0, 91.3).describe()
