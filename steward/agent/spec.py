@@ -214,6 +214,8 @@ class NodeSpec:
         stored["storage_key"] = None
         stored["tls_key"] = None
         stored["aws_credentials"] = None
+        if self.log_delivery is not None:
+            stored["log_delivery"] = LogDelivery.from_dict(self.log_delivery).stored()
         return json.dumps(stored, indent=2, sort_keys=True)
 
     @classmethod

@@ -12,6 +12,8 @@ step, assuming nothing of the pass before.
 - A connector that signs in with IAM gets a session of its service execution role, assumed as
   `kafkaconnect.amazonaws.com` and renewed well before it ends; every pass hands the current one
   to the workers' agents, which keep it where the workers' AWS SDK reads it.
+- Each worker's logs go where the connector's `logDelivery` says (`worker_logs`), delivered by
+  its agent.
 - A DELETING connector's workers are removed from their agents, then the connector.
 - Autoscaling connectors get one worker more or fewer by the CPU rule (`autoscaling`).
 """
@@ -41,6 +43,7 @@ from steward.connect.store import (
     WorkerConfigurationRecord,
     WorkerPlacement,
 )
+from steward.connect.worker_logs import worker_log_delivery
 from steward.connect.workers import (
     ClusterEndpoint,
     ConnectorFailed,
@@ -230,6 +233,7 @@ class ConnectReconciler:
                 mcu,
                 role_credentials=credentials,
                 region=self.settings.region,
+                log_delivery=worker_log_delivery(connector, worker, endpoint, self.settings),
             )
             self._apply(worker, spec)
         self._drive_connect(connector, workers)

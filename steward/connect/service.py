@@ -25,6 +25,7 @@ from steward.connect.store import (
     WorkerConfigurationRecord,
     WorkerConfigurationRevision,
 )
+from steward.connect.worker_logs import check_log_delivery
 from steward.domain.errors import BadRequestException, ConflictException, NotFoundException
 from steward.kafka.properties import PropertiesError, parse_properties
 from steward.settings import Zone
@@ -305,7 +306,8 @@ class MskConnect:
         if body.get("workerConfiguration") is not None:
             spec["workerConfiguration"] = self._worker_configuration(body["workerConfiguration"])
         if body.get("logDelivery") is not None:
-            spec["logDelivery"] = body["logDelivery"]
+            iam = spec["kafkaClusterClientAuthentication"]["authenticationType"] == "IAM"
+            spec["logDelivery"] = check_log_delivery(body["logDelivery"], iam)
         now = _now()
         record = ConnectorRecord(
             arn=self._arn("connector", name),

@@ -12,6 +12,7 @@ import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from steward.agent.spec import NodeSpec
 from steward.connect.store import ConnectorRecord, WorkerPlacement
@@ -122,6 +123,7 @@ def worker_spec(
     mcu_count: int,
     role_credentials: RoleCredentials | None = None,
     region: str | None = None,
+    log_delivery: dict[str, Any] | None = None,
 ) -> NodeSpec:
     """The worker's node spec. An IAM connector's carries its role session (`role_credentials`)
     and the region its sign-ins are signed for."""
@@ -152,6 +154,7 @@ def worker_spec(
         jvm_options=[f"-Daws.region={region}"] if iam else [],
         tls_trusted_certificates=endpoint.ca_certificate if identity.trust_cluster_ca else None,
         aws_credentials=dict(role_credentials.to_json()) if role_credentials else None,
+        log_delivery=log_delivery,
     )
 
 
