@@ -104,7 +104,8 @@ def worker_log_delivery(
     if log_group is None and bucket is None and stream is None:
         return None
     _, _, _, region, account_id, _ = connector.arn.split(":", 5)
-    tls = connector.spec["kafkaClusterEncryptionInTransit"]["encryptionType"] == "TLS"
+    encryption = connector.spec.get("kafkaClusterEncryptionInTransit") or {}
+    tls = encryption.get("encryptionType") == "TLS"
     delivery = LogDelivery(
         cluster_name=connector.name,
         cluster_uuid=connector.connector_id,

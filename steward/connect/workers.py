@@ -52,8 +52,8 @@ class ClusterEndpoint:
 
 
 def signs_in_with_iam(connector: ConnectorRecord) -> bool:
-    authentication = connector.spec["kafkaClusterClientAuthentication"]
-    return bool(authentication["authenticationType"] == "IAM")
+    authentication = connector.spec.get("kafkaClusterClientAuthentication") or {}
+    return bool(authentication.get("authenticationType") == "IAM")
 
 
 def worker_key(connector: ConnectorRecord, index: int) -> str:
