@@ -7,7 +7,9 @@ sink exports every record a writer (signed in as an IAM user of its own) put in 
 objects are read back with boto3 from moto's S3 server. The connector's `logDelivery` sends the
 workers' logs to a bucket of the same S3 server, in MSK's key layout under `KafkaConnectLogs`,
 each line prefixed with its worker's id as MSK Connect prefixes it. A connector whose role MSK
-Connect may not assume is refused at once.
+Connect may not assume is refused at once. The AWS SDK a worker signs in with (aws-msk-iam-auth's
+own jars) keeps the session of the profile the agent writes until shortly before it expires, then
+takes the renewed one the agent wrote over it, with no restart.
 
 One single-zone, one-broker cluster (TLS only, IAM on, unauthenticated access off) serves the
 module.
@@ -19,8 +21,10 @@ import gzip
 import json
 import logging
 import re
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -29,7 +33,11 @@ import pytest
 from botocore.exceptions import ClientError
 from confluent_kafka import Producer
 
+from steward.agent.aws_profile import aws_profile_jvm_options, write_aws_profile
+from steward.kafka.client_tools import aws_msk_iam_auth_libs
+from steward.kafka.connect_worker import IAM_PROFILE
 from steward.kafka.distribution import DEFAULT_KAFKA_VERSION
+from steward.kafka.java import find_java
 from steward.kafka.s3_sink import s3_sink_plugin
 from tests.iam_signing import oauth_token
 from tests.integration.harness import Steward, eventually, signed_in_cluster
@@ -322,3 +330,69 @@ def test_a_connector_whose_role_msk_connect_may_not_assume_is_refused(
         )
     assert refused.value.response["Error"]["Code"] == "BadRequestException"
     assert "kafkaconnect.amazonaws.com" in refused.value.response["Error"]["Message"]
+
+
+RESOLVER = """
+import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
+import software.amazon.awssdk.profiles.ProfileFileSupplier;
+
+public class Resolve {
+    public static void main(String[] args) throws Exception {
+        var provider = ProfileCredentialsProvider.builder().profileName(args[0])
+                .profileFile(ProfileFileSupplier.defaultSupplier()).build();
+        var in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
+        while (in.readLine() != null) {
+            System.out.println(provider.resolveCredentials().accessKeyId());
+            System.out.flush();
+        }
+    }
+}
+"""
+
+
+def test_the_workers_sdk_takes_a_renewed_session_from_its_profile_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    """The profile as aws-msk-iam-auth reads it (`awsProfileName`: a ProfileCredentialsProvider
+    on the default profile files, here the agent's), asked for credentials as each sign-in asks."""
+    profile = tmp_path / "aws"
+
+    def session(key: str, seconds: float) -> dict[str, Any]:
+        expiration = time.time() + seconds
+        return {
+            "AccessKeyId": key,
+            "SecretAccessKey": "s",
+            "SessionToken": "t",
+            "Expiration": expiration,
+        }
+
+    write_aws_profile(session("ASIAFIRST", 60), profile)
+    source = tmp_path / "Resolve.java"
+    source.write_text(RESOLVER)
+    command = [
+        find_java(),
+        "-cp",
+        f"{aws_msk_iam_auth_libs()}/*",
+        *aws_profile_jvm_options(profile),
+        str(source),
+        IAM_PROFILE,
+    ]
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert process.stdin is not None and process.stdout is not None
+
+    def resolved() -> str:
+        process.stdin.write("\n")  # type: ignore[union-attr]
+        process.stdin.flush()  # type: ignore[union-attr]
+        return process.stdout.readline().strip()  # type: ignore[union-attr]
+
+    try:
+        assert resolved() == "ASIAFIRST"
+        write_aws_profile(session("ASIASECOND", 3600), profile)  # the agent's renewal
+        assert resolved() == "ASIAFIRST"  # held while it is good
+        eventually(lambda: resolved() == "ASIASECOND", "the renewed session", timeout=120)
+    finally:
+        process.stdin.close()
+        process.kill()
+        process.wait(30)
