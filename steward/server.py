@@ -28,7 +28,11 @@ from steward.autoscaling.service import (
 from steward.background import BackgroundTasks, Pace
 from steward.connect.endpoints import ClusterEndpoints
 from steward.connect.plugin_files import S3Access
-from steward.connect.reconciler import ConnectReconciler
+from steward.connect.reconciler import (
+    CONNECT_PRINCIPAL,
+    CONNECT_ROLE_NOT_ASSUMABLE,
+    ConnectReconciler,
+)
 from steward.connect.service import MskConnect
 from steward.connect.store import ConnectRecords
 from steward.control.agents import AgentDirectory
@@ -252,7 +256,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     service.rebalancing.wake = tasks.waker(CONTINUOUS_BALANCING)
     add_functions(plane)
     plane.closing.append(service.metrics.close)
-    plane.connect = _add_connect(settings, store, service, agents, tasks)
+    plane.connect = _add_connect(settings, store, service, agents, tasks, plane.iam_sign_in)
     return plane
 
 
@@ -262,16 +266,26 @@ def _add_connect(
     service: ClusterService,
     agents: AgentDirectory,
     tasks: BackgroundTasks,
+    iam_sign_in: IamCredentialSync | None = None,
 ) -> MskConnect:
-    """MSK Connect: its use cases, and the reconciler that runs connectors' workers."""
+    """MSK Connect: its use cases, and the reconciler that runs connectors' workers. Connectors
+    that sign in with IAM do so as their service execution role, whose sessions' keys reach the
+    brokers (`iam_sign_in`) before the workers get them."""
     records = ConnectRecords(store.engine)
     endpoints = ClusterEndpoints(service)
+    sessions = RoleSessions(
+        service.iam,
+        on_new_session=iam_sign_in.pass_once if iam_sign_in is not None else lambda: None,
+        principal=CONNECT_PRINCIPAL,
+        refusal=CONNECT_ROLE_NOT_ASSUMABLE,
+    )
     connect = MskConnect(
         records,
         settings.region,
         settings.account_id,
         is_steward_cluster=endpoints.exists,
         zones=settings.zones,
+        may_assume_role=sessions.may_assume,
     )
     s3 = S3Access(
         settings.connect_s3_endpoint,
@@ -279,7 +293,9 @@ def _add_connect(
         settings.connect_s3_access_key_id,
         settings.connect_s3_secret_access_key,
     )
-    reconciler = ConnectReconciler(records, settings, agents, store, endpoints, s3)
+    reconciler = ConnectReconciler(
+        records, settings, agents, store, endpoints, s3, sessions=sessions
+    )
     tasks.add(CONNECT_RECONCILER, reconciler.pass_once, reconciler.interval, pace=Pace.DELAY)
     connect.wake = tasks.waker(CONNECT_RECONCILER)
     return connect

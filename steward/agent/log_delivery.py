@@ -16,7 +16,14 @@ the Steward home of that host (`STEWARD_HOME`, the directory the agent's state l
   record's key is the broker id and its value a JSON object: `broker`, `timestamp`, `level`,
   `logger`, `message` (a stack trace line is a record of its own with only `message`).
 
-This module holds the description the control plane sends with a broker's `NodeSpec`
+MSK Connect's `logDelivery.workerLogDelivery` takes the same three destinations for a connector's
+Kafka Connect workers (`source="worker"`): each line is prefixed with the worker's id as MSK
+Connect prefixes it (`[Worker-<17 hex>] `), the log group's stream and the objects are named
+`Worker-<id>` under `<connectorName>-<connectorId>`, the S3 layout says `KafkaConnectLogs` where
+the brokers' says `KafkaBrokerLogs`, and the bucket is one of the S3 API Steward's MSK Connect is
+configured with (`s3_api`; `STEWARD_CONNECT_S3_ENDPOINT`), not a directory.
+
+This module holds the description the control plane sends with a node's `NodeSpec`
 (`LogDelivery`), the name rules shared with the API's validation, and the destinations' paths.
 The delivery itself is `steward.agent.log_shipper`.
 """
@@ -24,7 +31,7 @@ The delivery itself is `steward.agent.log_shipper`.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +43,9 @@ BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 DELIVERY_STREAM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 """Firehose's rule for a delivery stream name, which is also a valid Kafka topic name."""
 MAX_PREFIX_LENGTH = 512
+SOURCES = ("broker", "worker")
+WORKER_ID = re.compile(r"^[0-9a-f]{17}$")
+"""A Connect worker's id as MSK Connect shows it after `Worker-`."""
 
 TOPIC_PARTITIONS = 3
 TOPIC_CONFIGS = {
@@ -119,6 +129,17 @@ class LogDelivery:
     node_identity: bool = False
     """Present the broker's own certificate (its key store): the bootstrap is the brokers'
     REPLICATION listeners of a cluster with an authorizer, where only the nodes get in."""
+    source: str = "broker"
+    """Whose log: a broker's, or a Connect worker's (`cluster_name`/`cluster_uuid` are then the
+    connector's name and id)."""
+    worker_id: str | None = None
+    """A worker's id (17 hex digits), which names its stream and objects and prefixes its lines."""
+    s3_api: bool = False
+    """The bucket is one of an S3 API (`s3_endpoint`, AWS's own when None), not a directory."""
+    s3_endpoint: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    """Kept out of the stored spec (`NodeSpec.to_json`): the control plane sends it again."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -150,6 +171,36 @@ class LogDelivery:
             raise InvalidLogDelivery("a topic destination needs the cluster's bootstrap")
         if self.log_group is None and self.bucket is None and self.topic is None:
             raise InvalidLogDelivery("a log delivery needs at least one destination")
+        if self.source not in SOURCES:
+            raise InvalidLogDelivery(f"source {self.source!r} is not one of {SOURCES}")
+        if self.source == "worker" and not (
+            isinstance(self.worker_id, str) and WORKER_ID.match(self.worker_id)
+        ):
+            raise InvalidLogDelivery(f"worker_id {self.worker_id!r} is not 17 hex digits")
+        if not isinstance(self.s3_api, bool):
+            raise InvalidLogDelivery("s3_api must be true or false")
+        for name in ("s3_endpoint", "s3_access_key_id", "s3_secret_access_key"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or "\n" in value):
+                raise InvalidLogDelivery(f"{name} must be null or a single-line string")
+
+    def node_name(self, node_id: int) -> str:
+        """How the destinations name the node: `Broker-<id>` or `Worker-<id>`."""
+        return f"Worker-{self.worker_id}" if self.source == "worker" else f"Broker-{node_id}"
+
+    @property
+    def log_kind(self) -> str:
+        """The S3 layout's name of the logs' kind."""
+        return "KafkaConnectLogs" if self.source == "worker" else "KafkaBrokerLogs"
+
+    @property
+    def line_prefix(self) -> str:
+        """What each delivered line starts with: a worker's id, as MSK Connect's lines do."""
+        return f"[Worker-{self.worker_id}] " if self.source == "worker" else ""
+
+    def stored(self) -> dict[str, Any]:
+        """The delivery as the agent stores it: without the S3 secret."""
+        return {**self.to_dict(), "s3_secret_access_key": None}
 
     @property
     def stream_name(self) -> str:
@@ -170,10 +221,11 @@ class LogDelivery:
 
 
 def log_group_file(root: Path, delivery: LogDelivery, broker_id: int) -> Path:
-    """The file of a broker's stream in its log group, below the Steward home `root`."""
+    """The file of a node's stream in its log group, below the Steward home `root`."""
     assert delivery.log_group is not None
     group = relative_parts(delivery.log_group)
-    return root.joinpath("log-groups", *group, delivery.stream_name, f"Broker-{broker_id}.log")
+    name = delivery.node_name(broker_id)
+    return root.joinpath("log-groups", *group, delivery.stream_name, f"{name}.log")
 
 
 def bucket_object_key(delivery: LogDelivery, broker_id: int, at: datetime, token: str) -> str:
@@ -184,11 +236,11 @@ def bucket_object_key(delivery: LogDelivery, broker_id: int, at: datetime, token
         *relative_parts(delivery.prefix),
         "AWSLogs",
         delivery.account_id,
-        "KafkaBrokerLogs",
+        delivery.log_kind,
         delivery.region,
         delivery.stream_name,
         at.strftime("%Y-%m-%d-%H"),
-        f"Broker-{broker_id}_{at.strftime('%H-%M')}_{token}.log.gz",
+        f"{delivery.node_name(broker_id)}_{at.strftime('%H-%M')}_{token}.log.gz",
     ]
     return "/".join(parts)
 

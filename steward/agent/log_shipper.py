@@ -39,6 +39,7 @@ from steward.agent.log_delivery import (
     bucket_object_path,
     log_group_file,
 )
+from steward.agent.log_objects import S3ObjectDestination
 from steward.agent.log_tail import LogTailer, Position
 from steward.agent.tls import KEYSTORE_FILE
 
@@ -219,15 +220,15 @@ class BucketDestination:
         pass
 
 
-def log_record(broker_id: int, text: str) -> dict[str, Any]:
-    """A log line as the JSON value of its topic record: `broker`, `timestamp`, `level`, `logger`
-    and `message` (a line that continues the one before, e.g. of a stack trace, has only
-    `broker` and `message`)."""
+def log_record(broker_id: int | str, text: str, source: str = "broker") -> dict[str, Any]:
+    """A log line as the JSON value of its topic record: `broker` (or a Connect worker's
+    `worker`), `timestamp`, `level`, `logger` and `message` (a line that continues the one
+    before, e.g. of a stack trace, has only `broker` and `message`)."""
     match = _LOG_LINE.match(text)
     if match is None:
-        return {"broker": broker_id, "message": text}
+        return {source: broker_id, "message": text}
     return {
-        "broker": broker_id,
+        source: broker_id,
         "timestamp": match["timestamp"],
         "level": match["level"],
         "logger": match["logger"],
@@ -248,7 +249,10 @@ class TopicDestination:
         broker_id: int,
         security: dict[str, str] | None = None,
         timeout: float = 15.0,
+        worker_id: str | None = None,
     ) -> None:
+        self.worker_id = worker_id
+        """A Connect worker's id: its records carry `worker` (and are keyed by it)."""
         self.bootstrap = bootstrap
         self.security = dict(security or {})
         """librdkafka's settings of the connection: `security.protocol`, `ssl.ca.pem`."""
@@ -283,10 +287,12 @@ class TopicDestination:
             if error is not None:
                 failures.append(str(error))
 
-        key = str(self.broker_id).encode()
+        who: int | str = self.broker_id if self.worker_id is None else self.worker_id
+        source = "broker" if self.worker_id is None else "worker"
+        key = str(who).encode()
         try:
             for line in lines:
-                value = json.dumps(log_record(self.broker_id, line.text)).encode()
+                value = json.dumps(log_record(who, line.text, source)).encode()
                 self._producer.produce(self.topic, value, key, on_delivery=on_delivery)
             left = self._producer.flush(self.timeout + 5)
         except (BufferError, KafkaException) as error:
@@ -354,6 +360,7 @@ class LogShipper:
     ) -> None:
         self.delivery = delivery
         self.broker_id = broker_id
+        self._prefix = delivery.line_prefix
         self.checkpoint_file = checkpoint_file
         self.interval = interval
         self._senders = [_Sender(d, DeliveryQueue(queue_lines)) for d in destinations]
@@ -372,7 +379,9 @@ class LogShipper:
         destinations: list[Destination] = []
         if delivery.log_group is not None:
             destinations.append(LogGroupDestination(log_group_file(root, delivery, broker_id)))
-        if delivery.bucket is not None:
+        if delivery.bucket is not None and delivery.s3_api:
+            destinations.append(S3ObjectDestination(delivery, broker_id, object_seconds()))
+        elif delivery.bucket is not None:
             destinations.append(BucketDestination(root, delivery, broker_id))
         if delivery.topic is not None and delivery.bootstrap is not None:
             security = {"security.protocol": delivery.security_protocol}
@@ -382,7 +391,13 @@ class LogShipper:
             if delivery.node_identity:  # its key and certificate chain, in one PEM file
                 security["ssl.key.location"] = security["ssl.certificate.location"] = str(keystore)
             destinations.append(
-                TopicDestination(delivery.bootstrap, delivery.topic, broker_id, security)
+                TopicDestination(
+                    delivery.bootstrap,
+                    delivery.topic,
+                    broker_id,
+                    security,
+                    worker_id=delivery.worker_id,
+                )
             )
         return cls(
             delivery, broker_id, logs_dir / "server.log", node_dir / CHECKPOINT_FILE, destinations
@@ -454,7 +469,7 @@ class LogShipper:
         lines = self._tailer.read(READ_LINES)
         for line in lines:
             self._seq += 1
-            queued = QueuedLine(self._seq, line.text, line.start)
+            queued = QueuedLine(self._seq, self._prefix + line.text, line.start)
             for sender in self._senders:
                 sender.queue.put(queued)
         return len(lines)

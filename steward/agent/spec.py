@@ -88,6 +88,12 @@ class NodeSpec:
     log_delivery: dict[str, Any] | None = None
     """Brokers: where the agent delivers the broker's log (`steward.agent.log_delivery`, MSK's
     LoggingInfo). Applied live: a change restarts nothing."""
+    aws_credentials: dict[str, Any] | None = field(default=None, repr=False)
+    """Connect workers that sign in with IAM: the temporary credentials of the connector's
+    service execution role (`AccessKeyId`, `SecretAccessKey`, `SessionToken`, `Expiration` in
+    epoch seconds). The agent keeps them in the worker's AWS profile (`steward.agent.aws_profile`),
+    replaced live when the control plane sends a renewed session, and leaves them out of the
+    stored spec (`to_json`)."""
     node_exporter_port: int | None = None
     """Brokers: the port on the broker's address where the agent runs Prometheus's node_exporter
     (`steward.agent.node_exporter`, MSK's node exporter; the built-in one where the package is
@@ -150,6 +156,10 @@ class NodeSpec:
             not _is_int(self.node_exporter_port) or not 1 <= self.node_exporter_port <= 65535
         ):
             raise InvalidSpec("node_exporter_port must be null or a port number")
+        if self.aws_credentials is not None:
+            if self.role != "connect":
+                raise InvalidSpec("aws_credentials is only for Connect workers")
+            _validate_aws_credentials(self.aws_credentials)
         if self.initial_controllers is not None and self.role != "controller":
             raise InvalidSpec("initial_controllers is only for controllers")
         if not isinstance(self.jvm_options, list) or not all(
@@ -194,6 +204,8 @@ class NodeSpec:
         spec.client_certificate_authorities = list(spec.client_certificate_authorities)
         if spec.log_delivery is not None:
             spec.log_delivery = dict(spec.log_delivery)
+        if spec.aws_credentials is not None:
+            spec.aws_credentials = dict(spec.aws_credentials)
         return spec
 
     def to_json(self) -> str:
@@ -201,6 +213,9 @@ class NodeSpec:
         stored = self.to_dict()
         stored["storage_key"] = None
         stored["tls_key"] = None
+        stored["aws_credentials"] = None
+        if self.log_delivery is not None:
+            stored["log_delivery"] = LogDelivery.from_dict(self.log_delivery).stored()
         return json.dumps(stored, indent=2, sort_keys=True)
 
     @classmethod
@@ -226,6 +241,7 @@ class NodeSpec:
         del launch["storage_key"]
         del launch["log_delivery"]  # the agent applies it live
         del launch["node_exporter_port"]  # so are the node metrics
+        del launch["aws_credentials"]  # renewed live: the worker's SDK reads its profile again
         # The TLS material is issued anew as often as the control plane likes; what the node
         # listens with (its listeners, their protocols) is in `properties`.
         del launch["tls_certificate_chain"], launch["tls_key"], launch["tls_trusted_certificates"]
@@ -279,6 +295,24 @@ class NodeStatus:
         if status.state not in get_args(NodeState):
             raise ValueError(f"unknown node state {status.state!r}")
         return status
+
+
+AWS_CREDENTIAL_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
+
+
+def _validate_aws_credentials(value: object) -> None:
+    if not isinstance(value, dict) or set(value) != {*AWS_CREDENTIAL_FIELDS, "Expiration"}:
+        raise InvalidSpec(
+            "aws_credentials must have exactly AccessKeyId, SecretAccessKey, SessionToken and "
+            "Expiration"
+        )
+    for name in AWS_CREDENTIAL_FIELDS:
+        text = value[name]
+        if not isinstance(text, str) or not text or any(c in text for c in "\r\n\0"):
+            raise InvalidSpec(f"aws_credentials.{name} must be a single-line string")
+    expiration = value["Expiration"]
+    if not isinstance(expiration, int | float) or isinstance(expiration, bool):
+        raise InvalidSpec("aws_credentials.Expiration must be epoch seconds")
 
 
 def _is_int(value: object) -> bool:

@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from steward.agent import processes
+from steward.agent.aws_profile import aws_profile_jvm_options, write_aws_profile
 from steward.agent.cgroups import CpuGroups
 from steward.agent.encryption import EncryptedDirectory, EncryptionError
 from steward.agent.iam import write_iam_files
@@ -58,7 +59,8 @@ from steward.agent.volumes import (
     volume_mode,
 )
 from steward.kafka import class_archive
-from steward.kafka.connect_worker import connect_worker_command
+from steward.kafka.client_tools import aws_msk_iam_auth_libs
+from steward.kafka.connect_worker import connect_worker_command, signs_in_with_iam
 from steward.kafka.distribution import DistributionError, require_distribution
 from steward.kafka.java import JavaNotFound, find_java, server_classpath
 from steward.kafka.launch import LOG4J_FILE, PROPERTIES_FILE, kafka_server_command
@@ -141,6 +143,11 @@ class NodePaths:
         return self.root / "iam"
 
     @property
+    def aws(self) -> Path:
+        """A Connect worker's AWS profile of its role session (`steward.agent.aws_profile`)."""
+        return self.root / "aws"
+
+    @property
     def sealed(self) -> Path:
         """Where an encrypted node's data is on disk (`steward.agent.encryption`); `data` is then
         the clear view of it."""
@@ -190,13 +197,19 @@ def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
     ConnectDistributed on the distribution's jars."""
     java = find_java()
     if spec.role == "connect":
+        classpath = require_distribution(spec.kafka_version).classpath
+        options: list[str] = []
+        if signs_in_with_iam(spec.properties):  # aws-msk-iam-auth and the role's profile
+            classpath = f"{classpath}{os.pathsep}{aws_msk_iam_auth_libs()}/*"
+            options = aws_profile_jvm_options(paths.aws)
         return connect_worker_command(
             spec,
             java=java,
-            classpath=require_distribution(spec.kafka_version).classpath,
+            classpath=classpath,
             properties_file=paths.properties,
             log4j_file=paths.log4j,
             logs_dir=paths.logs,
+            extra_options=options,
         )
     archives: list[str] = []
     if class_archive.enabled():
@@ -752,6 +765,8 @@ class NodeSupervisor:
         properties = spec.server_properties(str(paths.data))
         if spec.role == "connect":
             properties.update(write_worker_trust(spec, paths.tls))
+            if spec.aws_credentials is not None:
+                write_aws_profile(spec.aws_credentials, paths.aws)
         else:
             properties.update(write_tls_files(spec, paths.tls))
             properties.update(write_iam_files(spec, paths.iam))

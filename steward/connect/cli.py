@@ -243,6 +243,12 @@ def _configuration(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--scale-in", type=int, default=20, show_default=True, help="CPU % to scale in.")
 @click.option("--scale-out", type=int, default=80, show_default=True, help="CPU % to scale out.")
 @click.option("--tls", is_flag=True, help="TLS to the cluster (else plaintext).")
+@click.option(
+    "--iam", is_flag=True, help="Sign in with IAM as --role (implies --tls; the IAM listeners)."
+)
+@click.option("--log-bucket", default=None, help="Deliver the workers' logs to this S3 bucket.")
+@click.option("--log-prefix", default=None, help="The key prefix of --log-bucket's objects.")
+@click.option("--log-group", default=None, help="Deliver the workers' logs to this log group.")
 @click.option("--worker-config", "worker_config_arn", default=None)
 @click.option(
     "--subnet",
@@ -267,6 +273,10 @@ def create_connector(
     scale_in: int,
     scale_out: int,
     tls: bool,
+    iam: bool,
+    log_bucket: str | None,
+    log_prefix: str | None,
+    log_group: str | None,
     worker_config_arn: str | None,
     subnets: tuple[str, ...],
     role: str,
@@ -295,12 +305,22 @@ def create_connector(
         "kafkaCluster": {
             "apacheKafkaCluster": {"bootstrapServers": bootstrap, "vpc": {"subnets": list(subnets)}}
         },
-        "kafkaClusterClientAuthentication": {"authenticationType": "NONE"},
-        "kafkaClusterEncryptionInTransit": {"encryptionType": "TLS" if tls else "PLAINTEXT"},
+        "kafkaClusterClientAuthentication": {"authenticationType": "IAM" if iam else "NONE"},
+        "kafkaClusterEncryptionInTransit": {"encryptionType": "TLS" if tls or iam else "PLAINTEXT"},
         "kafkaConnectVersion": "3.7.x",
         "plugins": [{"customPlugin": {"customPluginArn": plugin_arn, "revision": 1}}],
         "serviceExecutionRoleArn": role,
     }
+    log_delivery: dict[str, Any] = {}
+    if log_bucket:
+        bucket: dict[str, Any] = {"enabled": True, "bucket": log_bucket}
+        if log_prefix:
+            bucket["prefix"] = log_prefix
+        log_delivery["s3"] = bucket
+    if log_group:
+        log_delivery["cloudWatchLogs"] = {"enabled": True, "logGroup": log_group}
+    if log_delivery:
+        request["logDelivery"] = {"workerLogDelivery": log_delivery}
     if worker_config_arn:
         request["workerConfiguration"] = {
             "workerConfigurationArn": worker_config_arn,

@@ -9,6 +9,11 @@ step, assuming nothing of the pass before.
   worker. Otherwise its workers are placed and handed to their agents (which restart them when
   they die), the connector's configuration is put through Connect's REST API once a worker
   answers, and the connector's state follows Connect's status of the connector and its tasks.
+- A connector that signs in with IAM gets a session of its service execution role, assumed as
+  `kafkaconnect.amazonaws.com` and renewed well before it ends; every pass hands the current one
+  to the workers' agents, which keep it where the workers' AWS SDK reads it.
+- Each worker's logs go where the connector's `logDelivery` says (`worker_logs`), delivered by
+  its agent.
 - A DELETING connector's workers are removed from their agents, then the connector.
 - Autoscaling connectors get one worker more or fewer by the CPU rule (`autoscaling`).
 """
@@ -38,6 +43,7 @@ from steward.connect.store import (
     WorkerConfigurationRecord,
     WorkerPlacement,
 )
+from steward.connect.worker_logs import worker_log_delivery
 from steward.connect.workers import (
     ClusterEndpoint,
     ConnectorFailed,
@@ -45,9 +51,12 @@ from steward.connect.workers import (
     desired_worker_count,
     mcu_count,
     place_workers,
+    signs_in_with_iam,
     worker_spec,
 )
 from steward.control.agents import AgentDirectory
+from steward.functions.iam_token import RoleCredentials
+from steward.functions.role_sessions import RoleNotAssumable, RoleSessions
 from steward.kafka.connect_plugins import PluginContentError, connector_plugins, unpack_plugin
 from steward.kafka.distribution import DEFAULT_KAFKA_VERSION, DistributionError
 from steward.kafka.java import JavaNotFound
@@ -59,6 +68,9 @@ log = logging.getLogger(__name__)
 AGENT_TIMEOUT = 30.0
 START_TIMEOUT = 900.0
 """Seconds a connector may stay CREATING or UPDATING before it is FAILED."""
+
+CONNECT_PRINCIPAL = "kafkaconnect.amazonaws.com"
+CONNECT_ROLE_NOT_ASSUMABLE = "MSK Connect cannot assume the connector's service execution role."
 
 EndpointResolver = Callable[[ConnectorRecord], ClusterEndpoint]
 
@@ -77,6 +89,9 @@ class ConnectReconciler:
     s3: S3Access
     interval: float = 5.0
     autoscaler: CpuAutoscaler = field(default_factory=CpuAutoscaler)
+    sessions: RoleSessions | None = None
+    """Sessions of IAM connectors' service execution roles (as `kafkaconnect.amazonaws.com`);
+    None: connectors that sign in with IAM fail."""
 
     @property
     def plugins_root(self) -> Path:
@@ -88,11 +103,15 @@ class ConnectReconciler:
                 self._plugin(plugin)
             except Exception:
                 log.exception("custom plugin %s: the pass failed", plugin.name)
-        for connector in self.records.all(ConnectorRecord):
+        connectors = self.records.all(ConnectorRecord)
+        for connector in connectors:
             try:
                 self._connector(connector)
             except Exception:
                 log.exception("connector %s: the pass failed", connector.name)
+        if self.sessions is not None:
+            running = {c.connector_id for c in connectors if c.state not in ("FAILED", "DELETING")}
+            self.sessions.retain(running)
 
     # --- custom plugins -------------------------------------------------------------------------
     def _plugin(self, plugin: CustomPluginRecord) -> None:
@@ -201,13 +220,38 @@ class ConnectReconciler:
                 if not self.records.observe(connector):
                     return
         mcu = mcu_count(connector)
+        credentials = self._role_credentials(connector)
         assert plugin.plugin_path is not None
         for index, worker in enumerate(workers):
             spec = worker_spec(
-                connector, worker, index, endpoint, plugin.plugin_path, worker_configuration, mcu
+                connector,
+                worker,
+                index,
+                endpoint,
+                plugin.plugin_path,
+                worker_configuration,
+                mcu,
+                role_credentials=credentials,
+                region=self.settings.region,
+                log_delivery=worker_log_delivery(connector, worker, endpoint, self.settings),
             )
             self._apply(worker, spec)
         self._drive_connect(connector, workers)
+
+    def _role_credentials(self, connector: ConnectorRecord) -> RoleCredentials | None:
+        """The session an IAM connector's workers sign in with, renewed when it is near its
+        end (the new key reaches the brokers before it is handed on); None without IAM."""
+        if not signs_in_with_iam(connector):
+            return None
+        role = connector.spec["serviceExecutionRoleArn"]
+        if self.sessions is None:
+            raise ConnectorFailed(
+                "ROLE_NOT_ASSUMABLE", "IAM client authentication is not available here."
+            )
+        try:
+            return self.sessions.credentials_for(connector.connector_id, role)
+        except RoleNotAssumable as refused:
+            raise ConnectorFailed("ROLE_NOT_ASSUMABLE", str(refused)) from refused
 
     def _drive_connect(self, connector: ConnectorRecord, workers: list[WorkerPlacement]) -> None:
         rest = next(

@@ -25,6 +25,7 @@ from steward.connect.store import (
     WorkerConfigurationRecord,
     WorkerConfigurationRevision,
 )
+from steward.connect.worker_logs import check_log_delivery
 from steward.domain.errors import BadRequestException, ConflictException, NotFoundException
 from steward.kafka.properties import PropertiesError, parse_properties
 from steward.settings import Zone
@@ -136,8 +137,12 @@ class MskConnect:
         wake: Wake = lambda: None,
         is_steward_cluster: Callable[[str], bool] = lambda _arn: False,
         zones: Sequence[Zone] = (),
+        may_assume_role: Callable[[str], bool] | None = None,
     ) -> None:
         self.records = records
+        self.may_assume_role = may_assume_role
+        """Whether MSK Connect (`kafkaconnect.amazonaws.com`) may assume a role, which an IAM
+        connector's workers sign in as; None checks nothing."""
         self.zones = tuple(zones)
         """Steward's zones, which a connector's subnets name (none given: any subnet passes)."""
         self.region = region
@@ -297,10 +302,12 @@ class MskConnect:
             "serviceExecutionRoleArn": str(body["serviceExecutionRoleArn"]),
             "networkType": body.get("networkType") or "IPV4",
         }
+        self._check_iam(spec)
         if body.get("workerConfiguration") is not None:
             spec["workerConfiguration"] = self._worker_configuration(body["workerConfiguration"])
         if body.get("logDelivery") is not None:
-            spec["logDelivery"] = body["logDelivery"]
+            iam = spec["kafkaClusterClientAuthentication"]["authenticationType"] == "IAM"
+            spec["logDelivery"] = check_log_delivery(body["logDelivery"], iam)
         now = _now()
         record = ConnectorRecord(
             arn=self._arn("connector", name),
@@ -601,12 +608,26 @@ class MskConnect:
             raise BadRequestException(
                 "authenticationType must be NONE or IAM.", "authenticationType"
             )
-        if kind == "IAM":
-            raise BadRequestException(
-                "IAM client authentication to the cluster is not available yet; use NONE.",
-                "authenticationType",
-            )
         return {"authenticationType": kind}
+
+    def _check_iam(self, spec: dict[str, Any]) -> None:
+        """An IAM connector's workers sign in over TLS as its service execution role, which MSK
+        Connect must be allowed to assume."""
+        if spec["kafkaClusterClientAuthentication"]["authenticationType"] != "IAM":
+            return
+        if spec["kafkaClusterEncryptionInTransit"]["encryptionType"] != "TLS":
+            raise BadRequestException(
+                "IAM client authentication needs encryptionType TLS in "
+                "kafkaClusterEncryptionInTransit.",
+                "kafkaClusterEncryptionInTransit",
+            )
+        role = spec["serviceExecutionRoleArn"]
+        if self.may_assume_role is not None and not self.may_assume_role(role):
+            raise BadRequestException(
+                f"The service execution role {role} does not exist or its trust policy does not "
+                "let kafkaconnect.amazonaws.com assume it.",
+                "serviceExecutionRoleArn",
+            )
 
     @staticmethod
     def _encryption(value: Any) -> dict[str, str]:

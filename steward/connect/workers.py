@@ -12,10 +12,12 @@ import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from steward.agent.spec import NodeSpec
 from steward.connect.store import ConnectorRecord, WorkerPlacement
 from steward.control.placement import Placer, zone_for
+from steward.functions.iam_token import RoleCredentials
 from steward.kafka.connect_worker import WorkerIdentity, worker_properties
 from steward.settings import Settings, Zone
 
@@ -47,6 +49,11 @@ class ClusterEndpoint:
     kafka_version: str
     ca_certificate: str | None = None
     """PEM of the cluster's CA (a Steward cluster over TLS); None trusts the JVM's CAs."""
+
+
+def signs_in_with_iam(connector: ConnectorRecord) -> bool:
+    authentication = connector.spec.get("kafkaClusterClientAuthentication") or {}
+    return bool(authentication.get("authenticationType") == "IAM")
 
 
 def worker_key(connector: ConnectorRecord, index: int) -> str:
@@ -114,8 +121,16 @@ def worker_spec(
     plugin_path: str,
     worker_configuration: dict[str, str],
     mcu_count: int,
+    role_credentials: RoleCredentials | None = None,
+    region: str | None = None,
+    log_delivery: dict[str, Any] | None = None,
 ) -> NodeSpec:
+    """The worker's node spec. An IAM connector's carries its role session (`role_credentials`)
+    and the region its sign-ins are signed for."""
     tls = connector.spec["kafkaClusterEncryptionInTransit"]["encryptionType"] == "TLS"
+    iam = signs_in_with_iam(connector)
+    if iam and (role_credentials is None or region is None):
+        raise ValueError("an IAM connector's worker needs its role's credentials and region")
     identity = WorkerIdentity(
         connector_name=connector.name,
         connector_id=connector.connector_id,
@@ -125,6 +140,7 @@ def worker_spec(
         plugin_path=plugin_path,
         tls=tls,
         trust_cluster_ca=tls and endpoint.ca_certificate is not None,
+        iam=iam,
     )
     return NodeSpec(
         key=worker.key,
@@ -135,7 +151,10 @@ def worker_spec(
         directory_id=_kafka_uuid(worker.key),
         properties=worker_properties(identity, worker_configuration),
         heap_mb=HEAP_MB_PER_MCU * mcu_count,
+        jvm_options=[f"-Daws.region={region}"] if iam else [],
         tls_trusted_certificates=endpoint.ca_certificate if identity.trust_cluster_ca else None,
+        aws_credentials=dict(role_credentials.to_json()) if role_credentials else None,
+        log_delivery=log_delivery,
     )
 
 

@@ -45,8 +45,14 @@ class RoleSessions:
         clock: Callable[[], float] = time.time,
         session_seconds: int = SESSION_SECONDS,
         renew_before: float = RENEW_BEFORE,
+        principal: str = LAMBDA_PRINCIPAL,
+        refusal: str = NOT_ASSUMABLE,
     ) -> None:
         self.identity = identity
+        self.principal = principal
+        """The service that assumes the roles (MSK Connect's connectors use these sessions too,
+        as `kafkaconnect.amazonaws.com`)."""
+        self.refusal = refusal
         self.on_new_session = on_new_session
         self.clock = clock
         self.session_seconds = session_seconds
@@ -57,11 +63,12 @@ class RoleSessions:
         return self.identity.role_by_arn(role_arn) is not None
 
     def may_assume(self, role_arn: str | None) -> bool:
-        return bool(role_arn) and self.identity.service_may_assume(str(role_arn), LAMBDA_PRINCIPAL)
+        return bool(role_arn) and self.identity.service_may_assume(str(role_arn), self.principal)
 
     def credentials_for(self, mapping_uuid: str, role_arn: str | None) -> RoleCredentials:
-        """Credentials of `role_arn` for the mapping's poller, with more than `renew_before`
-        seconds left; RoleNotAssumable when Lambda may not assume the role."""
+        """Credentials of `role_arn` for the mapping's poller (or the connector's workers), with
+        more than `renew_before` seconds left; RoleNotAssumable when the service may not assume
+        the role."""
         held = self._held.get(mapping_uuid)
         if (
             held is not None
@@ -70,14 +77,14 @@ class RoleSessions:
         ):
             return held.credentials
         if not role_arn:
-            raise RoleNotAssumable(NOT_ASSUMABLE)
+            raise RoleNotAssumable(self.refusal)
         try:
             made = self.identity.assume_role_for_service(
-                role_arn, LAMBDA_PRINCIPAL, mapping_uuid, self.session_seconds
+                role_arn, self.principal, mapping_uuid, self.session_seconds
             )
         except IamError as error:
             self._held.pop(mapping_uuid, None)
-            raise RoleNotAssumable(f"{NOT_ASSUMABLE} {error.message}") from error
+            raise RoleNotAssumable(f"{self.refusal} {error.message}") from error
         credentials = RoleCredentials(
             made.access_key_id,
             made.secret_access_key,

@@ -18,6 +18,12 @@ from steward.kafka.log4j import log4j_jvm_options
 CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
 CLIENT_PREFIXES = ("", "producer.", "consumer.", "admin.")
 """The worker's own clients, and those it makes for tasks, each configured apart."""
+AWS_MSK_IAM = "AWS_MSK_IAM"
+IAM_PROFILE = "steward-connector"
+"""The AWS profile of the worker's credentials file that holds its role session (written by the
+agent, `steward.agent.aws_profile`): aws-msk-iam-auth signs in with it."""
+IAM_LOGIN = f'software.amazon.msk.auth.iam.IAMLoginModule required awsProfileName="{IAM_PROFILE}";'
+IAM_CALLBACK_HANDLER = "software.amazon.msk.auth.iam.IAMClientCallbackHandler"
 
 DEFAULT_WORKER_PROPERTIES: dict[str, str] = {
     "key.converter": "org.apache.kafka.connect.storage.StringConverter",
@@ -44,6 +50,9 @@ OWNED_PROPERTIES = frozenset(
         "status.storage.topic",
     }
     | {f"{prefix}security.protocol" for prefix in CLIENT_PREFIXES}
+    | {f"{prefix}sasl.mechanism" for prefix in CLIENT_PREFIXES}
+    | {f"{prefix}sasl.jaas.config" for prefix in CLIENT_PREFIXES}
+    | {f"{prefix}sasl.client.callback.handler.class" for prefix in CLIENT_PREFIXES}
     | {f"{prefix}ssl.truststore.type" for prefix in CLIENT_PREFIXES}
     | {f"{prefix}{TRUSTSTORE_LOCATION}" for prefix in CLIENT_PREFIXES}
 )
@@ -62,6 +71,9 @@ class WorkerIdentity:
     trust_cluster_ca: bool = False
     """TLS with the cluster's own CA (a PEM trust store the agent writes); otherwise the JVM's
     default trust store."""
+    iam: bool = False
+    """Sign in with SASL `AWS_MSK_IAM` (over TLS) as the connector's service execution role,
+    whose temporary credentials the agent keeps in the worker's AWS profile."""
 
 
 def internal_topics(connector_name: str, connector_id: str) -> dict[str, str]:
@@ -91,12 +103,21 @@ def worker_properties(
             **internal_topics(identity.connector_name, identity.connector_id),
         }
     )
-    if identity.tls:
+    if identity.tls or identity.iam:
         for prefix in CLIENT_PREFIXES:
-            properties[f"{prefix}security.protocol"] = "SSL"
+            properties[f"{prefix}security.protocol"] = "SASL_SSL" if identity.iam else "SSL"
             if identity.trust_cluster_ca:
                 properties[f"{prefix}ssl.truststore.type"] = "PEM"
+            if identity.iam:
+                properties[f"{prefix}sasl.mechanism"] = AWS_MSK_IAM
+                properties[f"{prefix}sasl.jaas.config"] = IAM_LOGIN
+                properties[f"{prefix}sasl.client.callback.handler.class"] = IAM_CALLBACK_HANDLER
     return properties
+
+
+def signs_in_with_iam(properties: Mapping[str, str]) -> bool:
+    """The worker signs in with AWS_MSK_IAM: aws-msk-iam-auth goes on its class path."""
+    return properties.get("sasl.mechanism") == AWS_MSK_IAM
 
 
 def uses_trust_store(properties: Mapping[str, str]) -> bool:

@@ -384,3 +384,63 @@ def test_a_tls_connector_exports_through_the_clusters_tls_listener(
     restarted = wait_for_connector(connect, arn, {"RUNNING", "FAILED"}, timeout=120)
     assert restarted["connectorState"] == "RUNNING"
     connect.delete_connector(connectorArn=arn)
+
+
+def test_a_parquet_connector_writes_every_record_in_objects_named_by_their_offsets(
+    steward: Steward,
+    connect: Any,
+    s3: S3Server,
+    bootstrap: str,
+    cluster_arn: str,
+    s3_sink_arn: str,
+) -> None:
+    import pyarrow.parquet as pq
+
+    topic = "invoices"
+    steward.client().create_topic(
+        ClusterArn=cluster_arn, TopicName=topic, PartitionCount=1, ReplicationFactor=1
+    )
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    for i in range(150):
+        producer.produce(topic, f"invoice-{i}".encode(), key=f"customer-{i % 7}".encode())
+    assert producer.flush(30) == 0
+    arn = connect.create_connector(
+        **connector_request(
+            "invoices-as-parquet",
+            cluster_arn,
+            s3_sink_arn,
+            s3,
+            capacity={"provisionedCapacity": {"mcuCount": 1, "workerCount": 1}},
+            configuration={
+                "topics": topic,
+                "s3.prefix": "parquet/",
+                "tasks.max": "1",
+                "format.output.type": "parquet",
+            },
+        )
+    )["connectorArn"]
+    described = wait_for_connector(connect, arn, {"RUNNING", "FAILED"}, timeout=400)
+    assert described["connectorState"] == "RUNNING", described.get("stateDescription")
+
+    def tables() -> dict[str, Any]:
+        return {
+            key: pq.read_table(io.BytesIO(s3.read(EXPORT_BUCKET, key)))
+            for key in s3.objects(EXPORT_BUCKET, f"parquet/{topic}/")
+        }
+
+    deadline = time.time() + 180
+    found = tables()
+    while sum(t.num_rows for t in found.values()) < 150 and time.time() < deadline:
+        time.sleep(2)
+        found = tables()
+    values: list[str] = []
+    for key, table in found.items():
+        assert key.endswith(".parquet"), key
+        first, last = key.rsplit("/", 1)[-1].removesuffix(".parquet").split("+")[2:]
+        offsets = table.column("offset").to_pylist()
+        assert (offsets[0], offsets[-1]) == (int(first), int(last)), key
+        assert set(table.column("topic").to_pylist()) == {topic}
+        assert all(k.startswith("customer-") for k in table.column("key").to_pylist())
+        values += table.column("value").to_pylist()
+    assert sorted(values) == sorted(f"invoice-{i}" for i in range(150))
+    connect.delete_connector(connectorArn=arn)

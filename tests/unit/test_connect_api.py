@@ -401,3 +401,33 @@ def test_the_cli_registers_a_plugin_a_worker_configuration_and_a_connector(
         listed = json.loads(steward("connect", "worker-config", "list", "-o", "json"))
         assert [w["name"] for w in listed["workerConfigurations"]] == ["w"]
         assert "DELETING" in steward("connect", "connector", "delete", created["connectorArn"])
+        signed = json.loads(
+            steward(
+                "connect",
+                "connector",
+                "create",
+                "--name",
+                "signed",
+                "--plugin",
+                made["customPluginArn"],
+                "--bootstrap",
+                "127.0.0.1:9098",
+                "--config",
+                "connector.class=S3SinkConnector",
+                "--iam",
+                "--log-bucket",
+                "worker-logs",
+                "--log-prefix",
+                "connect",
+                "-o",
+                "json",
+            )
+        )
+        described = connect.describe_connector(signed["connectorArn"]).spec
+        assert described["kafkaClusterClientAuthentication"] == {"authenticationType": "IAM"}
+        assert described["kafkaClusterEncryptionInTransit"] == {"encryptionType": "TLS"}
+        assert described["logDelivery"]["workerLogDelivery"]["s3"] == {
+            "enabled": True,
+            "bucket": "worker-logs",
+            "prefix": "connect",
+        }

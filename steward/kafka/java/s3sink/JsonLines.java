@@ -44,6 +44,26 @@ final class JsonLines {
         return out.toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /** A key or value as one column's text: strings as they are, bytes as UTF-8 (base64 when
+     * they are not text), anything else as its JSON; null stays null. */
+    static String text(Object value) {
+        if (value == null) return null;
+        if (value instanceof String s) return s;
+        if (value instanceof byte[] bytes) return text(bytes);
+        if (value instanceof java.nio.ByteBuffer buffer) {
+            byte[] bytes = new byte[buffer.remaining()];
+            buffer.duplicate().get(bytes);
+            return text(bytes);
+        }
+        StringBuilder out = new StringBuilder();
+        value(out, value);
+        return out.toString();
+    }
+
+    static void appendJson(StringBuilder out, Object value) {
+        value(out, value);
+    }
+
     private static void value(StringBuilder out, Object value) {
         if (value == null) {
             out.append("null");

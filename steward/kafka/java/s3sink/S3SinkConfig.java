@@ -33,8 +33,8 @@ public class S3SinkConfig extends AbstractConfig {
             .define(ACCESS_KEY, Type.STRING, "", Importance.MEDIUM,
                     "An access key id; empty for the SDK's default credentials.")
             .define(SECRET_KEY, Type.PASSWORD, "", Importance.MEDIUM, "Its secret key.")
-            .define(FORMAT, Type.STRING, "jsonl", ConfigDef.ValidString.in("jsonl"),
-                    Importance.MEDIUM, "The object format: JSON lines.")
+            .define(FORMAT, Type.STRING, "jsonl", ConfigDef.ValidString.in("jsonl", "parquet"),
+                    Importance.MEDIUM, "The object format: JSON lines or Parquet.")
             .define(FLUSH_SIZE, Type.INT, 1000, ConfigDef.Range.atLeast(1), Importance.MEDIUM,
                     "Records per object at most.")
             .define(MAX_BYTES, Type.LONG, 64L * 1024 * 1024, ConfigDef.Range.atLeast(1),

@@ -2,8 +2,10 @@ package steward.connect.s3;
 
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -42,9 +44,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  */
 public class S3SinkTask extends SinkTask {
     private static final Logger LOG = LoggerFactory.getLogger(S3SinkTask.class);
-    private static final String EXTENSION = "jsonl";
 
     private S3SinkConfig config;
+    private boolean parquet;
     private S3Client s3;
     private String bucket;
     private String prefix;
@@ -54,6 +56,8 @@ public class S3SinkTask extends SinkTask {
     /** The records of one partition not yet in an object. */
     private static final class Buffer {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        /** The records themselves, for a Parquet object (its size is still counted in JSON). */
+        final List<SinkRecord> records = new ArrayList<>();
         int count;
         long first = -1;
         long last = -1;
@@ -69,6 +73,7 @@ public class S3SinkTask extends SinkTask {
     @Override
     public void start(Map<String, String> props) {
         config = new S3SinkConfig(props);
+        parquet = "parquet".equals(config.getString(S3SinkConfig.FORMAT));
         bucket = config.getString(S3SinkConfig.BUCKET);
         prefix = config.getString(S3SinkConfig.PREFIX);
         S3ClientBuilder builder = S3Client.builder()
@@ -147,6 +152,7 @@ public class S3SinkTask extends SinkTask {
                 buffer.openedAt = now;
             }
             buffer.bytes.writeBytes(line);
+            if (parquet) buffer.records.add(record);
             buffer.count++;
             buffer.last = record.kafkaOffset();
             if (buffer.count >= config.getInt(S3SinkConfig.FLUSH_SIZE)) {
@@ -168,14 +174,22 @@ public class S3SinkTask extends SinkTask {
 
     private void write(TopicPartition tp, Buffer buffer) {
         String key = ObjectNames.key(prefix, tp.topic(), tp.partition(), buffer.firstTimestamp,
-                buffer.first, buffer.last, EXTENSION);
+                buffer.first, buffer.last, parquet ? "parquet" : "jsonl");
+        byte[] body;
+        try {
+            body = parquet ? ParquetObjects.write(buffer.records) : buffer.bytes.toByteArray();
+        } catch (java.io.IOException e) {
+            throw new ConnectException(
+                    "cannot write " + key + " as Parquet", e);
+        }
         try {
             s3.putObject(PutObjectRequest.builder()
                             .bucket(bucket)
                             .key(key)
-                            .contentType("application/x-ndjson")
+                            .contentType(parquet ? "application/vnd.apache.parquet"
+                                    : "application/x-ndjson")
                             .build(),
-                    RequestBody.fromBytes(buffer.bytes.toByteArray()));
+                    RequestBody.fromBytes(body));
         } catch (SdkException e) {
             // the buffer stays: Connect hands the batch again, and the records already held
             // are skipped by offset
