@@ -34,6 +34,7 @@ from steward.connect.store import ConnectRecords
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
+from steward.control.host_registry import HostRegistry
 from steward.control.leadership import Leadership, holder_id
 from steward.control.node_specs import NodeSpecRenderer, node_key
 from steward.control.rebalancing import ContinuousBalancer
@@ -128,7 +129,9 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     store.master_key = master_key
     data_keys = DataKeys(store.engine, master_key)
     certificates = ClusterCertificates(store.engine, master_key)
-    agents = AgentDirectory(settings)
+    hosts = HostRegistry(settings, store)
+    hosts.register_embedded()
+    agents = AgentDirectory(settings, hosts)
     renderer = NodeSpecRenderer(store, data_keys.key_for, certificates.with_node_tls)
     context = ReconcileContext(settings, store, agents, renderer)
     tasks = BackgroundTasks()

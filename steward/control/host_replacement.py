@@ -30,9 +30,8 @@ from dataclasses import dataclass, field, replace
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
 from steward.control.node_specs import node_key
-from steward.control.placement import Placer
+from steward.control.placement import placer_for, reservation
 from steward.domain.model import Cluster, Node, NodeRole
-from steward.settings import Host
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +104,13 @@ def answered(moves: HostMoves, agent: str, save: Callable[[], None]) -> None:
 
 def live_peers(ctx: ReconcileContext, agent: str) -> list[str]:
     """The other hosts of `agent`'s zone whose agents answer."""
-    hosts = {h.name: h for h in ctx.settings.hosts}
+    hosts = {h.name: h for h in ctx.agents.hosts}
     host = hosts.get(agent)
     if host is None:
         return []
     peers = []
     for peer in hosts.values():
-        if peer.zone.name != host.zone.name or peer.name == agent:
+        if peer.zone.name != host.zone.name or peer.name == agent or not peer.accepts_nodes:
             continue
         try:
             ctx.agents.client(peer.name, timeout=2.0).health()
@@ -135,12 +134,10 @@ def move_broker(
     have it yet."""
     plan = moves.moved.get(str(node.node_id))
     if plan is None:
-        hosts: list[Host] = [h for h in ctx.settings.hosts if h.name in peers]
-        placer = Placer(
-            ctx.settings.zones, ctx.store.used_hosts(), hosts, ctx.store.nodes_per_agent()
-        )
-        target = placer.host_for(node.zone)
-        address = placer.address_on(target, list(node.ports.values()))
+        placer = placer_for(ctx, [h for h in ctx.agents.hosts if h.name in peers])
+        need = reservation(node)
+        target = placer.host_for(node.zone, need=need)
+        address = placer.address_on(target, list(node.ports.values()), need)
         plan = {"from": node.agent, "agent": target.name, "host": address}
         moves.moved[str(node.node_id)] = plan
         save()
