@@ -14,32 +14,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from steward.domain.hosts import Capacity, Disk, HostOrigin, HostRecord, HostState
-from steward.domain.model import utcnow
+from steward.domain.errors import BadRequestException, ConflictException, NotFoundException
+from steward.domain.hosts import Capacity, Disk, HostOrigin, HostRecord, HostState, Resources
+from steward.domain.model import Node, NodeRole, utcnow
 from steward.settings import Host, Settings, Zone
 from steward.store.hosts import HostRecords
 from steward.store.store import Store
-
-
-class HostRegistryError(Exception):
-    """A request about hosts that cannot be carried out; `code` is its MSK-style error code."""
-
-    code = "BadRequestException"
-    status = 400
-
-
-class HostNotFound(HostRegistryError):
-    code = "NotFoundException"
-    status = 404
-
-
-class HostInUse(HostRegistryError):
-    code = "ConflictException"
-    status = 409
 
 
 def this_machine_capacity(home: Path) -> Capacity:
@@ -138,21 +122,21 @@ class HostRegistry:
         """Register a host, or update the one of that name (its state stays; a REMOVED host
         that joins again is ACTIVE again)."""
         if not name or "/" in name:
-            raise HostRegistryError(f"{name!r} is not a host name")
+            raise BadRequestException(f"{name!r} is not a host name")
         if zone not in {z.name for z in self.settings.zones}:
             known = ", ".join(z.name for z in self.settings.zones)
-            raise HostRegistryError(f"zone {zone!r} is not one of this Steward's zones ({known})")
+            raise BadRequestException(f"zone {zone!r} is not one of this Steward's zones ({known})")
         if capacity.cores <= 0 or capacity.memory_bytes <= 0:
-            raise HostRegistryError("a host's capacity needs cores and memory")
+            raise BadRequestException("a host's capacity needs cores and memory")
         if origin is HostOrigin.JOINED and not node_addresses:
-            raise HostRegistryError(f"host {name} names no address for its nodes")
+            raise BadRequestException(f"host {name} names no address for its nodes")
         taken = self._addresses_of_others(name)
         clash = sorted(set(node_addresses) & taken)
         if clash:
-            raise HostRegistryError(f"addresses {', '.join(clash)} belong to another host")
+            raise BadRequestException(f"addresses {', '.join(clash)} belong to another host")
         existing = self.records.get(name)
         if existing is not None and existing.origin is not origin:
-            raise HostRegistryError(f"host {name} is already registered as {existing.origin}")
+            raise BadRequestException(f"host {name} is already registered as {existing.origin}")
         record = HostRecord(
             name=name,
             zone=zone,
@@ -193,7 +177,7 @@ class HostRegistry:
     def get(self, name: str) -> HostRecord:
         record = self.records.get(name)
         if record is None or record.state is HostState.REMOVED:
-            raise HostNotFound(f"no host {name}")
+            raise NotFoundException(f"no host {name}")
         return record
 
     def entries(self) -> list[HostEntry]:
@@ -233,7 +217,7 @@ class HostRegistry:
         remaining = self.nodes_on(name)
         if remaining:
             shown = ", ".join(remaining[:5]) + (" ..." if len(remaining) > 5 else "")
-            raise HostInUse(
+            raise ConflictException(
                 f"host {name} still runs {len(remaining)} node(s) ({shown}): "
                 "drain it and wait for its brokers to move (controllers are not moved)"
             )
@@ -252,3 +236,35 @@ class HostRegistry:
         record = self.records.get(name)
         assert record is not None
         return record
+
+
+@dataclass(frozen=True)
+class HostUsage:
+    """What the nodes placed on a host take of it."""
+
+    nodes: tuple[str, ...]
+    """`<cluster> <role> <id>` of each node placed on it."""
+    reserved: Resources
+    """What those nodes reserve (`steward.control.placement.reservation`)."""
+    volume_bytes: int
+    """The sizes of its brokers' data volumes (thin: what they hold is less)."""
+
+
+def host_usage(store: Store, reserve: Callable[[Node], Resources]) -> dict[str, HostUsage]:
+    """Every host's usage, by host name (hosts that run nothing are left out)."""
+    nodes: dict[str, list[str]] = {}
+    reserved: dict[str, Resources] = {}
+    volumes: dict[str, int] = {}
+    for cluster in store.list_clusters():
+        volume = cluster.spec.broker_node_group.volume_size_gb * 1024**3
+        for node in store.nodes(cluster.arn):
+            nodes.setdefault(node.agent, []).append(
+                f"{cluster.name} {node.role.value.lower()} {node.node_id}"
+            )
+            reserved[node.agent] = reserved.get(node.agent, Resources()) + reserve(node)
+            if node.role is NodeRole.BROKER:
+                volumes[node.agent] = volumes.get(node.agent, 0) + volume
+    return {
+        name: HostUsage(tuple(found), reserved[name], volumes.get(name, 0))
+        for name, found in nodes.items()
+    }

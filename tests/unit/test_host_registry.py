@@ -5,14 +5,10 @@ from pathlib import Path
 import pytest
 
 from steward.control.agents import AgentDirectory
-from steward.control.host_registry import (
-    HostInUse,
-    HostNotFound,
-    HostRegistry,
-    HostRegistryError,
-)
+from steward.control.host_registry import HostRegistry
 from steward.control.placement import Placer
 from steward.control.service import ClusterService
+from steward.domain.errors import BadRequestException, ConflictException, NotFoundException
 from steward.domain.hosts import Capacity, Disk, HostOrigin, HostState
 from steward.domain.model import BrokerNodeGroup, ClusterSpec
 from steward.settings import Settings, Zone
@@ -62,14 +58,14 @@ def test_a_joined_host_registers_once_and_a_new_registration_updates_it(
 
 
 def test_registration_checks_zone_capacity_and_addresses(registry: HostRegistry) -> None:
-    with pytest.raises(HostRegistryError, match="zone 'az-z'"):
+    with pytest.raises(BadRequestException, match="zone 'az-z'"):
         registry.register("m1", "az-z", "10.9.0.5:9781", SMALL, ["10.9.0.6"])
-    with pytest.raises(HostRegistryError, match="capacity"):
+    with pytest.raises(BadRequestException, match="capacity"):
         registry.register("m1", "az-a", "10.9.0.5:9781", Capacity(0, 0), ["10.9.0.6"])
-    with pytest.raises(HostRegistryError, match="no address"):
+    with pytest.raises(BadRequestException, match="no address"):
         registry.register("m1", "az-a", "10.9.0.5:9781", SMALL)
     registry.register("m1", "az-a", "10.9.0.5:9781", SMALL, ["10.9.0.6"])
-    with pytest.raises(HostRegistryError, match="another host"):
+    with pytest.raises(BadRequestException, match="another host"):
         registry.register("m2", "az-a", "10.9.0.7:9781", SMALL, ["10.9.0.6"])
 
 
@@ -78,7 +74,7 @@ def test_drain_and_remove(registry: HostRegistry) -> None:
     assert registry.drain("m1").state is HostState.DRAINING
     assert registry.remove("m1").state is HostState.REMOVED
     assert registry.list() == []
-    with pytest.raises(HostNotFound):
+    with pytest.raises(NotFoundException):
         registry.get("m1")
     # joining again brings it back
     registry.register("m1", "az-a", "10.9.0.5:9781", SMALL, ["10.9.0.6"])
@@ -102,7 +98,7 @@ def test_a_host_that_runs_nodes_is_not_removed(registry: HostRegistry) -> None:
         "kafka.m5.large",
     )  # fmt: skip
     registry.store.add_nodes(nodes)
-    with pytest.raises(HostInUse, match="host az-b still runs 2 node"):
+    with pytest.raises(ConflictException, match="host az-b still runs 2 node"):
         registry.remove("az-b")
     assert registry.get("az-b").state is HostState.ACTIVE
 
