@@ -180,6 +180,9 @@ class FakeAgents:
     def client(self, agent: str, timeout: float = 60.0) -> FakeAgent:
         return self.agents[agent]
 
+    def seen(self, agent: str) -> None:
+        pass
+
     def agent_running(self, agent: str) -> bool:
         return self.agents[agent].alive or agent in self.starting
 
