@@ -38,6 +38,7 @@ from steward.connect.store import ConnectRecords
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
+from steward.control.host_registry import HostRegistry
 from steward.control.leadership import Leadership, holder_id
 from steward.control.node_specs import NodeSpecRenderer, node_key
 from steward.control.rebalancing import ContinuousBalancer
@@ -132,7 +133,9 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     store.master_key = master_key
     data_keys = DataKeys(store.engine, master_key)
     certificates = ClusterCertificates(store.engine, master_key)
-    agents = AgentDirectory(settings)
+    hosts = HostRegistry(settings, store)
+    hosts.register_embedded()
+    agents = AgentDirectory(settings, hosts)
     renderer = NodeSpecRenderer(store, data_keys.key_for, certificates.with_node_tls)
     context = ReconcileContext(settings, store, agents, renderer)
     tasks = BackgroundTasks()
@@ -152,6 +155,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         wake_reconciler=wake_reconciler,
         health_reports=monitor.report if monitor is not None else None,
         master_key=data_keys.master_key,
+        hosts=hosts,
     )
     plane = ControlPlane(settings, store, service, reconciler, tasks)
     if monitor is not None:

@@ -14,6 +14,7 @@ from steward.cli.chaos import chaos
 from steward.cli.clusters import cluster
 from steward.cli.configs import config
 from steward.cli.groups import group as consumer_group
+from steward.cli.hosts import host
 from steward.cli.kafka import kafka
 from steward.cli.metrics import metrics
 from steward.cli.policies import policy
@@ -90,6 +91,7 @@ for group in (
     access_key,
     rebalance,
     autoscaling,
+    host,
 ):
     cli.add_command(group)
     _accept_output_option(group)

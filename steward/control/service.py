@@ -16,6 +16,7 @@ from steward.control.arns import ArnFactory, new_current_version
 from steward.control.client_subnets import place_client_subnets
 from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
+from steward.control.host_registry import HostRegistry
 from steward.control.operation_records import fail, mutable_info
 from steward.control.pipeline import start_operation
 from steward.control.rebalancing import ClusterRebalancing
@@ -107,8 +108,11 @@ class ClusterService:
         wake_reconciler: Callable[[], None] = lambda: None,
         health_reports: Callable[[str], ClusterHealth | None] | None = None,
         master_key: MasterKey | None = None,
+        hosts: HostRegistry | None = None,
     ) -> None:
         self.settings = settings
+        self.hosts = hosts or HostRegistry(settings, store)
+        """The hosts nodes are placed on (`steward host`)."""
         self._health_reports = health_reports
         self.store = store
         self.arns = ArnFactory(settings.region, settings.account_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -500,3 +501,20 @@ control_plane_leases = Table(
 leads (`holder`), where the others send it the writes they are given (`address`, its API's URL),
 until when (`expires_at`, seconds since the epoch by the database's clock, which every server
 reads alike) and since which takeover (`term`, counted up each time another server takes over)."""
+
+hosts = Table(
+    "hosts",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("zone", String, nullable=False),
+    Column("agent_address", String, nullable=False),
+    Column("node_addresses", JSON, nullable=False),
+    Column("cores", Float, nullable=False),
+    Column("memory_bytes", BigInteger, nullable=False),
+    Column("disks", JSON, nullable=False),
+    Column("state", String, nullable=False),
+    Column("origin", String, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True)),
+)
