@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -49,6 +50,7 @@ from steward.iam.service import IdentityAccess
 from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.alarm_monitor import AlarmMonitor, StoredMetrics
 from steward.monitor.scraper import MetricsScraper
+from steward.security.agent_authority import AgentAuthority
 from steward.security.certificates import ClusterCertificates, ca_certificate
 from steward.security.client_trust import ClientTrust
 from steward.security.data_keys import DataKeys
@@ -61,7 +63,7 @@ from steward.security.iam_signin import (
 )
 from steward.security.policy_sync import PolicySync
 from steward.security.scram import ScramSync
-from steward.settings import Settings
+from steward.settings import Host, Settings
 from steward.store.leases import Leases
 from steward.store.store import Store
 
@@ -128,7 +130,10 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     store.master_key = master_key
     data_keys = DataKeys(store.engine, master_key)
     certificates = ClusterCertificates(store.engine, master_key)
-    agents = AgentDirectory(settings)
+    agent_authority = AgentAuthority(
+        store.engine, master_key, timedelta(seconds=settings.agent_certificate_lifetime)
+    )
+    agents = local_agents(settings, agent_authority)
     renderer = NodeSpecRenderer(store, data_keys.key_for, certificates.with_node_tls)
     context = ReconcileContext(settings, store, agents, renderer)
     tasks = BackgroundTasks()
@@ -254,6 +259,21 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     plane.closing.append(service.metrics.close)
     plane.connect = _add_connect(settings, store, service, agents, tasks)
     return plane
+
+
+def local_agents(settings: Settings, authority: AgentAuthority) -> AgentDirectory:
+    """The agents of this machine, spoken to over mutual TLS: the control plane's credentials
+    written to the home from the store, and each embedded agent given its own before it starts."""
+    authority.write_control_plane_files(settings.home)
+    agents = AgentDirectory(settings)
+
+    def credentials(host: Host, state_dir: Path) -> None:
+        authority.ensure_local_agent(
+            host.name, host.zone.name, host.agent_address, settings.agent_port, state_dir
+        )
+
+    agents.local_credentials = credentials
+    return agents
 
 
 def _add_connect(

@@ -1,17 +1,27 @@
 """The host agents the control plane drives. In the embedded default there is one per host on this
 machine (STEWARD_HOSTS_PER_ZONE hosts per zone, one by default), started (detached) by the control
 plane when it is not already running; in netns mode (STEWARD_ZONE_NETWORK) inside its zone's
-network namespace, which is made first when missing."""
+network namespace, which is made first when missing.
+
+The control plane speaks to agents over mutual TLS once its credentials are in its home
+(`steward.agent.mtls.ControlPlaneTlsFiles`, written by the server from the store): an embedded
+agent is given its key and certificate in its state directory before it is started
+(`local_credentials`, set by the server), and serves HTTPS with them. Without those files (a
+directory made outside a server, as some tests do) agents are spoken to over plain HTTP with the
+shared token, as before."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from steward.agent.client import AgentClient
 from steward.agent.launcher import AgentStartError, agent_pid, ensure_agent, powered_off
+from steward.agent.mtls import AgentTlsFiles, ClientTls, ControlPlaneTlsFiles
 from steward.network.zones import ZoneNetwork
 from steward.settings import Host, Settings
 
@@ -36,6 +46,10 @@ class AgentDirectory:
         self.token = agent_token(settings.home)
         self._hosts: dict[str, Host] = {h.name: h for h in settings.hosts}
         self._starting: dict[str, threading.Lock] = {}
+        self.client_tls = ClientTls(ControlPlaneTlsFiles.of_home(settings.home))
+        self.local_credentials: Callable[[Host, Path], None] | None = None
+        """Puts an embedded agent's TLS files in its state directory (the host, that directory)
+        before it starts: `AgentAuthority.ensure_local_agent`, set by the server."""
 
     @property
     def hosts(self) -> tuple[Host, ...]:
@@ -48,11 +62,26 @@ class AgentDirectory:
         """The hosts of `zone`, host 1 first."""
         return [h for h in self._hosts.values() if h.zone.name == zone]
 
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The control plane's mutual TLS to agents, or None (plain HTTP with the token)."""
+        return self.client_tls.context()
+
     def url(self, agent: str) -> str:
-        return f"http://{self._hosts[agent].agent_address}:{self.settings.agent_port}"
+        return self.url_at(self._hosts[agent].agent_address, self.settings.agent_port)
+
+    def url_at(self, address: str, port: int) -> str:
+        scheme = "https" if self.ssl_context() is not None else "http"
+        host = f"[{address}]" if ":" in address else address
+        return f"{scheme}://{host}:{port}"
 
     def client(self, agent: str, timeout: float = 60.0) -> AgentClient:
-        return AgentClient(self.url(agent), self.token, timeout)
+        return self.client_at(self._hosts[agent].agent_address, self.settings.agent_port, timeout)
+
+    def client_at(self, address: str, port: int, timeout: float = 60.0) -> AgentClient:
+        """A client of the agent at address:port (an embedded one or one that joined)."""
+        context = self.ssl_context()
+        token = None if context is not None else self.token
+        return AgentClient(self.url_at(address, port), token, timeout, context)
 
     def zone_network(self) -> ZoneNetwork | None:
         """The network of the zones that have namespaces (netns mode), or None (loopback)."""
@@ -93,12 +122,20 @@ class AgentDirectory:
         # One start of an agent at a time: the reconciler, a repair and the health monitor's
         # sweep may all find it silent at once.
         with self._starting.setdefault(host.name, threading.Lock()):
+            state_dir = self.state_dir(host.name)
+            context = self.ssl_context()
+            if context is not None and self.local_credentials is not None:
+                self.local_credentials(host, state_dir)
+            files = AgentTlsFiles.of_state_dir(state_dir)
+            tls = context is not None and files.complete()
             return ensure_agent(
                 name=host.name,
                 host=host.agent_address,
                 port=self.settings.agent_port,
-                state_dir=self.state_dir(host.name),
-                token_file=self.settings.home / "agent-token",
+                state_dir=state_dir,
+                token_file=None if tls else self.settings.home / "agent-token",
                 namespace=host.zone.namespace,
                 timeout=timeout,
+                tls_dir=files.directory if tls else None,
+                ssl_context=context if tls else None,
             )
