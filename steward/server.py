@@ -153,6 +153,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         wake_reconciler=wake_reconciler,
         health_reports=monitor.report if monitor is not None else None,
         master_key=data_keys.master_key,
+        agent_authority=agent_authority,
     )
     plane = ControlPlane(settings, store, service, reconciler, tasks)
     if monitor is not None:

@@ -17,6 +17,7 @@ from steward.api import (
     alarms,
     broker_scaling,
     consumer_groups,
+    host_joins,
     iam_audit,
     native,
     rebalancing,
@@ -62,6 +63,7 @@ def msk_router() -> Router:
         sign_in_refusals,
         access_policies,
         iam_audit,
+        host_joins,
     ):
         router.include(module.router)
     return router
