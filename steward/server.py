@@ -35,6 +35,7 @@ from steward.connect.store import ConnectRecords
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
+from steward.control.host_registry import HostRegistry
 from steward.control.leadership import Leadership, holder_id
 from steward.control.node_specs import NodeSpecRenderer, node_key
 from steward.control.rebalancing import ContinuousBalancer
@@ -133,7 +134,9 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     agent_authority = AgentAuthority(
         store.engine, master_key, timedelta(seconds=settings.agent_certificate_lifetime)
     )
-    agents = local_agents(settings, agent_authority)
+    hosts = HostRegistry(settings, store)
+    hosts.register_embedded()
+    agents = local_agents(settings, agent_authority, hosts)
     renderer = NodeSpecRenderer(store, data_keys.key_for, certificates.with_node_tls)
     context = ReconcileContext(settings, store, agents, renderer)
     tasks = BackgroundTasks()
@@ -154,6 +157,7 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         health_reports=monitor.report if monitor is not None else None,
         master_key=data_keys.master_key,
         agent_authority=agent_authority,
+        hosts=hosts,
     )
     plane = ControlPlane(settings, store, service, reconciler, tasks)
     if monitor is not None:
@@ -262,11 +266,14 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     return plane
 
 
-def local_agents(settings: Settings, authority: AgentAuthority) -> AgentDirectory:
-    """The agents of this machine, spoken to over mutual TLS: the control plane's credentials
-    written to the home from the store, and each embedded agent given its own before it starts."""
+def local_agents(
+    settings: Settings, authority: AgentAuthority, hosts: HostRegistry
+) -> AgentDirectory:
+    """The agents of the registered hosts, spoken to over mutual TLS: the control plane's
+    credentials written to the home from the store, and each embedded agent given its own
+    before it starts."""
     authority.write_control_plane_files(settings.home)
-    agents = AgentDirectory(settings)
+    agents = AgentDirectory(settings, hosts)
 
     def credentials(host: Host, state_dir: Path) -> None:
         authority.ensure_local_agent(

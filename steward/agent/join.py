@@ -83,12 +83,14 @@ def join(
     state_dir: Path,
     agent_port: int = DEFAULT_AGENT_PORT,
     disks: list[Path] | None = None,
+    node_addresses: list[str] | None = None,
     verify: str | bool = True,
     timeout: float = 30.0,
 ) -> Joined:
     """Join the Steward at `control_plane` as host `name` of `zone`, reachable at
     `address:agent_port`; the agent's TLS files end up in `state_dir`. JoinRefused says why
-    not. `verify`: a CA file for a control plane served over HTTPS with a private CA."""
+    not. `node_addresses`: where its nodes may listen, one node each (default: `address`).
+    `verify`: a CA file for a control plane served over HTTPS with a private CA."""
     state_dir.mkdir(parents=True, exist_ok=True)
     files = AgentTlsFiles.of_state_dir(state_dir)
     key = files.ensure_key()
@@ -100,6 +102,7 @@ def join(
         "agentPort": agent_port,
         "capacity": measure_capacity(disks or [state_dir]),
         "csr": agent_csr(key, name, [address, name]),
+        "nodeAddresses": node_addresses or [address],
     }
     url = control_plane.rstrip("/") + JOIN_PATH
     try:

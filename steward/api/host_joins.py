@@ -11,13 +11,9 @@ from datetime import timedelta
 from steward.agent.join import DEFAULT_AGENT_PORT, JOIN_PATH
 from steward.api.msk.fields import Fields
 from steward.api.msk.routing import Body, MskRequest, Router
-from steward.control.host_joins import (
-    DEFAULT_TOKEN_LIFETIME,
-    Disk,
-    HostCapacity,
-    JoinRequest,
-)
+from steward.control.host_joins import DEFAULT_TOKEN_LIFETIME, JoinRequest
 from steward.control.service import ClusterService
+from steward.domain.hosts import Capacity, Disk
 from steward.store.join_tokens import JoinTokenRecord
 
 router = Router()
@@ -54,10 +50,12 @@ def list_host_join_tokens(service: ClusterService, request: MskRequest) -> Body:
     return {"joinTokens": [_token_json(r) for r in service.host_joins.list_tokens()]}
 
 
-def _capacity(fields: Fields) -> HostCapacity:
+def _capacity(fields: Fields) -> Capacity:
     disks = fields.objects("disks") or []
-    return HostCapacity(
-        cores=fields.required_integer("cores", minimum=1),
+    cores = fields.number("cores", required=True)
+    assert cores is not None
+    return Capacity(
+        cores=cores,
         memory_bytes=fields.required_integer("memoryBytes", minimum=1),
         disks=tuple(
             Disk(
@@ -84,6 +82,7 @@ def join_host(service: ClusterService, request: MskRequest) -> Body:
             agent_port=body.integer("agentPort", minimum=1, maximum=65535) or DEFAULT_AGENT_PORT,
             capacity=_capacity(capacity),
             csr_pem=body.required_string("csr", min_length=1),
+            node_addresses=tuple(body.strings("nodeAddresses") or ()),
         )
     )
     host = answer.host
@@ -91,12 +90,13 @@ def join_host(service: ClusterService, request: MskRequest) -> Body:
         "host": {
             "name": host.name,
             "zone": host.zone,
-            "address": host.address,
-            "agentPort": host.agent_port,
+            "agentAddress": host.agent_address,
+            "nodeAddresses": list(host.node_addresses),
+            "state": host.state.value,
             "capacity": {
                 "cores": host.capacity.cores,
                 "memoryBytes": host.capacity.memory_bytes,
-                "disks": [{"path": d.path, "sizeBytes": d.size_bytes} for d in host.capacity.disks],
+                "disks": [{"path": d.path, "sizeBytes": d.bytes} for d in host.capacity.disks],
             },
         },
         "certificate": answer.certificate_pem,

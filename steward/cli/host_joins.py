@@ -122,6 +122,13 @@ def agent() -> None:
     help="A disk (its mount point) brokers may use; repeatable  [default: the state directory]",
 )
 @click.option(
+    "--node-address",
+    "node_addresses",
+    multiple=True,
+    help="An address this machine's Kafka nodes may listen on, one node each; repeatable  "
+    "[default: the agent's address]",
+)
+@click.option(
     "--control-plane-ca",
     type=click.Path(exists=True, dir_okay=False),
     help="The CA certificate of a control plane served over HTTPS with a private CA.",
@@ -141,6 +148,7 @@ def join_command(
     port: int,
     state_dir: Path,
     disks: tuple[Path, ...],
+    node_addresses: tuple[str, ...],
     control_plane_ca: str | None,
     run: bool,
 ) -> None:
@@ -160,6 +168,7 @@ def join_command(
             state_dir,
             agent_port=port,
             disks=list(disks) or None,
+            node_addresses=list(node_addresses) or None,
             verify=control_plane_ca or True,
         )
     except JoinRefused as error:

@@ -7,6 +7,10 @@ ACTIVE cluster with no operation has findings, the monitor starts a HEAL operati
 them at once (`Store.begin_healing`: only if the cluster is still ACTIVE with nothing running, so
 a user's update and a repair never both start), and the reconciler carries it out.
 
+When a cluster is ACTIVE, idle and healthy and one of its brokers is on a host being drained
+(`steward host drain`), the monitor starts a HEAL that moves that broker to another host of its
+zone (`steward.control.host_replacement.drain_broker`), one broker at a time.
+
 Every `sweep_interval` seconds, in the background, it also removes from each host what that host
 still runs of nodes that moved to another host (`steward.control.stale_nodes`).
 
@@ -33,6 +37,7 @@ from dataclasses import replace
 
 from steward.agent.client import AgentError, AgentUnavailable
 from steward.agent.spec import NodeStatus
+from steward.control import host_replacement
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.cluster_health import ClusterHealth, KafkaHealth, read_kafka_health
 from steward.control.context import ReconcileContext
@@ -40,10 +45,12 @@ from steward.control.diagnosis import Diagnostician, NodeObservation
 from steward.control.node_specs import node_key
 from steward.control.operation_records import mutable_info
 from steward.control.pipeline import start_operation
+from steward.control.placement import PlacementError, placer_for, reservation
 from steward.control.stale_nodes import remove_stale_nodes
 from steward.control.step import load_progress
 from steward.control.steps.repair import RepairProgress, grown_spec_size, operation_nodes
 from steward.domain.health import Finding
+from steward.domain.hosts import HostState
 from steward.domain.model import Cluster, ClusterState, Node, NodeRole, OperationType, StateInfo
 from steward.kafka import probe
 from steward.security.certificates import probe_listener, probe_tls, steward_bootstrap
@@ -79,6 +86,8 @@ class HealthMonitor:
         self._reports: dict[str, ClusterHealth] = {}
         self._read_kafka = read_kafka or (lambda bootstrap: read_kafka_health(bootstrap, 2.0))
         self._looks: dict[str, Future[list[Finding]]] = {}
+        self._no_room: dict[str, str] = {}
+        """Cluster -> why its next broker cannot leave its draining host (logged once)."""
         self._asking: dict[str, Future[KafkaHealth]] = {}
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health-probe")
         self._looking = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health-look")
@@ -153,7 +162,33 @@ class HealthMonitor:
         idle = cluster.state is ClusterState.ACTIVE and cluster.active_operation_arn is None
         if found and idle and self._begin_repair(cluster, found):
             doctor.repairing(found)
+        elif not found and idle:
+            drain = self._next_drain(cluster, nodes, kafka)
+            if drain is not None:
+                self._begin_repair(cluster, [drain])
         return found
+
+    def _next_drain(
+        self, cluster: Cluster, nodes: list[Node], kafka: KafkaHealth
+    ) -> Finding | None:
+        """The next broker to move off a draining host, once the cluster is healthy (every
+        partition fully replicated) and its zone has an active host with room for it."""
+        draining = [h.name for h in self.ctx.agents.hosts if h.state is HostState.DRAINING]
+        finding = host_replacement.drain_finding(nodes, draining)
+        if finding is None or kafka.under_replicated != 0:
+            return None
+        [node] = [n for n in nodes if n.node_id == finding.node_id and n.role is NodeRole.BROKER]
+        others = [h for h in self.ctx.agents.hosts if h.name != node.agent]
+        try:
+            placer_for(self.ctx, others).host_for(node.zone, need=reservation(node))
+        except PlacementError as error:
+            if self._no_room.get(cluster.arn) != str(error):
+                log.warning("broker %d of %s stays on draining host %s: %s",
+                            node.node_id, cluster.name, node.agent, error)  # fmt: skip
+                self._no_room[cluster.arn] = str(error)
+            return None
+        self._no_room.pop(cluster.arn, None)
+        return finding
 
     def report(self, cluster_arn: str) -> ClusterHealth | None:
         """What the last look at the cluster saw (None before the first, or when the cluster is

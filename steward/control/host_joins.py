@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
+from steward.control.host_registry import HostRegistry
 from steward.crypto.agent_certificates import fingerprint
 from steward.crypto.client_ca import MalformedCsr, load_csr
 from steward.domain.errors import (
@@ -29,6 +29,7 @@ from steward.domain.errors import (
     ForbiddenException,
     UnauthorizedException,
 )
+from steward.domain.hosts import Capacity, HostOrigin, HostRecord, HostState
 from steward.security.agent_authority import AgentAuthority
 from steward.store.join_tokens import JoinTokenRecord, JoinTokenRecords
 
@@ -41,75 +42,28 @@ HOST_NAME_MAX = 63
 
 
 @dataclass(frozen=True)
-class Disk:
-    path: str
-    size_bytes: int
-
-
-@dataclass(frozen=True)
-class HostCapacity:
-    """What a joining machine offers brokers."""
-
-    cores: int
-    memory_bytes: int
-    disks: tuple[Disk, ...] = ()
-
-
-@dataclass(frozen=True)
-class JoinedHost:
-    """A host as the join registers it."""
-
-    name: str
-    zone: str
-    address: str
-    agent_port: int
-    capacity: HostCapacity
-
-
-@dataclass(frozen=True)
 class JoinRequest:
     token: str
     name: str
     zone: str
     address: str
+    """Where the control plane reaches the host's agent (its certificate names it)."""
     agent_port: int
-    capacity: HostCapacity
+    capacity: Capacity
     csr_pem: str = field(repr=False)
+    node_addresses: tuple[str, ...] = ()
+    """The addresses the host's nodes may listen on, one node each (default: `address`)."""
 
 
 @dataclass(frozen=True)
 class JoinAnswer:
-    host: JoinedHost
+    host: HostRecord
     certificate_pem: str
     """The agent's serving certificate."""
     ca_certificate_pem: str
     """The agents CA: what the agent's client certificates must be signed by."""
     control_plane_fingerprint: str
     """The SHA-256 fingerprint of the control plane's client certificate now."""
-
-
-class HostRegistrar(Protocol):
-    """Where joined hosts are registered (the host registry). `register` raises a
-    ConflictException when a host of that name exists."""
-
-    def register(self, host: JoinedHost) -> None: ...
-
-
-class CertificateOnlyRegistrar:
-    """A registrar that keeps nothing beyond the host's certificate record (its name, zone and
-    address): used where no host registry is given."""
-
-    def register(self, host: JoinedHost) -> None:
-        log.info(
-            "host %s joined zone %s at %s:%d (%d cores, %d bytes of memory, %d disks)",
-            host.name,
-            host.zone,
-            host.address,
-            host.agent_port,
-            host.capacity.cores,
-            host.capacity.memory_bytes,
-            len(host.capacity.disks),
-        )
 
 
 def token_hash(token: str) -> str:
@@ -121,18 +75,12 @@ class HostJoins:
         self,
         tokens: JoinTokenRecords,
         authority: AgentAuthority,
-        zones: Callable[[], Collection[str]],
-        taken_names: Callable[[], Collection[str]] = tuple,
-        registrar: HostRegistrar | None = None,
+        registry: HostRegistry,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.tokens = tokens
         self.authority = authority
-        self.zones = zones
-        """The zones hosts may join."""
-        self.taken_names = taken_names
-        """Names no joining host may take (this machine's embedded hosts)."""
-        self.registrar: HostRegistrar = registrar or CertificateOnlyRegistrar()
+        self.registry = registry
         self.clock = clock
 
     def create_token(
@@ -164,17 +112,37 @@ class HostJoins:
         if not self.tokens.burn(hashed, request.name, self.clock()):
             self._check_token(self.tokens.find(hashed), request.zone)  # says why
             raise ForbiddenException("The join token was used by another host just now.")
-        host = JoinedHost(
-            request.name, request.zone, request.address, request.agent_port, request.capacity
-        )
         try:
-            self.registrar.register(host)
             certificate = self.authority.sign_agent(
-                host.name, host.zone, host.address, host.agent_port, request.csr_pem, joined=True
+                request.name,
+                request.zone,
+                request.address,
+                request.agent_port,
+                request.csr_pem,
+                joined=True,
+            )
+            host = self.registry.register(
+                request.name,
+                request.zone,
+                f"https://{_url_host(request.address)}:{request.agent_port}",
+                request.capacity,
+                node_addresses=request.node_addresses or (request.address,),
+                origin=HostOrigin.JOINED,
             )
         except BaseException:
             self.tokens.restore(hashed, request.name)
+            self.authority.forget(request.name)
             raise
+        log.info(
+            "host %s joined zone %s at %s:%d (%g cores, %d bytes of memory, %d disks)",
+            host.name,
+            host.zone,
+            request.address,
+            request.agent_port,
+            host.capacity.cores,
+            host.capacity.memory_bytes,
+            len(host.capacity.disks),
+        )
         identity = self.authority.control_plane_identity()
         return JoinAnswer(
             host,
@@ -218,9 +186,11 @@ class HostJoins:
             raise BadRequestException("The joining host needs an address.", "address")
         if not 1 <= request.agent_port <= 65535:
             raise BadRequestException("The agent port is 1 to 65535.", "agentPort")
-        if request.capacity.cores < 1 or request.capacity.memory_bytes < 1:
+        if request.capacity.cores <= 0 or request.capacity.memory_bytes < 1:
             raise BadRequestException("The host's capacity needs its cores and memory.", "capacity")
-        if name in self.taken_names() or self.authority.certificate_of(name) is not None:
+        existing = self.registry.records.get(name)
+        embedded = {h.name for h in self.registry.settings.hosts}
+        if name in embedded or (existing is not None and existing.state is not HostState.REMOVED):
             raise ConflictException(
                 f"A host named {name} exists already; remove it first or join with another name.",
                 "name",
@@ -231,9 +201,13 @@ class HostJoins:
             raise BadRequestException(str(error), "csr") from error
 
     def _check_zone(self, zone: str, parameter: str) -> None:
-        zones = self.zones()
+        zones = [z.name for z in self.registry.settings.zones]
         if zone not in zones:
             raise BadRequestException(
                 f"There is no zone {zone!r}; the zones are {', '.join(sorted(zones))}.",
                 parameter,
             )
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address

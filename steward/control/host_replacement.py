@@ -30,9 +30,9 @@ from dataclasses import dataclass, field, replace
 from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
 from steward.control.node_specs import node_key
-from steward.control.placement import Placer
+from steward.control.placement import placer_for, reservation
+from steward.domain.health import Finding
 from steward.domain.model import Cluster, Node, NodeRole
-from steward.settings import Host
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +105,13 @@ def answered(moves: HostMoves, agent: str, save: Callable[[], None]) -> None:
 
 def live_peers(ctx: ReconcileContext, agent: str) -> list[str]:
     """The other hosts of `agent`'s zone whose agents answer."""
-    hosts = {h.name: h for h in ctx.settings.hosts}
+    hosts = {h.name: h for h in ctx.agents.hosts}
     host = hosts.get(agent)
     if host is None:
         return []
     peers = []
     for peer in hosts.values():
-        if peer.zone.name != host.zone.name or peer.name == agent:
+        if peer.zone.name != host.zone.name or peer.name == agent or not peer.accepts_nodes:
             continue
         try:
             ctx.agents.client(peer.name, timeout=2.0).health()
@@ -135,12 +135,10 @@ def move_broker(
     have it yet."""
     plan = moves.moved.get(str(node.node_id))
     if plan is None:
-        hosts: list[Host] = [h for h in ctx.settings.hosts if h.name in peers]
-        placer = Placer(
-            ctx.settings.zones, ctx.store.used_hosts(), hosts, ctx.store.nodes_per_agent()
-        )
-        target = placer.host_for(node.zone)
-        address = placer.address_on(target, list(node.ports.values()))
+        placer = placer_for(ctx, [h for h in ctx.agents.hosts if h.name in peers])
+        need = reservation(node)
+        target = placer.host_for(node.zone, need=need)
+        address = placer.address_on(target, list(node.ports.values()), need)
         plan = {"from": node.agent, "agent": target.name, "host": address}
         moves.moved[str(node.node_id)] = plan
         save()
@@ -153,6 +151,9 @@ def move_broker(
             address,
         )
     agent, host = plan["agent"], plan["host"]
+    if plan.get("drain") and node.agent == plan["from"]:
+        # still placed on the host it leaves: the store moves it only once it stopped there
+        _stop_on_drained_host(ctx, cluster, node, plan["from"])
     if (node.agent, node.host) != (agent, host):
         ctx.store.update_nodes(cluster.arn, [node.node_id], agent=agent, host=host)
     moved = replace(node, agent=agent, host=host)
@@ -166,3 +167,78 @@ def stale_node_keys(agent: str, reported: Sequence[str], placed: Mapping[str, st
     """Of the nodes agent `agent` reports (by key), those placed on another agent now. `placed`:
     every node of every cluster, key -> agent. A node unknown to the store is left alone."""
     return [key for key in reported if key in placed and placed[key] != agent]
+
+
+# --- draining -------------------------------------------------------------------------------------
+DRAIN_STOP_TIMEOUT = 120.0
+"""How long the drained host's agent may take to stop a broker (a controlled shutdown moves its
+leaderships away first) and delete its data."""
+
+
+def drain_finding(nodes: Sequence[Node], draining: Sequence[str]) -> Finding | None:
+    """The next broker of the cluster's `nodes` to move off a draining host (the one with the
+    lowest id), as a finding the HEAL operation repairs; None when none is left. One broker at a
+    time: each move waits until the broker is back in sync before the next begins, so that no
+    partition has two replicas copying at once."""
+    on_drained = sorted(
+        (n for n in nodes if n.role is NodeRole.BROKER and n.agent in draining),
+        key=lambda n: n.node_id,
+    )
+    if not on_drained:
+        return None
+    node = on_drained[0]
+    return Finding(
+        "host_draining",
+        node.agent,
+        f"host {node.agent} is draining: broker {node.node_id} moves to another host of "
+        f"{node.zone}",
+        node.node_id,
+        NodeRole.BROKER,
+    )
+
+
+def drain_broker(
+    ctx: ReconcileContext,
+    cluster: Cluster,
+    moves: HostMoves,
+    save: Callable[[], None],
+    node: Node,
+) -> Node:
+    """Move `node`, a broker of a draining host, to the ACTIVE host of its zone that answers
+    and has the most room (or finish the move this repair began). Its old host still answers,
+    so the broker is stopped and deleted there before it starts on the new host with the same
+    ids and empty storage, which Kafka fills from the other replicas. PlacementError when no
+    host of the zone has room."""
+    if str(node.node_id) not in moves.moved:
+        peers = live_peers(ctx, node.agent)
+        if not peers:
+            raise AgentUnavailable(f"no other active host of {node.zone} answers")
+        placer = placer_for(ctx, [h for h in ctx.agents.hosts if h.name in peers])
+        need = reservation(node)
+        target = placer.host_for(node.zone, need=need)
+        address = placer.address_on(target, list(node.ports.values()), need)
+        moves.moved[str(node.node_id)] = {
+            "from": node.agent,
+            "agent": target.name,
+            "host": address,
+            "drain": "yes",
+        }
+        save()
+        log.warning(
+            "moving broker %d of %s off draining host %s to host %s (%s)",
+            node.node_id,
+            cluster.name,
+            node.agent,
+            target.name,
+            address,
+        )
+    return move_broker(ctx, cluster, moves, save, node, [])
+
+
+def _stop_on_drained_host(ctx: ReconcileContext, cluster: Cluster, node: Node, host: str) -> None:
+    """Stop and delete the broker on the host it leaves, unless it is gone from there already:
+    two brokers of one id must never run at once."""
+    key = node_key(cluster, node)
+    old = ctx.agents.client(host, timeout=DRAIN_STOP_TIMEOUT)
+    if old.node(key) is not None:
+        old.remove(key)

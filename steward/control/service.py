@@ -18,6 +18,7 @@ from steward.control.client_subnets import place_client_subnets
 from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
 from steward.control.host_joins import HostJoins
+from steward.control.host_registry import HostRegistry
 from steward.control.operation_records import fail, mutable_info
 from steward.control.pipeline import start_operation
 from steward.control.rebalancing import ClusterRebalancing
@@ -112,8 +113,11 @@ class ClusterService:
         health_reports: Callable[[str], ClusterHealth | None] | None = None,
         master_key: MasterKey | None = None,
         agent_authority: AgentAuthority | None = None,
+        hosts: HostRegistry | None = None,
     ) -> None:
         self.settings = settings
+        self.hosts = hosts or HostRegistry(settings, store)
+        """The hosts nodes are placed on (`steward host`)."""
         self._health_reports = health_reports
         self.store = store
         self.arns = ArnFactory(settings.region, settings.account_id)
@@ -170,10 +174,7 @@ class ClusterService:
             timedelta(seconds=settings.agent_certificate_lifetime),
         )
         self.host_joins = HostJoins(
-            JoinTokenRecords(store.engine),
-            self.agent_authority,
-            zones=lambda: [z.name for z in settings.zones],
-            taken_names=lambda: [h.name for h in settings.hosts],
+            JoinTokenRecords(store.engine), self.agent_authority, self.hosts
         )
         self.resource_policies = ClusterResourcePolicies(
             ResourcePolicyRecords(store.engine), self.describe_cluster

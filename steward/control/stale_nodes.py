@@ -35,7 +35,7 @@ def remove_stale_nodes(ctx: ReconcileContext, timeout: float = 1.0) -> list[str]
     placed = placed_nodes(ctx)
     busy = set(placed.values())
     removed = []
-    for host in ctx.settings.hosts:
+    for host in ctx.agents.hosts:
         client = ctx.agents.client(host.name, timeout=timeout)
         try:
             try:

@@ -18,6 +18,7 @@ FaultKind = Literal[
     "fenced",
     "disk_full",
     "agent_unreachable",
+    "host_draining",
 ]
 
 

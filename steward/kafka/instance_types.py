@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from steward.domain.hosts import Resources
+
 
 @dataclass(frozen=True)
 class InstanceType:
@@ -75,3 +77,29 @@ def network_bytes_per_s(name: str) -> float:
     found = INSTANCE_TYPES.get(name)
     weight = found.cpu_weight if found is not None else 50
     return float(weight * NETWORK_BYTES_PER_CPU_WEIGHT)
+
+
+MIB = 1024**2
+GIB = 1024**3
+JVM_OVERHEAD_MB = 256
+"""Memory a Kafka JVM takes beyond its heap (metaspace, thread stacks, direct buffers)."""
+CORES_PER_CPU_WEIGHT = 1 / 400
+"""Cores a node reserves per unit of CPU weight: a `kafka.m5.large` (weight 100) reserves a
+quarter of a core. Brokers that share a host take turns on its cores; the reservation keeps a
+host from taking more of them than it can serve."""
+NODE_DISK_BYTES = GIB
+"""Disk a broker reserves on its host besides its volume: its logs, its files, a heap dump. Its
+data volume is thin (a sparse image, or a directory): what it holds is reported, not reserved."""
+CONTROLLER_RESERVATION = Resources(0.125, (CONTROLLER_HEAP_MB + JVM_OVERHEAD_MB) * MIB, GIB // 2)
+"""What a KRaft controller reserves on its host: a small, fixed share."""
+
+
+def broker_reservation(name: str) -> Resources:
+    """What a broker of instance type `name` reserves on its host (an unknown type as the
+    smallest)."""
+    found = INSTANCE_TYPES.get(name) or INSTANCE_TYPES["kafka.t3.small"]
+    return Resources(
+        found.cpu_weight * CORES_PER_CPU_WEIGHT,
+        (found.heap_mb + JVM_OVERHEAD_MB) * MIB,
+        NODE_DISK_BYTES,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -543,3 +544,19 @@ join_tokens = Table(
 """Single-use tokens that let a machine join as a host (`steward host join-token create`): only
 the SHA-256 of each token is kept; `zone` is the zone it may join (None: any), `used_at` and
 `used_by` (the host that joined) are set when it is burnt."""
+hosts = Table(
+    "hosts",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("zone", String, nullable=False),
+    Column("agent_address", String, nullable=False),
+    Column("node_addresses", JSON, nullable=False),
+    Column("cores", Float, nullable=False),
+    Column("memory_bytes", BigInteger, nullable=False),
+    Column("disks", JSON, nullable=False),
+    Column("state", String, nullable=False),
+    Column("origin", String, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True)),
+)

@@ -296,6 +296,14 @@ class Store:
             ).all()
         return [_node(r) for r in rows]
 
+    def all_nodes(self) -> list[Node]:
+        """Every node of every cluster."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.nodes).order_by(schema.nodes.c.cluster_arn, schema.nodes.c.node_id)
+            ).all()
+        return [_node(r) for r in rows]
+
     def used_hosts(self) -> set[str]:
         with self.engine.connect() as conn:
             return set(conn.execute(select(schema.nodes.c.host)).scalars())

@@ -106,6 +106,9 @@ def test_a_machine_joins_once_with_its_token(
     assert oct((tls / "agent.key").stat().st_mode & 0o777) == "0o600"
     recorded = service.agent_authority.certificate_of("rack7")
     assert recorded is not None and recorded.joined and recorded.zone == "az-b"
+    host = service.hosts.get("rack7")
+    assert host.zone == "az-b" and host.agent_url == "https://127.91.9.1:9781"
+    assert host.node_addresses == ("127.91.9.1",) and host.capacity.cores >= 1
     record = json.loads((state_dir / "join.json").read_text())
     assert record["control_plane_fingerprint"].count(":") == 31
 
@@ -115,6 +118,7 @@ def test_a_machine_joins_once_with_its_token(
     assert again.exit_code != 0
     assert "ForbiddenException" in again.output and "already used (by host rack7" in again.output
     assert service.agent_authority.certificate_of("r8") is None
+    assert [h.name for h in service.hosts.list()] == ["rack7"]
 
     listed = steward(endpoint, key, "host", "join-token", "list", "-o", "json")
     [only] = json.loads(listed.stdout)["joinTokens"]
@@ -141,6 +145,7 @@ def test_an_expired_token_is_refused_and_registers_nothing(
     refused = agent_join(endpoint, tmp_path / "m", token, "--zone", "az-a", "--name", "late")
     assert refused.exit_code != 0 and "expired at" in refused.output
     assert service.agent_authority.certificate_of("late") is None
+    assert service.hosts.list() == []
     assert not (tmp_path / "m" / "tls" / "agent.pem").exists()
 
 

@@ -16,6 +16,7 @@ from steward.agent.launcher import AgentStartError, ensure_agent, set_powered_of
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
+from steward.control.host_registry import HostEntry, settings_entries
 from steward.control.host_replacement import judge_silent_host
 from steward.control.node_specs import node_key
 from steward.control.pipeline import run_step, start_operation
@@ -173,6 +174,7 @@ class FakeAgents:
     powered_off: set[str] = field(default_factory=set)
     starting: set[str] = field(default_factory=set)
     """Hosts whose agent process runs but does not answer yet."""
+    hosts: tuple[HostEntry, ...] = ()
 
     def client(self, agent: str, timeout: float = 60.0) -> FakeAgent:
         return self.agents[agent]
@@ -198,7 +200,9 @@ def setup(tmp_path: Path) -> tuple[ReconcileContext, Cluster, FakeAgents]:
         "kafka.m5.large",
     )  # fmt: skip
     store.add_nodes(nodes)
-    agents = FakeAgents({h.name: FakeAgent() for h in settings.hosts})
+    agents = FakeAgents(
+        {h.name: FakeAgent() for h in settings.hosts}, hosts=tuple(settings_entries(settings))
+    )
     for n in nodes:
         key = node_key(cluster, n)
         agents.agents[n.agent].statuses[key] = NodeStatus(key, "running", pid=9, started_at=1.0)

@@ -18,6 +18,7 @@ from steward.api import (
     broker_scaling,
     consumer_groups,
     host_joins,
+    hosts,
     iam_audit,
     native,
     rebalancing,
@@ -64,6 +65,7 @@ def msk_router() -> Router:
         access_policies,
         iam_audit,
         host_joins,
+        hosts,
     ):
         router.include(module.router)
     return router

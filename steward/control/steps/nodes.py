@@ -13,7 +13,13 @@ from steward.agent.client import AgentUnavailable
 from steward.control.context import ReconcileContext
 from steward.control.node_specs import node_key
 from steward.control.operation_records import mutable_info
-from steward.control.placement import FIRST_CONTROLLER_ID, PlacementError, Placer, controller_count
+from steward.control.placement import (
+    FIRST_CONTROLLER_ID,
+    PlacementError,
+    Placer,
+    controller_count,
+    placer_for,
+)
 from steward.control.step import NoProgress, StepRun
 from steward.domain.errors import PermanentError, TemporaryError
 from steward.domain.model import Cluster, ClusterState, Node, NodeRole, Operation, StateInfo
@@ -207,9 +213,7 @@ def remove_cluster(run: StepRun[NoProgress]) -> None:
 
 # --- shared -------------------------------------------------------------------------------------
 def _placer(ctx: ReconcileContext) -> Placer:
-    return Placer(
-        ctx.settings.zones, ctx.store.used_hosts(), ctx.settings.hosts, ctx.store.nodes_per_agent()
-    )
+    return placer_for(ctx)
 
 
 def brokers_of(ctx: ReconcileContext, cluster: Cluster) -> list[Node]:

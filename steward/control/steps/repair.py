@@ -8,7 +8,8 @@ repair runs. Steps:
   (SIGKILL) and started again; a stopped node is started; a node its agent lost is given back to
   it; an agent that stopped answering is started again (embedded default) or waited for; a host
   whose agent stays silent while another host of its zone answers has its brokers moved there
-  (`steward.control.host_replacement`), its controllers waited for. A broker
+  (`steward.control.host_replacement`), its controllers waited for; a broker of a host being
+  drained (`steward host drain`) is stopped there and moved the same way. A broker
   whose data directory is gone is formatted anew by its agent with the same node and directory id,
   and Kafka copies its replicas back from the other zones. A broker whose volume is (nearly)
   full: the monitor opened the repair with the cluster's storage grown in its spec
@@ -35,6 +36,7 @@ from steward.control import host_replacement
 from steward.control.context import ReconcileContext
 from steward.control.host_replacement import HostMoves
 from steward.control.node_specs import node_key
+from steward.control.placement import PlacementError
 from steward.control.step import NoProgress, StepRun
 from steward.control.steps.storage import grow_volumes
 from steward.domain.errors import PermanentError, TemporaryError
@@ -100,13 +102,14 @@ def repair_nodes(run: StepRun[RepairProgress]) -> None:
             host_replacement.answered(progress, agent, run.save)
         else:
             waiting.extend(_replace_dead_host(run, agent))
+    waiting.extend(_drain(run))
     waiting.extend(_finish_moves(run))
     nodes = ctx.store.nodes(cluster.arn)
     by_id = {n.node_id: n for n in nodes}
-    faulty = {f.node_id for f in found if f.node_id is not None}
+    faulty = {f.node_id for f in found if f.node_id is not None and f.kind != "host_draining"}
     for finding in found:
         node = by_id.get(finding.node_id) if finding.node_id is not None else None
-        if node is None:
+        if node is None or finding.kind == "host_draining":
             continue
         try:
             if not _repair_node(run, node, finding):
@@ -191,6 +194,24 @@ def _replace_dead_host(run: StepRun[RepairProgress], agent: str) -> list[str]:
             host_replacement.move_broker(ctx, cluster, progress, run.save, node, peers)
         except AgentUnavailable as error:
             waiting.append(f"broker {node.node_id} to move ({error})")
+    return waiting
+
+
+def _drain(run: StepRun[RepairProgress]) -> list[str]:
+    """Move each broker found on a draining host to another host of its zone; what is still
+    waited for."""
+    ctx, cluster, progress = run.ctx, run.cluster, run.progress
+    draining = {f.node_id for f in cluster.status.findings if f.kind == "host_draining"}
+    waiting = []
+    for node in ctx.store.nodes(cluster.arn):
+        if node.node_id not in draining:
+            continue
+        try:
+            host_replacement.drain_broker(ctx, cluster, progress, run.save, node)
+        except AgentUnavailable as error:
+            waiting.append(f"broker {node.node_id} to move off its draining host ({error})")
+        except PlacementError as error:
+            raise PermanentError(str(error), "NoHostWithRoom") from error
     return waiting
 
 

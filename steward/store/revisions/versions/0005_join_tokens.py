@@ -3,7 +3,7 @@ agents: the agents CA and the control plane's client certificate, each agent's c
 the join tokens (their hashes only).
 
 Revision ID: 0005_join_tokens
-Revises: 0003_balancing_and_autoscaling
+Revises: 0004_host_registry
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_join_tokens"
-down_revision = "0003_balancing_and_autoscaling"
+down_revision = "0004_host_registry"
 branch_labels = None
 depends_on = None
 
