@@ -32,6 +32,7 @@ from steward.connect.plugin_files import S3Access
 from steward.connect.reconciler import ConnectReconciler
 from steward.connect.service import MskConnect
 from steward.connect.store import ConnectRecords
+from steward.control.agent_certificates import AgentCertificateRenewal
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
@@ -89,6 +90,7 @@ BROKER_AUTOSCALING = "broker-autoscaling"
 FUNCTION_BUILDER = "function-builder"
 TRIGGER_POLLERS = "trigger-pollers"
 CONNECT_RECONCILER = "connect-reconciler"
+AGENT_CERTIFICATES = "agent-certificates"
 
 
 @dataclass
@@ -160,6 +162,8 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         hosts=hosts,
     )
     plane = ControlPlane(settings, store, service, reconciler, tasks)
+    renewal = AgentCertificateRenewal(agent_authority, agents, settings.home)
+    tasks.add(AGENT_CERTIFICATES, renewal.pass_once, renewal.interval, pace=Pace.DELAY)
     if monitor is not None:
         tasks.add(HEALTH_MONITOR, monitor.check_all, monitor.interval)
         plane.closing.append(monitor.close)

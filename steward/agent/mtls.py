@@ -206,6 +206,9 @@ class ClientTls:
         stamp = self.files.stamp()
         with self._lock:
             if stamp != self._stamp:
-                self._context = None if stamp is None else self.files.client_context()
+                try:
+                    self._context = None if stamp is None else self.files.client_context()
+                except (ssl.SSLError, OSError):
+                    return self._context  # caught between the key and its certificate: next time
                 self._stamp = stamp
             return self._context

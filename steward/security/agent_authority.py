@@ -133,16 +133,27 @@ class AgentAuthority:
         port: int,
         csr_pem: str,
         joined: bool,
+        record: bool = True,
     ) -> str:
-        """Sign the agent's CSR for its address and host name, and record the certificate.
-        MalformedCsr when the CSR is not a valid one."""
+        """Sign the agent's CSR for its address and host name, and record the certificate
+        (unless `record` is False: a renewal records it once the agent has it). MalformedCsr
+        when the CSR is not a valid one."""
         names = list(dict.fromkeys([address, host]))
         ca = self.authority()
         certificate = sign_agent_certificate(ca, csr_pem, host, names, self.lifetime, self.clock())
-        self._record(
-            AgentCertificate(host, zone, address, port, certificate, not_after(certificate), joined)
-        )
+        if record:
+            self.record(host, zone, address, port, certificate, joined)
         return certificate
+
+    def record(
+        self, host: str, zone: str, address: str, port: int, certificate_pem: str, joined: bool
+    ) -> None:
+        """Record the certificate agent `host` serves with."""
+        self._record(
+            AgentCertificate(
+                host, zone, address, port, certificate_pem, not_after(certificate_pem), joined
+            )
+        )
 
     def ensure_local_agent(
         self, host: str, zone: str, address: str, port: int, state_dir: Path

@@ -227,3 +227,42 @@ def test_an_agent_serving_plain_http_is_restarted_with_tls(store: Store, tmp_pat
         assert launcher.agent_health("127.0.0.1", port, ssl_context=context) is not None
     finally:
         launcher.stop_agent(state_dir)
+
+
+def test_the_renewal_task_renews_what_is_due_and_the_agent_keeps_running(
+    tls_agent: tuple[AgentAuthority, Path, int, int], tmp_path: Path
+) -> None:
+    from steward.control.agent_certificates import AgentCertificateRenewal
+    from steward.control.agents import AgentDirectory
+    from steward.settings import Settings, Zone
+
+    authority, home, port, pid = tls_agent
+    settings = Settings(home=home, zones=(Zone("az-a", "127.0.0"),), agent_port=port)
+    agents = AgentDirectory(settings)
+    renewal = AgentCertificateRenewal(authority, agents, home)
+    before = _served_certificate(port)
+    renewal.pass_once()  # nothing is due: nothing changes
+    assert fingerprint(_served_certificate(port)) == fingerprint(before)
+
+    # what is recorded for the agent: a certificate issued 70 of its 90 days ago, now due
+    issued_long_ago = sign_agent_certificate(
+        authority.authority(),
+        agent_csr(new_agent_key(), "az-a", ["127.0.0.1"]),
+        "az-a",
+        ["127.0.0.1", "az-a"],
+        timedelta(days=90),
+        datetime.now(UTC) - timedelta(days=70),
+    )
+    authority.record("az-a", "az-a", "127.0.0.1", port, issued_long_ago, joined=False)
+    # the embedded host of these settings listens on 127.0.0.254; this agent on 127.0.0.1
+    agents.url = lambda agent: f"https://127.0.0.1:{port}"  # type: ignore[method-assign]
+    renewal.pass_once()
+    after = _served_certificate(port)
+    assert fingerprint(after) != fingerprint(before)
+    recorded = authority.certificate_of("az-a")
+    assert recorded is not None and fingerprint(recorded.certificate_pem) == fingerprint(after)
+    context = ClientTls(ControlPlaneTlsFiles.of_home(home)).context()
+    client = AgentClient(f"https://127.0.0.1:{port}", None, timeout=10, ssl_context=context)
+    assert client.health()["pid"] == pid  # the same agent, serving its new certificate
+    renewal.pass_once()  # nothing is due any more
+    assert fingerprint(_served_certificate(port)) == fingerprint(after)
