@@ -166,10 +166,12 @@ def fingerprint(certificate_pem: str) -> str:
 
 
 def is_due_for_renewal(certificate_pem: str, now: datetime | None = None) -> bool:
-    """Whether less than a third of the certificate's lifetime is left."""
+    """Whether less than a third of the certificate's lifetime (not counting the minutes it
+    is backdated by) is left."""
     now = now or datetime.now(UTC)
     start, end = not_before(certificate_pem), not_after(certificate_pem)
-    return now >= end - (end - start) / 3
+    lifetime = end - start - _BACKDATE if end - start > 2 * _BACKDATE else end - start
+    return now >= end - lifetime / 3
 
 
 def matches_key(certificate_pem: str, key_pem: str) -> bool:
