@@ -1,5 +1,6 @@
-"""`steward host join-token ...` (on an operator's machine, through Steward's signed routes) and
-`steward agent join` (on the machine that joins: its token is its one credential)."""
+"""`steward host join-token ...` (on an operator's machine, through Steward's signed routes; a
+group of `steward host`) and `steward agent join` (on the machine that joins: its token is its
+one credential)."""
 
 from __future__ import annotations
 
@@ -75,14 +76,6 @@ def list_join_tokens(cli: CliContext) -> None:
             for t in answer["joinTokens"]
         ],
     )
-
-
-@click.group()
-def host() -> None:
-    """The machines Steward runs brokers on."""
-
-
-host.add_command(join_token)
 
 
 @click.group()

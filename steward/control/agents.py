@@ -101,7 +101,13 @@ class AgentDirectory:
         return self.client_tls.context()
 
     def url(self, agent: str) -> str:
-        return self._scheme(self.host(agent).agent_url)
+        """Where agent `agent` answers: as registered when that names a scheme (a joined host's
+        `https://...`; an `http://...` one an operator registered for an agent that takes the
+        shared token), else HTTPS wherever the control plane has its client certificate."""
+        entry = self.host(agent)
+        if entry.record.agent_address.startswith(("http://", "https://")):
+            return entry.record.agent_address.rstrip("/")
+        return self._scheme(entry.agent_url)
 
     def url_at(self, address: str, port: int) -> str:
         host = f"[{address}]" if ":" in address else address
@@ -121,7 +127,7 @@ class AgentDirectory:
         return self._client(self.url_at(address, port), timeout)
 
     def _client(self, url: str, timeout: float) -> AgentClient:
-        context = self.ssl_context()
+        context = self.ssl_context() if url.startswith("https://") else None
         token = None if context is not None else self.token
         return AgentClient(url, token, timeout, context)
 

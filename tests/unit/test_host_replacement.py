@@ -4,7 +4,7 @@ brokers move to another host of the zone; its controllers are waited for) and wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -17,7 +17,7 @@ from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.host_registry import HostEntry, settings_entries
-from steward.control.host_replacement import judge_silent_host
+from steward.control.host_replacement import drain_finding, judge_silent_host
 from steward.control.node_specs import node_key
 from steward.control.pipeline import run_step, start_operation
 from steward.control.placement import Placer
@@ -27,6 +27,7 @@ from steward.control.step import load_progress
 from steward.control.steps.repair import RepairProgress, operation_nodes
 from steward.domain.errors import TemporaryError
 from steward.domain.health import Finding
+from steward.domain.hosts import HostState
 from steward.domain.model import (
     BrokerNodeGroup,
     Cluster,
@@ -318,3 +319,50 @@ def test_a_host_that_comes_back_loses_the_brokers_that_moved_away(setup: Any) ->
     assert remove_stale_nodes(ctx) == [stale]
     assert agents.agents["az-b-h2"].removed == [stale]
     assert stale in agents.agents["az-b"].statuses
+
+
+# --- draining a host ----------------------------------------------------------------------------
+def drain(agents: FakeAgents, host: str) -> None:
+    agents.hosts = tuple(
+        replace(h, record=replace(h.record, state=HostState.DRAINING)) if h.name == host else h
+        for h in agents.hosts
+    )
+
+
+def test_the_next_broker_of_a_draining_host_is_one_finding_at_a_time(setup: Any) -> None:
+    ctx, cluster, _ = setup
+    nodes = ctx.store.nodes(cluster.arn)
+    on_b2 = [n.node_id for n in nodes if n.agent == "az-b-h2" and n.role is NodeRole.BROKER]
+    found = drain_finding(nodes, ["az-b-h2"])
+    assert found is not None and found.kind == "host_draining"
+    assert (found.agent, found.node_id) == ("az-b-h2", min(on_b2))
+    assert drain_finding(nodes, ["nowhere"]) is None
+
+
+def test_a_draining_hosts_broker_stops_there_and_moves_to_an_active_host(setup: Any) -> None:
+    ctx, cluster, agents = setup
+    before = placed(ctx, cluster, 2)
+    assert before.agent == "az-b-h2"
+    drain(agents, "az-b-h2")
+    op = start_operation(f"{cluster.arn}-op", cluster.arn, OperationType.HEAL)
+    cluster.status.findings = [drain_finding(ctx.store.nodes(cluster.arn), ["az-b-h2"])]
+    ctx.store.start_operation(cluster, op)
+    run_step(ctx, cluster, op, "REPAIR_NODES")
+    after = placed(ctx, cluster, 2)
+    assert (after.agent, after.directory_id) == ("az-b", before.directory_id)
+    assert agents.agents["az-b-h2"].removed == [node_key(cluster, before)]
+    [spec] = agents.agents["az-b"].applied
+    assert spec.node_id == 2
+    run_step(ctx, cluster, op, "REPAIR_NODES")  # again: nothing more happens
+    assert len(agents.agents["az-b"].applied) == 1
+    assert agents.agents["az-b-h2"].removed == [node_key(cluster, before)]
+
+
+def test_a_dead_hosts_brokers_never_move_to_a_draining_host(setup: Any) -> None:
+    ctx, cluster, agents = setup
+    drain(agents, "az-b")
+    power_off(agents, "az-b-h2")
+    op = heal_host(ctx, cluster, "az-b-h2")
+    with pytest.raises(TemporaryError, match="no other host of its zone answers"):
+        run_step(ctx, cluster, op, "REPAIR_NODES")
+    assert placed(ctx, cluster, 2).agent == "az-b-h2"
