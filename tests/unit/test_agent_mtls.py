@@ -266,3 +266,19 @@ def test_the_renewal_task_renews_what_is_due_and_the_agent_keeps_running(
     assert client.health()["pid"] == pid  # the same agent, serving its new certificate
     renewal.pass_once()  # nothing is due any more
     assert fingerprint(_served_certificate(port)) == fingerprint(after)
+
+
+def test_the_directory_speaks_https_once_the_home_has_the_control_plane_certificate(
+    store: Store, tmp_path: Path
+) -> None:
+    from steward.control.agents import AgentDirectory
+    from steward.settings import Settings, Zone
+
+    home = tmp_path / "home"
+    agents = AgentDirectory(Settings(home=home, zones=(Zone("az-a", "127.93.1"),)))
+    assert agents.url("az-a") == "http://127.93.1.254:9781"
+    assert agents.client("az-a").token == agents.token
+    AgentAuthority(store.engine, MasterKey.load_or_create(home)).write_control_plane_files(home)
+    assert agents.url("az-a") == "https://127.93.1.254:9781"
+    client = agents.client("az-a")
+    assert client.token is None and client.ssl_context is not None
