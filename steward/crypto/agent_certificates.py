@@ -170,7 +170,7 @@ def is_due_for_renewal(certificate_pem: str, now: datetime | None = None) -> boo
     is backdated by) is left."""
     now = now or datetime.now(UTC)
     start, end = not_before(certificate_pem), not_after(certificate_pem)
-    lifetime = end - start - _BACKDATE if end - start > 2 * _BACKDATE else end - start
+    lifetime = end - start - _BACKDATE if end - start > _BACKDATE else end - start
     return now >= end - lifetime / 3
 
 

@@ -232,6 +232,9 @@ def test_the_agent_certificate_is_renewed_while_it_runs(
     steward: Steward, joined: dict[str, Any]
 ) -> None:
     address = joined["address"]
+    context = control_plane_context(steward)
+    before = agent_health(address, AGENT_PORT, 10.0, context)
+    assert before is not None
     first = run_in_namespace(
         joined["namespace"], lambda: ssl.get_server_certificate((address, AGENT_PORT))
     )
@@ -245,8 +248,7 @@ def test_the_agent_certificate_is_renewed_while_it_runs(
         LIFETIME * 2,
         "the joined agent's certificate was not renewed",
     )
-    context = control_plane_context(steward)
-    health = agent_health(address, AGENT_PORT, 10.0, context)
-    assert health is not None and health["name"] == "rack-1"
+    health = agent_health(address, AGENT_PORT, 10.0, control_plane_context(steward))
+    assert health is not None and health["pid"] == before["pid"]  # no restart
     written = (joined["state_dir"] / "tls" / "agent.pem").read_text()
     assert fingerprint(written) == fingerprint(renewed)

@@ -282,3 +282,12 @@ def test_the_directory_speaks_https_once_the_home_has_the_control_plane_certific
     assert agents.url("az-a") == "https://127.93.1.254:9781"
     client = agents.client("az-a")
     assert client.token is None and client.ssl_context is not None
+
+
+def test_a_short_lived_certificate_is_not_due_at_once() -> None:
+    ca = make_agents_authority()
+    now = datetime.now(UTC)
+    csr = agent_csr(new_agent_key(), "h", ["h"])
+    certificate = sign_agent_certificate(ca, csr, "h", ["h"], timedelta(seconds=120), now)
+    assert not is_due_for_renewal(certificate, now + timedelta(seconds=60))
+    assert is_due_for_renewal(certificate, now + timedelta(seconds=90))
