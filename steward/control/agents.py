@@ -101,12 +101,13 @@ class AgentDirectory:
         return self.client_tls.context()
 
     def url(self, agent: str) -> str:
-        """Where agent `agent` answers: as registered when that names a scheme (a joined host's
-        `https://...`; an `http://...` one an operator registered for an agent that takes the
-        shared token), else HTTPS wherever the control plane has its client certificate."""
+        """Where agent `agent` answers: an embedded host's over HTTPS wherever the control plane
+        has its client certificate (the control plane starts it with its own); another
+        machine's as registered (a joined host's `https://...`; one an operator registered by
+        hand, `host:port`, over plain HTTP with the shared token)."""
         entry = self.host(agent)
-        if entry.record.agent_address.startswith(("http://", "https://")):
-            return entry.record.agent_address.rstrip("/")
+        if entry.local is None:
+            return entry.agent_url
         return self._scheme(entry.agent_url)
 
     def url_at(self, address: str, port: int) -> str:
