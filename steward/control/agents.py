@@ -25,6 +25,7 @@ from steward.agent.client import AgentClient
 from steward.agent.launcher import AgentStartError, agent_pid, ensure_agent, powered_off
 from steward.agent.mtls import AgentTlsFiles, ClientTls, ControlPlaneTlsFiles
 from steward.control.host_registry import HostEntry, HostRegistry, settings_entries
+from steward.domain.model import utcnow
 from steward.network.zones import ZoneNetwork
 from steward.settings import Host, Settings
 
@@ -47,6 +48,10 @@ REFRESH_SECONDS = 1.0
 """How long the directory trusts its copy of the host registry before reading it again."""
 
 
+SEEN_EVERY = 30.0
+"""Seconds between two writes of a host's `last_seen` while its agent keeps answering."""
+
+
 class AgentDirectory:
     """The agents of the registered hosts (`steward.control.host_registry`): how to reach each
     one, and, for the embedded hosts of this machine, how to start it. Without a registry (tools
@@ -64,6 +69,7 @@ class AgentDirectory:
         self.local_credentials: Callable[[Host, Path], None] | None = None
         """Puts an embedded agent's TLS files in its state directory (the host, that directory)
         before it starts: `AgentAuthority.ensure_local_agent`, set by the server."""
+        self._seen_at: dict[str, float] = {}
         if registry is None:
             self._entries = {e.name: e for e in settings_entries(settings)}
 
@@ -76,6 +82,17 @@ class AgentDirectory:
                 self._entries = {e.name: e for e in self.registry.entries()}
                 self._read_at = time.monotonic()
             return self._entries
+
+    def seen(self, agent: str) -> None:
+        """Agent `agent` answered: its host's `last_seen`, written at most every
+        SEEN_EVERY seconds."""
+        if self.registry is None:
+            return
+        now = time.monotonic()
+        if now - self._seen_at.get(agent, float("-inf")) < SEEN_EVERY:
+            return
+        self._seen_at[agent] = now
+        self.registry.records.seen(agent, utcnow())
 
     def refresh(self) -> None:
         """Read the registry again now (after a host registered, drained or was removed)."""

@@ -18,6 +18,12 @@ before anything changes, so that a control plane that dies in the middle of it f
 move. A host that answers again later still has the nodes that moved away: `stale_node_keys` names
 them, and the health monitor removes them (stop and delete), so that a stale broker with the same
 node id never serves.
+
+A host that is drained (`steward host drain`) answers, and its brokers move the same way, one at a
+time (`drain_finding`: the health monitor starts a HEAL for the next one once the cluster is in
+sync): the broker is stopped and deleted on the drained host first (`drain_broker`), so that two
+brokers of one id never run at once, then started on the new host. Dead and drained hosts' brokers
+only ever go to ACTIVE hosts (`live_peers`).
 """
 
 from __future__ import annotations

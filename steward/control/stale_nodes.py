@@ -47,6 +47,7 @@ def remove_stale_nodes(ctx: ReconcileContext, timeout: float = 1.0) -> list[str]
         except (AgentUnavailable, AgentError) as error:
             log.info("agent %s did not say what it runs: %s", host.name, error)
             continue
+        ctx.agents.seen(host.name)
         for key in stale_node_keys(host.name, reported, placed):
             log.warning("removing %s from host %s: it runs on %s now", key, host.name, placed[key])
             try:

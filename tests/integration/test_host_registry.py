@@ -107,7 +107,9 @@ def test_a_drained_machines_brokers_move_to_the_other_and_nothing_acknowledged_i
     placed = brokers_by_host(steward)
     assert all(placed[m] for m in MACHINES), placed  # the brokers spread over both machines
     nodes = client.list_nodes(ClusterArn=arn)["NodeInfoList"]
-    endpoints = [e for n in nodes for e in n["BrokerNodeInfo"]["Endpoints"]]
+    endpoints = [
+        e for n in nodes if "BrokerNodeInfo" in n for e in n["BrokerNodeInfo"]["Endpoints"]
+    ]
     assert all(e.startswith("10.") for e in endpoints), endpoints
 
     # Drain the machine without the controller (controllers are not moved).

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from steward.control.agents import AgentDirectory
 from steward.control.service import ClusterService
 from steward.control.steps.nodes import place_nodes
 from steward.domain.model import NodeRole
@@ -63,7 +64,8 @@ def refusal(kafka: Any, name: str, subnets: list[str], brokers: int = 3) -> tupl
 
 def place(service: ClusterService, arn: str) -> None:
     """What the create operation's PLACE_NODES step does with the cluster."""
-    ctx = SimpleNamespace(store=service.store, settings=service.settings)
+    agents = AgentDirectory(service.settings)
+    ctx = SimpleNamespace(store=service.store, settings=service.settings, agents=agents)
     place_nodes(SimpleNamespace(ctx=ctx, cluster=service.describe_cluster(arn)))  # type: ignore[arg-type]
 
 

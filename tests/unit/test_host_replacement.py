@@ -15,7 +15,9 @@ from steward.agent.client import AgentUnavailable
 from steward.agent.launcher import AgentStartError, ensure_agent, set_powered_off
 from steward.agent.spec import NodeSpec, NodeStatus
 from steward.control.agents import AgentDirectory
+from steward.control.cluster_health import KafkaHealth
 from steward.control.context import ReconcileContext
+from steward.control.health_monitor import HealthMonitor
 from steward.control.host_registry import HostEntry, settings_entries
 from steward.control.host_replacement import drain_finding, judge_silent_host
 from steward.control.node_specs import node_key
@@ -179,6 +181,9 @@ class FakeAgents:
 
     def client(self, agent: str, timeout: float = 60.0) -> FakeAgent:
         return self.agents[agent]
+
+    def seen(self, agent: str) -> None:
+        pass
 
     def agent_running(self, agent: str) -> bool:
         return self.agents[agent].alive or agent in self.starting
@@ -366,3 +371,21 @@ def test_a_dead_hosts_brokers_never_move_to_a_draining_host(setup: Any) -> None:
     with pytest.raises(TemporaryError, match="no other host of its zone answers"):
         run_step(ctx, cluster, op, "REPAIR_NODES")
     assert placed(ctx, cluster, 2).agent == "az-b-h2"
+
+
+def test_the_monitor_moves_a_draining_hosts_broker_only_while_the_cluster_is_in_sync(
+    setup: Any,
+) -> None:
+    ctx, cluster, agents = setup
+    monitor = HealthMonitor(ctx, lambda: None)
+    nodes = ctx.store.nodes(cluster.arn)
+    in_sync, behind = KafkaHealth(under_replicated=0), KafkaHealth(under_replicated=2)
+    assert monitor._next_drain(cluster, nodes, in_sync) is None  # nothing drains
+    drain(agents, "az-b-h2")
+    found = monitor._next_drain(cluster, nodes, in_sync)
+    assert found is not None and (found.kind, found.node_id) == ("host_draining", 2)
+    assert monitor._next_drain(cluster, nodes, behind) is None
+    assert monitor._next_drain(cluster, nodes, KafkaHealth()) is None  # Kafka not heard yet
+    drain(agents, "az-b")  # the zone's other host takes no node either
+    assert monitor._next_drain(cluster, nodes, in_sync) is None
+    monitor.close()

@@ -211,7 +211,7 @@ def _drain(run: StepRun[RepairProgress]) -> list[str]:
         except AgentUnavailable as error:
             waiting.append(f"broker {node.node_id} to move off its draining host ({error})")
         except PlacementError as error:
-            raise PermanentError(str(error), "NoHostWithRoom") from error
+            raise PermanentError(str(error), "InsufficientCapacity") from error
     return waiting
 
 
