@@ -25,12 +25,12 @@ install: $(STAMP) kafka system
 # headless browser the console's tests drive through Playwright. postgresql is the store of a
 # control plane on several hosts (STEWARD_DATABASE_URL); the tests start private clusters of it
 # (tests/postgres.py).
-SYSTEM_PACKAGES := xfsprogs gocryptfs fuse3 prometheus-node-exporter prometheus chromium postgresql
+SYSTEM_PACKAGES := xfsprogs gocryptfs fuse3 prometheus-node-exporter prometheus chromium postgresql curl
 system:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		! { command -v mkfs.xfs && command -v gocryptfs && command -v fusermount3 && \
 		command -v prometheus-node-exporter && command -v prometheus && \
-		command -v chromium && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1; then \
+		command -v chromium && command -v curl && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1; then \
 		apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }; \
 	fi

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -35,6 +36,7 @@ from steward.connect.reconciler import (
 )
 from steward.connect.service import MskConnect
 from steward.connect.store import ConnectRecords
+from steward.control.agent_certificates import AgentCertificateRenewal
 from steward.control.agents import AgentDirectory
 from steward.control.context import ReconcileContext
 from steward.control.health_monitor import HealthMonitor
@@ -54,6 +56,7 @@ from steward.iam.service import IdentityAccess
 from steward.monitor.admin_metrics import AdminMetricsCollector
 from steward.monitor.alarm_monitor import AlarmMonitor, StoredMetrics
 from steward.monitor.scraper import MetricsScraper
+from steward.security.agent_authority import AgentAuthority
 from steward.security.certificates import ClusterCertificates, ca_certificate
 from steward.security.client_trust import ClientTrust
 from steward.security.data_keys import DataKeys
@@ -66,7 +69,7 @@ from steward.security.iam_signin import (
 )
 from steward.security.policy_sync import PolicySync
 from steward.security.scram import ScramSync
-from steward.settings import Settings
+from steward.settings import Host, Settings
 from steward.store.leases import Leases
 from steward.store.store import Store
 
@@ -91,6 +94,7 @@ BROKER_AUTOSCALING = "broker-autoscaling"
 FUNCTION_BUILDER = "function-builder"
 TRIGGER_POLLERS = "trigger-pollers"
 CONNECT_RECONCILER = "connect-reconciler"
+AGENT_CERTIFICATES = "agent-certificates"
 
 
 @dataclass
@@ -133,9 +137,12 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     store.master_key = master_key
     data_keys = DataKeys(store.engine, master_key)
     certificates = ClusterCertificates(store.engine, master_key)
+    agent_authority = AgentAuthority(
+        store.engine, master_key, timedelta(seconds=settings.agent_certificate_lifetime)
+    )
     hosts = HostRegistry(settings, store)
     hosts.register_embedded()
-    agents = AgentDirectory(settings, hosts)
+    agents = local_agents(settings, agent_authority, hosts)
     renderer = NodeSpecRenderer(store, data_keys.key_for, certificates.with_node_tls)
     context = ReconcileContext(settings, store, agents, renderer)
     tasks = BackgroundTasks()
@@ -155,9 +162,12 @@ def build_control_plane(settings: Settings) -> ControlPlane:
         wake_reconciler=wake_reconciler,
         health_reports=monitor.report if monitor is not None else None,
         master_key=data_keys.master_key,
+        agent_authority=agent_authority,
         hosts=hosts,
     )
     plane = ControlPlane(settings, store, service, reconciler, tasks)
+    renewal = AgentCertificateRenewal(agent_authority, agents, settings.home)
+    tasks.add(AGENT_CERTIFICATES, renewal.pass_once, renewal.interval, pace=Pace.DELAY)
     if monitor is not None:
         tasks.add(HEALTH_MONITOR, monitor.check_all, monitor.interval)
         plane.closing.append(monitor.close)
@@ -262,6 +272,24 @@ def build_control_plane(settings: Settings) -> ControlPlane:
     plane.closing.append(service.metrics.close)
     plane.connect = _add_connect(settings, store, service, agents, tasks, plane.iam_sign_in)
     return plane
+
+
+def local_agents(
+    settings: Settings, authority: AgentAuthority, hosts: HostRegistry
+) -> AgentDirectory:
+    """The agents of the registered hosts, spoken to over mutual TLS: the control plane's
+    credentials written to the home from the store, and each embedded agent given its own
+    before it starts."""
+    authority.write_control_plane_files(settings.home)
+    agents = AgentDirectory(settings, hosts)
+
+    def credentials(host: Host, state_dir: Path) -> None:
+        authority.ensure_local_agent(
+            host.name, host.zone.name, host.agent_address, settings.agent_port, state_dir
+        )
+
+    agents.local_credentials = credentials
+    return agents
 
 
 def _add_connect(

@@ -224,6 +224,14 @@ class Settings:
     agent_port: int = field(
         default_factory=lambda: int(os.environ.get("STEWARD_AGENT_PORT", "9781"))
     )
+    agent_certificate_lifetime: float = field(
+        default_factory=lambda: float(
+            os.environ.get("STEWARD_AGENT_CERTIFICATE_LIFETIME", str(90 * 86400))
+        )
+    )
+    """Seconds the agents' certificates and the control plane's client certificate for the agent
+    API are valid (STEWARD_AGENT_CERTIFICATE_LIFETIME, 90 days by default); each is renewed when
+    a third of it is left."""
     max_broker_nodes: int = field(
         default_factory=lambda: int(os.environ.get("STEWARD_MAX_BROKER_NODES", "15"))
     )

@@ -1,10 +1,14 @@
 """The control plane's side of the agent API: one synchronous call per method.
 
-Each call opens its own connection, so a client needs no closing and can be made per use.
+Each call opens its own connection, so a client needs no closing and can be made per use. With
+an SSL context (`steward.agent.mtls.ClientTls`) the calls are HTTPS with the control plane's
+client certificate, and the agent's certificate is checked against the agents CA; every call
+keeps its timeout either way.
 """
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -29,12 +33,14 @@ class AgentClient:
     def __init__(
         self,
         base_url: str,
-        token: str,
+        token: str | None = None,
         timeout: float = 60.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.ssl_context = ssl_context
 
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/v1/health")
@@ -82,6 +88,16 @@ class AgentClient:
         answer = self._call("GET", f"/v1/nodes/{key}/iam/refusals", params={"offset": offset})
         return [str(line) for line in answer["lines"]], int(answer["offset"])
 
+    def certificate_request(self) -> str:
+        """A CSR for a new key the agent makes and keeps (a renewal of its certificate)."""
+        return str(self._call("POST", "/v1/tls/certificate-request")["csr"])
+
+    def install_certificate(self, certificate_pem: str, ca_pem: str) -> str:
+        """Give the agent its renewed certificate, which it serves with from now on; the
+        certificate it now serves with (PEM)."""
+        body = {"certificate": certificate_pem, "caCertificate": ca_pem}
+        return str(self._call("PUT", "/v1/tls/certificate", body)["certificate"])
+
     def _call(
         self,
         method: str,
@@ -101,8 +117,9 @@ class AgentClient:
                 self.base_url + path,
                 json=body,
                 params=query,
-                headers={"Authorization": f"Bearer {self.token}"},
+                headers={"Authorization": f"Bearer {self.token}"} if self.token else None,
                 timeout=timeout,
+                verify=self.ssl_context if self.ssl_context is not None else True,
             )
         except httpx.TransportError as error:
             reason = str(error) or type(error).__name__

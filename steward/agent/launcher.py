@@ -4,6 +4,11 @@ An agent is started detached (its own session, output to `<state_dir>/agent.log`
 whoever started it. Stopping an agent never stops its Kafka processes. The agent of a zone with a
 network namespace is started inside it (`nsenter`, which execs the agent: its pid stays the one
 Popen reports), and its Kafka processes inherit the namespace.
+
+An agent given TLS files serves HTTPS with client certificates (`steward.agent.mtls`); its health
+is then asked over the same mutual TLS, with the control plane's client context. An agent that
+still serves plain HTTP where TLS is now wanted (one started by an earlier Steward) is restarted
+with its files: its Kafka processes keep running and the new agent adopts them.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -38,10 +44,18 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 """Agents this process spawned, kept so that they are reaped (no zombies) once they exit."""
 
 
-def agent_health(host: str, port: int, timeout: float = 1.0) -> dict[str, Any] | None:
-    """What the agent at host:port says about itself, or None when nothing answers."""
+def agent_health(
+    host: str, port: int, timeout: float = 1.0, ssl_context: ssl.SSLContext | None = None
+) -> dict[str, Any] | None:
+    """What the agent at host:port says about itself, or None when nothing answers (over mutual
+    TLS with `ssl_context`, else plain HTTP)."""
+    scheme = "https" if ssl_context is not None else "http"
     try:
-        response = httpx.get(f"http://{host}:{port}/v1/health", timeout=timeout)
+        response = httpx.get(
+            f"{scheme}://{_url_host(host)}:{port}/v1/health",
+            timeout=timeout,
+            verify=ssl_context if ssl_context is not None else True,
+        )
     except httpx.HTTPError:
         return None
     if response.status_code != 200:
@@ -64,8 +78,19 @@ def agent_pid(state_dir: Path) -> int | None:
     return None
 
 
-def agent_command(name: str, host: str, port: int, state_dir: Path, token_file: Path) -> list[str]:
-    return [
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def agent_command(
+    name: str,
+    host: str,
+    port: int,
+    state_dir: Path,
+    token_file: Path | None,
+    tls_dir: Path | None = None,
+) -> list[str]:
+    command = [
         sys.executable,
         "-m",
         "steward.agent",
@@ -77,9 +102,12 @@ def agent_command(name: str, host: str, port: int, state_dir: Path, token_file: 
         str(port),
         "--state-dir",
         str(state_dir.resolve()),
-        "--token-file",
-        str(token_file.resolve()),
     ]
+    if token_file is not None:
+        command += ["--token-file", str(token_file.resolve())]
+    if tls_dir is not None:
+        command += ["--tls-dir", str(tls_dir.resolve()), "--san", host, "--san", name]
+    return command
 
 
 def ensure_agent(
@@ -87,22 +115,29 @@ def ensure_agent(
     host: str,
     port: int,
     state_dir: Path,
-    token_file: Path,
+    token_file: Path | None,
     timeout: float = 15.0,
     namespace: str | None = None,
+    tls_dir: Path | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> int:
     """The pid of the agent `name` at host:port, started first if it does not answer: inside the
-    network namespace `namespace` when there is one."""
-    health = agent_health(host, port)
+    network namespace `namespace` when there is one; with the TLS files of `tls_dir` when given
+    (its health then asked with the client context `ssl_context`)."""
+    tls = tls_dir is not None and ssl_context is not None
+    context = ssl_context if tls else None
+    health = agent_health(host, port, ssl_context=context)
     if health is not None:
         return _check_identity(health, name, host, port)
+    if tls and agent_health(host, port) is not None:
+        stop_agent(state_dir)  # plain HTTP where TLS is wanted: start it again with its files
     if powered_off(state_dir):
         raise AgentStartError(f"host {name} is powered off ({state_dir / POWERED_OFF_FILE})")
     state_dir.mkdir(parents=True, exist_ok=True)
     process: subprocess.Popen[bytes] | None = None
     running = agent_pid(state_dir)
     if running is None:
-        command = agent_command(name, host, port, state_dir, token_file)
+        command = agent_command(name, host, port, state_dir, token_file, tls_dir if tls else None)
         process = _spawn(command, state_dir, namespace)
     elif _listen_address(running) != (host, port):
         where = "{}:{}".format(*_listen_address(running))
@@ -110,7 +145,7 @@ def ensure_agent(
     # else it is still starting: wait for it
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        health = agent_health(host, port, timeout=0.5)
+        health = agent_health(host, port, timeout=0.5, ssl_context=context)
         if health is not None:
             return _check_identity(health, name, host, port)
         if process is not None and process.poll() is not None:

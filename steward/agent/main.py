@@ -1,5 +1,9 @@
 """`python -m steward.agent`: run the host agent (HTTP API + node supervisor) in the foreground.
 
+With `--tls-dir` (what the control plane and `steward agent join` give it) it serves HTTPS and
+requires the control plane's client certificate (`steward.agent.mtls`); without, plain HTTP with
+the bearer token of `--token-file`.
+
 Exiting, by SIGTERM or SIGKILL alike, leaves every Kafka process running; the next agent on the
 same state directory re-adopts them. Only one agent runs per state directory (a file lock).
 """
@@ -19,6 +23,7 @@ from typing import IO
 import uvicorn
 
 from steward import logs
+from steward.agent.mtls import AgentTlsFiles, ServingTls
 from steward.agent.server import build_app
 from steward.agent.supervisor import NodeSupervisor
 from steward.settings import LOG_FORMAT_ENV, LOG_LEVEL_ENV
@@ -35,10 +40,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=9781)
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--token-file", type=Path, required=True)
+    parser.add_argument("--token-file", type=Path, help="a bearer token the control plane sends")
+    parser.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="the agent's key, certificate and the agents CA (ca.pem, agent.pem, agent.key)",
+    )
+    parser.add_argument(
+        "--san",
+        action="append",
+        default=[],
+        help="a name the agent's certificate renewals ask for (repeatable; default: --host)",
+    )
     parser.add_argument("--log-level", default=os.environ.get(LOG_LEVEL_ENV, "INFO"))
     parser.add_argument("--log-format", default=os.environ.get(LOG_FORMAT_ENV, "text"))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.token_file is None and args.tls_dir is None:
+        parser.error("give --tls-dir, --token-file, or both")
+    return args
 
 
 def read_token(path: Path) -> str:
@@ -74,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     state_dir: Path = args.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    token = read_token(args.token_file)
+    token = read_token(args.token_file) if args.token_file is not None else None
+    tls = ServingTls(AgentTlsFiles(args.tls_dir.resolve())) if args.tls_dir is not None else None
     lock = lock_state_dir(state_dir)
     pid_file = write_pid_file(state_dir)
     supervisor = NodeSupervisor(state_dir)
@@ -88,12 +108,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         lock.close()
         log.info("agent %s stopped", args.name)
 
-    app = build_app(supervisor, name=args.name, token=token, on_shutdown=shut_down)
-    log.info("agent %s on %s:%d, state in %s", args.name, args.host, args.port, state_dir)
-    # uvicorn handles SIGTERM/SIGINT: it stops serving, runs the app's shutdown, then exits.
-    uvicorn.run(
-        app, host=args.host, port=args.port, log_level="warning", access_log=False, log_config=None
+    app = build_app(
+        supervisor,
+        name=args.name,
+        token=token,
+        on_shutdown=shut_down,
+        tls=tls,
+        hosts=tuple(args.san or [args.host]),
     )
+    scheme = "https" if tls is not None else "http"
+    log.info(
+        "agent %s on %s://%s:%d, state in %s", args.name, scheme, args.host, args.port, state_dir
+    )
+    # uvicorn handles SIGTERM/SIGINT: it stops serving, runs the app's shutdown, then exits.
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+    )
+    config.load()
+    if tls is not None:
+        config.ssl = tls.context  # the one context served with: a renewal loads into it
+    uvicorn.Server(config).run()
     return 0
 
 

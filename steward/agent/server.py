@@ -1,6 +1,10 @@
 """The agent's HTTP API, used by the control plane only.
 
-Every route except `GET /v1/health` needs `Authorization: Bearer <token>`. Handlers are plain
+Started with TLS files (`steward.agent.mtls`), the agent serves HTTPS and takes only connections
+that present a client certificate of the agents CA: that certificate is the control plane's
+authentication, and a bearer token, when one is given as well, is asked for on top. Started
+without (a development setup), it serves plain HTTP and every route except `GET /v1/health`
+needs `Authorization: Bearer <token>`. Handlers are plain
 `def` functions: Starlette runs them in its thread pool, so a format or a controlled shutdown
 never blocks the event loop.
 """
@@ -18,6 +22,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Req
 from fastapi.responses import JSONResponse
 
 from steward.agent.iam import NotIamNode, read_refusals, write_credentials
+from steward.agent.mtls import ServingTls
 from steward.agent.spec import InvalidSpec, NodeSpec
 from steward.agent.supervisor import NodeNotFound, NodeSupervisor
 
@@ -36,15 +41,21 @@ def build_app(
     supervisor: NodeSupervisor,
     *,
     name: str,
-    token: str,
+    token: str | None,
     on_shutdown: Callable[[], None] | None = None,
+    tls: ServingTls | None = None,
+    hosts: tuple[str, ...] = (),
 ) -> FastAPI:
-    """The agent's app. `on_shutdown` runs when the server stops gracefully (e.g. on SIGTERM)."""
-    if not token:
-        raise ValueError("the agent needs a non-empty token")
-    expected = f"Bearer {token}".encode()
+    """The agent's app. `on_shutdown` runs when the server stops gracefully (e.g. on SIGTERM).
+    `tls`: the context it serves with, whose certificate the control plane renews through
+    `/v1/tls`; `hosts`, the names its renewal requests ask for."""
+    if not token and tls is None:
+        raise ValueError("the agent needs a non-empty token, or TLS")
+    expected = f"Bearer {token}".encode() if token else None
 
     def require_token(request: Request) -> None:
+        if expected is None:
+            return  # the client certificate was checked in the handshake
         given = request.headers.get("authorization", "").encode()
         if not hmac.compare_digest(given, expected):
             challenge = {"WWW-Authenticate": "Bearer"}
@@ -127,4 +138,31 @@ def build_app(
         return {"key": key, **read_refusals(supervisor.paths(key).iam, offset)}
 
     app.include_router(nodes)
+    if tls is not None:
+        app.include_router(_tls_routes(tls, name, hosts, require_token))
     return app
+
+
+def _tls_routes(
+    tls: ServingTls, name: str, hosts: tuple[str, ...], require_token: Callable[[Request], None]
+) -> APIRouter:
+    """The renewal of the agent's certificate: a CSR for a new key made here, then the
+    certificate signed for it, served from then on."""
+    routes = APIRouter(prefix="/v1/tls", dependencies=[Depends(require_token)])
+
+    @routes.post("/certificate-request")
+    def certificate_request() -> dict[str, Any]:
+        return {"csr": tls.files.request(name, list(hosts) or [name])}
+
+    @routes.put("/certificate")
+    def install_certificate(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        certificate, ca = body.get("certificate"), body.get("caCertificate")
+        if not isinstance(certificate, str) or not isinstance(ca, str):
+            raise InvalidSpec("the body needs `certificate` and `caCertificate` (PEM)")
+        try:
+            tls.install(certificate, ca)
+        except ValueError as error:
+            raise InvalidSpec(str(error)) from error
+        return {"certificate": tls.files.certificate_pem()}
+
+    return routes

@@ -15,6 +15,7 @@ from steward.api.auth.actions import service_actions
 from steward.api.auth.authorization import RequestAuthorizer
 from steward.api.auth.guard import Authenticator, RequireAuthentication
 from steward.api.forwarding import ForwardWritesToLeader
+from steward.api.host_joins import JOIN_PATH, join_router
 from steward.api.msk.app import MskApi, msk_router
 from steward.autoscaling.api import with_application_autoscaling
 from steward.autoscaling.service import ApplicationAutoScaling
@@ -34,9 +35,11 @@ from steward.pca.api import with_acm_pca
 from steward.secrets.api import with_secrets_manager
 from steward.wire.query_protocol import with_query_endpoints
 
-OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets")
-"""What answers without a signature: liveness, and what Prometheus reads (it cannot sign
-requests): Steward's own metrics and the service-discovery document of the brokers' exporters.
+OPEN_PATHS = ("/healthz", "/metrics", "/prometheus/targets", JOIN_PATH)
+"""What answers without a signature: liveness, what Prometheus reads (it cannot sign
+requests): Steward's own metrics and the service-discovery document of the brokers' exporters,
+and the join of a machine as a host, which its single-use join token authenticates (the machine
+has no access key to sign with).
 The console's static shell (`console_paths()`) is open too: it holds no data, and signs every
 call it makes to the API."""
 
@@ -120,6 +123,7 @@ def build_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prometheus/targets", prometheus_targets, methods=["GET"]),
+            Route(JOIN_PATH, MskApi(service, join_router), methods=["POST"]),
             *console_routes(service.settings.region),
             Mount("/", app=routes),
         ],

@@ -14,6 +14,7 @@ from steward.cli.chaos import chaos
 from steward.cli.clusters import cluster
 from steward.cli.configs import config
 from steward.cli.groups import group as consumer_group
+from steward.cli.host_joins import agent, join_token
 from steward.cli.hosts import host
 from steward.cli.kafka import kafka
 from steward.cli.metrics import metrics
@@ -111,6 +112,9 @@ for side_group in (function, trigger):
 cli.add_command(connect)
 _accept_output_option(connect)
 cli.add_command(server)
+host.add_command(join_token)  # after the loop above: its commands take --output, not it
+_accept_output_option(join_token)
+cli.add_command(agent)
 
 
 def main() -> None:

@@ -2,18 +2,28 @@
 there is one per host on this machine (STEWARD_HOSTS_PER_ZONE hosts per zone, one by default),
 started (detached) by the control plane when it is not already running; in netns mode
 (STEWARD_ZONE_NETWORK) inside its zone's network namespace, which is made first when missing.
-Joined hosts run their agents on their own machines and are only reached."""
+Joined hosts run their agents on their own machines and are only reached.
+
+The control plane speaks to agents over mutual TLS once its credentials are in its home
+(`steward.agent.mtls.ControlPlaneTlsFiles`, written by the server from the store): an embedded
+agent is given its key and certificate in its state directory before it is started
+(`local_credentials`, set by the server), and serves HTTPS with them; a joined agent got its
+certificate when it joined. Without those files (a directory made outside a server, as some
+tests do) agents are spoken to over plain HTTP with the shared token, as before."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+import ssl
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from steward.agent.client import AgentClient
 from steward.agent.launcher import AgentStartError, agent_pid, ensure_agent, powered_off
+from steward.agent.mtls import AgentTlsFiles, ClientTls, ControlPlaneTlsFiles
 from steward.control.host_registry import HostEntry, HostRegistry, settings_entries
 from steward.domain.model import utcnow
 from steward.network.zones import ZoneNetwork
@@ -55,6 +65,10 @@ class AgentDirectory:
         self._read_at = float("-inf")
         self._lock = threading.Lock()
         self._starting: dict[str, threading.Lock] = {}
+        self.client_tls = ClientTls(ControlPlaneTlsFiles.of_home(settings.home))
+        self.local_credentials: Callable[[Host, Path], None] | None = None
+        """Puts an embedded agent's TLS files in its state directory (the host, that directory)
+        before it starts: `AgentAuthority.ensure_local_agent`, set by the server."""
         self._seen_at: dict[str, float] = {}
         if registry is None:
             self._entries = {e.name: e for e in settings_entries(settings)}
@@ -99,11 +113,41 @@ class AgentDirectory:
         hosts = [h for h in self.hosts if h.zone.name == zone]
         return sorted(hosts, key=lambda h: (h.number, h.name))
 
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The control plane's mutual TLS to agents, or None (plain HTTP with the token)."""
+        return self.client_tls.context()
+
     def url(self, agent: str) -> str:
-        return self.host(agent).agent_url
+        """Where agent `agent` answers: an embedded host's over HTTPS wherever the control plane
+        has its client certificate (the control plane starts it with its own); another
+        machine's as registered (a joined host's `https://...`; one an operator registered by
+        hand, `host:port`, over plain HTTP with the shared token)."""
+        entry = self.host(agent)
+        if entry.local is None:
+            return entry.agent_url
+        return self._scheme(entry.agent_url)
+
+    def url_at(self, address: str, port: int) -> str:
+        host = f"[{address}]" if ":" in address else address
+        return self._scheme(f"http://{host}:{port}")
+
+    def _scheme(self, url: str) -> str:
+        """HTTPS wherever the control plane has its client certificate."""
+        if self.ssl_context() is not None and url.startswith("http://"):
+            return "https://" + url.removeprefix("http://")
+        return url
 
     def client(self, agent: str, timeout: float = 60.0) -> AgentClient:
-        return AgentClient(self.url(agent), self.token, timeout)
+        return self._client(self.url(agent), timeout)
+
+    def client_at(self, address: str, port: int, timeout: float = 60.0) -> AgentClient:
+        """A client of the agent at address:port, registered or not (a host joining)."""
+        return self._client(self.url_at(address, port), timeout)
+
+    def _client(self, url: str, timeout: float) -> AgentClient:
+        context = self.ssl_context() if url.startswith("https://") else None
+        token = None if context is not None else self.token
+        return AgentClient(url, token, timeout, context)
 
     def zone_network(self) -> ZoneNetwork | None:
         """The network of the zones that have namespaces (netns mode), or None (loopback)."""
@@ -154,12 +198,20 @@ class AgentDirectory:
         # One start of an agent at a time: the reconciler, a repair and the health monitor's
         # sweep may all find it silent at once.
         with self._starting.setdefault(host.name, threading.Lock()):
+            state_dir = self.state_dir(host.name)
+            context = self.ssl_context()
+            if context is not None and self.local_credentials is not None:
+                self.local_credentials(host, state_dir)
+            files = AgentTlsFiles.of_state_dir(state_dir)
+            tls = context is not None and files.complete()
             return ensure_agent(
                 name=host.name,
                 host=host.agent_address,
                 port=self.settings.agent_port,
-                state_dir=self.state_dir(host.name),
-                token_file=self.settings.home / "agent-token",
+                state_dir=state_dir,
+                token_file=None if tls else self.settings.home / "agent-token",
                 namespace=host.zone.namespace,
                 timeout=timeout,
+                tls_dir=files.directory if tls else None,
+                ssl_context=context if tls else None,
             )

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from steward.cloudwatch.service import CloudWatch
 from steward.control.arns import ArnFactory, new_current_version
 from steward.control.client_subnets import place_client_subnets
 from steward.control.cluster_health import ClusterHealth
 from steward.control.consumer_groups import ClusterConsumerGroups
+from steward.control.host_joins import HostJoins
 from steward.control.host_registry import HostRegistry
 from steward.control.operation_records import fail, mutable_info
 from steward.control.pipeline import start_operation
@@ -77,12 +79,14 @@ from steward.pca.service import PrivateCertificateAuthorities
 from steward.pca.store import CertificateAuthorityRecords
 from steward.secrets.service import Secrets
 from steward.secrets.store import SecretRecords
+from steward.security.agent_authority import AgentAuthority
 from steward.security.certificates import ca_certificate, steward_bootstrap
 from steward.security.cluster_policies import ClusterPolicies
 from steward.security.iam_signin import SignInRefusals
 from steward.security.policy_store import PolicyRecords
 from steward.security.scram import ClusterScramSecrets
 from steward.settings import Settings
+from steward.store.join_tokens import JoinTokenRecords
 from steward.store.resource_policies import ResourcePolicyRecords
 from steward.store.store import DuplicateError, Store
 
@@ -108,6 +112,7 @@ class ClusterService:
         wake_reconciler: Callable[[], None] = lambda: None,
         health_reports: Callable[[str], ClusterHealth | None] | None = None,
         master_key: MasterKey | None = None,
+        agent_authority: AgentAuthority | None = None,
         hosts: HostRegistry | None = None,
     ) -> None:
         self.settings = settings
@@ -163,6 +168,14 @@ class ClusterService:
         self.policies = ClusterPolicies(PolicyRecords(store.engine), self.describe_cluster)
         self.sign_in_refusals: SignInRefusals | None = None
         """Reads the brokers' refused IAM sign-ins through their agents; set by the server."""
+        self.agent_authority = agent_authority or AgentAuthority(
+            store.engine,
+            master_key or MasterKey.load_or_create(settings.home),
+            timedelta(seconds=settings.agent_certificate_lifetime),
+        )
+        self.host_joins = HostJoins(
+            JoinTokenRecords(store.engine), self.agent_authority, self.hosts
+        )
         self.resource_policies = ClusterResourcePolicies(
             ResourcePolicyRecords(store.engine), self.describe_cluster
         )

@@ -96,7 +96,8 @@ def make_certificate_authority(name: str, now: datetime | None = None) -> KeyAnd
     return KeyAndCertificate(_certificate_pem(certificate), _key_pem(key))
 
 
-def _subject_alternative_names(hosts: Iterable[str]) -> list[x509.GeneralName]:
+def subject_alternative_names(hosts: Iterable[str]) -> list[x509.GeneralName]:
+    """Each host as an IP address name when it is one, else as a DNS name; repeats dropped."""
     names: list[x509.GeneralName] = []
     for host in dict.fromkeys(hosts):
         try:
@@ -115,7 +116,7 @@ def issue_node_certificate(
     """A key and a certificate for a node reachable at `hosts` (names or IP addresses), signed by
     `ca`, good for both ends of a TLS connection (brokers connect to each other and to the
     controllers)."""
-    sans = _subject_alternative_names(hosts)
+    sans = subject_alternative_names(hosts)
     if not sans:
         raise ValueError("a node certificate needs at least one host name or address")
     now = now or datetime.now(UTC)

@@ -502,6 +502,48 @@ leads (`holder`), where the others send it the writes they are given (`address`,
 until when (`expires_at`, seconds since the epoch by the database's clock, which every server
 reads alike) and since which takeover (`term`, counted up each time another server takes over)."""
 
+agent_credentials = Table(
+    "agent_credentials",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("certificate_pem", Text, nullable=False),
+    Column("sealed_key", LargeBinary, nullable=False),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+)
+"""The agents CA (name `ca`), made once per store, and the control plane's client certificate
+for the agent API (`control-plane`, replaced when renewed), each key sealed by the master key
+(`steward.security.agent_authority`)."""
+
+agent_certificates = Table(
+    "agent_certificates",
+    metadata,
+    Column("host", String, primary_key=True),
+    Column("zone", String, nullable=False),
+    Column("address", String, nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("certificate_pem", Text, nullable=False),
+    Column("not_after", DateTime(timezone=True), nullable=False),
+    Column("issue_time", DateTime(timezone=True), nullable=False),
+    Column("joined", Boolean, nullable=False),
+)
+"""The serving certificate each host agent was last given (never its key, which stays on its
+machine), where the agent listens, and whether it joined with a token (else it is an embedded
+agent of this machine): what the renewal of agent certificates works from."""
+
+join_tokens = Table(
+    "join_tokens",
+    metadata,
+    Column("token_id", String, primary_key=True),
+    Column("token_hash", String, nullable=False, unique=True),
+    Column("zone", String),
+    Column("creation_time", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("used_by", String),
+)
+"""Single-use tokens that let a machine join as a host (`steward host join-token create`): only
+the SHA-256 of each token is kept; `zone` is the zone it may join (None: any), `used_at` and
+`used_by` (the host that joined) are set when it is burnt."""
 hosts = Table(
     "hosts",
     metadata,

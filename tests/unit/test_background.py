@@ -164,6 +164,7 @@ def test_the_control_plane_runs_every_loop_as_one_of_its_tasks(tmp_path: Path) -
             "function-builder",
             "trigger-pollers",
             "connect-reconciler",
+            "agent-certificates",
         }
     finally:
         plane.close()

@@ -17,6 +17,7 @@ from steward.api import (
     alarms,
     broker_scaling,
     consumer_groups,
+    host_joins,
     hosts,
     iam_audit,
     native,
@@ -63,6 +64,7 @@ def msk_router() -> Router:
         sign_in_refusals,
         access_policies,
         iam_audit,
+        host_joins,
         hosts,
     ):
         router.include(module.router)
