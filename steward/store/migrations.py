@@ -7,8 +7,12 @@ upgraded in place without losing a row. Every change since is a revision of its 
 
 Several control planes may open one PostgreSQL store at once (`steward server` on three hosts):
 the upgrade holds a transaction-scoped advisory lock, so one of them migrates and the others find
-the store at head. On SQLite the same is done with an exclusive `flock` of the database file, which
-SQLite's own (POSIX) locks do not see."""
+the store at head. On SQLite the same is done with an exclusive `flock` of a lock file beside the
+database (`steward.db.lock`), never of the database itself: closing any descriptor of the database
+file drops every POSIX lock the process holds on it, SQLite's own among them, and a process that
+finds no other holder believes itself the last connection and removes the write-ahead log that
+the server's connections still write to (their commits would then be lost to every other
+process)."""
 
 from __future__ import annotations
 
@@ -71,7 +75,7 @@ def _exclusive(engine: Engine) -> Iterator[None]:
     if not database or database == ":memory:":
         yield
         return
-    with open(database, "ab") as file:
+    with open(f"{database}.lock", "ab") as file:
         fcntl.flock(file, fcntl.LOCK_EX)
         try:
             yield

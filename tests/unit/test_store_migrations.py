@@ -5,13 +5,15 @@ at once migrate it once."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, Table, create_engine, insert, inspect, select
+from sqlalchemy import MetaData, Table, create_engine, insert, inspect, select, text
 
 from steward.control.service import ClusterService
 from steward.domain.model import BrokerNodeGroup, ClusterSpec, ClusterState
@@ -140,3 +142,38 @@ def test_a_postgresql_url_as_its_own_tools_write_it_uses_the_installed_driver() 
     assert postgresql_driver("postgresql://u@db/steward") == "postgresql+psycopg://u@db/steward"
     assert postgresql_driver("postgres://u@db/s") == "postgresql+psycopg://u@db/s"
     assert postgresql_driver("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_command_opening_the_store_loses_none_of_the_servers_later_writes(tmp_path: Path) -> None:
+    """A server migrates a new SQLite store and keeps it open; a command (another process, as
+    `steward access-key create` is) opens the store and closes it; what the server writes after
+    that is still what every other process reads. (A migration lock taken on the database file
+    itself dropped the server's SQLite locks, and the command, seeing no other user, removed the
+    write-ahead log the server kept writing to.)"""
+    url = f"sqlite:///{tmp_path / 'steward.db'}"
+    server = open_engine(url)  # a new store: the migration and its lock run here
+    try:
+        with server.begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS scratch (x INTEGER)"))
+            conn.execute(text("INSERT INTO scratch VALUES (1)"))
+        command = (
+            "import sys; from steward.store.store import Store; "
+            "store = Store(sys.argv[1]); store.close()"
+        )
+        subprocess.run([sys.executable, "-c", command, url], check=True, timeout=60)
+        with server.begin() as conn:
+            conn.execute(text("INSERT INTO scratch VALUES (2)"))
+        reader = (
+            "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); "
+            "print(db.execute('SELECT count(*) FROM scratch').fetchone()[0])"
+        )
+        seen = subprocess.run(
+            [sys.executable, "-c", reader, str(tmp_path / "steward.db")],
+            check=True,
+            timeout=60,
+            capture_output=True,
+            text=True,
+        )
+        assert seen.stdout.strip() == "2"
+    finally:
+        server.dispose()
