@@ -185,7 +185,7 @@ class Steward:
         """The zones' network in netns mode (to cut and restore zones)."""
         return ZoneNetwork(self.octet, ZONES)
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(
@@ -223,10 +223,10 @@ class Steward:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(15)
+                self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait(5)
+                self.process.wait(30)
 
     def cleanup(self) -> None:
         """End the control plane, its agents and every Kafka process under this home, and
