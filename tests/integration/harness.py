@@ -226,7 +226,8 @@ class Steward:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait(30)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(30)  # what is still there, cleanup ends by pid
 
     def cleanup(self) -> None:
         """End the control plane, its agents and every Kafka process under this home, and
@@ -234,8 +235,10 @@ class Steward:
         groups of its functions' workers, and the zones'
         network namespaces, veths and bridge when it may have had them, and the brokers'
         volumes and encrypted views, unmounted."""
-        self.stop()
-        kill_all(pids_mentioning(str(self.home)))
+        try:
+            self.stop()
+        finally:
+            kill_all(pids_mentioning(str(self.home)))
         if loop_volumes_supported() or encryption_supported():
             release_volumes_under(self.home)
         CpuGroups.for_host().remove_empty_groups()
