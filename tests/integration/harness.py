@@ -199,14 +199,19 @@ class Steward:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"steward exited: {self.log_tail()}")
+                failure = f"steward exited: {self.log_tail()}"
+                break
             try:
                 if httpx.get(f"{self.endpoint}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"steward did not answer within {timeout} s: {self.log_tail()}")
+        else:
+            failure = f"steward did not answer within {timeout} s: {self.log_tail()}"
+        # A fixture whose start fails never reaches its cleanup: end what this start began.
+        self.cleanup()
+        raise RuntimeError(failure)
 
     def log_tail(self, lines: int = 40) -> str:
         path = self.log_file
