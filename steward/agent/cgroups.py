@@ -219,22 +219,23 @@ class CpuGroups:
     def _make_group(self, group: Path) -> None:
         assert self.hierarchy is not None
         if self.hierarchy.version == 2:
-            _enable_cpu_below(self.hierarchy.path)
+            enable_controller_below(self.hierarchy.path, "cpu")
         group.parent.mkdir(exist_ok=True)
         if self.hierarchy.version == 2:
-            _enable_cpu_below(group.parent)
+            enable_controller_below(group.parent, "cpu")
         group.mkdir(exist_ok=True)
 
 
-def _enable_cpu_below(group: Path) -> None:
-    """cgroup v2: give the group's children the cpu controller (and so their cpu.weight)."""
+def enable_controller_below(group: Path, controller: str) -> None:
+    """cgroup v2: give the group's children `controller` (cpu: their cpu.weight; memory: their
+    memory.max)."""
     control = group / "cgroup.subtree_control"
     try:
-        if "cpu" in control.read_text().split():
+        if controller in control.read_text().split():
             return
     except FileNotFoundError:
         pass
-    write_file(control, "+cpu")
+    write_file(control, f"+{controller}")
 
 
 def write_file(path: Path, text: str) -> None:

@@ -33,7 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from steward.agent.cgroups import CGROUP_ROOT_ENV, DEFAULT_CGROUP_ROOT, remove_group, write_file
+from steward.agent.cgroups import (
+    CGROUP_ROOT_ENV,
+    DEFAULT_CGROUP_ROOT,
+    enable_controller_below,
+    remove_group,
+    write_file,
+)
 
 log = logging.getLogger("steward.agent.memory_groups")
 
@@ -247,10 +253,10 @@ class MemoryGroups:
     def _make_group(self, group: Path) -> None:
         assert self.hierarchy is not None
         if self.hierarchy.version == 2:
-            _enable_memory_below(self.hierarchy.base)
+            enable_controller_below(self.hierarchy.base, "memory")
         group.parent.mkdir(exist_ok=True)
         if self.hierarchy.version == 2:
-            _enable_memory_below(group.parent)
+            enable_controller_below(group.parent, "memory")
         group.mkdir(exist_ok=True)
 
     def _cap(self, group: Path, limit_bytes: int) -> None:
@@ -261,17 +267,6 @@ class MemoryGroups:
             _write_if_present(group / "memory.oom.group", "1")
         else:  # memsw counts memory and swap together: at the same limit, no swap
             _write_if_present(group / "memory.memsw.limit_in_bytes", str(limit_bytes))
-
-
-def _enable_memory_below(group: Path) -> None:
-    """cgroup v2: give the group's children the memory controller (and so their memory.max)."""
-    control = group / "cgroup.subtree_control"
-    try:
-        if "memory" in control.read_text().split():
-            return
-    except FileNotFoundError:
-        pass
-    write_file(control, "+memory")
 
 
 def _write_if_present(path: Path, text: str) -> None:

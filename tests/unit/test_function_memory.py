@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from steward.agent import memory_groups
+from steward.agent import cgroups, memory_groups
 from steward.agent.memory_groups import (
     MEMORY_PARENT,
     MemoryGroups,
@@ -126,6 +126,7 @@ def test_a_parent_that_cannot_give_the_controller_stops_the_tries_and_says_why(
         raise OSError(errno.EBUSY, "Device or resource busy")
 
     monkeypatch.setattr(memory_groups, "write_file", busy)
+    monkeypatch.setattr(cgroups, "write_file", busy)  # where the controller is handed down
     assert not groups.place("orders-1", 4242, 128 * MIB)
     assert not groups.place("orders-2", 4343, 128 * MIB)
     assert tries == [tmp_path / "cgroup.subtree_control"]  # once
