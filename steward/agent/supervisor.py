@@ -71,6 +71,7 @@ from steward.kafka.storage import (
     META_PROPERTIES,
     NodeIdentity,
     StorageError,
+    bootstrap_checkpoint_file,
     format_broker_storage,
     format_controller_storage,
     is_formatted,
@@ -242,14 +243,18 @@ def format_kafka_storage(spec: NodeSpec, paths: NodePaths) -> None:
         archives = (
             class_archive.use_options(_class_archive(spec, java)) if class_archive.enabled() else []
         )
+        properties = spec.server_properties(str(paths.data))
         result = format_controller_storage(
             paths.data,
             identity,
-            spec.server_properties(str(paths.data)),
+            properties,
             spec.initial_controllers,
             java=java,
             classpath=require_distribution(spec.kafka_version).classpath,
             jvm_options=archives,
+            bootstrap_cache=bootstrap_checkpoint_file(
+                kafka_cache_dir() / "bootstrap-checkpoints", spec.kafka_version, properties
+            ),
         )
     if result.formatted:
         log.info("formatted %s (%s) in %.2f s", spec.key, spec.role, result.seconds)

@@ -74,10 +74,11 @@ def place_nodes(run: StepRun[NoProgress]) -> None:
 def start_controllers(run: StepRun[NoProgress]) -> None:
     """The controllers get their specs, and in the same parallel wave so do the brokers of a
     cluster being created. A broker needs no running quorum to start: it keeps asking the
-    controllers it is configured with until they answer. Its agent formats it in a moment, while
-    a controller's agent runs StorageTool first (a JVM of its own, seconds on a busy host), so
-    started together the brokers' JVMs load their classes while the controllers are formatted
-    and elect their leader, instead of after it."""
+    controllers it is configured with until they answer. Its agent formats it in a moment; so does
+    a controller's once its host has formatted a controller of that Kafka version (the kept
+    bootstrap checkpoint, `steward.kafka.storage`), else it runs StorageTool first (a JVM of its
+    own, seconds on a busy host). Started together, the brokers' JVMs load their classes while
+    the controllers are formatted and elect their leader, instead of after it."""
     ctx, cluster = run.ctx, run.cluster
     creating = cluster.state is ClusterState.CREATING
     start_selected_nodes(ctx, cluster, lambda node: creating or node.role is NodeRole.CONTROLLER)
