@@ -168,6 +168,7 @@ def test_the_lag_chart_draws_each_group_over_the_range_from_the_metric_store(
     finally:
         page.close()
         store.remove_cluster(cluster.arn)
+        service.metrics.close()
     lag_queries = [parse_qs(urlsplit(url).query) for url in requested if "/SumOffsetLag?" in url]
     assert {(q["consumerGroup"][0], q["topic"][0]) for q in lag_queries} == set(lag)
     assert all("brokerId" not in q and q["period"] == ["15"] for q in lag_queries)
