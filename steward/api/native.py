@@ -103,8 +103,9 @@ def list_cluster_metrics(service: ClusterService, request: MskRequest) -> Body:
 def get_cluster_metric_statistics(service: ClusterService, request: MskRequest) -> Body:
     """A metric's datapoints over a time range (CloudWatch's GetMetricStatistics): query
     `startTime` and `endTime` (epoch seconds; default the last hour), `period` (seconds, default
-    60), `statistic` (Average, Maximum, Minimum, Sum or SampleCount), and `brokerId` and `topic`
-    for per-broker and per-topic metrics."""
+    60), `statistic` (Average, Maximum, Minimum, Sum or SampleCount), `brokerId` and `topic` for
+    per-broker and per-topic metrics, and `consumerGroup` with `topic` for a group's lag on a
+    topic (SumOffsetLag, MaxOffsetLag, EstimatedMaxTimeLag)."""
     query = request.query
     metric = request.param("metricName")
     statistic = query.get("statistic") or "Average"
@@ -117,6 +118,7 @@ def get_cluster_metric_statistics(service: ClusterService, request: MskRequest) 
         statistic=statistic,
         broker_id=query.get("brokerId") or None,
         topic=query.get("topic") or None,
+        consumer_group=query.get("consumerGroup") or None,
     )
     return {
         "label": metric,

@@ -76,7 +76,8 @@ def list_metrics(cli: CliContext, cluster: str, metric: str | None) -> None:
 @CLUSTER
 @click.argument("metric", metavar="METRIC")
 @click.option("--broker", "broker_id", help="The broker, for per-broker metrics.")
-@click.option("--topic", help="The topic, for per-topic metrics (with --broker).")
+@click.option("--topic", help="The topic, for per-topic metrics (with --broker or --group).")
+@click.option("--group", "consumer_group", help="The consumer group, for its lag (with --topic).")
 @click.option("--since", default="1h", show_default=True, help="How far back: 90s, 15m, 3h, 2d.")
 @click.option("--start", "start_time", help="Start (epoch seconds or ISO 8601); overrides --since.")
 @click.option("--end", "end_time", help="End (epoch seconds or ISO 8601)  [default: now]")
@@ -94,6 +95,7 @@ def get_metric(
     metric: str,
     broker_id: str | None,
     topic: str | None,
+    consumer_group: str | None,
     since: str,
     start_time: str | None,
     end_time: str | None,
@@ -115,6 +117,8 @@ def get_metric(
         params["brokerId"] = broker_id
     if topic is not None:
         params["topic"] = topic
+    if consumer_group is not None:
+        params["consumerGroup"] = consumer_group
     found = cli.api.steward_route("GET", _metrics_path(cli, cluster, metric), params=params)
     if cli.output.is_json:
         cli.output.json(found)

@@ -4,8 +4,9 @@ shell is served to anyone while each call behind it is authenticated and authori
 signed request is.
 
 The files are read once, when the app is built, and answered from memory: they are few and
-small, and a request for any other path under `/console` is a 404 rather than a read of the
-disk."""
+small, and no request reads the disk. Only the shell's own paths are open (`console_paths()`):
+any other path under `/console` is not, so the API's authentication answers an unsigned request
+for it with a 401 before this app sees it, and only a signed one gets as far as the 404 here."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from steward.kafka.group_lag import ConsumerGroup
 from steward.kafka.health import partition_states
 from steward.kafka.reassignment import broker_disk_usage
 from steward.monitor.kafka_state import DISK_USED, disk_samples, partition_samples
-from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME
+from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME, CONSUMER_GROUP, TOPIC
 from steward.monitor.store import MetricStore, Sample
 from steward.security.certificates import steward_bootstrap
 from steward.store.store import Store
@@ -197,4 +197,4 @@ class AdminMetricsCollector:
 
 
 def _dimensions(cluster: Cluster, group: str, topic: str) -> dict[str, str]:
-    return {"Cluster Name": cluster.name, "Consumer Group": group, "Topic": topic}
+    return {CLUSTER_NAME: cluster.name, CONSUMER_GROUP: group, TOPIC: topic}

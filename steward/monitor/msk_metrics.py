@@ -31,6 +31,7 @@ from steward.monitor.store import Sample
 CLUSTER_NAME = "Cluster Name"
 BROKER_ID = "Broker ID"
 TOPIC = "Topic"
+CONSUMER_GROUP = "Consumer Group"
 
 _LEVELS = tuple(EnhancedMonitoring)
 

@@ -14,7 +14,7 @@ from steward.domain.model import Cluster, ClusterState, NodeRole
 from steward.kafka.jmx_exporter import JMX_EXPORTER_PORT, NODE_EXPORTER_PORT
 from steward.monitor.control_metrics import ControlPlaneMetrics
 from steward.monitor.metric_source import LayeredSource, MetricSource, StoredSource
-from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME, TOPIC
+from steward.monitor.msk_metrics import BROKER_ID, CLUSTER_NAME, CONSUMER_GROUP, TOPIC
 from steward.monitor.prometheus_source import PrometheusSource
 from steward.monitor.store import Datapoint, MetricStore, Series, Statistic
 from steward.store.store import Store
@@ -88,9 +88,11 @@ class ClusterMetrics:
         statistic: str = "Average",
         broker_id: str | None = None,
         topic: str | None = None,
+        consumer_group: str | None = None,
     ) -> list[Datapoint]:
-        """Datapoints of the cluster's `metric` (of one broker, of one topic on one broker, or of
-        the cluster), over [start, end) (default: the last hour) per `period` seconds."""
+        """Datapoints of the cluster's `metric` (of one broker, of one topic on one broker, of one
+        consumer group's lag on one topic, or of the cluster), over [start, end) (default: the
+        last hour) per `period` seconds."""
         cluster = self._describe(arn)
         end = time.time() if end is None else end
         start = end - 3600 if start is None else start
@@ -111,15 +113,7 @@ class ClusterMetrics:
                 f"{', '.join(s.value for s in Statistic)}.",
                 "statistic",
             ) from error
-        if topic is not None and broker_id is None:
-            raise BadRequestException(
-                "A topic's metrics are per broker: give the broker too.", "brokerId"
-            )
-        dimensions = {CLUSTER_NAME: cluster.name}
-        if broker_id is not None:
-            dimensions[BROKER_ID] = broker_id
-        if topic is not None:
-            dimensions[TOPIC] = topic
+        dimensions = {CLUSTER_NAME: cluster.name, **_series_of(broker_id, topic, consumer_group)}
         return self.source.query(metric, dimensions, start, end, period, chosen.value)
 
     def list_metrics(self, arn: str, metric: str | None = None) -> list[Series]:
@@ -163,3 +157,32 @@ class ClusterMetrics:
                         }
                     )
         return groups
+
+
+def _series_of(
+    broker_id: str | None, topic: str | None, consumer_group: str | None
+) -> dict[str, str]:
+    """The dimensions beside the cluster's name that select one series, as MSK publishes them:
+    per broker, per topic on a broker, or a consumer group's lag per topic (which no broker
+    has)."""
+    if consumer_group is not None:
+        if broker_id is not None:
+            raise BadRequestException(
+                "A consumer group's lag is the cluster's, not a broker's: give no broker.",
+                "brokerId",
+            )
+        if topic is None:
+            raise BadRequestException(
+                "A consumer group's lag is per topic: give the topic too.", "topic"
+            )
+        return {CONSUMER_GROUP: consumer_group, TOPIC: topic}
+    if topic is not None and broker_id is None:
+        raise BadRequestException(
+            "A topic's metrics are per broker or per consumer group: give the broker or the "
+            "group too.",
+            "brokerId",
+        )
+    dimensions: dict[str, str] = {} if broker_id is None else {BROKER_ID: broker_id}
+    if topic is not None:
+        dimensions[TOPIC] = topic
+    return dimensions

@@ -1,12 +1,16 @@
 """The web console against the API app with SigV4 on: its static shell answers anyone and holds
 no data, every call its pages make is signed in the browser and checked by the same verifier as
-boto3's, and a wrong key gets no further than the sign-in form."""
+boto3's, a wrong key gets no further than the sign-in form, and the consumer lag chart draws each
+group from the metric store."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import boto3
 import httpx
@@ -14,9 +18,12 @@ import pytest
 
 from steward.api.auth.keys import NewAccessKey
 from steward.console.assets import STATIC, console_paths
-from steward.settings import Zone
+from steward.control.service import ClusterService
+from steward.monitor.store import Sample
+from steward.settings import Settings, Zone
 from steward.store.store import Store
 from tests.console_browser import chromium, sign_in
+from tests.unit.clusters import active_cluster
 from tests.unit.serving import signed_endpoint_fixtures
 
 ZONES = (Zone("az-a", "127.79.1"), Zone("az-b", "127.79.2"), Zone("az-c", "127.79.3"))
@@ -120,3 +127,49 @@ def test_a_wrong_key_is_refused_at_sign_in(
     assert page.query_selector("table.clusters") is None
     assert page.evaluate("() => sessionStorage.length") == 0
     page.close()
+
+
+def test_the_lag_chart_draws_each_group_over_the_range_from_the_metric_store(
+    home: Path, store: Store, endpoint: str, key: NewAccessKey, browser: Any
+) -> None:
+    service = ClusterService(Settings(home=home, zones=ZONES), store)
+    cluster = active_cluster(service, name="lagging")
+    now = time.time()
+    lag = {
+        ("billing", "payments"): (40.0, 30.0),
+        ("billing", "audit"): (2.0, 0.0),
+        ("search", "payments"): (7.0, 9.0),
+    }
+
+    def put(group: str, topic: str, at: float, value: float) -> None:
+        dimensions = {"Cluster Name": cluster.name, "Consumer Group": group, "Topic": topic}
+        service.metrics.store.put([Sample("SumOffsetLag", dimensions, at, value)])
+
+    for (group, topic), values in lag.items():
+        for minutes_ago, value in zip((2, 1), values, strict=True):
+            put(group, topic, now - 60 * minutes_ago, value)
+    requested: list[str] = []
+    page = browser.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    try:
+        sign_in(page, endpoint, key.access_key_id, key.secret_access_key)
+        page.wait_for_selector("table.clusters")
+        page.evaluate(
+            "(hash) => { location.hash = hash; }", f"#/cluster/{quote(cluster.arn, safe='')}/charts"
+        )
+        chart = "figure.chart[data-metric='Consumer lag']"
+        drawn = page.wait_for_selector(f"{chart}:not([data-points='0'])")
+        assert drawn.get_attribute("data-points") == "4"  # billing's two topics add up
+        legend = [item.inner_text() for item in drawn.query_selector_all(".legend span")]
+        assert legend == ["billing: 30", "search: 9"]
+        put("search", "payments", time.time(), 12.0)  # the chart redraws as samples arrive
+        drawn = page.wait_for_selector(f"{chart}[data-points='5']", timeout=15000)
+        assert "search: 12" in drawn.inner_text()
+    finally:
+        page.close()
+        store.remove_cluster(cluster.arn)
+        service.metrics.close()
+    lag_queries = [parse_qs(urlsplit(url).query) for url in requested if "/SumOffsetLag?" in url]
+    assert {(q["consumerGroup"][0], q["topic"][0]) for q in lag_queries} == set(lag)
+    assert all("brokerId" not in q and q["period"] == ["15"] for q in lag_queries)
+    assert not [url for url in requested if "/consumer-groups" in url]

@@ -9,6 +9,7 @@ import http.server
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from steward.agent.node_metrics import Endpoint, NodeMetricsServers, render_host_metrics
 from steward.agent.spec import NodeSpec
+from steward.api import native
+from steward.api.msk.fields import Query
+from steward.api.msk.routing import MskRequest
 from steward.control.node_specs import build_node_spec
 from steward.control.service import ClusterService
 from steward.domain.errors import BadRequestException
@@ -383,6 +387,45 @@ def test_metric_queries_check_their_arguments(service: ClusterService) -> None:
         service.metrics.query(cluster.arn, "BytesInPerSec", statistic="p99")
     with pytest.raises(BadRequestException):
         service.metrics.query(cluster.arn, "BytesInPerSec", topic="t")
+
+
+def test_the_metric_route_selects_a_consumer_group_s_lag_per_topic(
+    service: ClusterService,
+) -> None:
+    cluster = active_cluster(service)
+    minute = (time.time() // 60 - 2) * 60
+    lag = {
+        ("billing", "payments"): 40.0,
+        ("billing", "audit"): 3.0,
+        ("search", "payments"): 7.0,
+    }
+    service.metrics.store.put(
+        Sample(
+            "SumOffsetLag",
+            {"Cluster Name": cluster.name, "Consumer Group": group, "Topic": topic},
+            minute + 30,
+            value,
+        )
+        for (group, topic), value in lag.items()
+    )
+
+    def route(**query: str) -> Any:
+        request = MskRequest(
+            {"clusterArn": cluster.arn, "metricName": "SumOffsetLag"},
+            Query([("startTime", str(minute)), ("endTime", str(minute + 60)), *query.items()]),
+        )
+        return native.get_cluster_metric_statistics(service, request)
+
+    for (group, topic), value in lag.items():
+        answer = route(consumerGroup=group, topic=topic)
+        assert answer["datapoints"] == [{"timestamp": minute, "value": value, "sampleCount": 1}]
+    assert route(consumerGroup="nobody", topic="payments")["datapoints"] == []
+    with pytest.raises(BadRequestException) as no_topic:
+        route(consumerGroup="billing")
+    assert no_topic.value.invalid_parameter == "topic"
+    with pytest.raises(BadRequestException) as with_broker:
+        route(consumerGroup="billing", topic="payments", brokerId="1")
+    assert with_broker.value.invalid_parameter == "brokerId"
 
 
 def test_the_scraper_parses_only_what_it_uses() -> None:

@@ -1,8 +1,7 @@
-// A cluster's charts over a chosen range, redrawn as new samples arrive: bytes in and out,
-// messages in, under-replicated partitions and disk use per broker, from the metric routes
-// (GetClusterMetricStatistics), and consumer lag per group. The metric routes select series by
-// broker and topic only, so lag, which Steward keeps per consumer group, is sampled here from
-// ListConsumerGroups while the page is open.
+// A cluster's charts over a chosen range, redrawn as new samples arrive, all from the metric
+// routes (GetClusterMetricStatistics): bytes in and out, messages in, under-replicated
+// partitions and disk use per broker, and consumer lag per group (SumOffsetLag, which Steward
+// keeps per group and topic; a group's line adds up its topics).
 
 import { get, path } from "./api.js";
 import { lineChart } from "./chart.js";
@@ -18,6 +17,8 @@ const RANGES = [
   ["7d", 604800, 3600],
 ];
 
+const LAG = "SumOffsetLag";
+
 const CHARTS = [
   ["BytesInPerSec", "Bytes in", "bytes/s"],
   ["BytesOutPerSec", "Bytes out", "bytes/s"],
@@ -32,7 +33,6 @@ export async function chartsPage(ctx) {
   let range = RANGES[1];
   const picker = h("div", { class: "ranges", role: "group" });
   const grid = h("div", { class: "charts", id: "charts" });
-  const lag = new Map();
   function drawPicker() {
     replace(picker, RANGES.map((r) => h("button", {
       type: "button", class: r === range ? "small active" : "small", "data-range": r[0], "aria-pressed": String(r === range),
@@ -46,31 +46,46 @@ export async function chartsPage(ctx) {
     grid);
   drawPicker();
 
-  async function series(metric, end, start, period) {
-    const { metrics = [] } = await get(path("/steward/v1/clusters/{arn}/metrics", arn), { metricName: metric });
-    const perBroker = metrics.filter((m) => !m.dimensions.some((d) => d.name === "Topic"));
-    const brokers = [...new Set(perBroker.map((m) => m.dimensions.find((d) => d.name === "Broker ID")?.value))]
-      .filter((b) => b !== undefined)
-      .sort((x, y) => Number(x) - Number(y));
-    return Promise.all(brokers.map(async (broker) => {
-      const answer = await get(path("/steward/v1/clusters/{arn}/metrics/{metric}", arn, metric), {
-        startTime: Math.floor(start), endTime: Math.ceil(end), period, statistic: "Average", brokerId: broker,
-      });
-      return { label: `broker ${broker}`, points: answer.datapoints.map((d) => [d.timestamp, d.value]) };
-    }));
+  const dimension = (m, name) => m.dimensions.find((d) => d.name === name)?.value;
+  const listed = async (metric) =>
+    (await get(path("/steward/v1/clusters/{arn}/metrics", arn), { metricName: metric })).metrics || [];
+
+  async function datapoints(metric, [start, end, period], selection) {
+    const answer = await get(path("/steward/v1/clusters/{arn}/metrics/{metric}", arn, metric), {
+      startTime: Math.floor(start), endTime: Math.ceil(end), period, statistic: "Average", ...selection,
+    });
+    return answer.datapoints.map((d) => [d.timestamp, d.value]);
   }
 
-  async function sampleLag() {
-    try {
-      const { consumerGroups = [] } = await get(path("/steward/v1/clusters/{arn}/consumer-groups", arn));
-      const now = Date.now() / 1000;
-      for (const g of consumerGroups) {
-        if (!lag.has(g.groupId)) lag.set(g.groupId, []);
-        lag.get(g.groupId).push([now, g.totalLag ?? 0]);
-      }
-    } catch {
-      // a cluster that is not ACTIVE has no groups to read
+  async function perBroker(metric, times) {
+    const brokers = [...new Set((await listed(metric))
+      .filter((m) => dimension(m, "Topic") === undefined)
+      .map((m) => dimension(m, "Broker ID")))]
+      .filter((b) => b !== undefined)
+      .sort((x, y) => Number(x) - Number(y));
+    return Promise.all(brokers.map(async (broker) =>
+      ({ label: `broker ${broker}`, points: await datapoints(metric, times, { brokerId: broker }) })));
+  }
+
+  async function perGroup(times) {
+    const topics = new Map();
+    for (const m of await listed(LAG)) {
+      const group = dimension(m, "Consumer Group");
+      const topic = dimension(m, "Topic");
+      if (group === undefined || topic === undefined) continue;
+      topics.set(group, [...(topics.get(group) || []), topic]);
     }
+    const lines = await Promise.all([...topics.keys()].sort().map(async (group) => {
+      const total = new Map();
+      await Promise.all(topics.get(group).map(async (topic) => {
+        for (const [t, v] of await datapoints(LAG, times, { consumerGroup: group, topic })) {
+          total.set(t, (total.get(t) ?? 0) + v);
+        }
+      }));
+      return { label: group, points: [...total].sort(([a], [b]) => a - b) };
+    }));
+    // a group that is gone keeps its series, but has nothing to draw in a range it missed
+    return lines.filter((line) => line.points.length);
   }
 
   let latest = 0;
@@ -79,13 +94,12 @@ export async function chartsPage(ctx) {
     const [, seconds, period] = range;
     const end = Date.now() / 1000;
     const start = end - seconds;
-    const drawn = await Promise.all(CHARTS.map(async ([metric, title, unit]) => {
-      const found = await series(metric, end, start, period).catch(() => []);
-      return lineChart(title, found, { start, end, unit });
-    }));
-    await sampleLag();
-    const lagSeries = [...lag.entries()].map(([group, points]) => ({ label: group, points: points.filter(([t]) => t >= start) }));
-    drawn.push(lineChart("Consumer lag (sampled while open)", lagSeries, { start, end, unit: "" }));
+    const times = [start, end, period];
+    const drawn = await Promise.all([
+      ...CHARTS.map(async ([metric, title, unit]) =>
+        lineChart(title, await perBroker(metric, times).catch(() => []), { start, end, unit })),
+      perGroup(times).catch(() => []).then((lines) => lineChart("Consumer lag", lines, { start, end, unit: "" })),
+    ]);
     // a slower answer for a range the user has since left must not draw over the new one
     if (ctx.current() && mine === latest) {
       grid.dataset.range = range[0];
