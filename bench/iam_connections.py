@@ -13,25 +13,35 @@ the broker).
 For `--seconds` per round, `--clients` worker processes each open a new client (TLS handshake,
 sign-in, metadata) and close it, again and again, and count the clients that signed in and those
 that failed. Processes, not threads: kafka-python clients in threads of one process share its
-GIL, and then the figure is what one Python process can open, whatever the broker could accept.
-Each worker signs in once before the round starts (its imports and first TLS context are not
-counted). Rounds alternate between the mechanisms (`--rounds` of each), after a `--warmup` round
-of each that is left out (the broker's JIT compiles the sign-in code then).
+GIL. Each worker signs in once before the round starts (its imports and first TLS context are
+not counted). Rounds alternate between the mechanisms (`--rounds` of each), after a `--warmup`
+round of each that is left out (the broker's JIT compiles the sign-in code then).
+
+Kafka's SASL server looks up the name of the broker's own address (a reverse DNS query) for
+every new SASL connection, on the listener's network thread. No DNS server knows Steward's
+addresses (127.100.x.y); a resolver that drops some of those queries (this machine's drops about
+one in fifty, and the JVM then waits 5 s) holds every connection of that network thread
+meanwhile, and the figure measures the resolver. So the broker JVM resolves names from a hosts
+file of localhost alone (`-Djdk.net.hosts.file`, through STEWARD_KAFKA_JVM_OPTIONS: its
+listeners, voters and IAM hosts are addresses, so it needs no other name), and the lookup fails
+at once, as it does with a resolver that answers; `--system-resolver` keeps the host's resolver.
 
 The rate still depends on the machine, since the clients take cores the broker could use. What
 does not is the broker's own work: its JVM's CPU time (utime + stime of /proc/<pid>/stat) over
-each round, less what it spends when idle (measured for `--idle` seconds before the rounds),
-divided by the connections made. The table gives that as broker CPU ms per new connection, and
-1000 / that: the new connections per second one broker core could accept. The clients' CPU ms
-per connection (all worker processes together) is beside it, to tell which side binds the rate.
+each round, less what it spends when idle (measured for `--idle` seconds after the warm-up and
+again after the rounds; their mean), divided by the connections made. The table gives that as
+broker CPU ms per new connection, and 1000 / that: the new connections per second one broker
+core could accept. The clients' CPU ms per connection (all worker processes together) is beside
+it, to tell which side binds the rate.
 
     python bench/iam_connections.py [--seconds 20] [--clients 4] [--rounds 2] [--warmup 5]
-                                    [--idle 10]
+                                    [--idle 10] [--system-resolver]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -58,6 +68,7 @@ from kafka.net.sasl.oauth import AbstractTokenProvider
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from steward.kafka.java import JVM_OPTIONS_ENV  # noqa: E402
 from tests.iam_signing import oauth_token  # noqa: E402
 from tests.integration.harness import REGION, Steward, provisioned  # noqa: E402
 
@@ -251,9 +262,14 @@ class Round:
     failed: int
     wall: float
     broker_cpu: float
-    """Broker CPU seconds over the round, less its idle rate over the same time."""
+    """Broker CPU seconds over the round (less its idle rate over the same time once
+    `less_idle` has been applied)."""
     client_cpu: float
     """CPU seconds of all worker processes over their loops."""
+
+    def less_idle(self, idle_rate: float) -> Round:
+        """The round with what the broker spends idle over its time taken off."""
+        return dataclasses.replace(self, broker_cpu=self.broker_cpu - idle_rate * self.wall)
 
     @property
     def rate(self) -> float:
@@ -268,9 +284,7 @@ class Round:
         return 1000 * self.client_cpu / self.connections if self.connections else float("nan")
 
 
-def round_of(
-    mechanism: Mechanism, seconds: float, clients: int, broker: int, idle_rate: float
-) -> Round:
+def round_of(mechanism: Mechanism, seconds: float, clients: int, broker: int) -> Round:
     """`clients` worker processes opening new clients of `mechanism` for `seconds`."""
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads
     go = context.Event()
@@ -296,7 +310,7 @@ def round_of(
             )
             done, failed, client_cpu = done + count, failed + failures, client_cpu + cpu_used
         wall = time.monotonic() - started
-        broker_cpu = cpu_seconds(broker) - cpu - idle_rate * wall
+        broker_cpu = cpu_seconds(broker) - cpu
         for process in processes:
             process.join(timeout=30)
         return Round(done, failed, wall, broker_cpu, client_cpu)
@@ -326,13 +340,18 @@ def idle_cpu_rate(broker: int, seconds: float) -> float:
 
 
 def report(
-    rounds: dict[str, list[Round]], args: argparse.Namespace, idle: float, loads: list[float]
+    rounds: dict[str, list[Round]],
+    args: argparse.Namespace,
+    idle: list[float],
+    loads: list[float],
 ) -> None:
+    resolver = "the host's resolver" if args.system_resolver else "a hosts file"
     print(
-        f"\nNew connections per second, one broker, {args.clients} client processes, "
-        f"{args.rounds} x {args.seconds:.0f} s rounds each (kafka-python), "
-        f"{os.cpu_count()} cores, load average {loads[0]:.1f} at the start, "
-        f"{loads[1]:.1f} at the end; broker idle {1000 * idle:.0f} CPU ms/s (subtracted)"
+        f"\nNew connections per second, one broker ({resolver}), {args.clients} client "
+        f"processes, {args.rounds} x {args.seconds:.0f} s rounds each (kafka-python), "
+        f"{os.cpu_count()} cores, load average {loads[0]:.1f} at the start, {loads[1]:.1f} at "
+        f"the end; broker idle {1000 * idle[0]:.0f} and {1000 * idle[1]:.0f} CPU ms/s "
+        "(their mean subtracted)"
     )
     scram = statistics.median(r.rate for r in rounds["SCRAM-SHA-512"])
     print(
@@ -356,6 +375,17 @@ def report(
     )
 
 
+def broker_environment(home: Path, system_resolver: bool) -> dict[str, str]:
+    """The Steward's settings for its nodes' JVMs: unless `system_resolver`, names resolved
+    from a hosts file of localhost alone (see the module's docstring)."""
+    if system_resolver:
+        return {}
+    hosts = home / "jvm-hosts"
+    hosts.write_text("127.0.0.1 localhost\n::1 localhost\n")
+    options = os.environ.get(JVM_OPTIONS_ENV, "")
+    return {JVM_OPTIONS_ENV: f"{options} -Djdk.net.hosts.file={hosts}".strip()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -363,31 +393,42 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds, left out")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle broker")
+    parser.add_argument(
+        "--system-resolver",
+        action="store_true",
+        help="the broker resolves names as the host does (reverse DNS of its address)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="steward-iam-bench-") as home:
-        steward = Steward(Path(home))
+        extra_env = broker_environment(Path(home), args.system_resolver)
+        steward = Steward(Path(home), extra_env=extra_env)
         steward.start()
         try:
             mechanisms = setup(steward)
             broker = broker_pid(steward)
             loads = [os.getloadavg()[0]]
-            idle = idle_cpu_rate(broker, args.idle)
             if args.warmup > 0:
                 for mechanism in mechanisms:
-                    round_of(mechanism, args.warmup, args.clients, broker, idle)
+                    round_of(mechanism, args.warmup, args.clients, broker)
+            idle = [idle_cpu_rate(broker, args.idle)]
             rounds: dict[str, list[Round]] = {m.name: [] for m in mechanisms}
             for _ in range(args.rounds):
                 for mechanism in mechanisms:
-                    each = round_of(mechanism, args.seconds, args.clients, broker, idle)
+                    each = round_of(mechanism, args.seconds, args.clients, broker)
                     rounds[mechanism.name].append(each)
                     print(
                         f"{mechanism.name}: {each.rate:.1f}/s, {each.failed} failed, "
-                        f"broker {each.broker_ms:.2f} ms, clients {each.client_ms:.1f} ms "
-                        f"per connection (load {os.getloadavg()[0]:.1f})",
+                        f"broker {1000 * each.broker_cpu / each.wall:.0f} CPU ms/s, clients "
+                        f"{each.client_ms:.1f} ms per connection (load {os.getloadavg()[0]:.1f})",
                         flush=True,
                     )
+            idle.append(idle_cpu_rate(broker, args.idle))
             loads.append(os.getloadavg()[0])
-            report(rounds, args, idle, loads)
+            net = {
+                name: [each.less_idle(statistics.mean(idle)) for each in measured]
+                for name, measured in rounds.items()
+            }
+            report(net, args, idle, loads)
         finally:
             steward.cleanup()  # every process it started
 
