@@ -285,9 +285,6 @@ def start_steward(name: str, work: Path, at_rest: str, cgroups: bool = True) -> 
             if re.search(r"-b\d+$", p.parent.parent.name)
         )
 
-    def pids() -> list[int]:
-        return [p for p in steward.kafka_pids() if "broker" in _properties_of(p)]
-
     return Target(
         name,
         brokers["BootstrapBrokerString"],
@@ -295,16 +292,8 @@ def start_steward(name: str, work: Path, at_rest: str, cgroups: bool = True) -> 
         ca_file,
         stop=steward.cleanup,
         broker_logs=logs,
-        broker_pids=pids,
+        broker_pids=steward.broker_pids,
     )
-
-
-def _properties_of(pid: int) -> str:
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        return Path(args[-2].decode()).read_text() if len(args) > 1 else ""
-    except OSError:
-        return ""
 
 
 # --- measurements -----------------------------------------------------------------------------

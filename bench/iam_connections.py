@@ -204,25 +204,10 @@ def signs_in(settings: dict[str, Any]) -> bool:
 
 def broker_pid(steward: Steward) -> int:
     """The one broker's JVM (the cluster's controller runs in a JVM of its own)."""
-    found = [pid for pid in steward.kafka_pids() if process_roles(pid) == "broker"]
+    found = steward.broker_pids()
     if len(found) != 1:
         raise RuntimeError(f"expected one broker JVM under {steward.home}, found {found}")
     return found[0]
-
-
-def process_roles(pid: int) -> str | None:
-    """`process.roles` of the Kafka JVM `pid`, from the properties file its command line names
-    after the main class."""
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-        properties = Path(args[args.index("kafka.Kafka") + 1]).read_text()
-    except (OSError, ValueError, IndexError):
-        return None
-    for line in properties.splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "process.roles":
-            return value.strip()
-    return None
 
 
 def cpu_seconds(pid: int) -> float:

@@ -29,6 +29,7 @@ from steward.agent.volumes import loop_volumes_supported, release_volumes_under
 from steward.api.auth.keys import new_access_key_id, new_secret_access_key
 from steward.client.credentials_file import credentials_path, read_credentials
 from steward.client.signing import SigV4HttpxAuth
+from steward.kafka.properties import parse_properties
 from steward.network.zones import ZoneNetwork, remove_octet
 from steward.settings import ENCRYPTION_AT_REST_ENV, encryption_supported
 
@@ -254,6 +255,10 @@ class Steward:
     def kafka_pids(self) -> list[int]:
         return [p for p in pids_mentioning(str(self.home)) if _is_kafka(p)]
 
+    def broker_pids(self) -> list[int]:
+        """The Kafka JVMs of this home whose `process.roles` is `broker`."""
+        return [p for p in self.kafka_pids() if _process_roles(p) == "broker"]
+
     def credentials(self) -> tuple[str, str]:
         """The access key clients sign with: the seeded one, else the one the Steward made at
         its first start."""
@@ -336,6 +341,17 @@ def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout:.0f} s")
         time.sleep(interval)
+
+
+def _process_roles(pid: int) -> str | None:
+    """`process.roles` of the Kafka JVM `pid`, from the properties file its command line names
+    after the main class."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        properties = parse_properties(Path(args[args.index("kafka.Kafka") + 1]).read_text())
+    except (OSError, ValueError, IndexError):
+        return None
+    return properties.get("process.roles")
 
 
 def _is_kafka(pid: int) -> bool:
