@@ -21,10 +21,10 @@ Kafka's SASL server looks up the name of the broker's own address (a reverse DNS
 every new SASL connection, on the listener's network thread. No DNS server knows Steward's
 addresses (127.100.x.y); a resolver that drops some of those queries (this machine's drops about
 one in fifty, and the JVM then waits 5 s) holds every connection of that network thread
-meanwhile, and the figure measures the resolver. So the broker JVM resolves names from a hosts
-file of localhost alone (`-Djdk.net.hosts.file`, through STEWARD_KAFKA_JVM_OPTIONS: its
-listeners, voters and IAM hosts are addresses, so it needs no other name), and the lookup fails
-at once, as it does with a resolver that answers; `--system-resolver` keeps the host's resolver.
+meanwhile, and the figure measured the resolver. Steward's brokers now resolve names from a
+hosts file of their own (`steward.kafka.name_resolution`), where that lookup fails at once, as
+it does with a resolver that answers; `--system-resolver` gives them the host's resolver
+(STEWARD_NODE_NAME_RESOLUTION=system) to see what it costs.
 
 The rate still depends on the machine, since the clients take cores the broker could use. What
 does not is the broker's own work: its JVM's CPU time (utime + stime of /proc/<pid>/stat) over
@@ -68,7 +68,7 @@ from kafka.net.sasl.oauth import AbstractTokenProvider
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from steward.kafka.java import JVM_OPTIONS_ENV  # noqa: E402
+from steward.kafka.name_resolution import NAME_RESOLUTION_ENV  # noqa: E402
 from tests.iam_signing import oauth_token  # noqa: E402
 from tests.integration.harness import REGION, Steward, provisioned  # noqa: E402
 
@@ -360,15 +360,10 @@ def report(
     )
 
 
-def broker_environment(home: Path, system_resolver: bool) -> dict[str, str]:
-    """The Steward's settings for its nodes' JVMs: unless `system_resolver`, names resolved
-    from a hosts file of localhost alone (see the module's docstring)."""
-    if system_resolver:
-        return {}
-    hosts = home / "jvm-hosts"
-    hosts.write_text("127.0.0.1 localhost\n::1 localhost\n")
-    options = os.environ.get(JVM_OPTIONS_ENV, "")
-    return {JVM_OPTIONS_ENV: f"{options} -Djdk.net.hosts.file={hosts}".strip()}
+def broker_environment(system_resolver: bool) -> dict[str, str]:
+    """The Steward's settings for its nodes: with `system_resolver`, its brokers resolve names as
+    the host does instead of from their hosts files (see the module's docstring)."""
+    return {NAME_RESOLUTION_ENV: "system"} if system_resolver else {}
 
 
 def main() -> None:
@@ -385,7 +380,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="steward-iam-bench-") as home:
-        extra_env = broker_environment(Path(home), args.system_resolver)
+        extra_env = broker_environment(args.system_resolver)
         steward = Steward(Path(home), extra_env=extra_env)
         steward.start()
         try:

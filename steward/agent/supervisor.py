@@ -58,7 +58,7 @@ from steward.agent.volumes import (
     usage,
     volume_mode,
 )
-from steward.kafka import class_archive
+from steward.kafka import class_archive, name_resolution
 from steward.kafka.client_tools import aws_msk_iam_auth_libs
 from steward.kafka.connect_worker import connect_worker_command, signs_in_with_iam
 from steward.kafka.distribution import DistributionError, require_distribution
@@ -130,6 +130,11 @@ class NodePaths:
         return self.root / "kafka.pid"
 
     @property
+    def hosts(self) -> Path:
+        """The hosts file the node's JVM resolves names from (`steward.kafka.name_resolution`)."""
+        return self.root / "hosts"
+
+    @property
     def volume_image(self) -> Path:
         return self.root / "volume.img"
 
@@ -193,8 +198,9 @@ def _encrypted(node: _Node) -> EncryptedDirectory | None:
 
 
 def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
-    """The real command line: Kafka from the spec's distribution, on the node's files, with the
-    version's class archive (`steward.kafka.class_archive`); a Connect worker's is
+    """The real command line: Kafka from the spec's distribution, on the node's files, with its
+    hosts file (`steward.kafka.name_resolution`) and the version's class archive
+    (`steward.kafka.class_archive`); a Connect worker's is
     ConnectDistributed on the distribution's jars."""
     java = find_java()
     if spec.role == "connect":
@@ -212,9 +218,9 @@ def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
             logs_dir=paths.logs,
             extra_options=options,
         )
-    archives: list[str] = []
+    options = name_resolution.jvm_options(spec.properties, paths.hosts)
     if class_archive.enabled():
-        archives = class_archive.jvm_options(_class_archive(spec, java), spec.key)
+        options += class_archive.jvm_options(_class_archive(spec, java), spec.key)
     return kafka_server_command(
         spec,
         java=java,
@@ -222,7 +228,7 @@ def kafka_command(spec: NodeSpec, paths: NodePaths) -> list[str]:
         properties_file=paths.properties,
         log4j_file=paths.log4j,
         logs_dir=paths.logs,
-        extra_options=archives,
+        extra_options=options,
     )
 
 
