@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from steward.files import replace_file
 from steward.kafka.connect_worker import IAM_PROFILE
 
 SESSION_FILE = "session.json"
@@ -68,5 +67,9 @@ def _write_private(path: Path, text: str) -> bool:
             return False
     except FileNotFoundError:
         pass
-    replace_file(path, text, private=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(temporary, path)
     return True

@@ -5,10 +5,9 @@ and boto3 sign with it. Only its owner may read it (mode 0600)."""
 from __future__ import annotations
 
 import configparser
-import io
+import contextlib
+import os
 from pathlib import Path
-
-from steward.files import replace_file
 
 PROFILE = "steward"
 FILE_NAME = "credentials"
@@ -31,9 +30,17 @@ def write_credentials(
         "aws_secret_access_key": secret_access_key,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = io.StringIO()
-    parser.write(text)
-    replace_file(path, text.getvalue(), private=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            parser.write(file)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def read_credentials(path: Path, profile: str = PROFILE) -> tuple[str, str] | None:
