@@ -10,7 +10,10 @@ KRaft controllers, one of each per zone, each node on its own loopback address, 
   encryption at rest;
 - **Steward**: `create_cluster_v2` through boto3 to a Steward with encryption at rest off;
 - **Steward at rest**: the same to a second Steward with encryption at rest on (gocryptfs), where
-  the host has it. The by-hand side has none, so its ratio is the price of encryption at rest.
+  the host has it. The by-hand side has none, so its ratio is the price of encryption at rest;
+- **by hand again** (`--sides hand,hand-again`, not run by default): a second by-hand cluster,
+  identical to the first, so that its ratio shows how far two identical clusters differ on this
+  machine: the noise any other ratio has to be read against.
 
 Every cluster is `TLS_PLAINTEXT` between clients and brokers (CLIENT on 9092 and CLIENT_TLS on
 9094) and plaintext inside the cluster, so one cluster serves both transports. In each round, for
@@ -24,7 +27,8 @@ round to round), always on a fresh topic of 6 partitions, RF 3, min ISR 2:
 
 All tools are started as Java processes on the distribution's class path with the same options.
 Prints every figure with the load average of that moment, then the medians per side and the
-ratio Steward / by hand (for latencies by hand / Steward, so that above 1 is better everywhere),
+ratio Steward / by hand (for latencies by hand / Steward, so that above 1 is better everywhere)
+with, for throughputs, the ratio of each round (the two sides measured back to back),
 then the differences between the brokers' effective configurations (`KafkaConfig values` in each
 side's server.log) and JVM command lines. Ends every process it started and frees every port.
 
@@ -32,6 +36,7 @@ side's server.log) and JVM command lines. Ends every process it started and free
     python bench/data_plane.py --rounds 1 --records 20000    # smoke run
     python bench/data_plane.py --sides hand,steward --transports plaintext --workloads e2e
     python bench/data_plane.py --steward-cgroups off         # Steward's nodes without CPU weights
+    python bench/data_plane.py --sides hand,hand-again       # two identical clusters: the noise
 """
 
 from __future__ import annotations
@@ -165,7 +170,7 @@ def hand_specs(octet: int) -> tuple[Cluster, list[NodeSpec]]:
     return cluster, specs
 
 
-def start_by_hand(work: Path) -> Target:
+def start_by_hand(work: Path, name: str = "by hand") -> Target:
     """Format and start the six nodes as plain JVMs, the way Kafka's documentation does."""
     work.mkdir(parents=True, exist_ok=True)
     cluster, specs = hand_specs(next_octet())
@@ -227,7 +232,7 @@ def start_by_hand(work: Path) -> Target:
         kill_all(pids)  # nothing to keep: no controlled shutdown needed
 
     target = Target(
-        "by hand",
+        name,
         plaintext,
         tls,
         ca_file,
@@ -549,6 +554,7 @@ def main() -> None:
         try:
             starters = {
                 "hand": lambda: start_by_hand(work / "by-hand"),
+                "hand-again": lambda: start_by_hand(work / "by-hand-again", "by hand again"),
                 "steward": lambda: start_steward("Steward", work, "off", cgroups),
                 "steward-at-rest": lambda: start_steward("Steward at rest", work, "on", cgroups),
             }
@@ -606,7 +612,8 @@ def report(
     print(
         f"\n{args.rounds} round(s) after {args.warmup_rounds} warm-up, "
         f"{args.records} records of {RECORD_BYTES} B per producer run, "
-        f"{args.latency_records} for latency; medians (load average at each figure: min-max)"
+        f"{args.latency_records} for latency; medians (load average at each figure: min-max); "
+        "for throughputs, each round's ratio in brackets"
     )
     hand = next((t for t in targets if t.name == "by hand"), None)
     header = "| transport | workload | " + " | ".join(t.name for t in targets)
@@ -616,7 +623,7 @@ def report(
     print("|" + "---|" * (2 + len(targets) + len(ratios)))
     for transport in transports:
         for workload in workloads:
-            cells, medians = [], {}
+            cells, medians, rounds = [], {}, {}
             for target in targets:
                 runs = target.results.get((transport, workload.name), [])
                 if not runs:
@@ -627,6 +634,7 @@ def report(
                 )
                 loads = [m.load for m in runs]
                 medians[target.name] = value
+                rounds[target.name] = [m.values[0] for m in runs]
                 cells.append(f"{figure(value)} (load {min(loads):.1f}-{max(loads):.1f})")
             row = f"| {transport} | {workload.name} ({workload.unit}) | " + " | ".join(cells)
             for target in ratios:
@@ -636,7 +644,9 @@ def report(
                 elif workload.name == "e2e":  # lower is better: by hand / Steward
                     row += " | " + "/".join(f"{x / y:.2f}x" for x, y in zip(a, b, strict=True))
                 else:
-                    row += f" | {b[0] / a[0]:.2f}x"
+                    paired = zip(rounds["by hand"], rounds[target.name], strict=False)
+                    each = " ".join(f"{y / x:.2f}" for x, y in paired)
+                    row += f" | {b[0] / a[0]:.2f}x ({each})"
             print(row + " |")
 
 
