@@ -167,23 +167,46 @@ class Poller:
         return self.stopping or os.getppid() != self.parent
 
     def _on_assign(self, consumer: Consumer, partitions: list[KafkaPartition]) -> None:
-        """AT_TIMESTAMP: partitions the group has no offset for start at the first record at or
-        after the timestamp; the others where the group left off, as Lambda does."""
-        if self.config.starting_position != "AT_TIMESTAMP" or not partitions:
+        """Partitions the group has no offset for start where the mapping says: LATEST at the
+        partition's end as it is now, AT_TIMESTAMP at the first record at or after the
+        timestamp; the others where the group left off, as Lambda does. A LATEST start is
+        committed at once, so that a poller that dies before its first batch does not skip,
+        in its successor, what was written in between."""
+        position = self.config.starting_position
+        if position == "TRIM_HORIZON" or not partitions:
             return
         committed = consumer.committed(partitions, timeout=KAFKA_TIMEOUT)
-        fresh = [
-            KafkaPartition(p.topic, p.partition, self.config.starting_timestamp_ms or 0)
-            for p in committed
-            if p.offset == OFFSET_INVALID
-        ]
-        if fresh:
-            found = consumer.offsets_for_times(fresh, timeout=KAFKA_TIMEOUT)
-            by_key = {(p.topic, p.partition): p.offset for p in found}
-            for p in partitions:
-                if (p.topic, p.partition) in by_key:
-                    p.offset = by_key[(p.topic, p.partition)]
-            consumer.assign(partitions)
+        fresh = [p for p in committed if p.offset == OFFSET_INVALID]
+        if not fresh:
+            return
+        if position == "AT_TIMESTAMP":
+            stamped = [
+                KafkaPartition(p.topic, p.partition, self.config.starting_timestamp_ms or 0)
+                for p in fresh
+            ]
+            found = consumer.offsets_for_times(stamped, timeout=KAFKA_TIMEOUT)
+            starts = {(p.topic, p.partition): p.offset for p in found}
+        else:
+            try:
+                starts = {
+                    (p.topic, p.partition): consumer.get_watermark_offsets(
+                        KafkaPartition(p.topic, p.partition), timeout=KAFKA_TIMEOUT, cached=False
+                    )[1]
+                    for p in fresh
+                }
+            except KafkaException as error:
+                log.warning("the partitions' ends are unknown (%s): they start at the reset", error)
+                return
+        for p in partitions:
+            if (p.topic, p.partition) in starts:
+                p.offset = starts[(p.topic, p.partition)]
+        consumer.assign(partitions)
+        if position == "LATEST":
+            pinned = [KafkaPartition(t, n, offset) for (t, n), offset in starts.items()]
+            try:
+                consumer.commit(offsets=pinned, asynchronous=False)
+            except KafkaException as error:
+                log.warning("could not commit the LATEST start %s: %s", pinned, error)
 
     def _gather(self) -> list[Message]:
         window = DEFAULT_WINDOW if self.config.window is None else self.config.window

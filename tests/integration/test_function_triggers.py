@@ -3,7 +3,9 @@ boto3: a function from a ZIP that appends every record it gets to a file, and an
 mapping on a topic a producer keeps writing to. Every record arrives, in order within its
 partition; a kill -9 of the poller mid-batch loses nothing, and the only copies are those of the
 batch in flight (at least once). A handler that raises sends its batch to the on-failure topic
-after the retries, and the mapping goes on. A ZIP without its handler is refused. The mapping's
+after the retries, and the mapping goes on. A LATEST mapping starts where the topic ended
+when its poller joined, and keeps that start through a kill -9 of the poller before its first
+batch. A ZIP without its handler is refused. The mapping's
 lag is in the metric store.
 
 One single-zone, one-broker cluster serves the module."""
@@ -23,7 +25,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from steward.monitor.store import MetricStore
 from tests.integration.harness import (
@@ -160,6 +162,22 @@ def poller_pids(steward: Steward, mapping_uuid: str) -> list[int]:
     return [p for p in pids_mentioning(f"triggers/{mapping_uuid}/config.json") if alive(p)]
 
 
+def wait_for_the_start(bootstrap: str, group: str, name: str) -> int:
+    """Where a LATEST mapping's group starts on the topic's first partition, once it has one,
+    as `kafka-consumer-groups --describe` would show it."""
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+
+        def start() -> list[int]:
+            [got] = reader.committed([TopicPartition(name, 0)], timeout=10)
+            return [got.offset] if got.offset >= 0 else []
+
+        [offset] = eventually(start, f"group {group} starting on {name}", timeout=120)
+        return offset
+    finally:
+        reader.close()
+
+
 def test_every_record_arrives_in_order_and_a_killed_poller_loses_nothing(
     steward: Steward, arn: str, bootstrap: str, functions: Any, tmp_path: Path
 ) -> None:
@@ -274,7 +292,7 @@ def test_a_failing_batch_goes_to_the_failure_topic_after_the_retries(
         AmazonManagedKafkaEventSourceConfig={"ConsumerGroupId": "payments-function"},
     )
     enabled(functions, mapping["UUID"])
-    time.sleep(5)  # LATEST: the poller has its partition before the records are written
+    wait_for_the_start(bootstrap, "payments-function", "payments")
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
     for i in range(5):
         producer.produce("payments", f"payment-{i}".encode())
@@ -323,6 +341,43 @@ def test_a_failing_batch_goes_to_the_failure_topic_after_the_retries(
         "the mapping disabled",
         timeout=60,
     )
+
+
+def test_a_latest_poller_killed_before_its_first_batch_skips_nothing(
+    steward: Steward, arn: str, bootstrap: str, functions: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "delivered.jsonl"
+    topic(steward, arn, "refunds", 1)
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    producer.produce("refunds", b"before-the-mapping")
+    assert producer.flush(30) == 0
+    functions.create_function(
+        FunctionName="refunds",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Environment={"Variables": {"OUT": str(out)}},
+        Code={"ZipFile": zip_of({"app.py": APPEND})},
+    )
+    mapping = functions.create_event_source_mapping(
+        FunctionName="refunds",
+        EventSourceArn=arn,
+        Topics=["refunds"],
+        StartingPosition="LATEST",
+        AmazonManagedKafkaEventSourceConfig={"ConsumerGroupId": "refunds-function"},
+    )
+    enabled(functions, mapping["UUID"])
+    assert wait_for_the_start(bootstrap, "refunds-function", "refunds") == 1
+
+    [pid] = eventually(lambda: poller_pids(steward, mapping["UUID"]), "the poller", timeout=30)
+    os.kill(pid, signal.SIGKILL)
+    for i in range(5):
+        producer.produce("refunds", f"refund-{i}".encode())
+    assert producer.flush(30) == 0
+
+    eventually(lambda: len(delivered(out)) >= 5, "the five refunds delivered", timeout=120)
+    assert [value for _key, _offset, value in delivered(out)] == [f"refund-{i}" for i in range(5)]
+    functions.delete_event_source_mapping(UUID=mapping["UUID"])
 
 
 def test_a_zip_without_the_handler_is_refused(functions: Any) -> None:
