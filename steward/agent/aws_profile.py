@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from steward.files import replace_file
 from steward.kafka.connect_worker import IAM_PROFILE
 
 SESSION_FILE = "session.json"
@@ -67,9 +68,5 @@ def _write_private(path: Path, text: str) -> bool:
             return False
     except FileNotFoundError:
         pass
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.replace(temporary, path)
+    replace_file(path, text, private=True)
     return True

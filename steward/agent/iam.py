@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from steward.agent.spec import NodeSpec
+from steward.files import replace_file
 from steward.kafka.iam_signin import (
     CREDENTIALS_FILE_VERSION,
     has_iam_listener,
@@ -92,8 +93,4 @@ def _ensure_directory(directory: Path) -> None:
 
 
 def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.replace(tmp, path)
+    replace_file(path, text, private=True)

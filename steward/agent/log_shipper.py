@@ -42,6 +42,7 @@ from steward.agent.log_delivery import (
 from steward.agent.log_objects import S3ObjectDestination
 from steward.agent.log_tail import LogTailer, Position
 from steward.agent.tls import KEYSTORE_FILE
+from steward.files import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -486,10 +487,8 @@ class LogShipper:
         position = self.checkpoint()
         if position is None or position == self._saved:
             return
-        tmp = self.checkpoint_file.with_name(f".{self.checkpoint_file.name}.tmp")
         try:
-            tmp.write_text(json.dumps(position.to_dict()) + "\n")
-            tmp.replace(self.checkpoint_file)
+            replace_file(self.checkpoint_file, json.dumps(position.to_dict()) + "\n")
             self._saved = position
         except OSError as error:
             log.warning("cannot save the log checkpoint of broker %d: %s", self.broker_id, error)

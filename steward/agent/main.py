@@ -26,6 +26,7 @@ from steward import logs
 from steward.agent.mtls import AgentTlsFiles, ServingTls
 from steward.agent.server import build_app
 from steward.agent.supervisor import NodeSupervisor
+from steward.files import replace_file
 from steward.settings import LOG_FORMAT_ENV, LOG_LEVEL_ENV
 
 log = logging.getLogger("steward.agent")
@@ -80,9 +81,7 @@ def lock_state_dir(state_dir: Path) -> IO[str]:
 
 def write_pid_file(state_dir: Path) -> Path:
     path = state_dir / PID_FILE
-    tmp = path.with_name(f".{PID_FILE}.tmp")
-    tmp.write_text(f"{os.getpid()}\n")
-    tmp.replace(path)
+    replace_file(path, f"{os.getpid()}\n")
     return path
 
 

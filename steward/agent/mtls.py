@@ -26,6 +26,7 @@ from steward.crypto.agent_certificates import (
     new_agent_key,
     server_context,
 )
+from steward.files import replace_file
 
 AGENT_TLS_DIR = "tls"
 CONTROL_PLANE_TLS_DIR = "agent-tls"
@@ -42,11 +43,7 @@ def write_private(path: Path, text: str) -> None:
     """Replace `path` with `text` atomically, readable by its owner only from the first byte."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text.strip() + "\n")
-    os.replace(tmp, path)
+    replace_file(path, text.strip() + "\n", private=True)
 
 
 def _read(path: Path) -> str | None:

@@ -58,6 +58,7 @@ from steward.agent.volumes import (
     usage,
     volume_mode,
 )
+from steward.files import replace_file
 from steward.kafka import class_archive, name_resolution
 from steward.kafka.client_tools import aws_msk_iam_auth_libs
 from steward.kafka.connect_worker import connect_worker_command, signs_in_with_iam
@@ -772,7 +773,7 @@ class NodeSupervisor:
     def _write_files(self, node: _Node) -> None:
         paths, spec = node.paths, node.spec
         paths.root.mkdir(parents=True, exist_ok=True)
-        _write_text(paths.spec, spec.to_json() + "\n")
+        replace_file(paths.spec, spec.to_json() + "\n")
         properties = spec.server_properties(str(paths.data))
         if spec.role == "connect":
             properties.update(write_worker_trust(spec, paths.tls))
@@ -781,10 +782,10 @@ class NodeSupervisor:
         else:
             properties.update(write_tls_files(spec, paths.tls))
             properties.update(write_iam_files(spec, paths.iam))
-        _write_text(
+        replace_file(
             paths.properties, "# Written by the Steward agent.\n" + render_properties(properties)
         )
-        _write_text(paths.log4j, render_log4j2_properties())
+        replace_file(paths.log4j, render_log4j2_properties())
 
     def _ship_logs(self, node: _Node) -> None:
         """Start, change or stop the delivery of the node's log as its spec says, live."""
@@ -905,12 +906,6 @@ def _read_end(path: Path, size: int) -> str:
         return file.read().decode(errors="replace")
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 @dataclass(frozen=True)
 class _ProcessRecord:
     """The pid file: which process runs the node, and with which spec."""
@@ -922,7 +917,7 @@ class _ProcessRecord:
     restarts: int = 0
 
     def write(self, path: Path) -> None:
-        _write_text(path, json.dumps(asdict(self)) + "\n")
+        replace_file(path, json.dumps(asdict(self)) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> _ProcessRecord | None:

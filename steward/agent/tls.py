@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from steward.agent.spec import NodeSpec
+from steward.files import replace_file
 from steward.kafka.connect_worker import trust_store_locations, uses_trust_store
 from steward.kafka.launch import client_trust_locations, store_locations, uses_pem_stores
 
@@ -76,8 +77,4 @@ def _write_client_trust(spec: NodeSpec, directory: Path) -> dict[str, str]:
 def _write_private(path: Path, text: str) -> None:
     """Replace `path` with `text` atomically; readable by the agent's user only, from the first
     byte on."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text + "\n")
-    os.replace(tmp, path)
+    replace_file(path, text + "\n", private=True)

@@ -5,9 +5,10 @@ and boto3 sign with it. Only its owner may read it (mode 0600)."""
 from __future__ import annotations
 
 import configparser
-import contextlib
-import os
+import io
 from pathlib import Path
+
+from steward.files import replace_file
 
 PROFILE = "steward"
 FILE_NAME = "credentials"
@@ -30,17 +31,9 @@ def write_credentials(
         "aws_secret_access_key": secret_access_key,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w") as file:
-            parser.write(file)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    text = io.StringIO()
+    parser.write(text)
+    replace_file(path, text.getvalue(), private=True)
 
 
 def read_credentials(path: Path, profile: str = PROFILE) -> tuple[str, str] | None:

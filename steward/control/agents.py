@@ -26,6 +26,7 @@ from steward.agent.launcher import AgentStartError, agent_pid, ensure_agent, pow
 from steward.agent.mtls import AgentTlsFiles, ClientTls, ControlPlaneTlsFiles
 from steward.control.host_registry import HostEntry, HostRegistry, settings_entries
 from steward.domain.model import utcnow
+from steward.files import replace_file
 from steward.network.zones import ZoneNetwork
 from steward.settings import Host, Settings
 
@@ -37,10 +38,7 @@ def agent_token(home: Path) -> str:
     path = home / "agent-token"
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_urlsafe(32))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        replace_file(path, secrets.token_urlsafe(32), private=True)
     return path.read_text().strip()
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from steward.files import replace_file
 
 SIGNING_SERVICE = "kafka-cluster"
 TOKEN_SECONDS = 900
@@ -62,11 +63,7 @@ class RoleCredentials:
 
 def write_credentials(path: Path, credentials: RoleCredentials) -> None:
     """Replace the file whole, readable by Steward's user only: a reader never sees half."""
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(credentials.to_json(), out)
-    os.replace(temporary, path)
+    replace_file(path, json.dumps(credentials.to_json()), private=True)
 
 
 def read_credentials(path: Path) -> RoleCredentials:

@@ -41,6 +41,7 @@ from confluent_kafka import (
 )
 from confluent_kafka import TopicPartition as KafkaPartition
 
+from steward.files import replace_file
 from steward.functions.event import KafkaRecord, msk_event, record_json
 from steward.functions.filters import matches_any, record_fields
 from steward.functions.iam_token import oauth_callback
@@ -383,9 +384,7 @@ class Poller:
 
     def _write_status(self) -> None:
         path = Path(self.config.status_path)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({**self.status, "updated": time.time()}))
-        os.replace(temporary, path)
+        replace_file(path, json.dumps({**self.status, "updated": time.time()}))
 
 
 def _record(message: Message) -> KafkaRecord:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from steward.files import replace_file
 from steward.functions.connection import ClusterConnections, ClusterUnavailable
 from steward.functions.filters import parse_patterns
 from steward.functions.iam_token import read_credentials, write_credentials
@@ -220,11 +221,7 @@ class Pollers:
             return
         directory.mkdir(parents=True, exist_ok=True)
         config_path = directory / "config.json"
-        temporary = directory / "config.json.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(body)  # credentials inside: readable by Steward's user only
-        os.replace(temporary, config_path)
+        replace_file(config_path, body, private=True)  # credentials inside
         with open(directory / "poller.log", "ab") as poller_log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "steward.functions.poller", str(config_path)],

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from steward.domain.versions import version_key
+from steward.files import replace_file
 from steward.settings import kafka_cache_dir
 
 DEFAULT_KAFKA_VERSION = "4.3.1"
@@ -103,9 +104,7 @@ def require_distribution(version: str, cache: Path | None = None) -> KafkaDistri
 
 def _write_marker(version_dir: Path, dist: KafkaDistribution) -> None:
     marker = {"version": dist.version, "libs_dir": str(dist.libs_dir), "source": dist.source}
-    tmp = version_dir / (_MARKER + ".tmp")
-    tmp.write_text(json.dumps(marker))
-    tmp.replace(version_dir / _MARKER)
+    replace_file(version_dir / _MARKER, json.dumps(marker))
 
 
 def kafka_home_version(kafka_home: Path) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from steward.files import replace_file
 from steward.settings import kafka_cache_dir
 
 JMX_EXPORTER_VERSION = "1.0.1"
@@ -97,9 +98,7 @@ def _write_config(path: Path) -> None:
     text = config_text()
     if path.is_file() and path.read_text() == text:
         return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    replace_file(path, text)
 
 
 def javaagent_options(

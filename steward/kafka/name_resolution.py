@@ -24,6 +24,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from steward.files import replace_file
+
 NAME_RESOLUTION_ENV = "STEWARD_NODE_NAME_RESOLUTION"
 """`hosts-file` (the default: see the module's docstring) or `system`."""
 
@@ -78,9 +80,9 @@ def jvm_options(properties: Mapping[str, str], hosts_file: Path) -> list[str]:
     ):
         hosts_file.unlink(missing_ok=True)
         return []
-    tmp = hosts_file.with_name(f".{hosts_file.name}.tmp")
-    tmp.write_text(f"# Written by the Steward agent: localhost and {SYSTEM_HOSTS_FILE}.\n{text}")
-    tmp.replace(hosts_file)
+    replace_file(
+        hosts_file, f"# Written by the Steward agent: localhost and {SYSTEM_HOSTS_FILE}.\n{text}"
+    )
     return [f"-D{HOSTS_FILE_PROPERTY}={hosts_file}"]
 
 

@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from steward.files import replace_file
 from steward.kafka.properties import parse_properties, render_properties
 
 META_PROPERTIES = "meta.properties"
@@ -98,7 +99,7 @@ def render_meta_properties(identity: NodeIdentity) -> str:
 
 def write_meta_properties(data_dir: Path, identity: NodeIdentity) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(data_dir / META_PROPERTIES, render_meta_properties(identity))
+    replace_file(data_dir / META_PROPERTIES, render_meta_properties(identity), sync=True)
 
 
 def is_formatted(data_dir: Path, identity: NodeIdentity) -> bool:
@@ -279,7 +280,7 @@ def _copy_checkpoint(cache: Path, target: Path) -> bool:
         return False
     if not content:
         return False
-    _write_atomically(target, content)
+    replace_file(target, content, sync=True)
     return True
 
 
@@ -288,7 +289,7 @@ def _keep_checkpoint(checkpoint: Path, cache: Path) -> None:
     that cannot keep it formats with StorageTool every time)."""
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(cache, checkpoint.read_bytes())
+        replace_file(cache, checkpoint.read_bytes(), sync=True)
     except OSError:
         pass
 
@@ -299,14 +300,4 @@ def _move_into(staging: Path, data_dir: Path) -> None:
     for entry in staging.iterdir():
         if entry.name != META_PROPERTIES:
             shutil.move(str(entry), str(data_dir / entry.name))
-    _write_atomically(data_dir / META_PROPERTIES, (staging / META_PROPERTIES).read_text())
-
-
-def _write_atomically(path: Path, content: str | bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    data = content.encode() if isinstance(content, str) else content
-    with open(tmp, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    tmp.replace(path)
+    replace_file(data_dir / META_PROPERTIES, (staging / META_PROPERTIES).read_text(), sync=True)

@@ -12,7 +12,7 @@ ROOT = Path(steward.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("domain",),
-    ("wire", "network", "crypto", "background", "logs", "balancer"),
+    ("wire", "network", "crypto", "background", "logs", "files", "balancer"),
     ("settings",),
     ("store", "client"),
     ("kafka",),
