@@ -209,8 +209,11 @@ def test_a_broker_comes_back_on_its_own_data_after_its_view_went_away(
     meta = (broker / "data" / "meta.properties").read_text()
     kafka = [p for p in steward.kafka_pids() if str(broker) in _cmdline(p)]
     assert len(kafka) == 1
-    os.kill(kafka[0], signal.SIGKILL)
+    # Both gone at once, as in a host restart: frozen first, so that its agent cannot start a
+    # new Kafka on the view in the moment between the kill and the unmount.
+    os.kill(kafka[0], signal.SIGSTOP)
     subprocess.run(["umount", "-l", str(broker / "data")], check=True)
+    os.kill(kafka[0], signal.SIGKILL)
 
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -222,7 +225,21 @@ def test_a_broker_comes_back_on_its_own_data_after_its_view_went_away(
     assert mounted_type(broker / "data") == FUSE_TYPE
     assert (broker / "data" / "meta.properties").read_text() == meta  # not formatted anew
     assert not list(broker.glob("*.lost-*")), "nothing was set aside as lost"
-    assert len(consume(cluster["bootstrap"], "payments", 500, timeout=180)) == 500
+    read = consume(cluster["bootstrap"], "payments", 500, timeout=180)
+    assert len(read) == 500, _broker_story(steward, broker)
+
+
+def _broker_story(steward: Steward, broker: Path) -> str:
+    """What the broker's agent and the broker said, for a failure's report."""
+    agent_log = broker.parent.parent / "agent.log"
+    said = [
+        line
+        for line in agent_log.read_text(errors="replace").splitlines()
+        if broker.name in line and "GET /" not in line and "POST /" not in line
+    ]
+    stdout = broker / "logs" / "stdout.log"
+    tail = stdout.read_text(errors="replace").splitlines()[-40:] if stdout.exists() else []
+    return "\n".join(["agent:", *said[-20:], "broker:", *tail])
 
 
 def _cmdline(pid: int) -> str:
