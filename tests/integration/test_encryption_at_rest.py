@@ -226,10 +226,10 @@ def test_a_broker_comes_back_on_its_own_data_after_its_view_went_away(
     assert (broker / "data" / "meta.properties").read_text() == meta  # not formatted anew
     assert not list(broker.glob("*.lost-*")), "nothing was set aside as lost"
     read = consume(cluster["bootstrap"], "payments", 500, timeout=180)
-    assert len(read) == 500, _broker_story(steward, broker)
+    assert len(read) == 500, _broker_story(broker)
 
 
-def _broker_story(steward: Steward, broker: Path) -> str:
+def _broker_story(broker: Path) -> str:
     """What the broker's agent and the broker said, for a failure's report."""
     agent_log = broker.parent.parent / "agent.log"
     said = [
